@@ -1,0 +1,190 @@
+//! `triage eval`: decide tickets and print the decisions.
+
+use std::io::Write;
+
+use serde_json::Value;
+
+use super::input::{self, Input};
+use super::{PolicyArgs, exit};
+use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind, StepResult};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Ticket files (JSON or YAML); `-` reads standard input. One ticket per
+    /// file, or an array of tickets.
+    #[arg(default_value = "-")]
+    pub files: Vec<String>,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    /// `json`: one decision object per line; `text`: a short summary for people.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Add the trace (every rule and step tried, and what it read) to text output.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let bundle = match super::load(&args.policy, err) {
+        Ok(bundle) => bundle,
+        Err(code) => return code,
+    };
+    let mut status = Status::default();
+    for name in &args.files {
+        let tickets = match input::read(name) {
+            Input::Tickets(tickets) => tickets,
+            Input::Unreadable(message) => {
+                let _ = writeln!(err, "error: {message}");
+                status.io = true;
+                continue;
+            }
+            Input::Malformed(message) => {
+                let rejection = malformed(&bundle, name, message);
+                status.invalid = true;
+                emit(args, out, &Err(rejection));
+                continue;
+            }
+        };
+        for ticket in &tickets {
+            let result = bundle.decide(ticket);
+            match &result {
+                Ok(_) => {}
+                Err(r) if r.is_invalid_ticket() => status.invalid = true,
+                Err(_) => status.evaluation = true,
+            }
+            emit(args, out, &result);
+        }
+    }
+    status.code()
+}
+
+#[derive(Default)]
+struct Status {
+    io: bool,
+    invalid: bool,
+    evaluation: bool,
+}
+
+impl Status {
+    fn code(&self) -> u8 {
+        if self.io {
+            exit::OTHER
+        } else if self.evaluation {
+            exit::EVALUATION_ERROR
+        } else if self.invalid {
+            exit::INVALID_TICKET
+        } else {
+            exit::DECIDED
+        }
+    }
+}
+
+fn malformed(bundle: &Bundle, name: &str, message: String) -> Rejection {
+    Rejection {
+        ticket_id: None,
+        error: RejectionKind::InvalidTicket {
+            problems: vec![InputProblem {
+                field: String::new(),
+                expected: "a ticket in JSON or YAML".to_owned(),
+                found: format!("the contents of `{name}`"),
+                message,
+            }],
+        },
+        policy: bundle.policy().clone(),
+        trace: Vec::new(),
+    }
+}
+
+fn emit(args: &Args, out: &mut dyn Write, result: &Result<Decision, Rejection>) {
+    let written = match args.format {
+        Format::Json => {
+            let line = match result {
+                Ok(decision) => serde_json::to_string(decision),
+                Err(rejection) => serde_json::to_string(rejection),
+            };
+            match line {
+                Ok(line) => writeln!(out, "{line}"),
+                Err(error) => writeln!(out, "{{\"error\":\"cannot serialise: {error}\"}}"),
+            }
+        }
+        Format::Text => match result {
+            Ok(decision) => writeln!(out, "{}", text(decision, args.explain)),
+            Err(rejection) => writeln!(out, "{}", rejection_text(rejection)),
+        },
+    };
+    // A closed pipe (`triage eval … | head`) is not an error worth reporting.
+    let _ = written;
+}
+
+/// A decision for a person: what, who, why, and (with `--explain`) how.
+pub fn text(decision: &Decision, explain: bool) -> String {
+    let mut s = format!("{}: {}", decision.ticket_id, decision.outcome);
+    if let Some(vehicle) = &decision.vehicle {
+        s += &format!(" via {vehicle}");
+    }
+    s += &format!("\n  rule:      {}", decision.rule);
+    if let Some(path) = &decision.path {
+        let step = decision.path_step.as_deref().unwrap_or("fallback");
+        s += &format!("\n  path:      {path} (step {step})");
+    }
+    let may = if decision.requester.allowed { "may take it" } else { "may not take it" };
+    s += &format!(
+        "\n  action:    {} ({} {may}; allowed: {})",
+        decision.action,
+        decision.requester.role,
+        decision.allowed_roles.join(", ")
+    );
+    for (i, sentence) in decision.rationale.iter().enumerate() {
+        let label = if i == 0 { "why:" } else { "" };
+        s += &format!("\n  {label:<10} {sentence}");
+    }
+    let p = &decision.policy;
+    s += &format!("\n  policy:    {} {} {}", p.name, p.version, p.digest);
+    if explain {
+        s += &format!("\n{}", trace_text(&decision.trace));
+    }
+    s
+}
+
+fn trace_text(trace: &[crate::TraceStep]) -> String {
+    let mut s = String::from("  trace:");
+    for step in trace {
+        let mark = match step.result {
+            StepResult::Matched => "matched    ",
+            StepResult::NotMatched => "not matched",
+            StepResult::Error => "error      ",
+        };
+        let id = match &step.path {
+            Some(path) => format!("{path}/{}", step.id),
+            None => step.id.to_string(),
+        };
+        let reads: Vec<String> = step.reads.iter().map(|(k, v)| format!("{k} = {}", show(v))).collect();
+        s += &format!("\n    {mark}  {id}");
+        if !reads.is_empty() {
+            s += &format!("  [{}]", reads.join(", "));
+        }
+    }
+    s
+}
+
+fn show(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn rejection_text(rejection: &Rejection) -> String {
+    let id = rejection.ticket_id.as_deref().unwrap_or("(no id)");
+    let mut s = format!("{id}: {}", rejection.error);
+    if matches!(rejection.error, RejectionKind::Evaluation(_)) && !rejection.trace.is_empty() {
+        s += &format!("\n{}", trace_text(&rejection.trace));
+    }
+    s
+}

@@ -1,0 +1,279 @@
+//! The policy files as written: serde structs mirroring the YAML, with the
+//! source location of every name and expression kept for diagnostics.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde_saphyr::{Location, Spanned};
+
+use crate::diagnostic::{Loc, Problem, byte_offset};
+
+pub(crate) type Text = Spanned<String>;
+
+/// `bundle.yaml`: what the bundle is called and which files it consists of.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Manifest {
+    pub name: Text,
+    pub version: Text,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub files: Vec<Text>,
+    #[serde(default)]
+    pub limits: Limits,
+}
+
+/// Sandbox limits for every expression of the bundle; unset ones keep their defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Limits {
+    pub max_operations: Option<u64>,
+    pub max_expression_depth: Option<usize>,
+    pub max_string_size: Option<usize>,
+    pub max_array_size: Option<usize>,
+    pub max_map_size: Option<usize>,
+}
+
+/// One policy file: any of the sections, each merged with the same section of
+/// the other files (`rules` are appended in manifest order).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PolicyFile {
+    #[serde(default)]
+    pub ticket: Option<Spanned<TicketSchema>>,
+    #[serde(default)]
+    pub roles: Entries<Described>,
+    #[serde(default)]
+    pub actions: Entries<Action>,
+    #[serde(default)]
+    pub outcomes: Entries<Outcome>,
+    #[serde(default)]
+    pub vehicles: Entries<Vehicle>,
+    #[serde(default)]
+    pub sets: Entries<Vec<Text>>,
+    #[serde(default)]
+    pub conditions: Entries<Text>,
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+    #[serde(default)]
+    pub paths: Entries<EscalationPath>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TicketSchema {
+    /// The field that identifies a ticket in decisions.
+    pub id_field: Text,
+    /// The field that holds the requester's role.
+    pub role_field: Text,
+    pub fields: Entries<Field>,
+    #[serde(default)]
+    pub constraints: Vec<Constraint>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Field {
+    #[serde(rename = "type")]
+    pub kind: Text,
+    #[serde(default)]
+    pub values: Option<Vec<Text>>,
+    /// Named sets whose members together are the allowed values.
+    #[serde(default)]
+    pub values_from: Option<Vec<Text>>,
+    #[serde(default)]
+    pub required: bool,
+    #[serde(default)]
+    pub default: Option<Spanned<serde_json::Value>>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Constraint {
+    pub id: Text,
+    /// Must be true for a valid ticket.
+    pub check: Text,
+    /// The field the problem is reported against.
+    pub field: Text,
+    /// What was expected, with `{field.path}` placeholders.
+    pub expected: Text,
+    /// The problem, with `{field.path}` placeholders.
+    pub message: Text,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Described {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Action {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub roles: Vec<Text>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Outcome {
+    pub title: String,
+    pub description: String,
+    /// An escalating outcome needs an escalation path to pick a vehicle.
+    #[serde(default)]
+    pub escalates: bool,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Vehicle {
+    pub title: String,
+    pub description: String,
+    #[serde(default)]
+    pub fee: Option<String>,
+    #[serde(default)]
+    pub covers: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Rule {
+    pub id: Text,
+    /// No `when` (or `when: true`) makes the rule a catch-all.
+    #[serde(default)]
+    pub when: Option<Text>,
+    pub outcome: Text,
+    pub action: Spanned<ActionRef>,
+    #[serde(default)]
+    pub path: Option<Text>,
+    pub rationale: String,
+}
+
+/// An action, fixed or chosen by the value of an enum field.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum ActionRef {
+    Fixed(String),
+    ByField(ActionByField),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ActionByField {
+    pub by: String,
+    pub cases: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EscalationPath {
+    pub title: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub steps: Vec<Step>,
+    #[serde(default)]
+    pub fallback: Option<Fallback>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Step {
+    pub id: Text,
+    pub vehicle: Text,
+    #[serde(default)]
+    pub when: Option<Text>,
+    pub rationale: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Fallback {
+    pub outcome: Text,
+    pub action: Spanned<ActionRef>,
+    pub rationale: String,
+}
+
+/// A YAML mapping kept in source order, keys with their locations.
+#[derive(Debug)]
+pub(crate) struct Entries<V>(pub Vec<(Text, V)>);
+
+impl<V> Default for Entries<V> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct EntriesVisitor<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for EntriesVisitor<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Entries(Vec::new()))
+            }
+        }
+        deserializer.deserialize_map(EntriesVisitor(PhantomData))
+    }
+}
+
+/// Parses one YAML document, turning a parse error into a located problem.
+pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, Problem> {
+    serde_saphyr::from_str(text).map_err(|error| {
+        let message = error.without_snippet().to_string();
+        // The location is reported by the problem itself, not in its message.
+        let message = match message.rsplit_once(" at line ") {
+            Some((head, _)) => head.to_owned(),
+            None => message,
+        };
+        let location = error.location().map(|at| loc(file, text, &at));
+        Problem::error("yaml", lowercase_first(&message), location)
+    })
+}
+
+/// The place of a YAML node, with the byte span to underline.
+pub(crate) fn loc(file: &str, text: &str, at: &Location) -> Loc {
+    let line = usize::try_from(at.line()).unwrap_or(0);
+    let column = usize::try_from(at.column()).unwrap_or(0);
+    let span = at.span();
+    let offset = span
+        .byte_offset()
+        .and_then(|o| usize::try_from(o).ok())
+        .unwrap_or_else(|| byte_offset(text, line, column));
+    let len = span
+        .byte_len()
+        .and_then(|l| usize::try_from(l).ok())
+        .unwrap_or(0);
+    Loc {
+        file: file.into(),
+        line,
+        column,
+        offset,
+        len,
+    }
+}
+
+fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}

@@ -1,0 +1,738 @@
+//! Validate: turn the parsed files into a compiled bundle, checking every
+//! reference and collecting every problem before giving up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::bundle::{
+    ActionDef, ActionSel, Bundle, Compiled, Condition, Constraint, Described, FallbackDef, Guard,
+    OutcomeDef, PathDef, Piece, Rule, StepDef, Template,
+};
+use crate::compile::{Compiler, Expression, engine};
+use crate::decision::PolicyRef;
+use crate::diagnostic::{BundleError, Loc, Problem, Severity, did_you_mean};
+use crate::raw::{self, ActionRef, Entries, PolicyFile, Text, parse_yaml};
+use crate::schema::{FieldDef, Kind, Schema};
+use crate::source::{SourceFile, Sources, locate};
+
+/// Declared ids of one kind, with where each was declared.
+struct Registry {
+    kind: &'static str,
+    names: Vec<(Arc<str>, Loc)>,
+    index: HashMap<Arc<str>, usize>,
+    used: Vec<bool>,
+}
+
+impl Registry {
+    fn new(kind: &'static str) -> Self {
+        Registry { kind, names: Vec::new(), index: HashMap::new(), used: Vec::new() }
+    }
+
+    /// Declares `name`; a second declaration is a problem.
+    fn declare(&mut self, name: &str, loc: Loc, problems: &mut Vec<Problem>) -> bool {
+        if let Some(&first) = self.index.get(name) {
+            problems.push(
+                Problem::error("duplicate-id", format!("duplicate {} id `{name}`", self.kind), Some(loc))
+                    .with_help(format!("`{name}` is first declared at {}", self.names[first].1)),
+            );
+            return false;
+        }
+        if name.is_empty() {
+            problems.push(Problem::error("bad-id", format!("a {} id cannot be empty", self.kind), Some(loc)));
+            return false;
+        }
+        let name: Arc<str> = name.into();
+        self.index.insert(name.clone(), self.names.len());
+        self.names.push((name, loc));
+        self.used.push(false);
+        true
+    }
+
+    /// The index of a referenced id; an unknown one is a problem.
+    fn resolve(&mut self, name: &str, loc: &Loc, problems: &mut Vec<Problem>) -> Option<usize> {
+        match self.index.get(name) {
+            Some(&index) => {
+                self.used[index] = true;
+                Some(index)
+            }
+            None => {
+                let mut problem = Problem::error(
+                    "unknown-reference",
+                    format!("unknown {} `{name}`", self.kind),
+                    Some(loc.clone()),
+                );
+                problem.help = did_you_mean(name, self.names.iter().map(|(n, _)| &**n)).or_else(|| {
+                    let declared: Vec<&str> = self.names.iter().map(|(n, _)| &**n).collect();
+                    Some(match declared.is_empty() {
+                        true => format!("no {} is declared", self.kind),
+                        false => format!("declared {}s: {}", self.kind, declared.join(", ")),
+                    })
+                });
+                problems.push(problem);
+                None
+            }
+        }
+    }
+
+    fn id(&self, index: usize) -> Arc<str> {
+        self.names[index].0.clone()
+    }
+
+    /// A warning for each declared id nothing refers to.
+    fn unused(&self, warnings: &mut Vec<Problem>) {
+        for ((name, loc), used) in self.names.iter().zip(&self.used) {
+            if !used {
+                warnings.push(Problem {
+                    severity: Severity::Warning,
+                    code: "unused",
+                    message: format!("{} `{name}` is declared but never used", self.kind),
+                    help: Some("remove it, or refer to it from a rule".to_owned()),
+                    location: Some(loc.clone()),
+                });
+            }
+        }
+    }
+}
+
+struct Builder<'s> {
+    files: &'s [SourceFile],
+    problems: Vec<Problem>,
+}
+
+impl Builder<'_> {
+    fn at(&self, file: usize, text: &Text) -> Loc {
+        locate(&self.files[file], &text.referenced)
+    }
+
+    fn at_spanned<T>(&self, file: usize, spanned: &serde_saphyr::Spanned<T>) -> Loc {
+        locate(&self.files[file], &spanned.referenced)
+    }
+}
+
+/// Builds the bundle from its parsed sources.
+pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
+    let texts = sources.texts();
+    let mut b = Builder { files: &sources.files, problems: Vec::new() };
+    let manifest_loc = |t: &Text| locate(&sources.manifest_file, &t.referenced);
+    for (what, text) in [("name", &sources.manifest.name), ("version", &sources.manifest.version)] {
+        if text.value.trim().is_empty() {
+            b.problems.push(Problem::error("manifest", format!("the bundle {what} cannot be empty"), Some(manifest_loc(text))));
+        }
+    }
+
+    let mut parsed: Vec<(usize, PolicyFile)> = Vec::new();
+    for (index, file) in sources.files.iter().enumerate() {
+        match parse_yaml::<PolicyFile>(&file.display, &file.text) {
+            Ok(content) => parsed.push((index, content)),
+            Err(problem) => b.problems.push(problem),
+        }
+    }
+
+    // Declarations first, so references resolve whatever the file order.
+    let mut roles = Registry::new("role");
+    let mut actions = Registry::new("action");
+    let mut outcomes = Registry::new("outcome");
+    let mut vehicles = Registry::new("vehicle");
+    let mut sets = Registry::new("set");
+    let mut conditions = Registry::new("condition");
+    let mut paths = Registry::new("path");
+    let mut outcome_defs = Vec::new();
+    let mut set_defs: Vec<(usize, &Vec<Text>)> = Vec::new();
+    let mut condition_defs: Vec<(usize, &Text)> = Vec::new();
+    let mut ticket: Option<(usize, &serde_saphyr::Spanned<raw::TicketSchema>)> = None;
+    for (file, content) in &parsed {
+        let file = *file;
+        declare(&mut b, file, &mut roles, &content.roles, |_| {});
+        declare(&mut b, file, &mut actions, &content.actions, |_| {});
+        declare(&mut b, file, &mut outcomes, &content.outcomes, |o| outcome_defs.push(o.escalates));
+        declare(&mut b, file, &mut vehicles, &content.vehicles, |_| {});
+        for (name, members) in &content.sets.0 {
+            let loc = b.at(file, name);
+            if identifier(&mut b.problems, &name.value, &loc, "set") && sets.declare(&name.value, loc, &mut b.problems) {
+                set_defs.push((file, members));
+            }
+        }
+        for (name, expr) in &content.conditions.0 {
+            let loc = b.at(file, name);
+            if identifier(&mut b.problems, &name.value, &loc, "condition")
+                && conditions.declare(&name.value, loc, &mut b.problems)
+            {
+                condition_defs.push((file, expr));
+            }
+        }
+        for (name, _) in &content.paths.0 {
+            let loc = b.at(file, name);
+            paths.declare(&name.value, loc, &mut b.problems);
+        }
+        if let Some(schema) = &content.ticket {
+            let loc = b.at_spanned(file, schema);
+            match &ticket {
+                Some((first_file, first)) => {
+                    let first = b.at_spanned(*first_file, first);
+                    b.problems.push(
+                        Problem::error("duplicate-schema", "a second `ticket` schema", Some(loc))
+                            .with_help(format!("a bundle has one ticket schema; the first is at {first}")),
+                    );
+                }
+                None => ticket = Some((file, schema)),
+            }
+        }
+    }
+    let role_defs: Vec<Described> = parsed
+        .iter()
+        .flat_map(|(_, c)| c.roles.0.iter())
+        .filter(|(name, _)| roles.index.contains_key(name.value.as_str()))
+        .map(|(name, r)| Described { id: name.value.as_str().into(), title: r.title.clone(), description: r.description.clone(), fee: None, covers: None })
+        .collect();
+    let vehicle_defs: Vec<Described> = parsed
+        .iter()
+        .flat_map(|(_, c)| c.vehicles.0.iter())
+        .map(|(name, v)| Described { id: name.value.as_str().into(), title: v.title.clone(), description: Some(v.description.clone()), fee: v.fee.clone(), covers: v.covers.clone() })
+        .collect();
+
+    // Sets: lists of strings, used by `in` and by enum fields.
+    let set_values: Vec<(Arc<str>, Vec<Arc<str>>)> = set_defs
+        .iter()
+        .enumerate()
+        .map(|(i, (_, members))| (sets.id(i), members.iter().map(|m| m.value.as_str().into()).collect()))
+        .collect();
+
+    // The ticket schema.
+    let Some((schema_file, schema_raw)) = ticket else {
+        b.problems.push(
+            Problem::error("no-schema", "the bundle declares no ticket schema", Some(manifest_loc(&sources.manifest.name)))
+                .with_help("add a `ticket:` section with `id_field`, `role_field` and `fields` to one of the listed files"),
+        );
+        return Err(BundleError::new(b.problems, texts));
+    };
+    let role_ids: Vec<Arc<str>> = roles.names.iter().map(|(n, _)| n.clone()).collect();
+    let schema = build_schema(&mut b, schema_file, &schema_raw.value, &mut sets, &set_values, &role_ids);
+
+    let Some(schema) = schema else {
+        return Err(BundleError::new(b.problems, texts));
+    };
+    let limits = &sources.manifest.limits;
+    let engine = engine(limits);
+    let condition_names: Vec<Arc<str>> = conditions.names.iter().map(|(n, _)| n.clone()).collect();
+    for name in condition_names.iter().chain(set_values.iter().map(|(n, _)| n)) {
+        if schema.node(&[name]).is_some() {
+            let (registry, kind) = if conditions.index.contains_key(name) { (&conditions, "condition") } else { (&sets, "set") };
+            let loc = registry.names[registry.index[name]].1.clone();
+            b.problems.push(Problem::error("name-clash", format!("{kind} `{name}` has the name of a ticket field"), Some(loc)));
+        }
+        if conditions.index.contains_key(name) && sets.index.contains_key(name) && conditions.names[conditions.index[name]].0 == *name {
+            let loc = sets.names[sets.index[name]].1.clone();
+            b.problems.push(Problem::error("name-clash", format!("set `{name}` has the name of a condition"), Some(loc)));
+        }
+    }
+    let compiler = Compiler::new(&engine, &schema, &condition_names, &set_values);
+    let compile = |b: &mut Builder, file: usize, text: &Text| -> Option<Expression> {
+        match compiler.compile(&b.files[file], text) {
+            Ok(expr) => Some(expr),
+            Err(problems) => {
+                b.problems.extend(problems);
+                None
+            }
+        }
+    };
+
+    // Named conditions, then their dependency order.
+    let mut condition_exprs: Vec<Option<Expression>> = Vec::new();
+    for (file, text) in &condition_defs {
+        condition_exprs.push(compile(&mut b, *file, text));
+    }
+    let order = condition_order(&mut b, &condition_exprs, &conditions);
+    let Some(order) = order else {
+        return Err(BundleError::new(b.problems, texts));
+    };
+    let mut uses = Uses { conditions: vec![false; condition_exprs.len()], sets: vec![false; set_values.len()] };
+    let guard = |uses: &mut Uses, expr: Expression, exprs: &[Option<Expression>]| -> Guard {
+        let needs: Vec<usize> = order.iter().copied().filter(|&c| depends(&expr, c, exprs)).collect();
+        let mut reads = expr.reads.clone();
+        for &c in &needs {
+            uses.conditions[c] = true;
+            if let Some(e) = &exprs[c] {
+                reads.extend(&e.reads);
+                e.sets.iter().for_each(|&s| uses.sets[s] = true);
+            }
+        }
+        expr.sets.iter().for_each(|&s| uses.sets[s] = true);
+        reads.sort_unstable();
+        reads.dedup();
+        Guard { expr, needs, reads }
+    };
+
+    // Constraints on tickets.
+    let mut constraints = Vec::new();
+    for c in &schema_raw.value.constraints {
+        let field_loc = b.at(schema_file, &c.field);
+        let field = field_ref(&mut b, &schema, &c.field.value, field_loc);
+        let expected = template(&mut b, &schema, schema_file, &c.expected);
+        let message = template(&mut b, &schema, schema_file, &c.message);
+        let expr = compile(&mut b, schema_file, &c.check);
+        if let (Some(field), Some(expected), Some(message), Some(expr)) = (field, expected, message, expr) {
+            constraints.push(Constraint { id: c.id.value.as_str().into(), guard: guard(&mut uses, expr, &condition_exprs), field, expected, message });
+        }
+    }
+
+    // Boundary rules, in file order: the first match decides.
+    let mut rule_ids = Registry::new("rule");
+    let mut rules = Vec::new();
+    let mut catch_all: Option<Arc<str>> = None;
+    let mut last_rule_loc = None;
+    for (file, content) in &parsed {
+        let file = *file;
+        for rule in &content.rules {
+            let loc = b.at(file, &rule.id);
+            rule_ids.declare(&rule.id.value, loc.clone(), &mut b.problems);
+            last_rule_loc = Some(loc.clone());
+            if let Some(previous) = &catch_all {
+                b.problems.push(
+                    Problem::error("unreachable", format!("rule `{}` can never match", rule.id.value), Some(loc.clone()))
+                        .with_help(format!("rule `{previous}` before it matches every ticket; move this rule above it")),
+                );
+            }
+            let expr = match &rule.when {
+                Some(text) => compile(&mut b, file, text),
+                None => Some(compiler.always(loc.clone())),
+            };
+            let outcome = outcomes.resolve(&rule.outcome.value, &b.at(file, &rule.outcome), &mut b.problems);
+            let action = action_sel(&mut b, &schema, &mut actions, file, &rule.action);
+            let path = rule.path.as_ref().and_then(|p| paths.resolve(&p.value, &b.at(file, p), &mut b.problems));
+            if let Some(o) = outcome {
+                let escalates = outcome_defs[o];
+                match (&rule.path, escalates) {
+                    (None, true) => b.problems.push(
+                        Problem::error("missing-path", format!("rule `{}` escalates but names no path", rule.id.value), Some(b.at(file, &rule.outcome)))
+                            .with_help(format!("outcome `{}` escalates: add `path:` with the escalation path to follow", rule.outcome.value)),
+                    ),
+                    (Some(p), false) => b.problems.push(
+                        Problem::error("needless-path", format!("rule `{}` names path `{}` but its outcome does not escalate", rule.id.value, p.value), Some(b.at(file, p)))
+                            .with_help(format!("remove `path:`, or mark outcome `{}` with `escalates: true`", rule.outcome.value)),
+                    ),
+                    _ => {}
+                }
+            }
+            if let Some(expr) = expr {
+                if expr.always && catch_all.is_none() {
+                    catch_all = Some(rule.id.value.as_str().into());
+                }
+                if let (Some(outcome), Some(action)) = (outcome, action) {
+                    rules.push(Rule {
+                        id: rule.id.value.as_str().into(),
+                        guard: guard(&mut uses, expr, &condition_exprs),
+                        outcome,
+                        action,
+                        path,
+                        rationale: rule.rationale.trim().into(),
+                    });
+                }
+            }
+        }
+    }
+    match (&catch_all, last_rule_loc) {
+        (None, Some(loc)) => b.problems.push(
+            Problem::error("no-catch-all", "the last boundary rule is not a catch-all", Some(loc))
+                .with_help("end the rules with one that has no `when` (or `when: true`), so every valid ticket gets a decision"),
+        ),
+        (None, None) => b.problems.push(
+            Problem::error("no-rules", "the bundle declares no boundary rules", Some(manifest_loc(&sources.manifest.name)))
+                .with_help("add a `rules:` list to one of the listed files"),
+        ),
+        _ => {}
+    }
+
+    // Escalation paths: the first eligible step's vehicle, or the fallback.
+    let mut path_defs = Vec::new();
+    for (file, content) in &parsed {
+        let file = *file;
+        for (name, path) in &content.paths.0 {
+            let mut step_ids = Registry::new("step");
+            let mut steps = Vec::new();
+            let mut always: Option<&str> = None;
+            for step in &path.steps {
+                let loc = b.at(file, &step.id);
+                step_ids.declare(&step.id.value, loc.clone(), &mut b.problems);
+                if let Some(previous) = always {
+                    b.problems.push(
+                        Problem::error("unreachable", format!("step `{}` of path `{}` can never be reached", step.id.value, name.value), Some(loc.clone()))
+                            .with_help(format!("step `{previous}` before it is always eligible")),
+                    );
+                }
+                let vehicle = vehicles.resolve(&step.vehicle.value, &b.at(file, &step.vehicle), &mut b.problems);
+                let expr = match &step.when {
+                    Some(text) => compile(&mut b, file, text),
+                    None => Some(compiler.always(loc.clone())),
+                };
+                if let (Some(vehicle), Some(expr)) = (vehicle, expr) {
+                    if expr.always && always.is_none() {
+                        always = Some(&step.id.value);
+                    }
+                    steps.push(StepDef { id: step.id.value.as_str().into(), vehicle, guard: guard(&mut uses, expr, &condition_exprs), rationale: step.rationale.trim().into() });
+                }
+            }
+            let fallback = match &path.fallback {
+                Some(f) => {
+                    let outcome = outcomes.resolve(&f.outcome.value, &b.at(file, &f.outcome), &mut b.problems);
+                    let action = action_sel(&mut b, &schema, &mut actions, file, &f.action);
+                    if let Some(previous) = always {
+                        b.problems.push(
+                            Problem::error("unreachable", format!("the fallback of path `{}` can never be reached", name.value), Some(b.at(file, &f.outcome)))
+                                .with_help(format!("step `{previous}` is always eligible; remove it or the fallback")),
+                        );
+                    }
+                    match (outcome, action) {
+                        (Some(outcome), Some(action)) => Some(FallbackDef { outcome, action, rationale: f.rationale.trim().into() }),
+                        _ => None,
+                    }
+                }
+                None => {
+                    if always.is_none() {
+                        b.problems.push(
+                            Problem::error("no-fallback", format!("path `{}` has no fallback", name.value), Some(b.at(file, name)))
+                                .with_help("add `fallback:` with the outcome, action and rationale for when no step is eligible"),
+                        );
+                    }
+                    None
+                }
+            };
+            path_defs.push(PathDef { id: name.value.as_str().into(), steps, fallback });
+        }
+    }
+
+    // Actions and their roles.
+    let mut action_defs = Vec::new();
+    for (file, content) in &parsed {
+        for (name, action) in &content.actions.0 {
+            let mut allowed: Vec<Arc<str>> = action
+                .roles
+                .iter()
+                .filter_map(|r| {
+                    let loc = b.at(*file, r);
+                    roles.resolve(&r.value, &loc, &mut b.problems).map(|i| roles.id(i))
+                })
+                .collect();
+            allowed.sort();
+            allowed.dedup();
+            action_defs.push(ActionDef { id: name.value.as_str().into(), roles: allowed });
+        }
+    }
+
+    let mut warnings = Vec::new();
+    for (registry, used) in [(&mut conditions, &uses.conditions), (&mut sets, &uses.sets)] {
+        for (index, &u) in used.iter().enumerate() {
+            if u {
+                registry.used[index] = true;
+            }
+        }
+    }
+    for registry in [&roles, &actions, &outcomes, &vehicles, &sets, &conditions, &paths] {
+        registry.unused(&mut warnings);
+    }
+
+    if b.problems.iter().any(|p| p.severity == Severity::Error) {
+        b.problems.extend(warnings);
+        return Err(BundleError::new(b.problems, texts));
+    }
+    let conditions = condition_exprs
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, expr)| expr.map(|expr| Condition { name: conditions.id(i), expr }))
+        .collect();
+    let outcomes = outcome_defs.iter().enumerate().map(|(i, &escalates)| OutcomeDef { id: outcomes.id(i), escalates }).collect();
+    let manifest = &sources.manifest;
+    drop(compiler);
+    Ok(Bundle {
+        inner: Arc::new(Compiled {
+            policy: PolicyRef {
+                name: manifest.name.value.as_str().into(),
+                version: manifest.version.value.as_str().into(),
+                digest: sources.digest.as_str().into(),
+            },
+            description: manifest.description.clone(),
+            engine,
+            schema,
+            roles: role_defs,
+            actions: action_defs,
+            outcomes,
+            vehicles: vehicle_defs,
+            sets: set_values,
+            conditions,
+            constraints,
+            rules,
+            paths: path_defs,
+            warnings,
+        }),
+    })
+}
+
+struct Uses {
+    conditions: Vec<bool>,
+    sets: Vec<bool>,
+}
+
+fn declare<T>(b: &mut Builder, file: usize, registry: &mut Registry, entries: &Entries<T>, mut each: impl FnMut(&T)) {
+    for (name, value) in &entries.0 {
+        let loc = b.at(file, name);
+        if registry.declare(&name.value, loc, &mut b.problems) {
+            each(value);
+        }
+    }
+}
+
+/// Names used as rhai variables must be identifiers.
+fn identifier(problems: &mut Vec<Problem>, name: &str, loc: &Loc, kind: &str) -> bool {
+    let mut chars = name.chars();
+    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !ok {
+        problems.push(
+            Problem::error("bad-id", format!("{kind} name `{name}` is not an identifier"), Some(loc.clone()))
+                .with_help("use letters, digits and `_`, starting with a letter, so expressions can refer to it"),
+        );
+    }
+    ok
+}
+
+/// Whether `expr` depends on condition `c`, directly or through other conditions.
+fn depends(expr: &Expression, c: usize, exprs: &[Option<Expression>]) -> bool {
+    let mut stack: Vec<usize> = expr.conditions.clone();
+    let mut seen = vec![false; exprs.len()];
+    while let Some(next) = stack.pop() {
+        if next == c {
+            return true;
+        }
+        if std::mem::replace(&mut seen[next], true) {
+            continue;
+        }
+        if let Some(e) = &exprs[next] {
+            stack.extend(&e.conditions);
+        }
+    }
+    false
+}
+
+/// The conditions in an order where each comes after those it uses; `None`
+/// (with a problem) when they refer to each other in a cycle.
+fn condition_order(b: &mut Builder, exprs: &[Option<Expression>], names: &Registry) -> Option<Vec<usize>> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    fn visit(at: usize, exprs: &[Option<Expression>], marks: &mut [Mark], order: &mut Vec<usize>, stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+        match marks[at] {
+            Mark::Done => return None,
+            Mark::Active => {
+                let start = stack.iter().position(|&s| s == at).unwrap_or(0);
+                return Some(stack[start..].to_vec());
+            }
+            Mark::New => {}
+        }
+        marks[at] = Mark::Active;
+        stack.push(at);
+        if let Some(e) = &exprs[at] {
+            for &next in &e.conditions {
+                if let Some(cycle) = visit(next, exprs, marks, order, stack) {
+                    return Some(cycle);
+                }
+            }
+        }
+        stack.pop();
+        marks[at] = Mark::Done;
+        order.push(at);
+        None
+    }
+    let mut marks = vec![Mark::New; exprs.len()];
+    let mut order = Vec::new();
+    for at in 0..exprs.len() {
+        if let Some(cycle) = visit(at, exprs, &mut marks, &mut order, &mut Vec::new()) {
+            let chain: Vec<String> = cycle.iter().chain(cycle.first()).map(|&i| format!("`{}`", names.names[i].0)).collect();
+            b.problems.push(
+                Problem::error("cycle", format!("conditions refer to each other in a cycle: {}", chain.join(" → ")), Some(names.names[cycle[0]].1.clone()))
+                    .with_help("a named condition may use only conditions that do not use it back"),
+            );
+            return None;
+        }
+    }
+    Some(order)
+}
+
+fn field_ref(b: &mut Builder, schema: &Schema, path: &str, loc: Loc) -> Option<usize> {
+    match schema.index.get(path) {
+        Some(&i) => Some(i),
+        None => {
+            let mut problem = Problem::error("unknown-field", format!("the ticket schema has no field `{path}`"), Some(loc));
+            problem.help = did_you_mean(path, schema.fields.iter().map(|f| &*f.path));
+            b.problems.push(problem);
+            None
+        }
+    }
+}
+
+/// Splits `{field.path}` placeholders out of a message.
+fn template(b: &mut Builder, schema: &Schema, file: usize, text: &Text) -> Option<Template> {
+    let mut pieces = Vec::new();
+    let mut rest = text.value.as_str();
+    let mut ok = true;
+    while let Some(open) = rest.find('{') {
+        let Some(close) = rest[open..].find('}') else { break };
+        pieces.push(Piece::Text(rest[..open].to_owned()));
+        let path = &rest[open + 1..open + close];
+        match field_ref(b, schema, path, b.at(file, text)) {
+            Some(i) => pieces.push(Piece::Field(i)),
+            None => ok = false,
+        }
+        rest = &rest[open + close + 1..];
+    }
+    pieces.push(Piece::Text(rest.to_owned()));
+    ok.then_some(Template(pieces))
+}
+
+fn action_sel(b: &mut Builder, schema: &Schema, actions: &mut Registry, file: usize, action: &serde_saphyr::Spanned<ActionRef>) -> Option<ActionSel> {
+    let loc = b.at_spanned(file, action);
+    match &action.value {
+        ActionRef::Fixed(name) => actions.resolve(name, &loc, &mut b.problems).map(ActionSel::Fixed),
+        ActionRef::ByField(by) => {
+            let field = field_ref(b, schema, &by.by, loc.clone())?;
+            let Some(values) = schema.fields[field].kind.values().filter(|_| matches!(schema.fields[field].kind, Kind::Enum(_))) else {
+                b.problems.push(Problem::error("bad-action", format!("an action can be chosen by an enum field only, and `{}` is not one", by.by), Some(loc)));
+                return None;
+            };
+            let mut cases = Vec::new();
+            let mut ok = true;
+            for (value, name) in &by.cases {
+                if !values.iter().any(|v| **v == **value) {
+                    b.problems.push(Problem::error("bad-action", format!("`{value}` is not a value of `{}`", by.by), Some(loc.clone())));
+                    ok = false;
+                }
+                match actions.resolve(name, &loc, &mut b.problems) {
+                    Some(i) => cases.push((Arc::<str>::from(value.as_str()), i)),
+                    None => ok = false,
+                }
+            }
+            let missing: Vec<&str> = values.iter().filter(|v| !by.cases.contains_key(&***v)).map(|v| &**v).collect();
+            if !missing.is_empty() {
+                b.problems.push(
+                    Problem::error("bad-action", format!("no action for `{}` = {}", by.by, missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")), Some(loc))
+                        .with_help("give every value of the field a case"),
+                );
+                ok = false;
+            }
+            ok.then_some(ActionSel::ByField { field, cases })
+        }
+    }
+}
+
+fn build_schema(
+    b: &mut Builder,
+    file: usize,
+    raw: &raw::TicketSchema,
+    sets: &mut Registry,
+    set_values: &[(Arc<str>, Vec<Arc<str>>)],
+    roles: &[Arc<str>],
+) -> Option<Schema> {
+    let before = b.problems.len();
+    let mut fields = Vec::new();
+    for (path, field) in &raw.fields.0 {
+        let loc = b.at(file, path);
+        for segment in path.value.split('.') {
+            identifier(&mut b.problems, segment, &loc, "field");
+        }
+        let kind_loc = b.at(file, &field.kind);
+        let listed = || -> Vec<Arc<str>> { field.values.iter().flatten().map(|v| v.value.as_str().into()).collect() };
+        let mut from_sets = |b: &mut Builder| -> Vec<Arc<str>> {
+            let mut out: Vec<Arc<str>> = Vec::new();
+            for name in field.values_from.iter().flatten() {
+                if let Some(i) = sets.resolve(&name.value, &b.at(file, name), &mut b.problems) {
+                    for v in &set_values[i].1 {
+                        if !out.contains(v) {
+                            out.push(v.clone());
+                        }
+                    }
+                }
+            }
+            out
+        };
+        let kind = match field.kind.value.as_str() {
+            "string" => Some(Kind::String),
+            "bool" => Some(Kind::Bool),
+            "integer" => Some(Kind::Integer),
+            "timestamp" => Some(Kind::Timestamp),
+            "role" => Some(Kind::Enum(roles.to_vec())),
+            kind @ ("enum" | "list") => {
+                let values = match (&field.values, &field.values_from) {
+                    (Some(_), None) => listed(),
+                    (None, Some(_)) => from_sets(b),
+                    _ => {
+                        b.problems.push(
+                            Problem::error("bad-field", format!("field `{}` needs exactly one of `values` and `values_from`", path.value), Some(kind_loc.clone()))
+                                .with_help(format!("a field of type `{kind}` lists its allowed values, or names the sets that hold them")),
+                        );
+                        Vec::new()
+                    }
+                };
+                Some(if kind == "enum" { Kind::Enum(values) } else { Kind::List(values) })
+            }
+            other => {
+                let mut problem = Problem::error("bad-field", format!("unknown field type `{other}`"), Some(kind_loc.clone()));
+                let kinds = ["string", "bool", "integer", "timestamp", "enum", "list", "role"];
+                problem.help = did_you_mean(other, kinds).or_else(|| Some(format!("field types: {}", kinds.join(", "))));
+                b.problems.push(problem);
+                None
+            }
+        };
+        let Some(kind) = kind else { continue };
+        if !matches!(kind, Kind::Enum(_) | Kind::List(_)) || field.kind.value == "role" {
+            if field.values.is_some() || field.values_from.is_some() {
+                b.problems.push(Problem::error("bad-field", format!("field `{}` of type `{}` takes no `values`", path.value, field.kind.value), Some(kind_loc.clone())));
+            }
+        }
+        let default = field.default.as_ref().map(|d| d.value.clone());
+        if let (Some(default), Some(spanned)) = (&default, &field.default) {
+            let probe = Schema::new(vec![FieldDef { path: "x".into(), kind: kind.clone(), required: true, default: None }], 0, 0);
+            if let Ok(probe) = probe {
+                let ticket = serde_json::json!({ "x": default });
+                if let Err(problems) = probe.check(&ticket) {
+                    let detail = problems.first().map(|p| p.message.clone()).unwrap_or_default();
+                    b.problems.push(Problem::error("bad-default", format!("the default of `{}` is not {}: {detail}", path.value, kind.describe()), Some(b.at_spanned(file, spanned))));
+                }
+            }
+            if field.required {
+                b.problems.push(Problem::error("bad-default", format!("required field `{}` cannot have a default", path.value), Some(b.at_spanned(file, spanned))));
+            }
+        }
+        fields.push((loc, FieldDef { path: path.value.as_str().into(), kind, required: field.required, default }));
+    }
+    let find = |b: &mut Builder, text: &Text, what: &str, fits: &dyn Fn(&FieldDef) -> bool, need: &str| -> Option<usize> {
+        let loc = b.at(file, text);
+        match fields.iter().position(|(_, f)| *f.path == *text.value) {
+            Some(i) if fits(&fields[i].1) => Some(i),
+            Some(_) => {
+                b.problems.push(Problem::error("bad-schema", format!("the {what} field `{}` must be {need}", text.value), Some(loc)));
+                None
+            }
+            None => {
+                let mut problem = Problem::error("unknown-field", format!("the {what} field `{}` is not declared", text.value), Some(loc));
+                problem.help = did_you_mean(&text.value, fields.iter().map(|(_, f)| &*f.path));
+                b.problems.push(problem);
+                None
+            }
+        }
+    };
+    let id_field = find(b, &raw.id_field, "ticket id", &|f| f.kind == Kind::String && f.required, "a required string");
+    let role_field = find(b, &raw.role_field, "requester role", &|f| f.kind == Kind::Enum(roles.to_vec()) && f.required, "a required field of type `role`");
+    let (id_field, role_field) = (id_field?, role_field?);
+    if b.problems.len() > before {
+        return None;
+    }
+    let locs: Vec<Loc> = fields.iter().map(|(l, _)| l.clone()).collect();
+    match Schema::new(fields.into_iter().map(|(_, f)| f).collect(), id_field, role_field) {
+        Ok(schema) => Some(schema),
+        Err((index, message)) => {
+            b.problems.push(Problem::error("bad-schema", message, Some(locs[index].clone())));
+            None
+        }
+    }
+}
