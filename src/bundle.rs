@@ -20,7 +20,9 @@ pub struct Bundle {
 
 impl std::fmt::Debug for Bundle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Bundle").field("policy", &self.inner.policy).finish_non_exhaustive()
+        f.debug_struct("Bundle")
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
     }
 }
 
@@ -44,7 +46,8 @@ pub(crate) struct Compiled {
     pub warnings: Vec<Problem>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Something a bundle declares, as a person reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Described {
     pub id: Arc<str>,
     pub title: String,
@@ -58,12 +61,14 @@ pub struct Described {
 
 pub(crate) struct ActionDef {
     pub id: Arc<str>,
+    pub info: Described,
     /// Sorted, so decisions list them in a stable order.
     pub roles: Vec<Arc<str>>,
 }
 
 pub(crate) struct OutcomeDef {
     pub id: Arc<str>,
+    pub info: Described,
     pub escalates: bool,
 }
 
@@ -100,7 +105,10 @@ pub(crate) enum Piece {
 /// The action a rule or fallback names: fixed, or picked by an enum field's value.
 pub(crate) enum ActionSel {
     Fixed(usize),
-    ByField { field: usize, cases: Vec<(Arc<str>, usize)> },
+    ByField {
+        field: usize,
+        cases: Vec<(Arc<str>, usize)>,
+    },
 }
 
 pub(crate) struct Rule {
@@ -112,8 +120,21 @@ pub(crate) struct Rule {
     pub rationale: Arc<str>,
 }
 
+impl Described {
+    pub(crate) fn new(id: &str, title: &str, description: Option<&str>) -> Self {
+        Described {
+            id: id.into(),
+            title: title.trim().to_owned(),
+            description: description.map(|d| d.trim().to_owned()),
+            fee: None,
+            covers: None,
+        }
+    }
+}
+
 pub(crate) struct PathDef {
     pub id: Arc<str>,
+    pub info: Described,
     pub steps: Vec<StepDef>,
     pub fallback: Option<FallbackDef>,
 }
@@ -174,7 +195,10 @@ impl Bundle {
     pub fn decide_typed<T: Serialize>(&self, ticket: &T) -> Result<Decision, Rejection> {
         match serde_json::to_value(ticket) {
             Ok(value) => self.decide(&value),
-            Err(error) => Err(crate::evaluate::unserialisable(&self.inner, &error.to_string())),
+            Err(error) => Err(crate::evaluate::unserialisable(
+                &self.inner,
+                &error.to_string(),
+            )),
         }
     }
 
@@ -196,6 +220,11 @@ impl Bundle {
     /// The declared vehicles.
     pub fn vehicles(&self) -> &[Described] {
         &self.inner.vehicles
+    }
+
+    /// Everything the bundle declares, for people and tools.
+    pub fn catalog(&self) -> crate::catalog::Catalog {
+        crate::catalog::Catalog::of(&self.inner)
     }
 
     /// Every path step as `(path, step)`, in order.

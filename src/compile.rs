@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhai::{ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt, AST};
+use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
 use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean};
 use crate::raw::{Limits, Text};
@@ -82,15 +82,26 @@ impl<'a> Compiler<'a> {
             scope.push_dynamic(name.to_string(), Dynamic::FALSE);
         }
         for (name, members) in sets {
-            let array: rhai::Array = members.iter().map(|m| Dynamic::from(m.to_string())).collect();
+            let array: rhai::Array = members
+                .iter()
+                .map(|m| Dynamic::from(m.to_string()))
+                .collect();
             scope.push_constant(name.to_string(), array);
         }
         Compiler {
             engine,
             schema,
             scope,
-            conditions: conditions.iter().enumerate().map(|(i, n)| (n.clone(), i)).collect(),
-            sets: sets.iter().enumerate().map(|(i, (n, _))| (n.clone(), i)).collect(),
+            conditions: conditions
+                .iter()
+                .enumerate()
+                .map(|(i, n)| (n.clone(), i))
+                .collect(),
+            sets: sets
+                .iter()
+                .enumerate()
+                .map(|(i, (n, _))| (n.clone(), i))
+                .collect(),
         }
     }
 
@@ -121,7 +132,10 @@ impl<'a> Compiler<'a> {
                 if let rhai::ParseErrorType::VariableUndefined(name) = &*kind {
                     let names = self.scope.iter_raw().map(|(n, _, _)| n);
                     problem.help = did_you_mean(name, names).or_else(|| {
-                        Some("conditions may use ticket fields, named sets and named conditions".to_owned())
+                        Some(
+                            "conditions may use ticket fields, named sets and named conditions"
+                                .to_owned(),
+                        )
                     });
                 }
                 vec![problem]
@@ -136,7 +150,9 @@ impl<'a> Compiler<'a> {
         if !problems.is_empty() {
             return Err(problems);
         }
-        let ast = self.engine.optimize_ast(&self.scope, ast, OptimizationLevel::Simple);
+        let ast = self
+            .engine
+            .optimize_ast(&self.scope, ast, OptimizationLevel::Simple);
         let always = matches!(ast.statements(), [Stmt::Expr(e)] if matches!(**e, Expr::BoolConstant(true, _)));
         uses.reads.sort_unstable();
         uses.reads.dedup();
@@ -248,7 +264,8 @@ impl Place {
         let header = block_header(source, loc.offset);
         let multi_line = text.value.trim_end().contains('\n');
         let problem = |message: &str, help: &str| {
-            Problem::error("expression-style", message.to_owned(), Some(loc.clone())).with_help(help.to_owned())
+            Problem::error("expression-style", message.to_owned(), Some(loc.clone()))
+                .with_help(help.to_owned())
         };
         match header {
             Some('>') => {
@@ -302,7 +319,10 @@ impl Place {
         let len = self
             .text
             .get(offset..)
-            .and_then(|rest| rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next())
+            .and_then(|rest| {
+                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                    .next()
+            })
             .map_or(1, |word| word.len().max(1));
         Loc {
             file: self.file.clone(),

@@ -100,7 +100,7 @@ pub enum RejectionKind {
     /// The ticket does not fit the bundle's ticket schema.
     InvalidTicket { problems: Vec<InputProblem> },
     /// An expression failed at run time: the bundle has a bug for this ticket.
-    Evaluation(EvaluationError),
+    Evaluation(Box<EvaluationError>),
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -123,7 +123,11 @@ impl fmt::Display for RejectionKind {
             RejectionKind::InvalidTicket { problems } => {
                 write!(f, "invalid ticket:")?;
                 for p in problems {
-                    let field = if p.field.is_empty() { "(ticket)" } else { &p.field };
+                    let field = if p.field.is_empty() {
+                        "(ticket)"
+                    } else {
+                        &p.field
+                    };
                     write!(
                         f,
                         "\n  {field}: {}; expected {}, found {}",

@@ -131,8 +131,9 @@ impl BundleError {
             (loc.offset, loc.len.max(1)),
         ));
         match self.sources.iter().find(|(name, _)| *name == loc.file) {
-            Some((name, text)) => Report::new(diagnostic)
-                .with_source_code(NamedSource::new(name.to_string(), text.to_string())),
+            Some((name, text)) => {
+                Report::new(diagnostic).with_source_code(NamedSource::new(name, text.to_string()))
+            }
             None => Report::new(diagnostic),
         }
     }
@@ -164,7 +165,10 @@ pub(crate) fn did_you_mean<'a>(
 }
 
 /// The candidate nearest to `word` by edit distance, within a third of its length.
-pub(crate) fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
         let distance = edit_distance(word, candidate);

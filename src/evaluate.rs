@@ -44,7 +44,13 @@ pub(crate) fn decide(bundle: &Compiled, ticket: &Value) -> Result<Decision, Reje
     if let Some(path_index) = rule.path {
         let path = &bundle.paths[path_index];
         for step in &path.steps {
-            if run.test(&step.guard, StepKind::PathStep, &step.id, Some(&path.id), Some(&rule.id))? {
+            if run.test(
+                &step.guard,
+                StepKind::PathStep,
+                &step.id,
+                Some(&path.id),
+                Some(&rule.id),
+            )? {
                 vehicle = Some(bundle.vehicles[step.vehicle].id.clone());
                 path_step = Some(step.id.clone());
                 rationale.push(step.rationale.clone());
@@ -66,7 +72,14 @@ pub(crate) fn decide(bundle: &Compiled, ticket: &Value) -> Result<Decision, Reje
                     });
                 }
                 None => {
-                    return Err(run.failure("path", &path.id, Some(&rule.id), "(none)", "", "no step of the path matched and it has no fallback"));
+                    return Err(run.failure(
+                        "path",
+                        &path.id,
+                        Some(&rule.id),
+                        "(none)",
+                        "",
+                        "no step of the path matched and it has no fallback",
+                    ));
                 }
             }
         }
@@ -80,14 +93,24 @@ pub(crate) fn decide(bundle: &Compiled, ticket: &Value) -> Result<Decision, Reje
                 Some((_, index)) => *index,
                 None => {
                     let path = bundle.schema.fields[*field].path.clone();
-                    return Err(run.failure("rule", &rule.id, Some(&rule.id), &path, "", &format!("no action for `{path}` = `{value}`")));
+                    return Err(run.failure(
+                        "rule",
+                        &rule.id,
+                        Some(&rule.id),
+                        &path,
+                        "",
+                        &format!("no action for `{path}` = `{value}`"),
+                    ));
                 }
             }
         }
     };
     let action = &bundle.actions[action];
-    let role: Arc<str> = values[bundle.schema.role_field].as_str().unwrap_or_default().into();
-    let allowed = action.roles.iter().any(|r| *r == role);
+    let role: Arc<str> = values[bundle.schema.role_field]
+        .as_str()
+        .unwrap_or_default()
+        .into();
+    let allowed = action.roles.contains(&role);
     Ok(Decision {
         ticket_id: run.ticket_id.clone(),
         outcome: bundle.outcomes[outcome].id.clone(),
@@ -149,7 +172,10 @@ impl<'a> Run<'a> {
         for condition in &bundle.conditions {
             scope.push_dynamic(condition.name.to_string(), Dynamic::UNIT);
         }
-        let ticket_id = values[bundle.schema.id_field].as_str().unwrap_or_default().into();
+        let ticket_id = values[bundle.schema.id_field]
+            .as_str()
+            .unwrap_or_default()
+            .into();
         Run {
             bundle,
             values,
@@ -214,7 +240,12 @@ impl<'a> Run<'a> {
         let reads = guard
             .reads
             .iter()
-            .map(|&i| (self.bundle.schema.fields[i].path.clone(), self.values[i].clone()))
+            .map(|&i| {
+                (
+                    self.bundle.schema.fields[i].path.clone(),
+                    self.values[i].clone(),
+                )
+            })
             .collect();
         self.trace.push(TraceStep {
             kind,
@@ -234,7 +265,13 @@ impl<'a> Run<'a> {
     }
 
     /// Evaluates a guard's named conditions (once per ticket), then the guard.
-    fn eval(&mut self, guard: &Guard, stage: &str, id: &Arc<str>, rule: Option<&Arc<str>>) -> Result<bool, Rejection> {
+    fn eval(
+        &mut self,
+        guard: &Guard,
+        stage: &str,
+        id: &Arc<str>,
+        rule: Option<&Arc<str>>,
+    ) -> Result<bool, Rejection> {
         for &index in &guard.needs {
             if self.conditions[index].is_some() {
                 continue;
@@ -250,8 +287,18 @@ impl<'a> Run<'a> {
         self.run_expr(&guard.expr, stage, id, rule)
     }
 
-    fn run_expr(&mut self, expr: &crate::compile::Expression, stage: &str, id: &str, rule: Option<&Arc<str>>) -> Result<bool, Rejection> {
-        match self.bundle.engine.eval_ast_with_scope::<Dynamic>(&mut self.scope, &expr.ast) {
+    fn run_expr(
+        &mut self,
+        expr: &crate::compile::Expression,
+        stage: &str,
+        id: &str,
+        rule: Option<&Arc<str>>,
+    ) -> Result<bool, Rejection> {
+        match self
+            .bundle
+            .engine
+            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &expr.ast)
+        {
             Ok(value) => match value.as_bool() {
                 Ok(b) => Ok(b),
                 Err(type_name) => Err(self.failure(
@@ -260,24 +307,41 @@ impl<'a> Run<'a> {
                     rule,
                     &expr.source,
                     &expr.loc.to_string(),
-                    &format!("a condition must be true or false, but this one gave {type_name} `{value}`"),
+                    &format!(
+                        "a condition must be true or false, but this one gave {type_name} `{value}`"
+                    ),
                 )),
             },
-            Err(error) => Err(self.failure(stage, id, rule, &expr.source, &expr.loc.to_string(), &cause(&error))),
+            Err(error) => Err(self.failure(
+                stage,
+                id,
+                rule,
+                &expr.source,
+                &expr.loc.to_string(),
+                &cause(&error),
+            )),
         }
     }
 
-    fn failure(&self, stage: &str, id: &str, rule: Option<&Arc<str>>, expression: &str, location: &str, cause: &str) -> Rejection {
+    fn failure(
+        &self,
+        stage: &str,
+        id: &str,
+        rule: Option<&Arc<str>>,
+        expression: &str,
+        location: &str,
+        cause: &str,
+    ) -> Rejection {
         Rejection {
             ticket_id: Some(self.ticket_id.clone()),
-            error: RejectionKind::Evaluation(EvaluationError {
+            error: RejectionKind::Evaluation(Box::new(EvaluationError {
                 stage: stage.into(),
                 id: id.into(),
                 rule: rule.cloned(),
                 expression: expression.into(),
                 location: location.to_owned(),
                 cause: cause.to_owned(),
-            }),
+            })),
             policy: self.bundle.policy.clone(),
             trace: self.trace.clone(),
         }

@@ -17,6 +17,7 @@
 //! Nothing of the support domain is named here: it all comes from the bundle.
 
 mod bundle;
+mod catalog;
 mod compile;
 mod decision;
 mod diagnostic;
@@ -29,6 +30,10 @@ mod validate;
 pub mod cli;
 
 pub use bundle::{Bundle, Described, PolicyFile};
+pub use catalog::{
+    ActionInfo, Catalog, ConditionInfo, FallbackInfo, FieldInfo, OutcomeInfo, PathInfo, RuleInfo,
+    SetInfo, StepInfo, TicketInfo,
+};
 pub use decision::{
     Decision, EvaluationError, InputProblem, PolicyRef, Rejection, RejectionKind, Requester,
     StepKind, StepResult, TraceStep,

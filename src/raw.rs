@@ -235,7 +235,10 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
 }
 
 /// Parses one YAML document, turning a parse error into a located problem.
-pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(file: &str, text: &str) -> Result<T, Problem> {
+pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(
+    file: &str,
+    text: &str,
+) -> Result<T, Problem> {
     serde_saphyr::from_str(text).map_err(|error| {
         let message = error.without_snippet().to_string();
         // The location is reported by the problem itself, not in its message.

@@ -47,6 +47,7 @@ pub(crate) struct FieldDef {
     pub kind: Kind,
     pub required: bool,
     pub default: Option<Value>,
+    pub description: Option<String>,
 }
 
 /// How the ticket is laid out as rhai variables: a top-level name holds a
@@ -108,8 +109,7 @@ impl Schema {
         let mut roots: Vec<(Arc<str>, Node)> = Vec::new();
         for (index, field) in fields.iter().enumerate() {
             let segments: Vec<&str> = field.path.split('.').collect();
-            insert(&mut roots, &segments, index)
-                .map_err(|conflict| (index, conflict))?;
+            insert(&mut roots, &segments, index).map_err(|conflict| (index, conflict))?;
         }
         let index = fields
             .iter()
@@ -128,7 +128,11 @@ impl Schema {
     /// The node at a dotted path, if the schema declares it.
     pub fn node(&self, segments: &[&str]) -> Option<&Node> {
         let (first, rest) = segments.split_first()?;
-        let mut node = self.roots.iter().find(|(n, _)| &**n == *first).map(|(_, n)| n)?;
+        let mut node = self
+            .roots
+            .iter()
+            .find(|(n, _)| &**n == *first)
+            .map(|(_, n)| n)?;
         for segment in rest {
             node = node.child(segment)?;
         }
@@ -140,7 +144,13 @@ impl Schema {
         let mut values: Vec<Option<Value>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
         match ticket {
-            Value::Object(map) => self.walk(map, "", &Node::Object(self.roots.clone()), &mut values, &mut problems),
+            Value::Object(map) => self.walk(
+                map,
+                "",
+                &Node::Object(self.roots.clone()),
+                &mut values,
+                &mut problems,
+            ),
             other => problems.push(InputProblem {
                 field: String::new(),
                 expected: "a ticket object".to_owned(),
@@ -230,7 +240,11 @@ impl Schema {
     }
 }
 
-fn insert(nodes: &mut Vec<(Arc<str>, Node)>, segments: &[&str], index: usize) -> Result<(), String> {
+fn insert(
+    nodes: &mut Vec<(Arc<str>, Node)>,
+    segments: &[&str],
+    index: usize,
+) -> Result<(), String> {
     let Some((first, rest)) = segments.split_first() else {
         return Err("empty field path".to_owned());
     };
@@ -244,7 +258,11 @@ fn insert(nodes: &mut Vec<(Arc<str>, Node)>, segments: &[&str], index: usize) ->
         }
         (Some(at), _) => match &mut nodes[at].1 {
             Node::Object(children) if !rest.is_empty() => insert(children, rest, index)?,
-            _ => return Err(format!("`{first}` is declared both as a field and as a group of fields")),
+            _ => {
+                return Err(format!(
+                    "`{first}` is declared both as a field and as a group of fields"
+                ));
+            }
         },
     }
     Ok(())
@@ -279,7 +297,11 @@ fn check_value(kind: &Kind, value: &Value) -> Result<(), String> {
         }
         _ => false,
     };
-    if fits { Ok(()) } else { Err("wrong type".to_owned()) }
+    if fits {
+        Ok(())
+    } else {
+        Err("wrong type".to_owned())
+    }
 }
 
 fn member(allowed: &[Arc<str>], value: &str) -> Result<(), String> {

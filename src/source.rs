@@ -58,7 +58,9 @@ pub(crate) fn collect(
                 format!("cannot read the manifest `{manifest_display}`: {cause}"),
                 None,
             )
-            .with_help(format!("a bundle is a directory with a `{MANIFEST}` at its root"));
+            .with_help(format!(
+                "a bundle is a directory with a `{MANIFEST}` at its root"
+            ));
             return Err(BundleError::new(vec![problem], Vec::new()));
         }
     };

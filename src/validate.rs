@@ -25,20 +25,36 @@ struct Registry {
 
 impl Registry {
     fn new(kind: &'static str) -> Self {
-        Registry { kind, names: Vec::new(), index: HashMap::new(), used: Vec::new() }
+        Registry {
+            kind,
+            names: Vec::new(),
+            index: HashMap::new(),
+            used: Vec::new(),
+        }
     }
 
     /// Declares `name`; a second declaration is a problem.
     fn declare(&mut self, name: &str, loc: Loc, problems: &mut Vec<Problem>) -> bool {
         if let Some(&first) = self.index.get(name) {
             problems.push(
-                Problem::error("duplicate-id", format!("duplicate {} id `{name}`", self.kind), Some(loc))
-                    .with_help(format!("`{name}` is first declared at {}", self.names[first].1)),
+                Problem::error(
+                    "duplicate-id",
+                    format!("duplicate {} id `{name}`", self.kind),
+                    Some(loc),
+                )
+                .with_help(format!(
+                    "`{name}` is first declared at {}",
+                    self.names[first].1
+                )),
             );
             return false;
         }
         if name.is_empty() {
-            problems.push(Problem::error("bad-id", format!("a {} id cannot be empty", self.kind), Some(loc)));
+            problems.push(Problem::error(
+                "bad-id",
+                format!("a {} id cannot be empty", self.kind),
+                Some(loc),
+            ));
             return false;
         }
         let name: Arc<str> = name.into();
@@ -61,13 +77,14 @@ impl Registry {
                     format!("unknown {} `{name}`", self.kind),
                     Some(loc.clone()),
                 );
-                problem.help = did_you_mean(name, self.names.iter().map(|(n, _)| &**n)).or_else(|| {
-                    let declared: Vec<&str> = self.names.iter().map(|(n, _)| &**n).collect();
-                    Some(match declared.is_empty() {
-                        true => format!("no {} is declared", self.kind),
-                        false => format!("declared {}s: {}", self.kind, declared.join(", ")),
-                    })
-                });
+                problem.help =
+                    did_you_mean(name, self.names.iter().map(|(n, _)| &**n)).or_else(|| {
+                        let declared: Vec<&str> = self.names.iter().map(|(n, _)| &**n).collect();
+                        Some(match declared.is_empty() {
+                            true => format!("no {} is declared", self.kind),
+                            false => format!("declared {}s: {}", self.kind, declared.join(", ")),
+                        })
+                    });
                 problems.push(problem);
                 None
             }
@@ -112,11 +129,21 @@ impl Builder<'_> {
 /// Builds the bundle from its parsed sources.
 pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let texts = sources.texts();
-    let mut b = Builder { files: &sources.files, problems: Vec::new() };
+    let mut b = Builder {
+        files: &sources.files,
+        problems: Vec::new(),
+    };
     let manifest_loc = |t: &Text| locate(&sources.manifest_file, &t.referenced);
-    for (what, text) in [("name", &sources.manifest.name), ("version", &sources.manifest.version)] {
+    for (what, text) in [
+        ("name", &sources.manifest.name),
+        ("version", &sources.manifest.version),
+    ] {
         if text.value.trim().is_empty() {
-            b.problems.push(Problem::error("manifest", format!("the bundle {what} cannot be empty"), Some(manifest_loc(text))));
+            b.problems.push(Problem::error(
+                "manifest",
+                format!("the bundle {what} cannot be empty"),
+                Some(manifest_loc(text)),
+            ));
         }
     }
 
@@ -136,7 +163,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let mut sets = Registry::new("set");
     let mut conditions = Registry::new("condition");
     let mut paths = Registry::new("path");
-    let mut outcome_defs = Vec::new();
+    let mut outcome_defs: Vec<(bool, Described)> = Vec::new();
     let mut set_defs: Vec<(usize, &Vec<Text>)> = Vec::new();
     let mut condition_defs: Vec<(usize, &Text)> = Vec::new();
     let mut ticket: Option<(usize, &serde_saphyr::Spanned<raw::TicketSchema>)> = None;
@@ -144,11 +171,21 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         let file = *file;
         declare(&mut b, file, &mut roles, &content.roles, |_| {});
         declare(&mut b, file, &mut actions, &content.actions, |_| {});
-        declare(&mut b, file, &mut outcomes, &content.outcomes, |o| outcome_defs.push(o.escalates));
+        for (name, o) in &content.outcomes.0 {
+            let loc = b.at(file, name);
+            if outcomes.declare(&name.value, loc, &mut b.problems) {
+                outcome_defs.push((
+                    o.escalates,
+                    Described::new(&name.value, &o.title, Some(&o.description)),
+                ));
+            }
+        }
         declare(&mut b, file, &mut vehicles, &content.vehicles, |_| {});
         for (name, members) in &content.sets.0 {
             let loc = b.at(file, name);
-            if identifier(&mut b.problems, &name.value, &loc, "set") && sets.declare(&name.value, loc, &mut b.problems) {
+            if identifier(&mut b.problems, &name.value, &loc, "set")
+                && sets.declare(&name.value, loc, &mut b.problems)
+            {
                 set_defs.push((file, members));
             }
         }
@@ -171,7 +208,9 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                     let first = b.at_spanned(*first_file, first);
                     b.problems.push(
                         Problem::error("duplicate-schema", "a second `ticket` schema", Some(loc))
-                            .with_help(format!("a bundle has one ticket schema; the first is at {first}")),
+                            .with_help(format!(
+                                "a bundle has one ticket schema; the first is at {first}"
+                            )),
                     );
                 }
                 None => ticket = Some((file, schema)),
@@ -182,19 +221,28 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         .iter()
         .flat_map(|(_, c)| c.roles.0.iter())
         .filter(|(name, _)| roles.index.contains_key(name.value.as_str()))
-        .map(|(name, r)| Described { id: name.value.as_str().into(), title: r.title.clone(), description: r.description.clone(), fee: None, covers: None })
+        .map(|(name, r)| Described::new(&name.value, &r.title, r.description.as_deref()))
         .collect();
     let vehicle_defs: Vec<Described> = parsed
         .iter()
         .flat_map(|(_, c)| c.vehicles.0.iter())
-        .map(|(name, v)| Described { id: name.value.as_str().into(), title: v.title.clone(), description: Some(v.description.clone()), fee: v.fee.clone(), covers: v.covers.clone() })
+        .map(|(name, v)| Described {
+            fee: v.fee.as_deref().map(|f| f.trim().to_owned()),
+            covers: v.covers.as_deref().map(|c| c.trim().to_owned()),
+            ..Described::new(&name.value, &v.title, Some(&v.description))
+        })
         .collect();
 
     // Sets: lists of strings, used by `in` and by enum fields.
     let set_values: Vec<(Arc<str>, Vec<Arc<str>>)> = set_defs
         .iter()
         .enumerate()
-        .map(|(i, (_, members))| (sets.id(i), members.iter().map(|m| m.value.as_str().into()).collect()))
+        .map(|(i, (_, members))| {
+            (
+                sets.id(i),
+                members.iter().map(|m| m.value.as_str().into()).collect(),
+            )
+        })
         .collect();
 
     // The ticket schema.
@@ -206,7 +254,14 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         return Err(BundleError::new(b.problems, texts));
     };
     let role_ids: Vec<Arc<str>> = roles.names.iter().map(|(n, _)| n.clone()).collect();
-    let schema = build_schema(&mut b, schema_file, &schema_raw.value, &mut sets, &set_values, &role_ids);
+    let schema = build_schema(
+        &mut b,
+        schema_file,
+        &schema_raw.value,
+        &mut sets,
+        &set_values,
+        &role_ids,
+    );
 
     let Some(schema) = schema else {
         return Err(BundleError::new(b.problems, texts));
@@ -214,15 +269,33 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let limits = &sources.manifest.limits;
     let engine = engine(limits);
     let condition_names: Vec<Arc<str>> = conditions.names.iter().map(|(n, _)| n.clone()).collect();
-    for name in condition_names.iter().chain(set_values.iter().map(|(n, _)| n)) {
+    for name in condition_names
+        .iter()
+        .chain(set_values.iter().map(|(n, _)| n))
+    {
         if schema.node(&[name]).is_some() {
-            let (registry, kind) = if conditions.index.contains_key(name) { (&conditions, "condition") } else { (&sets, "set") };
+            let (registry, kind) = if conditions.index.contains_key(name) {
+                (&conditions, "condition")
+            } else {
+                (&sets, "set")
+            };
             let loc = registry.names[registry.index[name]].1.clone();
-            b.problems.push(Problem::error("name-clash", format!("{kind} `{name}` has the name of a ticket field"), Some(loc)));
+            b.problems.push(Problem::error(
+                "name-clash",
+                format!("{kind} `{name}` has the name of a ticket field"),
+                Some(loc),
+            ));
         }
-        if conditions.index.contains_key(name) && sets.index.contains_key(name) && conditions.names[conditions.index[name]].0 == *name {
+        if conditions.index.contains_key(name)
+            && sets.index.contains_key(name)
+            && conditions.names[conditions.index[name]].0 == *name
+        {
             let loc = sets.names[sets.index[name]].1.clone();
-            b.problems.push(Problem::error("name-clash", format!("set `{name}` has the name of a condition"), Some(loc)));
+            b.problems.push(Problem::error(
+                "name-clash",
+                format!("set `{name}` has the name of a condition"),
+                Some(loc),
+            ));
         }
     }
     let compiler = Compiler::new(&engine, &schema, &condition_names, &set_values);
@@ -245,9 +318,16 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let Some(order) = order else {
         return Err(BundleError::new(b.problems, texts));
     };
-    let mut uses = Uses { conditions: vec![false; condition_exprs.len()], sets: vec![false; set_values.len()] };
+    let mut uses = Uses {
+        conditions: vec![false; condition_exprs.len()],
+        sets: vec![false; set_values.len()],
+    };
     let guard = |uses: &mut Uses, expr: Expression, exprs: &[Option<Expression>]| -> Guard {
-        let needs: Vec<usize> = order.iter().copied().filter(|&c| depends(&expr, c, exprs)).collect();
+        let needs: Vec<usize> = order
+            .iter()
+            .copied()
+            .filter(|&c| depends(&expr, c, exprs))
+            .collect();
         let mut reads = expr.reads.clone();
         for &c in &needs {
             uses.conditions[c] = true;
@@ -270,8 +350,16 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         let expected = template(&mut b, &schema, schema_file, &c.expected);
         let message = template(&mut b, &schema, schema_file, &c.message);
         let expr = compile(&mut b, schema_file, &c.check);
-        if let (Some(field), Some(expected), Some(message), Some(expr)) = (field, expected, message, expr) {
-            constraints.push(Constraint { id: c.id.value.as_str().into(), guard: guard(&mut uses, expr, &condition_exprs), field, expected, message });
+        if let (Some(field), Some(expected), Some(message), Some(expr)) =
+            (field, expected, message, expr)
+        {
+            constraints.push(Constraint {
+                id: c.id.value.as_str().into(),
+                guard: guard(&mut uses, expr, &condition_exprs),
+                field,
+                expected,
+                message,
+            });
         }
     }
 
@@ -288,19 +376,32 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
             last_rule_loc = Some(loc.clone());
             if let Some(previous) = &catch_all {
                 b.problems.push(
-                    Problem::error("unreachable", format!("rule `{}` can never match", rule.id.value), Some(loc.clone()))
-                        .with_help(format!("rule `{previous}` before it matches every ticket; move this rule above it")),
+                    Problem::error(
+                        "unreachable",
+                        format!("rule `{}` can never match", rule.id.value),
+                        Some(loc.clone()),
+                    )
+                    .with_help(format!(
+                        "rule `{previous}` before it matches every ticket; move this rule above it"
+                    )),
                 );
             }
             let expr = match &rule.when {
                 Some(text) => compile(&mut b, file, text),
                 None => Some(compiler.always(loc.clone())),
             };
-            let outcome = outcomes.resolve(&rule.outcome.value, &b.at(file, &rule.outcome), &mut b.problems);
+            let outcome = outcomes.resolve(
+                &rule.outcome.value,
+                &b.at(file, &rule.outcome),
+                &mut b.problems,
+            );
             let action = action_sel(&mut b, &schema, &mut actions, file, &rule.action);
-            let path = rule.path.as_ref().and_then(|p| paths.resolve(&p.value, &b.at(file, p), &mut b.problems));
+            let path = rule
+                .path
+                .as_ref()
+                .and_then(|p| paths.resolve(&p.value, &b.at(file, p), &mut b.problems));
             if let Some(o) = outcome {
-                let escalates = outcome_defs[o];
+                let escalates = outcome_defs[o].0;
                 match (&rule.path, escalates) {
                     (None, true) => b.problems.push(
                         Problem::error("missing-path", format!("rule `{}` escalates but names no path", rule.id.value), Some(b.at(file, &rule.outcome)))
@@ -355,11 +456,22 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                 step_ids.declare(&step.id.value, loc.clone(), &mut b.problems);
                 if let Some(previous) = always {
                     b.problems.push(
-                        Problem::error("unreachable", format!("step `{}` of path `{}` can never be reached", step.id.value, name.value), Some(loc.clone()))
-                            .with_help(format!("step `{previous}` before it is always eligible")),
+                        Problem::error(
+                            "unreachable",
+                            format!(
+                                "step `{}` of path `{}` can never be reached",
+                                step.id.value, name.value
+                            ),
+                            Some(loc.clone()),
+                        )
+                        .with_help(format!("step `{previous}` before it is always eligible")),
                     );
                 }
-                let vehicle = vehicles.resolve(&step.vehicle.value, &b.at(file, &step.vehicle), &mut b.problems);
+                let vehicle = vehicles.resolve(
+                    &step.vehicle.value,
+                    &b.at(file, &step.vehicle),
+                    &mut b.problems,
+                );
                 let expr = match &step.when {
                     Some(text) => compile(&mut b, file, text),
                     None => Some(compiler.always(loc.clone())),
@@ -368,21 +480,43 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                     if expr.always && always.is_none() {
                         always = Some(&step.id.value);
                     }
-                    steps.push(StepDef { id: step.id.value.as_str().into(), vehicle, guard: guard(&mut uses, expr, &condition_exprs), rationale: step.rationale.trim().into() });
+                    steps.push(StepDef {
+                        id: step.id.value.as_str().into(),
+                        vehicle,
+                        guard: guard(&mut uses, expr, &condition_exprs),
+                        rationale: step.rationale.trim().into(),
+                    });
                 }
             }
             let fallback = match &path.fallback {
                 Some(f) => {
-                    let outcome = outcomes.resolve(&f.outcome.value, &b.at(file, &f.outcome), &mut b.problems);
+                    let outcome = outcomes.resolve(
+                        &f.outcome.value,
+                        &b.at(file, &f.outcome),
+                        &mut b.problems,
+                    );
                     let action = action_sel(&mut b, &schema, &mut actions, file, &f.action);
                     if let Some(previous) = always {
                         b.problems.push(
-                            Problem::error("unreachable", format!("the fallback of path `{}` can never be reached", name.value), Some(b.at(file, &f.outcome)))
-                                .with_help(format!("step `{previous}` is always eligible; remove it or the fallback")),
+                            Problem::error(
+                                "unreachable",
+                                format!(
+                                    "the fallback of path `{}` can never be reached",
+                                    name.value
+                                ),
+                                Some(b.at(file, &f.outcome)),
+                            )
+                            .with_help(format!(
+                                "step `{previous}` is always eligible; remove it or the fallback"
+                            )),
                         );
                     }
                     match (outcome, action) {
-                        (Some(outcome), Some(action)) => Some(FallbackDef { outcome, action, rationale: f.rationale.trim().into() }),
+                        (Some(outcome), Some(action)) => Some(FallbackDef {
+                            outcome,
+                            action,
+                            rationale: f.rationale.trim().into(),
+                        }),
                         _ => None,
                     }
                 }
@@ -396,7 +530,12 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                     None
                 }
             };
-            path_defs.push(PathDef { id: name.value.as_str().into(), steps, fallback });
+            path_defs.push(PathDef {
+                id: name.value.as_str().into(),
+                info: Described::new(&name.value, &path.title, path.description.as_deref()),
+                steps,
+                fallback,
+            });
         }
     }
 
@@ -409,12 +548,18 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                 .iter()
                 .filter_map(|r| {
                     let loc = b.at(*file, r);
-                    roles.resolve(&r.value, &loc, &mut b.problems).map(|i| roles.id(i))
+                    roles
+                        .resolve(&r.value, &loc, &mut b.problems)
+                        .map(|i| roles.id(i))
                 })
                 .collect();
             allowed.sort();
             allowed.dedup();
-            action_defs.push(ActionDef { id: name.value.as_str().into(), roles: allowed });
+            action_defs.push(ActionDef {
+                id: name.value.as_str().into(),
+                info: Described::new(&name.value, &action.title, action.description.as_deref()),
+                roles: allowed,
+            });
         }
     }
 
@@ -426,7 +571,15 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
             }
         }
     }
-    for registry in [&roles, &actions, &outcomes, &vehicles, &sets, &conditions, &paths] {
+    for registry in [
+        &roles,
+        &actions,
+        &outcomes,
+        &vehicles,
+        &sets,
+        &conditions,
+        &paths,
+    ] {
         registry.unused(&mut warnings);
     }
 
@@ -437,9 +590,22 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let conditions = condition_exprs
         .into_iter()
         .enumerate()
-        .filter_map(|(i, expr)| expr.map(|expr| Condition { name: conditions.id(i), expr }))
+        .filter_map(|(i, expr)| {
+            expr.map(|expr| Condition {
+                name: conditions.id(i),
+                expr,
+            })
+        })
         .collect();
-    let outcomes = outcome_defs.iter().enumerate().map(|(i, &escalates)| OutcomeDef { id: outcomes.id(i), escalates }).collect();
+    let outcomes = outcome_defs
+        .into_iter()
+        .enumerate()
+        .map(|(i, (escalates, info))| OutcomeDef {
+            id: outcomes.id(i),
+            info,
+            escalates,
+        })
+        .collect();
     let manifest = &sources.manifest;
     drop(compiler);
     Ok(Bundle {
@@ -471,7 +637,13 @@ struct Uses {
     sets: Vec<bool>,
 }
 
-fn declare<T>(b: &mut Builder, file: usize, registry: &mut Registry, entries: &Entries<T>, mut each: impl FnMut(&T)) {
+fn declare<T>(
+    b: &mut Builder,
+    file: usize,
+    registry: &mut Registry,
+    entries: &Entries<T>,
+    mut each: impl FnMut(&T),
+) {
     for (name, value) in &entries.0 {
         let loc = b.at(file, name);
         if registry.declare(&name.value, loc, &mut b.problems) {
@@ -483,7 +655,9 @@ fn declare<T>(b: &mut Builder, file: usize, registry: &mut Registry, entries: &E
 /// Names used as rhai variables must be identifiers.
 fn identifier(problems: &mut Vec<Problem>, name: &str, loc: &Loc, kind: &str) -> bool {
     let mut chars = name.chars();
-    let ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
         problems.push(
@@ -514,14 +688,24 @@ fn depends(expr: &Expression, c: usize, exprs: &[Option<Expression>]) -> bool {
 
 /// The conditions in an order where each comes after those it uses; `None`
 /// (with a problem) when they refer to each other in a cycle.
-fn condition_order(b: &mut Builder, exprs: &[Option<Expression>], names: &Registry) -> Option<Vec<usize>> {
+fn condition_order(
+    b: &mut Builder,
+    exprs: &[Option<Expression>],
+    names: &Registry,
+) -> Option<Vec<usize>> {
     #[derive(Clone, Copy, PartialEq)]
     enum Mark {
         New,
         Active,
         Done,
     }
-    fn visit(at: usize, exprs: &[Option<Expression>], marks: &mut [Mark], order: &mut Vec<usize>, stack: &mut Vec<usize>) -> Option<Vec<usize>> {
+    fn visit(
+        at: usize,
+        exprs: &[Option<Expression>],
+        marks: &mut [Mark],
+        order: &mut Vec<usize>,
+        stack: &mut Vec<usize>,
+    ) -> Option<Vec<usize>> {
         match marks[at] {
             Mark::Done => return None,
             Mark::Active => {
@@ -548,10 +732,21 @@ fn condition_order(b: &mut Builder, exprs: &[Option<Expression>], names: &Regist
     let mut order = Vec::new();
     for at in 0..exprs.len() {
         if let Some(cycle) = visit(at, exprs, &mut marks, &mut order, &mut Vec::new()) {
-            let chain: Vec<String> = cycle.iter().chain(cycle.first()).map(|&i| format!("`{}`", names.names[i].0)).collect();
+            let chain: Vec<String> = cycle
+                .iter()
+                .chain(cycle.first())
+                .map(|&i| format!("`{}`", names.names[i].0))
+                .collect();
             b.problems.push(
-                Problem::error("cycle", format!("conditions refer to each other in a cycle: {}", chain.join(" → ")), Some(names.names[cycle[0]].1.clone()))
-                    .with_help("a named condition may use only conditions that do not use it back"),
+                Problem::error(
+                    "cycle",
+                    format!(
+                        "conditions refer to each other in a cycle: {}",
+                        chain.join(" → ")
+                    ),
+                    Some(names.names[cycle[0]].1.clone()),
+                )
+                .with_help("a named condition may use only conditions that do not use it back"),
             );
             return None;
         }
@@ -563,7 +758,11 @@ fn field_ref(b: &mut Builder, schema: &Schema, path: &str, loc: Loc) -> Option<u
     match schema.index.get(path) {
         Some(&i) => Some(i),
         None => {
-            let mut problem = Problem::error("unknown-field", format!("the ticket schema has no field `{path}`"), Some(loc));
+            let mut problem = Problem::error(
+                "unknown-field",
+                format!("the ticket schema has no field `{path}`"),
+                Some(loc),
+            );
             problem.help = did_you_mean(path, schema.fields.iter().map(|f| &*f.path));
             b.problems.push(problem);
             None
@@ -577,7 +776,9 @@ fn template(b: &mut Builder, schema: &Schema, file: usize, text: &Text) -> Optio
     let mut rest = text.value.as_str();
     let mut ok = true;
     while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else { break };
+        let Some(close) = rest[open..].find('}') else {
+            break;
+        };
         pieces.push(Piece::Text(rest[..open].to_owned()));
         let path = &rest[open + 1..open + close];
         match field_ref(b, schema, path, b.at(file, text)) {
@@ -590,21 +791,44 @@ fn template(b: &mut Builder, schema: &Schema, file: usize, text: &Text) -> Optio
     ok.then_some(Template(pieces))
 }
 
-fn action_sel(b: &mut Builder, schema: &Schema, actions: &mut Registry, file: usize, action: &serde_saphyr::Spanned<ActionRef>) -> Option<ActionSel> {
+fn action_sel(
+    b: &mut Builder,
+    schema: &Schema,
+    actions: &mut Registry,
+    file: usize,
+    action: &serde_saphyr::Spanned<ActionRef>,
+) -> Option<ActionSel> {
     let loc = b.at_spanned(file, action);
     match &action.value {
-        ActionRef::Fixed(name) => actions.resolve(name, &loc, &mut b.problems).map(ActionSel::Fixed),
+        ActionRef::Fixed(name) => actions
+            .resolve(name, &loc, &mut b.problems)
+            .map(ActionSel::Fixed),
         ActionRef::ByField(by) => {
             let field = field_ref(b, schema, &by.by, loc.clone())?;
-            let Some(values) = schema.fields[field].kind.values().filter(|_| matches!(schema.fields[field].kind, Kind::Enum(_))) else {
-                b.problems.push(Problem::error("bad-action", format!("an action can be chosen by an enum field only, and `{}` is not one", by.by), Some(loc)));
+            let Some(values) = schema.fields[field]
+                .kind
+                .values()
+                .filter(|_| matches!(schema.fields[field].kind, Kind::Enum(_)))
+            else {
+                b.problems.push(Problem::error(
+                    "bad-action",
+                    format!(
+                        "an action can be chosen by an enum field only, and `{}` is not one",
+                        by.by
+                    ),
+                    Some(loc),
+                ));
                 return None;
             };
             let mut cases = Vec::new();
             let mut ok = true;
             for (value, name) in &by.cases {
                 if !values.iter().any(|v| **v == **value) {
-                    b.problems.push(Problem::error("bad-action", format!("`{value}` is not a value of `{}`", by.by), Some(loc.clone())));
+                    b.problems.push(Problem::error(
+                        "bad-action",
+                        format!("`{value}` is not a value of `{}`", by.by),
+                        Some(loc.clone()),
+                    ));
                     ok = false;
                 }
                 match actions.resolve(name, &loc, &mut b.problems) {
@@ -612,11 +836,27 @@ fn action_sel(b: &mut Builder, schema: &Schema, actions: &mut Registry, file: us
                     None => ok = false,
                 }
             }
-            let missing: Vec<&str> = values.iter().filter(|v| !by.cases.contains_key(&***v)).map(|v| &**v).collect();
+            let missing: Vec<&str> = values
+                .iter()
+                .filter(|v| !by.cases.contains_key(&***v))
+                .map(|v| &**v)
+                .collect();
             if !missing.is_empty() {
                 b.problems.push(
-                    Problem::error("bad-action", format!("no action for `{}` = {}", by.by, missing.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>().join(", ")), Some(loc))
-                        .with_help("give every value of the field a case"),
+                    Problem::error(
+                        "bad-action",
+                        format!(
+                            "no action for `{}` = {}",
+                            by.by,
+                            missing
+                                .iter()
+                                .map(|m| format!("`{m}`"))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                        Some(loc),
+                    )
+                    .with_help("give every value of the field a case"),
                 );
                 ok = false;
             }
@@ -641,7 +881,14 @@ fn build_schema(
             identifier(&mut b.problems, segment, &loc, "field");
         }
         let kind_loc = b.at(file, &field.kind);
-        let listed = || -> Vec<Arc<str>> { field.values.iter().flatten().map(|v| v.value.as_str().into()).collect() };
+        let listed = || -> Vec<Arc<str>> {
+            field
+                .values
+                .iter()
+                .flatten()
+                .map(|v| v.value.as_str().into())
+                .collect()
+        };
         let mut from_sets = |b: &mut Builder| -> Vec<Arc<str>> {
             let mut out: Vec<Arc<str>> = Vec::new();
             for name in field.values_from.iter().flatten() {
@@ -673,65 +920,156 @@ fn build_schema(
                         Vec::new()
                     }
                 };
-                Some(if kind == "enum" { Kind::Enum(values) } else { Kind::List(values) })
+                Some(if kind == "enum" {
+                    Kind::Enum(values)
+                } else {
+                    Kind::List(values)
+                })
             }
             other => {
-                let mut problem = Problem::error("bad-field", format!("unknown field type `{other}`"), Some(kind_loc.clone()));
-                let kinds = ["string", "bool", "integer", "timestamp", "enum", "list", "role"];
-                problem.help = did_you_mean(other, kinds).or_else(|| Some(format!("field types: {}", kinds.join(", "))));
+                let mut problem = Problem::error(
+                    "bad-field",
+                    format!("unknown field type `{other}`"),
+                    Some(kind_loc.clone()),
+                );
+                let kinds = [
+                    "string",
+                    "bool",
+                    "integer",
+                    "timestamp",
+                    "enum",
+                    "list",
+                    "role",
+                ];
+                problem.help = did_you_mean(other, kinds)
+                    .or_else(|| Some(format!("field types: {}", kinds.join(", "))));
                 b.problems.push(problem);
                 None
             }
         };
         let Some(kind) = kind else { continue };
-        if !matches!(kind, Kind::Enum(_) | Kind::List(_)) || field.kind.value == "role" {
-            if field.values.is_some() || field.values_from.is_some() {
-                b.problems.push(Problem::error("bad-field", format!("field `{}` of type `{}` takes no `values`", path.value, field.kind.value), Some(kind_loc.clone())));
-            }
+        if (!matches!(kind, Kind::Enum(_) | Kind::List(_)) || field.kind.value == "role")
+            && (field.values.is_some() || field.values_from.is_some())
+        {
+            b.problems.push(Problem::error(
+                "bad-field",
+                format!(
+                    "field `{}` of type `{}` takes no `values`",
+                    path.value, field.kind.value
+                ),
+                Some(kind_loc.clone()),
+            ));
         }
         let default = field.default.as_ref().map(|d| d.value.clone());
         if let (Some(default), Some(spanned)) = (&default, &field.default) {
-            let probe = Schema::new(vec![FieldDef { path: "x".into(), kind: kind.clone(), required: true, default: None }], 0, 0);
+            let probe = Schema::new(
+                vec![FieldDef {
+                    path: "x".into(),
+                    kind: kind.clone(),
+                    required: true,
+                    default: None,
+                    description: None,
+                }],
+                0,
+                0,
+            );
             if let Ok(probe) = probe {
                 let ticket = serde_json::json!({ "x": default });
                 if let Err(problems) = probe.check(&ticket) {
-                    let detail = problems.first().map(|p| p.message.clone()).unwrap_or_default();
-                    b.problems.push(Problem::error("bad-default", format!("the default of `{}` is not {}: {detail}", path.value, kind.describe()), Some(b.at_spanned(file, spanned))));
+                    let detail = problems
+                        .first()
+                        .map(|p| p.message.clone())
+                        .unwrap_or_default();
+                    b.problems.push(Problem::error(
+                        "bad-default",
+                        format!(
+                            "the default of `{}` is not {}: {detail}",
+                            path.value,
+                            kind.describe()
+                        ),
+                        Some(b.at_spanned(file, spanned)),
+                    ));
                 }
             }
             if field.required {
-                b.problems.push(Problem::error("bad-default", format!("required field `{}` cannot have a default", path.value), Some(b.at_spanned(file, spanned))));
+                b.problems.push(Problem::error(
+                    "bad-default",
+                    format!("required field `{}` cannot have a default", path.value),
+                    Some(b.at_spanned(file, spanned)),
+                ));
             }
         }
-        fields.push((loc, FieldDef { path: path.value.as_str().into(), kind, required: field.required, default }));
+        fields.push((
+            loc,
+            FieldDef {
+                path: path.value.as_str().into(),
+                kind,
+                required: field.required,
+                default,
+                description: field.description.as_deref().map(|d| d.trim().to_owned()),
+            },
+        ));
     }
-    let find = |b: &mut Builder, text: &Text, what: &str, fits: &dyn Fn(&FieldDef) -> bool, need: &str| -> Option<usize> {
+    let find = |b: &mut Builder,
+                text: &Text,
+                what: &str,
+                fits: &dyn Fn(&FieldDef) -> bool,
+                need: &str|
+     -> Option<usize> {
         let loc = b.at(file, text);
         match fields.iter().position(|(_, f)| *f.path == *text.value) {
             Some(i) if fits(&fields[i].1) => Some(i),
             Some(_) => {
-                b.problems.push(Problem::error("bad-schema", format!("the {what} field `{}` must be {need}", text.value), Some(loc)));
+                b.problems.push(Problem::error(
+                    "bad-schema",
+                    format!("the {what} field `{}` must be {need}", text.value),
+                    Some(loc),
+                ));
                 None
             }
             None => {
-                let mut problem = Problem::error("unknown-field", format!("the {what} field `{}` is not declared", text.value), Some(loc));
+                let mut problem = Problem::error(
+                    "unknown-field",
+                    format!("the {what} field `{}` is not declared", text.value),
+                    Some(loc),
+                );
                 problem.help = did_you_mean(&text.value, fields.iter().map(|(_, f)| &*f.path));
                 b.problems.push(problem);
                 None
             }
         }
     };
-    let id_field = find(b, &raw.id_field, "ticket id", &|f| f.kind == Kind::String && f.required, "a required string");
-    let role_field = find(b, &raw.role_field, "requester role", &|f| f.kind == Kind::Enum(roles.to_vec()) && f.required, "a required field of type `role`");
+    let id_field = find(
+        b,
+        &raw.id_field,
+        "ticket id",
+        &|f| f.kind == Kind::String && f.required,
+        "a required string",
+    );
+    let role_field = find(
+        b,
+        &raw.role_field,
+        "requester role",
+        &|f| f.kind == Kind::Enum(roles.to_vec()) && f.required,
+        "a required field of type `role`",
+    );
     let (id_field, role_field) = (id_field?, role_field?);
     if b.problems.len() > before {
         return None;
     }
     let locs: Vec<Loc> = fields.iter().map(|(l, _)| l.clone()).collect();
-    match Schema::new(fields.into_iter().map(|(_, f)| f).collect(), id_field, role_field) {
+    match Schema::new(
+        fields.into_iter().map(|(_, f)| f).collect(),
+        id_field,
+        role_field,
+    ) {
         Ok(schema) => Some(schema),
         Err((index, message)) => {
-            b.problems.push(Problem::error("bad-schema", message, Some(locs[index].clone())));
+            b.problems.push(Problem::error(
+                "bad-schema",
+                message,
+                Some(locs[index].clone()),
+            ));
             None
         }
     }

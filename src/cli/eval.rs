@@ -133,7 +133,11 @@ pub fn text(decision: &Decision, explain: bool) -> String {
         let step = decision.path_step.as_deref().unwrap_or("fallback");
         s += &format!("\n  path:      {path} (step {step})");
     }
-    let may = if decision.requester.allowed { "may take it" } else { "may not take it" };
+    let may = if decision.requester.allowed {
+        "may take it"
+    } else {
+        "may not take it"
+    };
     s += &format!(
         "\n  action:    {} ({} {may}; allowed: {})",
         decision.action,
@@ -164,7 +168,11 @@ fn trace_text(trace: &[crate::TraceStep]) -> String {
             Some(path) => format!("{path}/{}", step.id),
             None => step.id.to_string(),
         };
-        let reads: Vec<String> = step.reads.iter().map(|(k, v)| format!("{k} = {}", show(v))).collect();
+        let reads: Vec<String> = step
+            .reads
+            .iter()
+            .map(|(k, v)| format!("{k} = {}", show(v)))
+            .collect();
         s += &format!("\n    {mark}  {id}");
         if !reads.is_empty() {
             s += &format!("  [{}]", reads.join(", "));

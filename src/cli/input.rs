@@ -34,9 +34,11 @@ pub(crate) fn parse(name: &str, text: &str) -> Input {
     let looks_json = text.trim_start().starts_with(['{', '[']);
     let value: Result<Value, String> = match extension {
         Some("json") => serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}")),
-        Some("yaml" | "yml") => serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {}", e.without_snippet())),
+        Some("yaml" | "yml") => serde_saphyr::from_str(text)
+            .map_err(|e| format!("not valid YAML: {}", e.without_snippet())),
         _ if looks_json => serde_json::from_str(text).map_err(|e| format!("not valid JSON: {e}")),
-        _ => serde_saphyr::from_str(text).map_err(|e| format!("not valid YAML: {}", e.without_snippet())),
+        _ => serde_saphyr::from_str(text)
+            .map_err(|e| format!("not valid YAML: {}", e.without_snippet())),
     };
     match value {
         Ok(Value::Array(items)) => Input::Tickets(items),
