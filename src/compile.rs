@@ -75,7 +75,7 @@ impl<'a> Compiler<'a> {
         sets: &[(Arc<str>, Vec<Arc<str>>)],
     ) -> Self {
         let mut scope = Scope::new();
-        for (name, _) in &schema.roots {
+        for (name, _) in schema.roots() {
             scope.push_dynamic(name.to_string(), Dynamic::UNIT);
         }
         for name in conditions {

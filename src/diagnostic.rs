@@ -113,6 +113,15 @@ impl BundleError {
         self.problems.iter().map(|p| self.report(p)).collect()
     }
 
+    /// Each error (not warning) as a report.
+    pub fn error_reports(&self) -> Vec<Report> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| self.report(p))
+            .collect()
+    }
+
     fn report(&self, problem: &Problem) -> Report {
         let mut diagnostic = MietteDiagnostic::new(problem.message.clone())
             .with_code(problem.code)

@@ -166,7 +166,7 @@ struct Run<'a> {
 impl<'a> Run<'a> {
     fn new(bundle: &'a Compiled, values: &'a Values) -> Self {
         let mut scope = Scope::new();
-        for (name, node) in &bundle.schema.roots {
+        for (name, node) in bundle.schema.roots() {
             scope.push_dynamic(name.to_string(), dynamic(node, values));
         }
         for condition in &bundle.conditions {

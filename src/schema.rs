@@ -79,8 +79,9 @@ impl Node {
 pub(crate) struct Schema {
     pub fields: Vec<FieldDef>,
     pub index: HashMap<Arc<str>, usize>,
-    /// Top-level names in declaration order.
-    pub roots: Vec<(Arc<str>, Node)>,
+    /// The ticket itself: an object whose children are the top-level names,
+    /// in declaration order.
+    pub root: Node,
     pub id_field: usize,
     pub role_field: usize,
 }
@@ -119,24 +120,25 @@ impl Schema {
         Ok(Schema {
             fields,
             index,
-            roots,
+            root: Node::Object(roots),
             id_field,
             role_field,
         })
     }
 
+    /// The top-level names and what each holds.
+    pub fn roots(&self) -> &[(Arc<str>, Node)] {
+        match &self.root {
+            Node::Object(children) => children,
+            Node::Leaf(_) => &[],
+        }
+    }
+
     /// The node at a dotted path, if the schema declares it.
     pub fn node(&self, segments: &[&str]) -> Option<&Node> {
-        let (first, rest) = segments.split_first()?;
-        let mut node = self
-            .roots
+        segments
             .iter()
-            .find(|(n, _)| &**n == *first)
-            .map(|(_, n)| n)?;
-        for segment in rest {
-            node = node.child(segment)?;
-        }
-        Some(node)
+            .try_fold(&self.root, |node, segment| node.child(segment))
     }
 
     /// Checks a ticket's shape, types and values; every problem is reported.
@@ -144,13 +146,7 @@ impl Schema {
         let mut values: Vec<Option<Value>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
         match ticket {
-            Value::Object(map) => self.walk(
-                map,
-                "",
-                &Node::Object(self.roots.clone()),
-                &mut values,
-                &mut problems,
-            ),
+            Value::Object(map) => self.walk(map, "", &self.root, &mut values, &mut problems),
             other => problems.push(InputProblem {
                 field: String::new(),
                 expected: "a ticket object".to_owned(),
@@ -200,12 +196,17 @@ impl Schema {
                     }
                     match check_value(&field.kind, value) {
                         Ok(()) => values[*index] = Some(value.clone()),
-                        Err(message) => problems.push(InputProblem {
-                            field: path,
-                            expected: field.kind.describe(),
-                            found: found(value),
-                            message,
-                        }),
+                        // `Null` marks a field that is present but wrong, so it
+                        // is not reported a second time as missing.
+                        Err(message) => {
+                            values[*index] = Some(Value::Null);
+                            problems.push(InputProblem {
+                                field: path,
+                                expected: field.kind.describe(),
+                                found: found(value),
+                                message,
+                            })
+                        }
                     }
                 }
                 Some(child @ Node::Object(_)) => match value {

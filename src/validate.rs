@@ -154,6 +154,11 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
             Err(problem) => b.problems.push(problem),
         }
     }
+    // References into a file that does not parse would all fail: report the
+    // syntax problems alone rather than a cascade of unknown ids.
+    if !b.problems.is_empty() {
+        return Err(BundleError::new(b.problems, texts));
+    }
 
     // Declarations first, so references resolve whatever the file order.
     let mut roles = Registry::new("role");

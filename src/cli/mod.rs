@@ -72,7 +72,7 @@ pub(crate) fn load(args: &PolicyArgs, err: &mut dyn Write) -> Result<Bundle, u8>
 }
 
 pub(crate) fn report_bundle_error(error: &BundleError, err: &mut dyn Write) {
-    for report in error.reports() {
+    for report in error.error_reports() {
         let _ = writeln!(err, "{report:?}");
     }
     let _ = writeln!(err, "{error}");

@@ -1,0 +1,92 @@
+//! Helpers shared by the integration tests.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value, json};
+use triage::{Bundle, BundleError, PolicyFile};
+
+pub fn policies_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
+}
+
+/// The shipped reference pack.
+pub fn reference() -> Bundle {
+    Bundle::load(policies_dir()).expect("the reference pack loads")
+}
+
+/// Every YAML file of the reference pack, in memory.
+pub fn pack_files() -> Vec<PolicyFile> {
+    let mut files: Vec<PolicyFile> = std::fs::read_dir(policies_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .map(|p| PolicyFile {
+            name: p.file_name().unwrap().to_string_lossy().into_owned(),
+            text: std::fs::read_to_string(&p).unwrap(),
+        })
+        .collect();
+    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files
+}
+
+/// The reference pack with one edit: `from` replaced by `to` in `file`.
+pub fn edited(file: &str, from: &str, to: &str) -> Result<Bundle, BundleError> {
+    let mut files = pack_files();
+    let target = files.iter_mut().find(|f| f.name == file).unwrap();
+    assert!(target.text.contains(from), "`{from}` is not in {file}");
+    target.text = target.text.replacen(from, to, 1);
+    Bundle::from_files(&files)
+}
+
+/// The problems of a bundle that must not load, one per line.
+pub fn problems(result: Result<Bundle, BundleError>) -> String {
+    let error = result.expect_err("the bundle must be rejected");
+    error
+        .problems
+        .iter()
+        .filter(|p| p.severity == triage::Severity::Error)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// A valid technical ticket that reaches the escalation path.
+pub fn ticket() -> Value {
+    json!({
+        "id": "T-1",
+        "service": "azure",
+        "category": "technical",
+        "issue": { "type": "product_bug", "severity": "A" },
+        "customer": { "id": "contoso", "admin_relationship": "gdap" },
+        "partner": { "competency": "gold", "support_plans": ["premier", "advanced"] },
+        "requester": { "role": "helpdesk_agent" },
+        "diagnosed": true
+    })
+}
+
+/// `base` with the dotted-path fields of `changes` set (or removed, for `null`).
+pub fn with(mut base: Value, changes: &[(&str, Value)]) -> Value {
+    for (path, value) in changes {
+        let segments: Vec<&str> = path.split('.').collect();
+        let (last, parents) = segments.split_last().unwrap();
+        let mut node = &mut base;
+        for segment in parents {
+            node = node
+                .as_object_mut()
+                .unwrap()
+                .entry(segment.to_string())
+                .or_insert_with(|| json!({}));
+        }
+        let object = node.as_object_mut().unwrap();
+        if value.is_null() {
+            object.remove(*last);
+        } else {
+            object.insert(last.to_string(), value.clone());
+        }
+    }
+    base
+}
+
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_triage")
+}

@@ -1,0 +1,11 @@
+//! All integration tests, in one binary (one link, one run).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod bad_bundles;
+mod cli;
+mod determinism;
+mod properties;
+mod sandbox;
+mod worked_examples;
