@@ -113,6 +113,22 @@ impl BundleError {
         self.problems.iter().map(|p| self.report(p)).collect()
     }
 
+    /// Every problem rendered for a terminal without colours, each with its
+    /// snippet, the way `triage check` prints them.
+    pub fn render_plain(&self) -> String {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+        let mut out = String::new();
+        for report in self.reports() {
+            if handler.render_report(&mut out, report.as_ref()).is_err() {
+                out.push_str(&report.to_string());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
     /// Each error (not warning) as a report.
     pub fn error_reports(&self) -> Vec<Report> {
         self.problems
@@ -124,7 +140,7 @@ impl BundleError {
 
     fn report(&self, problem: &Problem) -> Report {
         let mut diagnostic = MietteDiagnostic::new(problem.message.clone())
-            .with_code(problem.code)
+            .with_code(format!("triage::{}", problem.code))
             .with_severity(match problem.severity {
                 Severity::Error => miette::Severity::Error,
                 Severity::Warning => miette::Severity::Warning,

@@ -588,8 +588,9 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         registry.unused(&mut warnings);
     }
 
+    // With errors present, "unused" warnings are mostly their echo (a misspelt
+    // reference leaves its target unused), so only the errors are reported.
     if b.problems.iter().any(|p| p.severity == Severity::Error) {
-        b.problems.extend(warnings);
         return Err(BundleError::new(b.problems, texts));
     }
     let conditions = condition_exprs

@@ -1,1 +1,99 @@
+//! Same ticket and bundle, same bytes: no clock, no randomness, no directory order.
 
+use std::path::Path;
+
+use serde_json::json;
+use triage::Bundle;
+
+use crate::common::{policies_dir, reference, ticket, with};
+
+fn copy_pack(to: &Path) {
+    for entry in std::fs::read_dir(policies_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_same_ticket_gives_byte_identical_json() {
+    let bundle = reference();
+    let first = serde_json::to_string(&bundle.decide(&ticket()).unwrap()).unwrap();
+    let second = serde_json::to_string(&bundle.decide(&ticket()).unwrap()).unwrap();
+    assert_eq!(first, second);
+}
+
+#[test]
+fn a_copy_in_another_directory_has_the_same_digest_and_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pack(dir.path());
+    let copy = Bundle::load(dir.path()).unwrap();
+    let original = reference();
+    assert_eq!(copy.policy(), original.policy());
+    assert!(copy.policy().digest.starts_with("sha256:"));
+    assert_eq!(copy.policy().digest.len(), "sha256:".len() + 64);
+    let a = serde_json::to_string(&original.decide(&ticket()).unwrap()).unwrap();
+    let b = serde_json::to_string(&copy.decide(&ticket()).unwrap()).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn any_changed_byte_changes_the_digest_and_unlisted_files_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    copy_pack(dir.path());
+    let before = Bundle::load(dir.path()).unwrap().policy().digest.clone();
+
+    std::fs::write(dir.path().join("notes.yaml"), "not: listed\n").unwrap();
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("tests/suite.yaml"), "cases: []\n").unwrap();
+    assert_eq!(Bundle::load(dir.path()).unwrap().policy().digest, before);
+
+    let vehicles = dir.path().join("vehicles.yaml");
+    let mut text = std::fs::read_to_string(&vehicles).unwrap();
+    text.push(' ');
+    std::fs::write(&vehicles, text).unwrap();
+    assert_ne!(Bundle::load(dir.path()).unwrap().policy().digest, before);
+}
+
+#[test]
+fn the_order_of_keys_in_a_ticket_does_not_matter() {
+    let bundle = reference();
+    let forward = r#"{"id":"T-7","service":"azure","category":"technical","issue":{"type":"how_to"},
+        "customer":{"id":"c","admin_relationship":"gdap"},"requester":{"role":"admin_agent"}}"#;
+    let backward = r#"{"requester":{"role":"admin_agent"},"customer":{"admin_relationship":"gdap","id":"c"},
+        "issue":{"type":"how_to"},"category":"technical","service":"azure","id":"T-7"}"#;
+    let a = bundle
+        .decide(&serde_json::from_str(forward).unwrap())
+        .unwrap();
+    let b = bundle
+        .decide(&serde_json::from_str(backward).unwrap())
+        .unwrap();
+    assert_eq!(
+        serde_json::to_string(&a).unwrap(),
+        serde_json::to_string(&b).unwrap()
+    );
+}
+
+#[test]
+fn decisions_are_the_same_on_every_thread() {
+    let bundle = reference();
+    let expected = serde_json::to_string(&bundle.decide(&ticket()).unwrap()).unwrap();
+    let handles: Vec<_> = (0..4)
+        .map(|i| {
+            let bundle = bundle.clone();
+            std::thread::spawn(move || {
+                let t = with(ticket(), &[("issue.summary", json!(format!("thread {i}")))]);
+                let d = bundle.decide(&t).unwrap();
+                (
+                    serde_json::to_string(&bundle.decide(&ticket()).unwrap()).unwrap(),
+                    d.ticket_id,
+                )
+            })
+        })
+        .collect();
+    for handle in handles {
+        let (json, _) = handle.join().unwrap();
+        assert_eq!(json, expected);
+    }
+}
