@@ -34,6 +34,18 @@ pub(crate) fn engine(limits: &Limits) -> Engine {
     let mut engine = Engine::new_raw();
     // Arithmetic, logic, strings and arrays; nothing that prints, reads or sleeps.
     engine.register_global_module(rhai::packages::StandardPackage::new().as_shared_module());
+    // `x in list` calls `contains(list, x)`. rhai's generic version dispatches
+    // `==` through the function table for every element; string membership is
+    // the common case in policies, so it gets a direct comparison.
+    engine.register_fn(
+        "contains",
+        |list: &mut rhai::Array, item: rhai::ImmutableString| {
+            list.iter().any(|x| {
+                x.read_lock::<rhai::ImmutableString>()
+                    .is_some_and(|s| *s == item)
+            })
+        },
+    );
     for symbol in ["eval", "print", "debug", "import", "export"] {
         engine.disable_symbol(symbol);
     }

@@ -62,7 +62,38 @@ pub struct TraceStep {
     pub result: StepResult,
     /// The ticket fields the condition refers to (directly or through named
     /// conditions) and their values in this ticket; `null` where absent.
-    pub reads: BTreeMap<Arc<str>, Value>,
+    pub reads: Reads,
+}
+
+/// Field paths and values, sorted by path; a JSON object on the wire.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Reads(pub Vec<(Arc<str>, Value)>);
+
+impl Reads {
+    pub fn get(&self, path: &str) -> Option<&Value> {
+        self.0.iter().find(|(p, _)| &**p == path).map(|(_, v)| v)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
+        self.0.iter().map(|(p, v)| (p, v))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for Reads {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.0.iter().map(|(p, v)| (p, v)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Reads {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let map = BTreeMap::<Arc<str>, Value>::deserialize(deserializer)?;
+        Ok(Reads(map.into_iter().collect()))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

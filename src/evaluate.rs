@@ -1,7 +1,6 @@
 //! Evaluate: one ticket against a compiled bundle. Pure: the result depends
 //! on the ticket and the bundle alone.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rhai::{Dynamic, Scope};
@@ -9,7 +8,8 @@ use serde_json::Value;
 
 use crate::bundle::{ActionSel, Compiled, Guard, Piece, Template};
 use crate::decision::{
-    Decision, EvaluationError, Rejection, RejectionKind, Requester, StepKind, StepResult, TraceStep,
+    Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, StepKind, StepResult,
+    TraceStep,
 };
 use crate::schema::{InputProblem, Node, Values, found};
 
@@ -68,7 +68,7 @@ pub(crate) fn decide(bundle: &Compiled, ticket: &Value) -> Result<Decision, Reje
                         id: "fallback".into(),
                         path: Some(path.id.clone()),
                         result: StepResult::Matched,
-                        reads: BTreeMap::new(),
+                        reads: Reads::default(),
                     });
                 }
                 None => {
@@ -156,7 +156,7 @@ fn ticket_id_of(bundle: &Compiled, ticket: &Value) -> Option<Arc<str>> {
 /// evaluated, and the trace so far.
 struct Run<'a> {
     bundle: &'a Compiled,
-    values: &'a Values,
+    values: &'a Values<'a>,
     scope: Scope<'a>,
     conditions: Vec<Option<bool>>,
     trace: Vec<TraceStep>,
@@ -167,10 +167,10 @@ impl<'a> Run<'a> {
     fn new(bundle: &'a Compiled, values: &'a Values) -> Self {
         let mut scope = Scope::new();
         for (name, node) in bundle.schema.roots() {
-            scope.push_dynamic(name.to_string(), dynamic(node, values));
+            scope.push_dynamic(&**name, dynamic(node, values));
         }
         for condition in &bundle.conditions {
-            scope.push_dynamic(condition.name.to_string(), Dynamic::UNIT);
+            scope.push_dynamic(&*condition.name, Dynamic::UNIT);
         }
         let ticket_id = values[bundle.schema.id_field]
             .as_str()
@@ -193,7 +193,7 @@ impl<'a> Run<'a> {
                 problems.push(InputProblem {
                     field: self.bundle.schema.fields[constraint.field].path.to_string(),
                     expected: self.render(&constraint.expected),
-                    found: found(&self.values[constraint.field]),
+                    found: found(self.values[constraint.field]),
                     message: self.render(&constraint.message),
                 });
             }
@@ -237,16 +237,18 @@ impl<'a> Run<'a> {
             StepKind::PathStep | StepKind::Fallback => "path_step",
         };
         let result = self.eval(guard, stage, id, rule);
-        let reads = guard
-            .reads
-            .iter()
-            .map(|&i| {
-                (
-                    self.bundle.schema.fields[i].path.clone(),
-                    self.values[i].clone(),
-                )
-            })
-            .collect();
+        let reads = Reads(
+            guard
+                .reads
+                .iter()
+                .map(|&i| {
+                    (
+                        self.bundle.schema.fields[i].path.clone(),
+                        self.values[i].clone(),
+                    )
+                })
+                .collect(),
+        );
         self.trace.push(TraceStep {
             kind,
             id: id.clone(),
@@ -279,7 +281,7 @@ impl<'a> Run<'a> {
             let condition = &self.bundle.conditions[index];
             let value = self.run_expr(&condition.expr, "condition", &condition.name, rule)?;
             self.conditions[index] = Some(value);
-            self.scope.set_value(condition.name.to_string(), value);
+            self.scope.set_value(&*condition.name, value);
         }
         if guard.expr.always {
             return Ok(true);
@@ -359,9 +361,9 @@ fn cause(error: &rhai::EvalAltResult) -> String {
 }
 
 /// A ticket value as rhai sees it: maps for groups of fields, `()` for absent ones.
-fn dynamic(node: &Node, values: &Values) -> Dynamic {
+fn dynamic(node: &Node, values: &Values<'_>) -> Dynamic {
     match node {
-        Node::Leaf(index) => to_dynamic(&values[*index]),
+        Node::Leaf(index) => to_dynamic(values[*index]),
         Node::Object(children) => {
             let map: rhai::Map = children
                 .iter()
@@ -377,7 +379,7 @@ fn to_dynamic(value: &Value) -> Dynamic {
         Value::Null => Dynamic::UNIT,
         Value::Bool(b) => Dynamic::from_bool(*b),
         Value::Number(n) => n.as_i64().map_or(Dynamic::UNIT, Dynamic::from_int),
-        Value::String(s) => Dynamic::from(s.as_str().to_owned()),
+        Value::String(s) => Dynamic::from(rhai::ImmutableString::from(s.as_str())),
         Value::Array(items) => Dynamic::from_array(items.iter().map(to_dynamic).collect()),
         Value::Object(map) => Dynamic::from_map(
             map.iter()

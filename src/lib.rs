@@ -35,7 +35,7 @@ pub use catalog::{
     SetInfo, StepInfo, TicketInfo,
 };
 pub use decision::{
-    Decision, EvaluationError, InputProblem, PolicyRef, Rejection, RejectionKind, Requester,
+    Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,
     StepKind, StepResult, TraceStep,
 };
 pub use diagnostic::{BundleError, Loc, Problem, Severity};

@@ -96,9 +96,11 @@ pub struct InputProblem {
     pub message: String,
 }
 
-/// A validated ticket: one value per schema field, `null` where an optional
-/// field without a default is absent.
-pub(crate) type Values = Vec<Value>;
+/// A validated ticket: one value per schema field (borrowed from the ticket or
+/// the schema's defaults), `null` where an optional field without a default is absent.
+pub(crate) type Values<'a> = Vec<&'a Value>;
+
+static NULL: Value = Value::Null;
 
 impl Schema {
     /// Builds the layout tree; `None` when a path is both a field and a parent of fields.
@@ -142,8 +144,8 @@ impl Schema {
     }
 
     /// Checks a ticket's shape, types and values; every problem is reported.
-    pub fn check(&self, ticket: &Value) -> Result<Values, Vec<InputProblem>> {
-        let mut values: Vec<Option<Value>> = vec![None; self.fields.len()];
+    pub fn check<'a>(&'a self, ticket: &'a Value) -> Result<Values<'a>, Vec<InputProblem>> {
+        let mut values: Vec<Option<&'a Value>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
         match ticket {
             Value::Object(map) => self.walk(map, "", &self.root, &mut values, &mut problems),
@@ -159,7 +161,7 @@ impl Schema {
         }
         let mut out = Vec::with_capacity(self.fields.len());
         for (field, value) in self.fields.iter().zip(values) {
-            match value.or_else(|| field.default.clone()) {
+            match value.or(field.default.as_ref()) {
                 Some(value) => out.push(value),
                 None if field.required => problems.push(InputProblem {
                     field: field.path.to_string(),
@@ -167,7 +169,7 @@ impl Schema {
                     found: "nothing".to_owned(),
                     message: "required field is missing".to_owned(),
                 }),
-                None => out.push(Value::Null),
+                None => out.push(&NULL),
             }
         }
         if problems.is_empty() {
@@ -178,16 +180,17 @@ impl Schema {
         }
     }
 
-    fn walk(
+    fn walk<'a>(
         &self,
-        map: &serde_json::Map<String, Value>,
+        map: &'a serde_json::Map<String, Value>,
         prefix: &str,
         node: &Node,
-        values: &mut [Option<Value>],
+        values: &mut [Option<&'a Value>],
         problems: &mut Vec<InputProblem>,
     ) {
         for (key, value) in map {
-            let path = format!("{prefix}{key}");
+            // Paths are spelt out only where a problem needs one: this is the hot path.
+            let path = || format!("{prefix}{key}");
             match node.child(key) {
                 Some(Node::Leaf(index)) => {
                     let field = &self.fields[*index];
@@ -195,13 +198,13 @@ impl Schema {
                         continue;
                     }
                     match check_value(&field.kind, value) {
-                        Ok(()) => values[*index] = Some(value.clone()),
+                        Ok(()) => values[*index] = Some(value),
                         // `Null` marks a field that is present but wrong, so it
                         // is not reported a second time as missing.
                         Err(message) => {
-                            values[*index] = Some(Value::Null);
+                            values[*index] = Some(&NULL);
                             problems.push(InputProblem {
-                                field: path,
+                                field: field.path.to_string(),
                                 expected: field.kind.describe(),
                                 found: found(value),
                                 message,
@@ -211,10 +214,10 @@ impl Schema {
                 }
                 Some(child @ Node::Object(_)) => match value {
                     Value::Object(inner) => {
-                        self.walk(inner, &format!("{path}."), child, values, problems)
+                        self.walk(inner, &format!("{}.", path()), child, values, problems)
                     }
                     other => problems.push(InputProblem {
-                        field: path,
+                        field: path(),
                         expected: "an object".to_owned(),
                         found: found(other),
                         message: "wrong type".to_owned(),
@@ -230,7 +233,7 @@ impl Schema {
                         message = format!("{message}; {hint}");
                     }
                     problems.push(InputProblem {
-                        field: path,
+                        field: path(),
                         expected: format!("one of the fields {}", known.join(", ")),
                         found: found(value),
                         message,

@@ -342,7 +342,8 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
             }
         }
         expr.sets.iter().for_each(|&s| uses.sets[s] = true);
-        reads.sort_unstable();
+        // Sorted by path, the order the trace shows them in.
+        reads.sort_unstable_by(|a, b| schema.fields[*a].path.cmp(&schema.fields[*b].path));
         reads.dedup();
         Guard { expr, needs, reads }
     };

@@ -38,18 +38,6 @@ pub fn edited(file: &str, from: &str, to: &str) -> Result<Bundle, BundleError> {
     Bundle::from_files(&files)
 }
 
-/// The problems of a bundle that must not load, one per line.
-pub fn problems(result: Result<Bundle, BundleError>) -> String {
-    let error = result.expect_err("the bundle must be rejected");
-    error
-        .problems
-        .iter()
-        .filter(|p| p.severity == triage::Severity::Error)
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
 /// A valid technical ticket that reaches the escalation path.
 pub fn ticket() -> Value {
     json!({
