@@ -44,6 +44,8 @@ pub(crate) struct Compiled {
     pub paths: Vec<PathDef>,
     /// Warnings found while loading (nothing that stops the bundle from working).
     pub warnings: Vec<Problem>,
+    /// The manifest and the files it lists, as loaded: what the digest covers.
+    pub files: Vec<PolicyFile>,
 }
 
 /// Something a bundle declares, as a person reads it.
@@ -153,7 +155,7 @@ pub(crate) struct FallbackDef {
 }
 
 /// A bundle file held in memory: its name as the manifest lists it, and its text.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PolicyFile {
     pub name: String,
     pub text: String,
@@ -225,6 +227,12 @@ impl Bundle {
     /// Everything the bundle declares, for people and tools.
     pub fn catalog(&self) -> crate::catalog::Catalog {
         crate::catalog::Catalog::of(&self.inner)
+    }
+
+    /// The manifest and every file it lists, exactly as loaded (the bytes the
+    /// digest covers): enough to rebuild the same bundle with `from_files`.
+    pub fn files(&self) -> &[PolicyFile] {
+        &self.inner.files
     }
 
     /// Every path step as `(path, step)`, in order.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::bundle::PolicyFile;
 use crate::bundle::{
     ActionDef, ActionSel, Bundle, Compiled, Condition, Constraint, Described, FallbackDef, Guard,
     OutcomeDef, PathDef, Piece, Rule, StepDef, Template,
@@ -11,7 +12,7 @@ use crate::bundle::{
 use crate::compile::{Compiler, Expression, engine};
 use crate::decision::PolicyRef;
 use crate::diagnostic::{BundleError, Loc, Problem, Severity, did_you_mean};
-use crate::raw::{self, ActionRef, Entries, PolicyFile, Text, parse_yaml};
+use crate::raw::{self, ActionRef, Entries, Text, parse_yaml};
 use crate::schema::{FieldDef, Kind, Schema};
 use crate::source::{SourceFile, Sources, locate};
 
@@ -147,9 +148,9 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         }
     }
 
-    let mut parsed: Vec<(usize, PolicyFile)> = Vec::new();
+    let mut parsed: Vec<(usize, raw::PolicyFile)> = Vec::new();
     for (index, file) in sources.files.iter().enumerate() {
-        match parse_yaml::<PolicyFile>(&file.display, &file.text) {
+        match parse_yaml::<raw::PolicyFile>(&file.display, &file.text) {
             Ok(content) => parsed.push((index, content)),
             Err(problem) => b.problems.push(problem),
         }
@@ -635,6 +636,13 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
             rules,
             paths: path_defs,
             warnings,
+            files: std::iter::once(&sources.manifest_file)
+                .chain(&sources.files)
+                .map(|f| PolicyFile {
+                    name: f.name.to_string(),
+                    text: f.text.to_string(),
+                })
+                .collect(),
         }),
     })
 }

@@ -97,3 +97,11 @@ fn decisions_are_the_same_on_every_thread() {
         assert_eq!(json, expected);
     }
 }
+
+#[test]
+fn a_bundle_rebuilt_from_its_own_files_is_the_same_bundle() {
+    let original = reference();
+    let rebuilt = Bundle::from_files(original.files()).unwrap();
+    assert_eq!(rebuilt.policy(), original.policy());
+    assert_eq!(original.files()[0].name, "bundle.yaml");
+}
