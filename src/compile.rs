@@ -11,6 +11,7 @@ use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean};
 use crate::raw::{Limits, Text};
 use crate::schema::{Node, Schema};
 use crate::source::SourceFile;
+use crate::typecheck::Types;
 
 /// A compiled condition and what it depends on.
 #[derive(Debug)]
@@ -77,6 +78,7 @@ pub(crate) struct Compiler<'a> {
     pub scope: Scope<'static>,
     pub conditions: HashMap<Arc<str>, usize>,
     pub sets: HashMap<Arc<str>, usize>,
+    set_values: &'a [(Arc<str>, Vec<Arc<str>>)],
 }
 
 impl<'a> Compiler<'a> {
@@ -84,7 +86,7 @@ impl<'a> Compiler<'a> {
         engine: &'a Engine,
         schema: &'a Schema,
         conditions: &[Arc<str>],
-        sets: &[(Arc<str>, Vec<Arc<str>>)],
+        sets: &'a [(Arc<str>, Vec<Arc<str>>)],
     ) -> Self {
         let mut scope = Scope::new();
         for (name, _) in schema.roots() {
@@ -114,6 +116,7 @@ impl<'a> Compiler<'a> {
                 .enumerate()
                 .map(|(i, (n, _))| (n.clone(), i))
                 .collect(),
+            set_values: sets,
         }
     }
 
@@ -139,7 +142,12 @@ impl<'a> Compiler<'a> {
             .compile_expression_with_scope(&self.scope, source)
             .map_err(|error| {
                 let (kind, position) = (error.0, error.1);
-                let message = lowercase(&kind.to_string());
+                let message = match &*kind {
+                    rhai::ParseErrorType::VariableUndefined(name) => {
+                        format!("undefined variable `{name}`")
+                    }
+                    other => lowercase(&other.to_string()),
+                };
                 let mut problem = Problem::error("expression", message, Some(place.at(position)));
                 if let rhai::ParseErrorType::VariableUndefined(name) = &*kind {
                     let names = self.scope.iter_raw().map(|(n, _, _)| n);
@@ -155,8 +163,15 @@ impl<'a> Compiler<'a> {
 
         let mut uses = Uses::default();
         let mut problems = Vec::new();
+        let types = Types {
+            schema: self.schema,
+            sets: self.set_values,
+        };
         ast.walk(&mut |path: &[ASTNode]| {
             self.visit(path, &place, &mut uses, &mut problems);
+            if let Some(ASTNode::Expr(Expr::FnCall(call, position))) = path.last() {
+                types.check_call(call, *position, &|p| place.at(p), &mut problems);
+            }
             true
         });
         if !problems.is_empty() {
@@ -328,14 +343,15 @@ impl Place {
         let line = self.line + line - 1;
         let column = self.column + column - 1;
         let offset = byte_offset(&self.text, line, column);
-        let len = self
-            .text
-            .get(offset..)
-            .and_then(|rest| {
-                rest.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-                    .next()
-            })
-            .map_or(1, |word| word.len().max(1));
+        let rest = self.text.get(offset..).unwrap_or_default();
+        // Underline a whole string literal, or a whole word.
+        let len = match rest.strip_prefix('"') {
+            Some(inner) => inner.find('"').map_or(1, |end| end + 2),
+            None => rest
+                .split(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .next()
+                .map_or(1, |word| word.len().max(1)),
+        };
         Loc {
             file: self.file.clone(),
             line,

@@ -9,6 +9,7 @@
 //! |          | `raw`        | the YAML as written, with source locations                |
 //! | validate | `validate`   | resolves every reference, collects every problem          |
 //! |          | `schema`     | the ticket schema and the check of each ticket            |
+//! |          | `typecheck`  | comparisons and `in` tests checked against the schema     |
 //! | compile  | `compile`    | the rhai sandbox; each expression compiled once           |
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
@@ -25,6 +26,7 @@ mod evaluate;
 mod raw;
 mod schema;
 mod source;
+mod typecheck;
 mod validate;
 
 pub mod cli;

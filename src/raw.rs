@@ -247,7 +247,12 @@ pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(
             None => message,
         };
         let location = error.location().map(|at| loc(file, text, &at));
-        Problem::error("yaml", lowercase_first(&message), location)
+        let (message, help) = plain(&message);
+        let problem = Problem::error("yaml", message, location);
+        match help {
+            Some(help) => problem.with_help(help),
+            None => problem,
+        }
     })
 }
 
@@ -270,6 +275,32 @@ pub(crate) fn loc(file: &str, text: &str, at: &Location) -> Loc {
         column,
         offset,
         len,
+    }
+}
+
+/// The parser's message in this project's words, with a hint where one helps.
+fn plain(message: &str) -> (String, Option<&'static str>) {
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest
+            .split(", set DuplicateKeyPolicy")
+            .next()
+            .unwrap_or(rest);
+        return (
+            format!("duplicate key `{key}`"),
+            Some("a key may appear once in a mapping; remove or rename one"),
+        );
+    }
+    match message {
+        "expected sequence start" => (
+            "expected a list".to_owned(),
+            Some("write a list as `[a, b]` or as lines starting with `- `"),
+        ),
+        "expected mapping start" => (
+            "expected a mapping".to_owned(),
+            Some("write a mapping as `key: value` lines or `{ key: value }`"),
+        ),
+        "expected string scalar" => ("expected a single value".to_owned(), None),
+        _ => (lowercase_first(message), None),
     }
 }
 

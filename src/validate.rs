@@ -991,19 +991,21 @@ fn build_schema(
             if let Ok(probe) = probe {
                 let ticket = serde_json::json!({ "x": default });
                 if let Err(problems) = probe.check(&ticket) {
-                    let detail = problems
-                        .first()
-                        .map(|p| p.message.clone())
-                        .unwrap_or_default();
-                    b.problems.push(Problem::error(
+                    let mut problem = Problem::error(
                         "bad-default",
                         format!(
-                            "the default of `{}` is not {}: {detail}",
+                            "the default of `{}` must be {}",
                             path.value,
                             kind.describe()
                         ),
                         Some(b.at_spanned(file, spanned)),
-                    ));
+                    );
+                    // The check's own hint (`did you mean …`), if it has one.
+                    problem.help = problems
+                        .first()
+                        .and_then(|p| p.message.split_once("; "))
+                        .map(|(_, hint)| hint.to_owned());
+                    b.problems.push(problem);
                 }
             }
             if field.required {
