@@ -46,6 +46,8 @@ pub(crate) struct Compiled {
     pub warnings: Vec<Problem>,
     /// The manifest and the files it lists, as loaded: what the digest covers.
     pub files: Vec<PolicyFile>,
+    /// The same files under their display names, for diagnostics.
+    pub sources: Vec<(Arc<str>, Arc<str>)>,
 }
 
 /// Something a bundle declares, as a person reads it.
@@ -233,6 +235,11 @@ impl Bundle {
     /// digest covers): enough to rebuild the same bundle with `from_files`.
     pub fn files(&self) -> &[PolicyFile] {
         &self.inner.files
+    }
+
+    /// Each file's display name and text, for rendering diagnostics.
+    pub(crate) fn sources(&self) -> Vec<(Arc<str>, Arc<str>)> {
+        self.inner.sources.clone()
     }
 
     /// Every path step as `(path, step)`, in order.

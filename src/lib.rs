@@ -11,6 +11,7 @@
 //! |          | `schema`     | the ticket schema and the check of each ticket            |
 //! |          | `typecheck`  | comparisons and `in` tests checked against the schema     |
 //! | compile  | `compile`    | the rhai sandbox; each expression compiled once           |
+//! |          | `exhaustive` | every combination of the values conditions read, decided |
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
 //!
@@ -23,6 +24,7 @@ mod compile;
 mod decision;
 mod diagnostic;
 mod evaluate;
+mod exhaustive;
 mod raw;
 mod schema;
 mod source;
@@ -41,4 +43,5 @@ pub use decision::{
     StepKind, StepResult, TraceStep,
 };
 pub use diagnostic::{BundleError, Loc, Problem, Severity};
+pub use exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Reach};
 pub use source::MANIFEST;

@@ -636,6 +636,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
             rules,
             paths: path_defs,
             warnings,
+            sources: texts,
             files: std::iter::once(&sources.manifest_file)
                 .chain(&sources.files)
                 .map(|f| PolicyFile {

@@ -4,6 +4,7 @@
 mod common;
 
 mod bad_bundles;
+mod check;
 mod cli;
 mod determinism;
 mod properties;

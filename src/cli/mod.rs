@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 
 use crate::{Bundle, BundleError};
 
+pub mod check;
 pub mod eval;
 mod input;
 
@@ -47,6 +48,11 @@ pub enum Command {
     /// Decide tickets: one per file, or a JSON/YAML array of them.
     #[command(after_help = EXIT_CODES)]
     Eval(eval::Args),
+    /// Load and validate a bundle and report every problem, without deciding anything.
+    #[command(
+        after_help = "Exit codes:\n  0  no errors (and no warnings, with --deny-warnings)\n  3  errors, or warnings with --deny-warnings"
+    )]
+    Check(check::Args),
 }
 
 /// Where the policy bundle is, shared by every subcommand that needs one.
@@ -60,6 +66,7 @@ pub struct PolicyArgs {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Eval(args) => eval::run(&args, out, err),
+        Command::Check(args) => check::run(&args, out, err),
     }
 }
 

@@ -1,0 +1,180 @@
+//! `triage check`: problems, warnings, JSON output and the exhaustive proof.
+
+use clap::Parser;
+
+use crate::common::policies_dir;
+
+/// Runs the CLI in-process and returns (exit code, stdout).
+pub fn triage(args: &[&str]) -> (u8, String) {
+    let cli =
+        triage::cli::Cli::try_parse_from(std::iter::once("triage").chain(args.iter().copied()))
+            .unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = triage::cli::run(cli, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap() + String::from_utf8(err).unwrap().as_str(),
+    )
+}
+
+/// A copy of the reference pack with one edit, in a temporary directory.
+pub fn pack_with(file: &str, from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(policies_dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let target = dir.path().join(file);
+    let text = std::fs::read_to_string(&target).unwrap();
+    assert!(text.contains(from), "`{from}` is not in {file}");
+    std::fs::write(&target, text.replacen(from, to, 1)).unwrap();
+    dir
+}
+
+#[test]
+fn the_reference_pack_is_clean() {
+    let (code, out) = triage(&["check", policies_dir().to_str().unwrap(), "--deny-warnings"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.ends_with("0 errors, 0 warnings\n"), "{out}");
+}
+
+#[test]
+fn warnings_fail_only_when_denied() {
+    let dir = pack_with(
+        "roles.yaml",
+        "roles:\n",
+        "roles:\n  intern: { title: Intern }\n",
+    );
+    let path = dir.path().to_str().unwrap();
+    let (code, out) = triage(&["check", path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("role `intern` is declared but never used"),
+        "{out}"
+    );
+    assert!(out.contains("roles.yaml:4:3"), "{out}");
+    assert!(out.ends_with("0 errors, 1 warning\n"), "{out}");
+    let (code, _) = triage(&["check", path, "--deny-warnings"]);
+    assert_eq!(code, 3);
+}
+
+#[test]
+fn every_problem_is_reported_at_once_as_json() {
+    let dir = pack_with(
+        "boundaries.yaml",
+        "outcome: contact_publisher\n    action: resolve_technical",
+        "outcome: contact_publishr\n    action: resolve_tecnical",
+    );
+    let (code, out) = triage(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--error-format",
+        "json",
+    ]);
+    assert_eq!(code, 3);
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["ok"], false);
+    assert_eq!(report["errors"], 2);
+    let problems = report["problems"].as_array().unwrap();
+    let first = &problems[0];
+    assert_eq!(first["code"], "unknown-reference");
+    assert_eq!(first["message"], "unknown outcome `contact_publishr`");
+    assert_eq!(first["help"], "did you mean `contact_publisher`?");
+    assert!(
+        first["location"]["file"]
+            .as_str()
+            .unwrap()
+            .ends_with("boundaries.yaml")
+    );
+    assert_eq!(
+        (
+            first["location"]["line"].as_u64(),
+            first["location"]["column"].as_u64()
+        ),
+        (Some(10), Some(14))
+    );
+    assert_eq!(problems[1]["message"], "unknown action `resolve_tecnical`");
+}
+
+#[test]
+fn exhaustive_proves_the_reference_pack_total_with_nothing_shadowed() {
+    let (code, out) = triage(&[
+        "check",
+        policies_dir().to_str().unwrap(),
+        "--exhaustive",
+        "--error-format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let e = &report["exhaustive"];
+    assert_eq!(e["mode"], "exhaustive");
+    assert_eq!(e["errors"], 0);
+    assert!(e["decided"].as_u64().unwrap() > 100_000);
+    assert_eq!(
+        e["tickets"].as_u64().unwrap(),
+        e["decided"].as_u64().unwrap() + e["invalid"].as_u64().unwrap()
+    );
+    for reach in e["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(e["steps"].as_array().unwrap())
+    {
+        assert!(reach["hits"].as_u64().unwrap() > 0, "{reach}");
+        assert!(reach["example"].is_object(), "{reach}");
+    }
+}
+
+#[test]
+fn exhaustive_names_a_shadowed_rule() {
+    let dir = pack_with(
+        "boundaries.yaml",
+        "  - id: commercial_baseline\n",
+        "  - id: how_to_questions\n    when: technical && issue.type == \"how_to\"\n    outcome: partner_resolves\n    action: resolve_technical\n    rationale: Shadowed by technical_baseline.\n\n  - id: commercial_baseline\n",
+    );
+    let (code, out) = triage(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--exhaustive",
+        "--deny-warnings",
+    ]);
+    assert_eq!(code, 3, "{out}");
+    assert!(
+        out.contains("how_to_questions                                 0 tickets: shadowed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("warning: shadowed (no ticket reaches them): how_to_questions"),
+        "{out}"
+    );
+    assert!(out.ends_with("0 errors, 1 warning\n"), "{out}");
+}
+
+#[test]
+fn exhaustive_samples_when_a_read_field_is_unbounded() {
+    let dir = pack_with(
+        "paths.yaml",
+        "critical: issue.severity == \"A\"",
+        "critical: issue.severity == \"A\" || issue.summary == \"urgent\"",
+    );
+    let (code, out) = triage(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--exhaustive",
+        "--samples",
+        "2000",
+        "--error-format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["exhaustive"]["mode"], "sampled");
+    assert_eq!(report["exhaustive"]["tickets"], 2000);
+    assert_eq!(
+        report["exhaustive"]["reason"],
+        "`issue.summary` has no finite set of values"
+    );
+}
