@@ -15,7 +15,8 @@
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
 //!
-//! `bundle` holds the compiled result; `diagnostic` the located problems.
+//! `bundle` holds the compiled result; `diagnostic` the located problems;
+//! `suite` runs the YAML policy test suites; `cli` is the command line.
 //! Nothing of the support domain is named here: it all comes from the bundle.
 
 mod bundle;
@@ -28,6 +29,7 @@ mod exhaustive;
 mod raw;
 mod schema;
 mod source;
+pub mod suite;
 mod typecheck;
 mod validate;
 

@@ -164,3 +164,8 @@ fn unsafe_name(name: &str) -> Option<&'static str> {
 pub(crate) fn locate(file: &SourceFile, at: &serde_saphyr::Location) -> Loc {
     crate::raw::loc(&file.display, &file.text, at)
 }
+
+/// Where a problem in a file outside the bundle (a test suite) is reported.
+pub(crate) fn locate_text(name: &str, text: &str, at: &serde_saphyr::Location) -> Loc {
+    crate::raw::loc(name, text, at)
+}

@@ -9,4 +9,5 @@ mod cli;
 mod determinism;
 mod properties;
 mod sandbox;
+mod suites;
 mod worked_examples;

@@ -156,7 +156,7 @@ pub fn text(decision: &Decision, explain: bool) -> String {
     s
 }
 
-fn trace_text(trace: &[crate::TraceStep]) -> String {
+pub(crate) fn trace_text(trace: &[crate::TraceStep]) -> String {
     let mut s = String::from("  trace:");
     for step in trace {
         let mark = match step.result {

@@ -12,6 +12,7 @@ use crate::{Bundle, BundleError};
 pub mod check;
 pub mod eval;
 mod input;
+pub mod test;
 
 /// Exit codes, the same for every subcommand.
 pub mod exit {
@@ -53,6 +54,9 @@ pub enum Command {
         after_help = "Exit codes:\n  0  no errors (and no warnings, with --deny-warnings)\n  3  errors, or warnings with --deny-warnings"
     )]
     Check(check::Args),
+    /// Run the policy test suites in the bundle's `tests/` directory, with coverage.
+    #[command(after_help = test::EXIT_CODES)]
+    Test(test::Args),
 }
 
 /// Where the policy bundle is, shared by every subcommand that needs one.
@@ -67,6 +71,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Eval(args) => eval::run(&args, out, err),
         Command::Check(args) => check::run(&args, out, err),
+        Command::Test(args) => test::run(&args, out, err),
     }
 }
 

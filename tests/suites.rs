@@ -1,0 +1,106 @@
+//! `triage test`: the shipped suites, a failing expectation, coverage gates.
+
+use crate::check::{pack_with, triage};
+use crate::common::policies_dir;
+
+#[test]
+fn the_shipped_suites_pass_with_full_coverage() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("junit.xml");
+    let (code, out) = triage(&[
+        "test",
+        policies_dir().to_str().unwrap(),
+        "--min-coverage",
+        "100",
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("coverage: 16 of 16 rules, path steps and fallbacks exercised (100.0%)"),
+        "{out}"
+    );
+    assert!(
+        out.lines().any(|l| l.ends_with(" passed, 0 failed")),
+        "{out}"
+    );
+    let xml = std::fs::read_to_string(junit).unwrap();
+    assert!(
+        xml.contains("<testsuite name=\"worked-examples.yaml\" tests=\"8\" failures=\"0\">"),
+        "{xml}"
+    );
+}
+
+/// The pack with a suite of its own, written into its `tests/`.
+fn pack_with_suite(suite: &str) -> tempfile::TempDir {
+    let dir = pack_with("bundle.yaml", "name:", "name:");
+    std::fs::create_dir(dir.path().join("tests")).unwrap();
+    std::fs::write(dir.path().join("tests/mine.yaml"), suite).unwrap();
+    dir
+}
+
+const WRONG: &str = "bases:
+  t:
+    id: T-wrong
+    service: azure
+    category: technical
+    issue: { type: product_bug, severity: B }
+    customer: { id: contoso, admin_relationship: gdap }
+    partner: { competency: gold }
+    requester: { role: sales_agent }
+    diagnosed: true
+cases:
+  - name: a right expectation
+    base: t
+    expect: { vehicle: signature_cloud_support }
+  - name: a deliberately wrong expectation
+    base: t
+    expect: { outcome: escalate, vehicle: premier_support_for_partners, path_step: premier, allowed: true }
+";
+
+#[test]
+fn a_wrong_expectation_fails_with_a_readable_diff() {
+    let dir = pack_with_suite(WRONG);
+    let (code, out) = triage(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    insta::assert_snapshot!(out);
+}
+
+#[test]
+fn json_output_and_a_coverage_gate() {
+    let dir = pack_with_suite(WRONG);
+    let (code, out) = triage(&[
+        "test",
+        dir.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--min-coverage",
+        "50",
+    ]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value =
+        serde_json::from_str(out.split("\nerror:").next().unwrap()).unwrap();
+    assert_eq!(
+        (json["passed"].as_u64(), json["failed"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let mismatches = &json["cases"][1]["mismatches"];
+    assert_eq!(mismatches[0]["what"], "vehicle");
+    assert_eq!(mismatches[0]["expected"], "`premier_support_for_partners`");
+    assert_eq!(mismatches[0]["actual"], "`signature_cloud_support`");
+    assert!(
+        out.contains("error: coverage 12.5% is below the minimum of 50.0%"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_unknown_base_is_a_located_error() {
+    let dir = pack_with_suite(
+        "cases:\n  - name: lost\n    base: nowhere\n    expect: { outcome: escalate }\n",
+    );
+    let (code, out) = triage(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("unknown base `nowhere`"), "{out}");
+    assert!(out.contains("mine.yaml:3:11"), "{out}");
+}
