@@ -31,6 +31,14 @@ pub struct TicketInfo {
     pub id_field: Arc<str>,
     pub role_field: Arc<str>,
     pub fields: Vec<FieldInfo>,
+    pub constraints: Vec<ConstraintInfo>,
+}
+
+/// A cross-field check every ticket must pass.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstraintInfo {
+    pub id: Arc<str>,
+    pub check: Arc<str>,
 }
 
 /// A ticket field: its dotted path, type and, for enums and lists, the values.
@@ -141,6 +149,14 @@ impl Catalog {
                         required: f.required,
                         default: f.default.clone(),
                         description: f.description.clone(),
+                    })
+                    .collect(),
+                constraints: b
+                    .constraints
+                    .iter()
+                    .map(|c| ConstraintInfo {
+                        id: c.id.clone(),
+                        check: c.guard.expr.source.clone(),
                     })
                     .collect(),
             },

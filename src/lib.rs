@@ -26,6 +26,7 @@ mod decision;
 mod diagnostic;
 mod evaluate;
 mod exhaustive;
+pub mod jsonschema;
 mod raw;
 mod schema;
 mod source;
@@ -37,8 +38,8 @@ pub mod cli;
 
 pub use bundle::{Bundle, Described, PolicyFile};
 pub use catalog::{
-    ActionInfo, Catalog, ConditionInfo, FallbackInfo, FieldInfo, OutcomeInfo, PathInfo, RuleInfo,
-    SetInfo, StepInfo, TicketInfo,
+    ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,
+    PathInfo, RuleInfo, SetInfo, StepInfo, TicketInfo,
 };
 pub use decision::{
     Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,

@@ -347,7 +347,9 @@ fn check(expect: &Expect, result: &Result<Decision, Rejection>) -> Vec<Mismatch>
             if let Some(error) = &expect.error {
                 compare("error", Some(error.clone()), None);
             }
-            let fields: [(&'static str, Option<Option<String>>, Option<String>); 6] = [
+            // (what, expected if written: `Some(None)` expects nothing, actual)
+            type Row = (&'static str, Option<Option<String>>, Option<String>);
+            let fields: [Row; 6] = [
                 (
                     "outcome",
                     expect.outcome.clone().map(Some),

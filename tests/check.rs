@@ -54,7 +54,7 @@ fn warnings_fail_only_when_denied() {
         out.contains("role `intern` is declared but never used"),
         "{out}"
     );
-    assert!(out.contains("roles.yaml:4:3"), "{out}");
+    assert!(out.contains("roles.yaml:5:3"), "{out}");
     assert!(out.ends_with("0 errors, 1 warning\n"), "{out}");
     let (code, _) = triage(&["check", path, "--deny-warnings"]);
     assert_eq!(code, 3);
@@ -93,7 +93,7 @@ fn every_problem_is_reported_at_once_as_json() {
             first["location"]["line"].as_u64(),
             first["location"]["column"].as_u64()
         ),
-        (Some(10), Some(14))
+        (Some(11), Some(14))
     );
     assert_eq!(problems[1]["message"], "unknown action `resolve_tecnical`");
 }

@@ -254,7 +254,7 @@ fn an_invalid_bundle_exits_3_with_file_line_and_column() {
         stderr.contains("unknown outcome `contact_publishr`"),
         "{stderr}"
     );
-    assert!(stderr.contains("boundaries.yaml:10:14]"), "{stderr}");
+    assert!(stderr.contains("boundaries.yaml:11:14]"), "{stderr}");
     assert!(
         stderr.contains("did you mean `contact_publisher`?"),
         "{stderr}"
@@ -297,7 +297,7 @@ fn a_rule_failing_at_run_time_exits_4_naming_the_rule() {
         error["location"]
             .as_str()
             .unwrap()
-            .ends_with("boundaries.yaml:39:11"),
+            .ends_with("boundaries.yaml:40:11"),
         "{error}"
     );
     // The rules tried before the failing one are in the trace, the failing one last.

@@ -7,6 +7,7 @@ mod bad_bundles;
 mod check;
 mod cli;
 mod determinism;
+mod editor;
 mod properties;
 mod sandbox;
 mod suites;

@@ -12,6 +12,7 @@ use crate::{Bundle, BundleError};
 pub mod check;
 pub mod eval;
 mod input;
+pub mod schema;
 pub mod test;
 
 /// Exit codes, the same for every subcommand.
@@ -57,6 +58,8 @@ pub enum Command {
     /// Run the policy test suites in the bundle's `tests/` directory, with coverage.
     #[command(after_help = test::EXIT_CODES)]
     Test(test::Args),
+    /// Print a JSON Schema: `policy` or `suite` for editors, `ticket` for services.
+    Schema(schema::Args),
 }
 
 /// Where the policy bundle is, shared by every subcommand that needs one.
@@ -72,6 +75,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Eval(args) => eval::run(&args, out, err),
         Command::Check(args) => check::run(&args, out, err),
         Command::Test(args) => test::run(&args, out, err),
+        Command::Schema(args) => schema::run(&args, out, err),
     }
 }
 

@@ -1,0 +1,112 @@
+//! Editor support: the committed JSON Schemas are current, and the shipped
+//! files and tickets validate against them.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::check::triage;
+use crate::common::policies_dir;
+
+fn schema(which: &str) -> Value {
+    let (code, out) = triage(&[
+        "schema",
+        which,
+        "--policies",
+        policies_dir().to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    serde_json::from_str(&out).unwrap()
+}
+
+fn yaml_files(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn errors(schema: &Value, instance: &Value) -> Vec<String> {
+    let validator = jsonschema::validator_for(schema).unwrap();
+    validator
+        .iter_errors(instance)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect()
+}
+
+#[test]
+fn the_committed_schemas_are_current() {
+    for which in ["policy", "suite"] {
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{which}.schema.json"));
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            committed,
+            schema(which),
+            "regenerate with `triage schema {which} > schemas/{which}.schema.json`"
+        );
+    }
+}
+
+#[test]
+fn every_policy_file_and_suite_validates_and_names_its_schema() {
+    for (dir, which) in [
+        (policies_dir(), "policy"),
+        (policies_dir().join("tests"), "suite"),
+    ] {
+        let schema = schema(which);
+        for path in yaml_files(&dir) {
+            let text = std::fs::read_to_string(&path).unwrap();
+            assert!(
+                text.starts_with("# yaml-language-server: $schema="),
+                "{} has no schema header",
+                path.display()
+            );
+            let value: Value = serde_saphyr::from_str(&text).unwrap();
+            assert_eq!(
+                errors(&schema, &value),
+                Vec::<String>::new(),
+                "{}",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn the_policy_schema_rejects_what_the_loader_rejects() {
+    let schema = schema("policy");
+    let bad: Value = serde_json::json!({ "rules": [{ "id": "r", "outcome": "o", "action": "a", "rationale": "x", "severity": "high" }] });
+    assert!(!errors(&schema, &bad).is_empty());
+}
+
+#[test]
+fn example_tickets_validate_against_the_ticket_schema() {
+    let schema = schema("ticket");
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tickets");
+    let mut count = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let ticket: Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            errors(&schema, &ticket),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+        count += 1;
+    }
+    assert!(count >= 12);
+    let bad = crate::common::with(
+        crate::common::ticket(),
+        &[
+            ("service", serde_json::json!("azur")),
+            ("priority", serde_json::json!(1)),
+        ],
+    );
+    assert_eq!(errors(&schema, &bad).len(), 2);
+}
