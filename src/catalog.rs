@@ -87,6 +87,8 @@ pub struct OutcomeInfo {
 pub struct RuleInfo {
     pub id: Arc<str>,
     pub when: Arc<str>,
+    /// Where the rule's condition (or, for a catch-all, its id) is written.
+    pub location: String,
     pub outcome: Arc<str>,
     /// The action id, or `by <field>` when the action depends on a field.
     pub action: String,
@@ -109,6 +111,7 @@ pub struct StepInfo {
     pub id: Arc<str>,
     pub vehicle: Arc<str>,
     pub when: Arc<str>,
+    pub location: String,
     pub rationale: Arc<str>,
 }
 
@@ -200,6 +203,7 @@ impl Catalog {
                 .map(|r| RuleInfo {
                     id: r.id.clone(),
                     when: r.guard.expr.source.clone(),
+                    location: r.guard.expr.loc.to_string(),
                     outcome: b.outcomes[r.outcome].id.clone(),
                     action: action(&r.action),
                     path: r.path.map(|p| b.paths[p].id.clone()),
@@ -218,6 +222,7 @@ impl Catalog {
                             id: s.id.clone(),
                             vehicle: b.vehicles[s.vehicle].id.clone(),
                             when: s.guard.expr.source.clone(),
+                            location: s.guard.expr.loc.to_string(),
                             rationale: s.rationale.clone(),
                         })
                         .collect(),

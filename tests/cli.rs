@@ -321,3 +321,14 @@ fn help_documents_the_exit_codes() {
         assert!(help.contains(line), "{help}");
     }
 }
+
+#[test]
+fn explain_quotes_the_condition_that_held() {
+    let output = eval(&["--explain", &example("billing-question")]);
+    let text = stdout(&output);
+    assert!(
+        text.contains("Its condition `commercial && issue.type in commercial_baseline` holds, with category = commercial, issue.type = billing_question."),
+        "{text}"
+    );
+    assert!(text.contains("2. `known_service_incident`: `technical && service_health.status in [\"advisory\", \"incident\"]` is false, with category = commercial"), "{text}");
+}

@@ -19,7 +19,8 @@ pub struct Args {
     /// `json`: one decision object per line; `text`: a short summary for people.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// Add the trace (every rule and step tried, and what it read) to text output.
+    /// Explain each decision in the text output: the deciding rule and what it
+    /// read, the path steps, and why each rule before it did not match.
     #[arg(long)]
     pub explain: bool,
 }
@@ -35,6 +36,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
+    let catalog = args.explain.then(|| bundle.catalog());
     let mut status = Status::default();
     for name in &args.files {
         let tickets = match input::read(name) {
@@ -47,7 +49,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             Input::Malformed(message) => {
                 let rejection = malformed(&bundle, name, message);
                 status.invalid = true;
-                emit(args, out, &Err(rejection));
+                emit(args, catalog.as_ref(), out, &Err(rejection));
                 continue;
             }
         };
@@ -58,7 +60,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 Err(r) if r.is_invalid_ticket() => status.invalid = true,
                 Err(_) => status.evaluation = true,
             }
-            emit(args, out, &result);
+            emit(args, catalog.as_ref(), out, &result);
         }
     }
     status.code()
@@ -101,7 +103,12 @@ fn malformed(bundle: &Bundle, name: &str, message: String) -> Rejection {
     }
 }
 
-fn emit(args: &Args, out: &mut dyn Write, result: &Result<Decision, Rejection>) {
+fn emit(
+    args: &Args,
+    catalog: Option<&crate::Catalog>,
+    out: &mut dyn Write,
+    result: &Result<Decision, Rejection>,
+) {
     let written = match args.format {
         Format::Json => {
             let line = match result {
@@ -114,7 +121,15 @@ fn emit(args: &Args, out: &mut dyn Write, result: &Result<Decision, Rejection>) 
             }
         }
         Format::Text => match result {
-            Ok(decision) => writeln!(out, "{}", text(decision, args.explain)),
+            Ok(decision) => match catalog {
+                Some(catalog) => writeln!(
+                    out,
+                    "{}{}",
+                    text(decision),
+                    super::explain::explain(decision, catalog)
+                ),
+                None => writeln!(out, "{}", text(decision)),
+            },
             Err(rejection) => writeln!(out, "{}", rejection_text(rejection)),
         },
     };
@@ -122,8 +137,8 @@ fn emit(args: &Args, out: &mut dyn Write, result: &Result<Decision, Rejection>) 
     let _ = written;
 }
 
-/// A decision for a person: what, who, why, and (with `--explain`) how.
-pub fn text(decision: &Decision, explain: bool) -> String {
+/// A decision for a person: what, who and why.
+pub fn text(decision: &Decision) -> String {
     let mut s = format!("{}: {}", decision.ticket_id, decision.outcome);
     if let Some(vehicle) = &decision.vehicle {
         s += &format!(" via {vehicle}");
@@ -150,9 +165,6 @@ pub fn text(decision: &Decision, explain: bool) -> String {
     }
     let p = &decision.policy;
     s += &format!("\n  policy:    {} {} {}", p.name, p.version, p.digest);
-    if explain {
-        s += &format!("\n{}", trace_text(&decision.trace));
-    }
     s
 }
 

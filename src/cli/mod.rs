@@ -11,6 +11,7 @@ use crate::{Bundle, BundleError};
 
 pub mod check;
 pub mod eval;
+mod explain;
 mod input;
 pub mod schema;
 pub mod test;

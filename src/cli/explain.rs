@@ -1,0 +1,123 @@
+//! `--explain`: a decision told as an answer to an auditor: which rule
+//! decided and why, what it read, and why each rule before it did not match.
+
+use serde_json::Value;
+
+use crate::{Catalog, Decision, StepKind, StepResult, TraceStep};
+
+pub fn explain(decision: &Decision, catalog: &Catalog) -> String {
+    let mut s = String::new();
+    let rule = catalog.rules.iter().find(|r| r.id == decision.rule);
+    let step_of = |path: &str, id: &str| {
+        catalog
+            .paths
+            .iter()
+            .find(|p| &*p.info.id == path)
+            .and_then(|p| p.steps.iter().find(|st| &*st.id == id))
+    };
+    let deciding = decision
+        .trace
+        .iter()
+        .find(|t| t.kind == StepKind::Rule && t.result == StepResult::Matched);
+
+    s += &format!("\nWhy: rule `{}` decided", decision.rule);
+    if let Some(rule) = rule {
+        s += &format!(" ({})", rule.location);
+    }
+    s += &format!(
+        ".\n  \"{}\"\n",
+        decision.rationale.first().map_or("", |r| r)
+    );
+    match (rule, deciding) {
+        (Some(rule), Some(step)) if &*rule.when != "true" => {
+            s += &format!(
+                "  Its condition `{}` holds{}.\n",
+                rule.when.trim(),
+                with(step)
+            );
+        }
+        _ => {
+            s += "  It has no condition: it is the catch-all for every ticket the rules above leave.\n"
+        }
+    }
+
+    if let Some(path) = &decision.path {
+        let steps: Vec<&TraceStep> = decision
+            .trace
+            .iter()
+            .filter(|t| t.kind == StepKind::PathStep)
+            .collect();
+        s += &format!("\nEscalation path `{path}`:\n");
+        for step in &steps {
+            let when = step_of(path, &step.id).map_or("", |st| st.when.trim());
+            match step.result {
+                StepResult::Matched => {
+                    s += &format!(
+                        "  step `{}` chose {}: `{when}` holds{}.\n    \"{}\"\n",
+                        step.id,
+                        decision.vehicle.as_deref().unwrap_or("no vehicle"),
+                        with(step),
+                        decision.rationale.get(1).map_or("", |r| r)
+                    );
+                }
+                StepResult::NotMatched => {
+                    s += &format!(
+                        "  step `{}` not eligible: `{when}` is false{}.\n",
+                        step.id,
+                        with(step)
+                    );
+                }
+                StepResult::Error => s += &format!("  step `{}` failed.\n", step.id),
+            }
+        }
+        if decision.path_step.is_none() {
+            s += &format!(
+                "  No step was eligible, so the fallback applies: {}.\n    \"{}\"\n",
+                decision.outcome,
+                decision.rationale.get(1).map_or("", |r| r)
+            );
+        }
+    }
+
+    let before: Vec<&TraceStep> = decision
+        .trace
+        .iter()
+        .filter(|t| t.kind == StepKind::Rule && t.result == StepResult::NotMatched)
+        .collect();
+    if before.is_empty() {
+        s += "\nNo rule was tried before it: it is the first.\n";
+    } else {
+        s += "\nRules tried before it, and why each did not match:\n";
+        for (i, step) in before.iter().enumerate() {
+            let when = catalog
+                .rules
+                .iter()
+                .find(|r| r.id == step.id)
+                .map_or("", |r| r.when.trim());
+            s += &format!(
+                "  {}. `{}`: `{when}` is false{}.\n",
+                i + 1,
+                step.id,
+                with(step)
+            );
+        }
+    }
+    s
+}
+
+/// ", with a = x, b = y" for the fields a condition read.
+fn with(step: &TraceStep) -> String {
+    if step.reads.is_empty() {
+        return String::new();
+    }
+    let reads: Vec<String> = step
+        .reads
+        .iter()
+        .map(|(k, v)| match v {
+            Value::String(s) => format!("{k} = {s}"),
+            Value::Null => format!("{k} absent"),
+            other => format!("{k} = {other}"),
+        })
+        .collect();
+    format!(", with {}", reads.join(", "))
+}
