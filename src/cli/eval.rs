@@ -124,7 +124,7 @@ fn emit(
             Ok(decision) => match catalog {
                 Some(catalog) => writeln!(
                     out,
-                    "{}{}",
+                    "{}\n{}",
                     text(decision),
                     super::explain::explain(decision, catalog)
                 ),
