@@ -71,6 +71,9 @@ impl DecisionLog {
     /// process has it open, or when it ends in a torn or damaged record.
     pub fn open(path: impl AsRef<Path>, options: LogOptions) -> Result<DecisionLog, AuditError> {
         let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(AuditError::io("create", dir))?;
+        }
         let lock = lock(&path)?;
         let salt = salt(&sidecar(&path, "salt"))?;
         let (seq, prev) = last(&path)?;
@@ -195,7 +198,7 @@ pub(crate) fn sidecar(log: &Path, suffix: &str) -> PathBuf {
     log.with_file_name(name)
 }
 
-fn lock(path: &Path) -> Result<File, AuditError> {
+pub(crate) fn lock(path: &Path) -> Result<File, AuditError> {
     let lock_path = sidecar(path, "lock");
     let file = OpenOptions::new()
         .create(true)

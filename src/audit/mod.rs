@@ -13,6 +13,7 @@ pub mod log;
 pub mod mask;
 pub mod read;
 pub mod record;
+pub mod repair;
 pub mod replay;
 pub mod report;
 pub mod verdict;

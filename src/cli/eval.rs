@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::input::{self, Input};
-use super::{PolicyArgs, exit};
+use super::{LogArgs, PolicyArgs, exit};
 use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind, StepResult};
 
 #[derive(Debug, clap::Args)]
@@ -22,6 +22,8 @@ pub struct Args {
     /// Add the trace (every rule and step tried, and what it read) to text output.
     #[arg(long)]
     pub explain: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +37,21 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
+    let mut log = match args.log.open(err) {
+        Ok(log) => log,
+        Err(code) => return code,
+    };
+    // A decision is printed only once it is logged: nothing escapes the audit trail.
+    let mut record = |ticket: &Value, result: &Result<Decision, Rejection>, err: &mut dyn Write| {
+        let Some(log) = &mut log else { return true };
+        match log.append(&bundle, ticket, result) {
+            Ok(_) => true,
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                false
+            }
+        }
+    };
     let mut status = Status::default();
     for name in &args.files {
         let tickets = match input::read(name) {
@@ -45,9 +62,12 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 continue;
             }
             Input::Malformed(message) => {
-                let rejection = malformed(&bundle, name, message);
+                let rejection = Err(malformed(&bundle, name, message));
+                if !record(&Value::Null, &rejection, err) {
+                    return exit::OTHER;
+                }
                 status.invalid = true;
-                emit(args, out, &Err(rejection));
+                emit(args, out, &rejection);
                 continue;
             }
         };
@@ -57,6 +77,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 Ok(_) => {}
                 Err(r) if r.is_invalid_ticket() => status.invalid = true,
                 Err(_) => status.evaluation = true,
+            }
+            if !record(ticket, &result, err) {
+                return exit::OTHER;
             }
             emit(args, out, &result);
         }
@@ -188,7 +211,7 @@ fn show(value: &Value) -> String {
     }
 }
 
-fn rejection_text(rejection: &Rejection) -> String {
+pub(crate) fn rejection_text(rejection: &Rejection) -> String {
     let id = rejection.ticket_id.as_deref().unwrap_or("(no id)");
     let mut s = format!("{id}: {}", rejection.error);
     if matches!(rejection.error, RejectionKind::Evaluation(_)) && !rejection.trace.is_empty() {
