@@ -3,9 +3,13 @@
 
 mod common;
 
+mod audit;
+mod audit_crash;
+mod audit_tools;
 mod bad_bundles;
 mod cli;
 mod determinism;
+mod diff;
 mod properties;
 mod sandbox;
 mod worked_examples;

@@ -39,7 +39,12 @@ pub enum Format {
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let load = |dir: &PathBuf, err: &mut dyn Write| {
-        super::load(&PolicyArgs { policies: dir.clone() }, err)
+        super::load(
+            &PolicyArgs {
+                policies: dir.clone(),
+            },
+            err,
+        )
     };
     let base = match load(&args.base, err) {
         Ok(bundle) => bundle,
@@ -81,17 +86,31 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 fn text(r: &Impact) -> String {
     let mut s = format!(
         "base {} {} ({})\nhead {} {} ({})\n{} tickets, {} decisions change",
-        r.base.name, r.base.version, r.base.digest, r.head.name, r.head.version, r.head.digest,
-        r.tickets, r.changed
+        r.base.name,
+        r.base.version,
+        r.base.digest,
+        r.head.name,
+        r.head.version,
+        r.head.digest,
+        r.tickets,
+        r.changed
     );
     if r.unreadable > 0 {
-        let _ = write!(s, ", {} lines unreadable (lines {:?})", r.unreadable, r.unreadable_lines);
+        let _ = write!(
+            s,
+            ", {} lines unreadable (lines {:?})",
+            r.unreadable, r.unreadable_lines
+        );
     }
     s.push('\n');
     for t in &r.transitions {
         let _ = writeln!(s, "\n  {} -> {}: {}", t.before, t.after, t.count);
         for rule in &t.rules {
-            let _ = writeln!(s, "    rule {} -> {}: {}", rule.before, rule.after, rule.count);
+            let _ = writeln!(
+                s,
+                "    rule {} -> {}: {}",
+                rule.before, rule.after, rule.count
+            );
         }
         if !t.examples.is_empty() {
             let _ = writeln!(s, "    e.g. {}", t.examples.join(", "));

@@ -42,7 +42,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     if args.format == Format::Json {
         super::json(&replay, out);
     } else {
-        let verb = if bundle.is_some() { "would change" } else { "differ" };
+        let verb = if bundle.is_some() {
+            "would change"
+        } else {
+            "differ"
+        };
         let _ = writeln!(
             out,
             "replayed {} records: {} identical, {} {verb}, {} skipped",

@@ -48,7 +48,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             (_, Some(d)) => format!("decision `{d}`"),
             _ => String::new(),
         };
-        let _ = writeln!(err, "error: no record of {what} in `{}`", args.log.display());
+        let _ = writeln!(
+            err,
+            "error: no record of {what} in `{}`",
+            args.log.display()
+        );
         return exit::OTHER;
     }
     if args.format == Format::Json {
