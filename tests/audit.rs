@@ -282,7 +282,7 @@ fn whole_records_cut_from_the_end_show_in_the_count_and_head() {
     // the count and head that verify prints with those noted earlier.
     let dir = tempfile::tempdir().unwrap();
     let path = write_log(dir.path(), 10, LogOptions::default());
-    let before = verify(&[path.clone()]).unwrap();
+    let before = verify(std::slice::from_ref(&path)).unwrap();
     let mut all = lines(&path);
     all.pop();
     write_lines(&path, &all);
@@ -334,7 +334,7 @@ fn rotation_keeps_the_chain_across_segments() {
     let segments = triage::audit::read::rotated(&path).unwrap();
     assert!(segments.len() >= 3, "{segments:?}");
     assert_eq!(segments[0].1, dir.path().join("decisions.1.jsonl"));
-    let checked = verify(&[path.clone()]).unwrap();
+    let checked = verify(std::slice::from_ref(&path)).unwrap();
     assert!(checked.broken.is_none(), "{:?}", checked.broken);
     assert_eq!(checked.records, 41);
     assert_eq!(checked.files.len(), segments.len() + 1);

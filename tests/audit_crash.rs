@@ -42,7 +42,7 @@ fn kill_9_during_writes_leaves_at_most_a_torn_last_line() {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    let checked = verify(&[path.clone()]).unwrap();
+    let checked = verify(std::slice::from_ref(&path)).unwrap();
     let total_lines = std::fs::read(&path)
         .unwrap()
         .split(|b| *b == b'\n')
@@ -57,7 +57,7 @@ fn kill_9_during_writes_leaves_at_most_a_torn_last_line() {
             repair(&path);
         }
     }
-    let records = verify(&[path.clone()]).unwrap().records;
+    let records = verify(std::slice::from_ref(&path)).unwrap().records;
     assert!(records > 0 && records <= 50_000);
     // The next start continues the chain.
     let bundle = reference();
@@ -84,11 +84,11 @@ fn a_torn_last_line_is_reported_refused_and_repaired() {
     let text = std::fs::read(&path).unwrap();
     let fifth_end = text.len();
     let mut torn = text.clone();
-    let sixth = format!("{}", jsonl(&generated(1, 12)));
+    let sixth = jsonl(&generated(1, 12));
     torn.extend_from_slice(&sixth.as_bytes()[..sixth.len() / 2]);
     std::fs::write(&path, &torn).unwrap();
 
-    let b = verify(&[path.clone()]).unwrap().broken.unwrap();
+    let b = verify(std::slice::from_ref(&path)).unwrap().broken.unwrap();
     assert_eq!((b.damage, b.line), (Damage::Torn, 6));
     let out = Command::new(bin())
         .args(["audit", "verify"])

@@ -167,7 +167,7 @@ pub fn impact(
                     count,
                 })
                 .collect();
-            rules.sort_by(|x, y| y.count.cmp(&x.count));
+            rules.sort_by_key(|x| std::cmp::Reverse(x.count));
             Transition {
                 before,
                 after,
@@ -177,7 +177,7 @@ pub fn impact(
             }
         })
         .collect();
-    transitions.sort_by(|x, y| y.count.cmp(&x.count));
+    transitions.sort_by_key(|x| std::cmp::Reverse(x.count));
     Ok(Impact {
         base: base.policy().clone(),
         head: head.policy().clone(),

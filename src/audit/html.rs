@@ -69,9 +69,9 @@ pub fn html(r: &Report) -> String {
     } else {
         "broken"
     };
-    let _ = write!(
+    let _ = writeln!(
         s,
-        "<p class=\"{class}\">Integrity: {}</p><p>{} records: {} decisions, {} invalid tickets, {} evaluation errors.</p>\n",
+        "<p class=\"{class}\">Integrity: {}</p><p>{} records: {} decisions, {} invalid tickets, {} evaluation errors.</p>",
         esc(&r.integrity),
         r.records,
         r.decisions,

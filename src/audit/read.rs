@@ -138,11 +138,12 @@ pub fn lines(files: &[PathBuf], mut each: impl FnMut(Line) -> bool) -> Result<()
     Ok(())
 }
 
+/// A record with the index of its file and its line number.
+pub type Located = (usize, usize, super::Record);
+
 /// Every record of `files` that parses, with its file index and line number.
 /// Lines that do not parse are returned as problems, not skipped silently.
-pub fn records(
-    files: &[PathBuf],
-) -> Result<(Vec<(usize, usize, super::Record)>, Vec<String>), AuditError> {
+pub fn records(files: &[PathBuf]) -> Result<(Vec<Located>, Vec<String>), AuditError> {
     let mut records = Vec::new();
     let mut problems = Vec::new();
     lines(files, |line| {
