@@ -334,3 +334,31 @@ fn html_report_renders_in_a_headless_browser_with_its_charts() {
     assert!(!stderr.contains("CONSOLE"), "{stderr}");
     assert!(!stderr.to_lowercase().contains("console("), "{stderr}");
 }
+
+#[test]
+fn an_input_that_is_no_ticket_document_is_logged_and_replay_passes_over_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.json");
+    std::fs::write(&broken, "{ not json").unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let policies = crate::common::policies_dir();
+    let (code, _, _) = triage(&[
+        "eval",
+        "--policies",
+        s(&policies),
+        s(&broken),
+        "--decision-log",
+        s(&log),
+    ]);
+    assert_eq!(code, 2);
+    let record: triage::audit::Record =
+        serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
+    assert!(record.ticket.is_null());
+    assert!(record.rejection.unwrap().is_invalid_ticket());
+    let (code, out, _) = triage(&["audit", "replay", s(&log)]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("1 records of inputs that were not tickets"),
+        "{out}"
+    );
+}

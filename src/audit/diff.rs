@@ -127,33 +127,49 @@ fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -
 pub fn impact(
     base: &Bundle,
     head: &Bundle,
-    input: impl BufRead,
+    input: impl BufRead + Send,
     examples: usize,
 ) -> std::io::Result<Impact> {
-    let mut total = Tally::default();
-    let mut lines = input.lines();
-    let mut number = 0u64;
-    loop {
-        let mut chunk = Vec::with_capacity(CHUNK);
-        for line in lines.by_ref() {
-            let line = line?;
-            number += 1;
-            if !line.trim().is_empty() {
-                chunk.push((number, line));
+    // One thread reads and splits lines while the others decide the chunk
+    // before: reading is serial, deciding is not.
+    let (send, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<(u64, String)>>>(2);
+    let total = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut lines = input.lines();
+            let mut number = 0u64;
+            loop {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for line in lines.by_ref() {
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) => {
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    };
+                    number += 1;
+                    if !line.trim().is_empty() {
+                        chunk.push((number, line));
+                    }
+                    if chunk.len() == CHUNK {
+                        break;
+                    }
+                }
+                if chunk.is_empty() || send.send(Ok(chunk)).is_err() {
+                    return;
+                }
             }
-            if chunk.len() == CHUNK {
-                break;
-            }
+        });
+        let mut total = Tally::default();
+        for chunk in chunks {
+            let part = chunk?
+                .par_iter()
+                .map(|(n, line)| one(base, head, *n, line, examples))
+                .reduce(Tally::default, |a, b| a.merge(b, examples));
+            total = total.merge(part, examples);
         }
-        if chunk.is_empty() {
-            break;
-        }
-        let part = chunk
-            .par_iter()
-            .map(|(n, line)| one(base, head, *n, line, examples))
-            .reduce(Tally::default, |a, b| a.merge(b, examples));
-        total = total.merge(part, examples);
-    }
+        Ok::<Tally, std::io::Error>(total)
+    })?;
     let mut transitions: Vec<Transition> = total
         .transitions
         .into_iter()

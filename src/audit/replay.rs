@@ -16,6 +16,9 @@ pub struct Replay {
     pub identical: u64,
     /// Records whose replayed decision is not the logged one.
     pub different: Vec<Difference>,
+    /// Records of inputs that were not ticket documents at all (rejected
+    /// before any bundle saw them): there is nothing to decide again.
+    pub not_tickets: u64,
     /// Records that could not be replayed (no ticket, archive missing, a line
     /// that is not a record), with why.
     pub skipped: Vec<String>,
@@ -51,9 +54,7 @@ pub fn replay(path: &PathBuf, with: Option<&Bundle>) -> Result<Replay, AuditErro
             continue;
         };
         if record.ticket.is_null() {
-            replay
-                .skipped
-                .push(format!("{at}: the input was not a ticket document"));
+            replay.not_tickets += 1;
             continue;
         }
         let bundle = match with {

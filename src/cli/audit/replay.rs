@@ -55,6 +55,13 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             replay.different.len(),
             replay.skipped.len()
         );
+        if replay.not_tickets > 0 {
+            let _ = writeln!(
+                out,
+                "  {} records of inputs that were not tickets (nothing to replay)",
+                replay.not_tickets
+            );
+        }
         for d in &replay.different {
             let _ = writeln!(
                 out,
