@@ -30,7 +30,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     } else if let Some(b) = &checked.broken {
         let _ = writeln!(
             out,
-            "{}:{}: {}: {}\n{} records intact before it",
+            "{}:{}: {}: {}\nintact before it: {} records",
             b.file.display(),
             b.line,
             b.damage,
