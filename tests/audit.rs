@@ -384,3 +384,44 @@ fn a_second_writer_is_refused_and_nothing_is_lost() {
     assert!(checked.broken.is_none());
     assert_eq!(checked.records, 3);
 }
+
+#[test]
+fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
+    let bundle = crate::common::edited(
+        "boundaries.yaml",
+        r#"when: technical && service == "marketplace""#,
+        r#"when: technical && service == "marketplace" && issue.summary != "never""#,
+    )
+    .unwrap();
+    let secret = "the publisher's app leaks tokens";
+    let t = with(
+        ticket(),
+        &[
+            ("service", json!("marketplace")),
+            ("issue.summary", json!(secret)),
+        ],
+    );
+    let decision = bundle.decide(&t).unwrap();
+    assert_eq!(
+        decision.trace[0].reads.get("issue.summary"),
+        Some(&json!(secret)),
+        "the rule reads the masked field"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, &t, &Ok(decision)).unwrap();
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(secret),
+        "neither in the ticket nor in the trace"
+    );
+    let record: Record = serde_json::from_str(text.trim()).unwrap();
+    let token = record.ticket["issue"]["summary"].clone();
+    let logged = record.decision.unwrap();
+    assert_eq!(logged.trace[0].reads.get("issue.summary"), Some(&token));
+    // The archived bundle, deciding the masked ticket, gives the logged decision.
+    let replay = triage::audit::replay::replay(&path, None).unwrap();
+    assert_eq!((replay.identical, replay.different.len()), (1, 0));
+}

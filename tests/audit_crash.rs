@@ -38,6 +38,9 @@ fn kill_9_during_writes_leaves_at_most_a_torn_last_line() {
         .unwrap();
     // Wait until it is writing, then SIGKILL it.
     while std::fs::metadata(&path).map_or(0, |m| m.len()) < 100_000 {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!("the writer stopped before it was killed: {status}");
+        }
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
     child.kill().unwrap();
