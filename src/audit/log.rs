@@ -313,3 +313,12 @@ fn sync_dir(path: &Path) {
         let _ = dir.sync_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_log_can_move_to_a_writer_thread() {
+        fn check<T: Send>() {}
+        check::<super::DecisionLog>();
+    }
+}
