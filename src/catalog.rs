@@ -55,6 +55,9 @@ pub struct FieldInfo {
     pub default: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Replaced by a salted hash in decision logs.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub mask: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,6 +155,7 @@ impl Catalog {
                         required: f.required,
                         default: f.default.clone(),
                         description: f.description.clone(),
+                        mask: f.mask,
                     })
                     .collect(),
                 constraints: b

@@ -64,6 +64,7 @@ pub fn policy() -> Value {
             "values": { "type": "array", "items": text() },
             "values_from": { "type": "array", "items": text(), "description": "Named sets whose members are the values." },
             "required": { "type": "boolean" },
+            "mask": { "type": "boolean", "description": "Replace the value by a salted hash in decision logs." },
             "default": {},
             "description": text()
         }),

@@ -14,11 +14,14 @@
 //! |          | `exhaustive` | every combination of the values conditions read, decided |
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
+//! |          | `audit`      | the hash-chained decision log, its bundle archive and masking; |
+//! |          |              | verify, replay, report, and `diff` of two bundles on tickets |
 //!
 //! `bundle` holds the compiled result; `diagnostic` the located problems;
 //! `suite` runs the YAML policy test suites; `cli` is the command line.
 //! Nothing of the support domain is named here: it all comes from the bundle.
 
+pub mod audit;
 mod bundle;
 mod catalog;
 mod compile;

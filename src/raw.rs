@@ -89,6 +89,9 @@ pub(crate) struct Field {
     pub default: Option<Spanned<serde_json::Value>>,
     #[serde(default)]
     pub description: Option<String>,
+    /// Replaced by a salted hash in decision logs (free text, personal data).
+    #[serde(default)]
+    pub mask: Option<Spanned<bool>>,
 }
 
 #[derive(Debug, Deserialize)]

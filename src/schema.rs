@@ -48,6 +48,7 @@ pub(crate) struct FieldDef {
     pub required: bool,
     pub default: Option<Value>,
     pub description: Option<String>,
+    pub mask: bool,
 }
 
 /// How the ticket is laid out as rhai variables: a top-level name holds a

@@ -985,6 +985,7 @@ fn build_schema(
                     required: true,
                     default: None,
                     description: None,
+                    mask: false,
                 }],
                 0,
                 0,
@@ -1017,6 +1018,11 @@ fn build_schema(
                 ));
             }
         }
+        let mask = field.mask.as_ref().is_some_and(|m| m.value);
+        if let (true, Some(problem)) = (mask, crate::audit::mask::unmaskable(&path.value, &kind)) {
+            let at = field.mask.as_ref().map(|m| b.at_spanned(file, m));
+            b.problems.push(Problem::error("bad-mask", problem, at));
+        }
         fields.push((
             loc,
             FieldDef {
@@ -1025,6 +1031,7 @@ fn build_schema(
                 required: field.required,
                 default,
                 description: field.description.as_deref().map(|d| d.trim().to_owned()),
+                mask,
             },
         ));
     }

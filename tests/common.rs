@@ -78,3 +78,70 @@ pub fn with(mut base: Value, changes: &[(&str, Value)]) -> Value {
 pub fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_triage")
 }
+
+/// `n` tickets drawn deterministically (from `seed`) from the reference
+/// pack's schema: mostly valid, some not (an issue type of the other
+/// category), so every kind of answer shows up.
+pub fn generated(n: usize, seed: u64) -> Vec<Value> {
+    let catalog = reference().catalog();
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |bound: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        ((state >> 33) as usize) % bound.max(1)
+    };
+    (0..n)
+        .map(|i| {
+            let mut changes: Vec<(String, Value)> =
+                vec![("id".into(), json!(format!("G-{seed}-{i}")))];
+            for field in &catalog.ticket.fields {
+                let value = match (field.kind, &field.values) {
+                    ("enum", Some(values)) => json!(values[next(values.len())].to_string()),
+                    ("list", Some(values)) => {
+                        json!(
+                            values
+                                .iter()
+                                .filter(|_| next(2) == 0)
+                                .map(|v| v.to_string())
+                                .collect::<Vec<_>>()
+                        )
+                    }
+                    ("bool", _) => json!(next(4) != 0),
+                    ("string", _) if &*field.path != "id" => {
+                        json!(format!("{} {}", field.path, next(50)))
+                    }
+                    _ => continue,
+                };
+                changes.push((field.path.to_string(), value));
+            }
+            let changes: Vec<(&str, Value)> = changes
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.clone()))
+                .collect();
+            with(json!({}), &changes)
+        })
+        .collect()
+}
+
+/// A copy of the reference pack in `dir`, with `from` replaced by `to` in `file`.
+pub fn pack_copy(dir: &Path, edit: Option<(&str, &str, &str)>) {
+    std::fs::create_dir_all(dir).unwrap();
+    for file in pack_files() {
+        let mut text = file.text;
+        if let Some((name, from, to)) = edit {
+            if name == file.name {
+                assert!(text.contains(from), "`{from}` is not in {name}");
+                text = text.replacen(from, to, 1);
+            }
+        }
+        std::fs::write(dir.join(&file.name), text).unwrap();
+    }
+}
+
+/// Tickets as JSON lines.
+pub fn jsonl(tickets: &[Value]) -> String {
+    tickets.iter().map(|t| format!("{t}\n")).collect()
+}

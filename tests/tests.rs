@@ -3,10 +3,14 @@
 
 mod common;
 
+mod audit;
+mod audit_crash;
+mod audit_tools;
 mod bad_bundles;
 mod check;
 mod cli;
 mod determinism;
+mod diff;
 mod editor;
 mod properties;
 mod sandbox;

@@ -5,7 +5,7 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::input::{self, Input};
-use super::{PolicyArgs, exit};
+use super::{LogArgs, PolicyArgs, exit};
 use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind, StepResult};
 
 #[derive(Debug, clap::Args)]
@@ -23,6 +23,8 @@ pub struct Args {
     /// read, the path steps, and why each rule before it did not match.
     #[arg(long)]
     pub explain: bool,
+    #[command(flatten)]
+    pub log: LogArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -37,6 +39,21 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Err(code) => return code,
     };
     let catalog = args.explain.then(|| bundle.catalog());
+    let mut log = match args.log.open(err) {
+        Ok(log) => log,
+        Err(code) => return code,
+    };
+    // A decision is printed only once it is logged: nothing escapes the audit trail.
+    let mut record = |ticket: &Value, result: &Result<Decision, Rejection>, err: &mut dyn Write| {
+        let Some(log) = &mut log else { return true };
+        match log.append(&bundle, ticket, result) {
+            Ok(_) => true,
+            Err(e) => {
+                let _ = writeln!(err, "error: {e}");
+                false
+            }
+        }
+    };
     let mut status = Status::default();
     for name in &args.files {
         let tickets = match input::read(name) {
@@ -47,9 +64,12 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 continue;
             }
             Input::Malformed(message) => {
-                let rejection = malformed(&bundle, name, message);
+                let rejection = Err(malformed(&bundle, name, message));
+                if !record(&Value::Null, &rejection, err) {
+                    return exit::OTHER;
+                }
                 status.invalid = true;
-                emit(args, catalog.as_ref(), out, &Err(rejection));
+                emit(args, catalog.as_ref(), out, &rejection);
                 continue;
             }
         };
@@ -59,6 +79,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
                 Ok(_) => {}
                 Err(r) if r.is_invalid_ticket() => status.invalid = true,
                 Err(_) => status.evaluation = true,
+            }
+            if !record(ticket, &result, err) {
+                return exit::OTHER;
             }
             emit(args, catalog.as_ref(), out, &result);
         }
@@ -200,7 +223,7 @@ fn show(value: &Value) -> String {
     }
 }
 
-fn rejection_text(rejection: &Rejection) -> String {
+pub(crate) fn rejection_text(rejection: &Rejection) -> String {
     let id = rejection.ticket_id.as_deref().unwrap_or("(no id)");
     let mut s = format!("{id}: {}", rejection.error);
     if matches!(rejection.error, RejectionKind::Evaluation(_)) && !rejection.trace.is_empty() {

@@ -9,7 +9,9 @@ use clap::{Parser, Subcommand};
 
 use crate::{Bundle, BundleError};
 
+pub mod audit;
 pub mod check;
+pub mod diff;
 pub mod eval;
 mod explain;
 mod input;
@@ -61,6 +63,10 @@ pub enum Command {
     Test(test::Args),
     /// Print a JSON Schema: `policy` or `suite` for editors, `ticket` for services.
     Schema(schema::Args),
+    /// Check, replay, show and summarise decision logs.
+    Audit(audit::Args),
+    /// Decide tickets with two bundles and report what changes.
+    Diff(diff::Args),
 }
 
 /// Where the policy bundle is, shared by every subcommand that needs one.
@@ -71,12 +77,59 @@ pub struct PolicyArgs {
     pub policies: PathBuf,
 }
 
+/// The decision log options, shared by every subcommand that decides.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Append a hash-chained record of every decision to this log.
+    #[arg(long, value_name = "PATH", env = "TRIAGE_DECISION_LOG")]
+    pub decision_log: Option<PathBuf>,
+    /// `every`: sync to disk after each record; `batch`: every `--log-batch` records.
+    #[arg(long, value_enum, default_value_t = LogFlush::Every)]
+    pub log_flush: LogFlush,
+    /// Records per sync with `--log-flush batch`.
+    #[arg(long, default_value_t = 256)]
+    pub log_batch: u32,
+    /// Start a new segment of the log (keeping the chain) past this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub log_max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFlush {
+    Every,
+    Batch,
+}
+
+impl LogArgs {
+    /// Opens the log if one was asked for, printing why it cannot be opened.
+    pub fn open(&self, err: &mut dyn Write) -> Result<Option<crate::audit::DecisionLog>, u8> {
+        let Some(path) = &self.decision_log else {
+            return Ok(None);
+        };
+        let options = crate::audit::LogOptions {
+            flush: match self.log_flush {
+                LogFlush::Every => crate::audit::Flush::EveryRecord,
+                LogFlush::Batch => crate::audit::Flush::Batch(self.log_batch),
+            },
+            max_bytes: self.log_max_bytes,
+        };
+        crate::audit::DecisionLog::open(path, options)
+            .map(Some)
+            .map_err(|e| {
+                let _ = writeln!(err, "error: {e}");
+                exit::OTHER
+            })
+    }
+}
+
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Eval(args) => eval::run(&args, out, err),
         Command::Check(args) => check::run(&args, out, err),
         Command::Test(args) => test::run(&args, out, err),
         Command::Schema(args) => schema::run(&args, out, err),
+        Command::Audit(args) => audit::run(&args, out, err),
+        Command::Diff(args) => diff::run(&args, out, err),
     }
 }
 

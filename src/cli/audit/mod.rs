@@ -1,0 +1,59 @@
+//! `triage audit`: the auditor's tools for decision logs, one file each.
+
+use std::io::Write;
+
+use clap::Subcommand;
+
+pub mod repair;
+pub mod replay;
+pub mod report;
+pub mod show;
+pub mod verify;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: AuditCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Check every record's hash and the chain across the log's files.
+    Verify(verify::Args),
+    /// Decide every logged ticket again and compare.
+    Replay(replay::Args),
+    /// The records of a ticket or a decision, for a person.
+    Show(show::Args),
+    /// Decisions by outcome, vehicle, rule, action, role, policy and day.
+    Report(report::Args),
+    /// Cut a torn last line (saved beside the log) so writing can go on.
+    Repair(repair::Args),
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    match &args.command {
+        AuditCommand::Verify(args) => verify::run(args, out, err),
+        AuditCommand::Replay(args) => replay::run(args, out, err),
+        AuditCommand::Show(args) => show::run(args, out, err),
+        AuditCommand::Report(args) => report::run(args, out, err),
+        AuditCommand::Repair(args) => repair::run(args, out, err),
+    }
+}
+
+/// Text or JSON output, for the commands that offer both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+pub(crate) fn json<T: serde::Serialize>(value: &T, out: &mut dyn Write) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            let _ = writeln!(out, "{text}");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{{\"error\":\"cannot serialise: {e}\"}}");
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! `triage audit replay LOG [--policies DIR]`: decide every logged ticket
+//! again. Without `--policies`, with the archived bundle that decided it:
+//! exit 0 when every decision is identical, 1 otherwise. With `--policies`,
+//! with that bundle: reports what would change (exit 0).
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::Format;
+use crate::cli::exit;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub log: PathBuf,
+    /// Decide with this bundle instead of the archived ones.
+    #[arg(long)]
+    pub policies: Option<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let bundle = match &args.policies {
+        Some(dir) => {
+            let policy = crate::cli::PolicyArgs {
+                policies: dir.clone(),
+            };
+            match crate::cli::load(&policy, err) {
+                Ok(bundle) => Some(bundle),
+                Err(code) => return code,
+            }
+        }
+        None => None,
+    };
+    let replay = match crate::audit::replay::replay(&args.log, bundle.as_ref()) {
+        Ok(replay) => replay,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return exit::OTHER;
+        }
+    };
+    if args.format == Format::Json {
+        super::json(&replay, out);
+    } else {
+        let verb = if bundle.is_some() {
+            "would change"
+        } else {
+            "differ"
+        };
+        let _ = writeln!(
+            out,
+            "replayed {} records: {} identical, {} {verb}, {} skipped",
+            replay.records,
+            replay.identical,
+            replay.different.len(),
+            replay.skipped.len()
+        );
+        if replay.not_tickets > 0 {
+            let _ = writeln!(
+                out,
+                "  {} records of inputs that were not tickets (nothing to replay)",
+                replay.not_tickets
+            );
+        }
+        for d in &replay.different {
+            let _ = writeln!(
+                out,
+                "  {}:{} {} ({}): {} [{}] -> {} [{}]",
+                d.file.display(),
+                d.line,
+                d.ticket_id.as_deref().unwrap_or("(no id)"),
+                d.decision_id,
+                d.before.label,
+                d.before.rule,
+                d.after.label,
+                d.after.rule
+            );
+        }
+        for s in &replay.skipped {
+            let _ = writeln!(out, "  skipped {s}");
+        }
+    }
+    let faithful = replay.different.is_empty() && replay.skipped.is_empty();
+    if bundle.is_some() || faithful {
+        exit::DECIDED
+    } else {
+        exit::OTHER
+    }
+}

@@ -1,0 +1,41 @@
+//! `triage audit report LOG --format html|md|json`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use crate::audit::report;
+use crate::cli::exit;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub log: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Md)]
+    pub format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Html,
+    Md,
+    Json,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let r = match report::report(&args.log) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return exit::OTHER;
+        }
+    };
+    match args.format {
+        Format::Json => super::json(&r, out),
+        Format::Md => {
+            let _ = write!(out, "{}", report::markdown(&r));
+        }
+        Format::Html => {
+            let _ = write!(out, "{}", report::html(&r));
+        }
+    }
+    exit::DECIDED
+}

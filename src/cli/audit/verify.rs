@@ -1,0 +1,54 @@
+//! `triage audit verify LOG...`: exit 0 when every record and the chain are
+//! intact, 1 otherwise, naming the first broken record's line.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::Format;
+use crate::audit::verify::verify;
+use crate::cli::exit;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The logs (each with its rotated segments), checked as one chain in order.
+    #[arg(required = true)]
+    pub logs: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let checked = match verify(&args.logs) {
+        Ok(checked) => checked,
+        Err(e) => {
+            let _ = writeln!(err, "error: {e}");
+            return exit::OTHER;
+        }
+    };
+    if args.format == Format::Json {
+        super::json(&checked, out);
+    } else if let Some(b) = &checked.broken {
+        let _ = writeln!(
+            out,
+            "{}:{}: {}: {}\nintact before it: {} records",
+            b.file.display(),
+            b.line,
+            b.damage,
+            b.detail,
+            checked.records
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "intact: {} records in {} file(s); head {}",
+            checked.records,
+            checked.files.len(),
+            checked.head
+        );
+    }
+    if checked.broken.is_some() {
+        exit::OTHER
+    } else {
+        exit::DECIDED
+    }
+}

@@ -1,0 +1,427 @@
+//! The decision log: its records, hash chain, masking, lock, rotation, and
+//! `audit verify` catching every kind of tampering at the right line.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::{Value, json};
+use triage::audit::verify::{Damage, verify};
+use triage::audit::{AuditError, DecisionLog, Flush, GENESIS, LogOptions, Record};
+
+use crate::common::{bin, generated, reference, ticket, with};
+
+/// A log of `n` decisions of the reference pack, in a fresh directory.
+pub fn write_log(dir: &Path, n: usize, options: LogOptions) -> PathBuf {
+    let path = dir.join("decisions.jsonl");
+    let bundle = reference();
+    let mut log = DecisionLog::open(&path, options).unwrap();
+    for t in generated(n, 7) {
+        let result = bundle.decide(&t);
+        log.append(&bundle, &t, &result).unwrap();
+    }
+    path
+}
+
+fn lines(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn write_lines(path: &Path, lines: &[String]) {
+    std::fs::write(
+        path,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+}
+
+/// Verifies and returns the damage and line of the first break.
+fn first_break(path: &Path) -> (Damage, usize, String) {
+    let checked = verify(&[path.to_path_buf()]).unwrap();
+    let b = checked.broken.expect("the tampering is caught");
+    (b.damage, b.line, b.detail)
+}
+
+#[test]
+fn records_carry_the_decision_and_chain_from_genesis() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 12, LogOptions::default());
+    let bundle = reference();
+    let tickets = generated(12, 7);
+    let mut prev = GENESIS.to_owned();
+    let mut ids = std::collections::HashSet::new();
+    for (i, line) in lines(&path).iter().enumerate() {
+        let record: Record = serde_json::from_str(line).unwrap();
+        assert_eq!(record.schema, "triage.decision/v1");
+        assert_eq!(record.seq, i as u64 + 1);
+        assert_eq!(record.prev, prev);
+        assert_eq!(&record.policy, bundle.policy());
+        assert!(ids.insert(record.id.clone()), "decision ids are unique");
+        // The hash covers the canonical record without `hash`.
+        let mut value: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(triage::audit::record::hash_of(&mut value), record.hash);
+        let expected = bundle.decide(&tickets[i]);
+        match (record.result().unwrap(), &expected) {
+            (Ok(logged), Ok(decided)) => assert_eq!(logged.rule, decided.rule),
+            (Err(logged), Err(decided)) => assert_eq!(logged.error, decided.error),
+            _ => panic!("record {i} holds another kind of result"),
+        }
+        prev = record.hash;
+    }
+    let checked = verify(&[path]).unwrap();
+    assert!(checked.broken.is_none());
+    assert_eq!(checked.records, 12);
+    assert_eq!(checked.head, prev);
+}
+
+#[test]
+fn rejections_are_logged_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let bundle = reference();
+    let bad = with(ticket(), &[("service", json!("nonsense"))]);
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, &bad, &bundle.decide(&bad)).unwrap();
+    drop(log);
+    let record: Record = serde_json::from_str(&lines(&path)[0]).unwrap();
+    assert!(record.decision.is_none());
+    assert!(record.rejection.unwrap().is_invalid_ticket());
+    assert_eq!(record.ticket["service"], "nonsense");
+}
+
+#[test]
+fn masked_fields_are_hashed_with_the_log_salt_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = reference();
+    let secret = "customer says their CEO's mailbox is gone";
+    let t1 = with(ticket(), &[("issue.summary", json!(secret))]);
+    let t2 = with(
+        ticket(),
+        &[("id", json!("T-2")), ("issue.summary", json!(secret))],
+    );
+    let t3 = with(
+        ticket(),
+        &[("id", json!("T-3")), ("issue.summary", json!("other"))],
+    );
+    let mut tokens = Vec::new();
+    for name in ["a.jsonl", "b.jsonl"] {
+        let path = dir.path().join(name);
+        let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+        for t in [&t1, &t2, &t3] {
+            log.append(&bundle, t, &bundle.decide(t)).unwrap();
+        }
+        drop(log);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains(secret),
+            "the masked value never reaches the log"
+        );
+        let records: Vec<Record> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        let summary = |r: &Record| r.ticket["issue"]["summary"].as_str().unwrap().to_owned();
+        assert_eq!(records[0].masked, ["issue.summary"]);
+        assert!(summary(&records[0]).starts_with("masked:sha256:"));
+        assert_eq!(
+            summary(&records[0]),
+            summary(&records[1]),
+            "same value, same token"
+        );
+        assert_ne!(summary(&records[0]), summary(&records[2]));
+        // Unmasked fields are kept as they were.
+        assert_eq!(records[0].ticket["service"], "azure");
+        tokens.push(summary(&records[0]));
+        let salt = std::fs::read_to_string(dir.path().join(format!("{name}.salt"))).unwrap();
+        assert_eq!(salt.trim().len(), 64);
+    }
+    assert_ne!(tokens[0], tokens[1], "each log has its own salt");
+}
+
+#[test]
+fn a_ticket_without_the_masked_field_lists_no_masked_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let bundle = reference();
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, &ticket(), &bundle.decide(&ticket()))
+        .unwrap();
+    drop(log);
+    let record: Record = serde_json::from_str(&lines(&path)[0]).unwrap();
+    assert!(record.masked.is_empty());
+    assert_eq!(record.ticket, ticket());
+}
+
+#[test]
+fn only_string_fields_can_be_masked() {
+    let error = crate::common::edited(
+        "ticket.yaml",
+        "category: { type: enum, values: [technical, commercial], required: true }",
+        "category: { type: enum, values: [technical, commercial], required: true, mask: true }",
+    )
+    .unwrap_err();
+    let problem = &error.problems[0];
+    assert_eq!(error.problems.len(), 1);
+    assert_eq!(problem.code, "bad-mask");
+    assert!(
+        problem.message.contains("field `category` of type")
+            && problem.message.contains("cannot be masked"),
+        "{}",
+        problem.message
+    );
+    assert!(
+        problem
+            .location
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .starts_with("ticket.yaml:")
+    );
+    let catalog = reference().catalog();
+    let masked: Vec<&str> = catalog
+        .ticket
+        .fields
+        .iter()
+        .filter(|f| f.mask)
+        .map(|f| &*f.path)
+        .collect();
+    assert_eq!(masked, ["issue.summary"]);
+}
+
+#[test]
+fn verify_catches_an_edited_record_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let mut all = lines(&path);
+    let mut record: Value = serde_json::from_str(&all[3]).unwrap();
+    record["ticket"]["id"] = json!("SOMEONE-ELSE");
+    all[3] = record.to_string();
+    write_lines(&path, &all);
+    let (damage, line, detail) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Edited, 4), "{detail}");
+}
+
+#[test]
+fn verify_catches_an_edit_whose_hash_was_recomputed_at_the_next_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let mut all = lines(&path);
+    let mut record: Value = serde_json::from_str(&all[3]).unwrap();
+    record["ticket"]["id"] = json!("SOMEONE-ELSE");
+    let hash = triage::audit::record::hash_of(&mut record);
+    record["hash"] = json!(hash);
+    all[3] = record.to_string();
+    write_lines(&path, &all);
+    let (damage, line, detail) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Inserted, 5), "{detail}");
+    assert!(detail.contains("does not chain"), "{detail}");
+}
+
+#[test]
+fn verify_catches_a_deleted_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let mut all = lines(&path);
+    all.remove(3);
+    write_lines(&path, &all);
+    let (damage, line, detail) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Deleted, 4), "{detail}");
+    assert!(detail.contains("record 4 is missing"), "{detail}");
+}
+
+#[test]
+fn verify_catches_swapped_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let mut all = lines(&path);
+    all.swap(5, 6);
+    write_lines(&path, &all);
+    let (damage, line, detail) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Reordered, 6), "{detail}");
+}
+
+#[test]
+fn verify_catches_an_inserted_copy_and_an_inserted_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let original = lines(&path);
+    let mut all = original.clone();
+    all.insert(6, original[2].clone());
+    write_lines(&path, &all);
+    let (damage, line, detail) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Inserted, 7), "{detail}");
+    assert!(detail.contains("copy of record 3"), "{detail}");
+
+    let mut all = original;
+    all.insert(2, r#"{"schema":"triage.decision/v1","seq":3}"#.to_owned());
+    write_lines(&path, &all);
+    let (damage, line, _) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Edited, 3));
+    let mut all = lines(&path);
+    all[2] = "not json".to_owned();
+    write_lines(&path, &all);
+    assert_eq!(first_break(&path).0, Damage::Malformed);
+}
+
+#[test]
+fn verify_catches_a_truncated_log_as_torn_at_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let text = std::fs::read(&path).unwrap();
+    std::fs::write(&path, &text[..text.len() - 40]).unwrap();
+    let (damage, line, _) = first_break(&path);
+    assert_eq!((damage, line), (Damage::Torn, 10));
+}
+
+#[test]
+fn whole_records_cut_from_the_end_show_in_the_count_and_head() {
+    // The chain alone cannot tell a log from its own prefix: auditors compare
+    // the count and head that verify prints with those noted earlier.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let before = verify(std::slice::from_ref(&path)).unwrap();
+    let mut all = lines(&path);
+    all.pop();
+    write_lines(&path, &all);
+    let after = verify(&[path]).unwrap();
+    assert!(after.broken.is_none());
+    assert_eq!((before.records, after.records), (10, 9));
+    assert_ne!(before.head, after.head);
+}
+
+#[test]
+fn verify_cli_exits_1_and_names_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 6, LogOptions::default());
+    let ok = Command::new(bin())
+        .args(["audit", "verify"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&ok.stdout).starts_with("intact: 6 records"));
+    let mut all = lines(&path);
+    all.swap(1, 2);
+    write_lines(&path, &all);
+    let bad = Command::new(bin())
+        .args(["audit", "verify"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&bad.stdout);
+    assert!(stdout.contains("decisions.jsonl:2: reordered"), "{stdout}");
+}
+
+#[test]
+fn rotation_keeps_the_chain_across_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let options = LogOptions {
+        flush: Flush::Batch(8),
+        max_bytes: Some(20_000),
+    };
+    let path = write_log(dir.path(), 40, options);
+    // Reopening goes on from the last record of the newest segment.
+    let bundle = reference();
+    let mut log = DecisionLog::open(&path, options).unwrap();
+    assert_eq!(log.records(), 40);
+    log.append(&bundle, &ticket(), &bundle.decide(&ticket()))
+        .unwrap();
+    drop(log);
+    let segments = triage::audit::read::rotated(&path).unwrap();
+    assert!(segments.len() >= 3, "{segments:?}");
+    assert_eq!(segments[0].1, dir.path().join("decisions.1.jsonl"));
+    let checked = verify(std::slice::from_ref(&path)).unwrap();
+    assert!(checked.broken.is_none(), "{:?}", checked.broken);
+    assert_eq!(checked.records, 41);
+    assert_eq!(checked.files.len(), segments.len() + 1);
+    // A segment taken away breaks the chain at the start of the next one.
+    std::fs::remove_file(&segments[1].1).unwrap();
+    let b = verify(&[path]).unwrap().broken.unwrap();
+    assert_eq!((b.damage, b.line), (Damage::Deleted, 1));
+    assert_eq!(b.file, segments[2].1);
+}
+
+#[test]
+fn a_second_writer_is_refused_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let bundle = reference();
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, &ticket(), &bundle.decide(&ticket()))
+        .unwrap();
+    assert!(matches!(
+        DecisionLog::open(&path, LogOptions::default()),
+        Err(AuditError::Locked { .. })
+    ));
+    // Another process is refused too, with a clear message, and decides nothing.
+    let example =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tickets/premier-critical.json");
+    let run = || {
+        Command::new(bin())
+            .args(["eval", "--policies"])
+            .arg(crate::common::policies_dir())
+            .arg(&example)
+            .arg("--decision-log")
+            .arg(&path)
+            .output()
+            .unwrap()
+    };
+    let refused = run();
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("is in use by another process"), "{stderr}");
+    assert!(refused.stdout.is_empty(), "no decision without its record");
+    log.append(&bundle, &ticket(), &bundle.decide(&ticket()))
+        .unwrap();
+    drop(log);
+    let accepted = run();
+    assert_eq!(accepted.status.code(), Some(0));
+    let checked = verify(&[path]).unwrap();
+    assert!(checked.broken.is_none());
+    assert_eq!(checked.records, 3);
+}
+
+#[test]
+fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
+    let bundle = crate::common::edited(
+        "boundaries.yaml",
+        r#"when: technical && service == "marketplace""#,
+        r#"when: technical && service == "marketplace" && issue.summary != "never""#,
+    )
+    .unwrap();
+    let secret = "the publisher's app leaks tokens";
+    let t = with(
+        ticket(),
+        &[
+            ("service", json!("marketplace")),
+            ("issue.summary", json!(secret)),
+        ],
+    );
+    let decision = bundle.decide(&t).unwrap();
+    assert_eq!(
+        decision.trace[0].reads.get("issue.summary"),
+        Some(&json!(secret)),
+        "the rule reads the masked field"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, &t, &Ok(decision)).unwrap();
+    drop(log);
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        !text.contains(secret),
+        "neither in the ticket nor in the trace"
+    );
+    let record: Record = serde_json::from_str(text.trim()).unwrap();
+    let token = record.ticket["issue"]["summary"].clone();
+    let logged = record.decision.unwrap();
+    assert_eq!(logged.trace[0].reads.get("issue.summary"), Some(&token));
+    // The archived bundle, deciding the masked ticket, gives the logged decision.
+    let replay = triage::audit::replay::replay(&path, None).unwrap();
+    assert_eq!((replay.identical, replay.different.len()), (1, 0));
+}

@@ -1,0 +1,158 @@
+//! `triage diff`: the impact of a policy change on tickets.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::common::{bin, generated, jsonl, pack_copy, reference};
+
+fn diff(base: &Path, head: &Path, tickets: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::new(bin())
+        .arg("diff")
+        .arg("--base")
+        .arg(base)
+        .arg("--head")
+        .arg(head)
+        .arg("--tickets")
+        .arg(tickets)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn one_changed_rule_changes_exactly_its_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = (dir.path().join("base"), dir.path().join("head"));
+    pack_copy(&base, None);
+    pack_copy(
+        &head,
+        Some((
+            "boundaries.yaml",
+            "outcome: contact_publisher",
+            "outcome: diagnose_first",
+        )),
+    );
+    let tickets = generated(2000, 42);
+    let file = dir.path().join("tickets.jsonl");
+    std::fs::write(&file, jsonl(&tickets)).unwrap();
+
+    let bundle = reference();
+    let mut affected: Vec<String> = tickets
+        .iter()
+        .filter_map(|t| bundle.decide(t).ok())
+        .filter(|d| &*d.rule == "marketplace_publisher")
+        .map(|d| d.ticket_id.to_string())
+        .collect();
+    assert!(!affected.is_empty());
+
+    let (code, out) = diff(
+        &base,
+        &head,
+        &file,
+        &["--format", "json", "--examples", "100000"],
+    );
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tickets"], 2000);
+    assert_eq!(report["changed"], affected.len());
+    let transitions = report["transitions"].as_array().unwrap();
+    assert_eq!(transitions.len(), 1);
+    assert_eq!(transitions[0]["before"], "contact_publisher");
+    assert_eq!(transitions[0]["after"], "diagnose_first");
+    assert_eq!(
+        transitions[0]["rules"][0]["before"],
+        "marketplace_publisher"
+    );
+    assert_eq!(transitions[0]["rules"][0]["after"], "marketplace_publisher");
+    let mut listed: Vec<String> = transitions[0]["examples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    // Examples come in input order.
+    assert_eq!(listed, affected);
+    listed.sort();
+    affected.sort();
+    assert_eq!(listed, affected);
+
+    let (code, text) = diff(&base, &head, &file, &["--fail-on-change"]);
+    assert_eq!(code, 1);
+    assert!(
+        text.contains(&format!(
+            "2000 tickets, {} decisions change",
+            affected.len()
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains("contact_publisher -> diagnose_first"),
+        "{text}"
+    );
+    let (_, md) = diff(&base, &head, &file, &["--format", "md"]);
+    assert!(
+        md.contains("| contact_publisher | diagnose_first |"),
+        "{md}"
+    );
+}
+
+#[test]
+fn identical_bundles_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = (dir.path().join("base"), dir.path().join("head"));
+    pack_copy(&base, None);
+    pack_copy(&head, None);
+    let file = dir.path().join("tickets.jsonl");
+    std::fs::write(&file, jsonl(&generated(500, 1)) + "not json\n").unwrap();
+    let (code, out) = diff(
+        &base,
+        &head,
+        &file,
+        &["--format", "json", "--fail-on-change"],
+    );
+    assert_eq!(code, 0);
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["tickets"], 500);
+    assert_eq!(report["changed"], 0);
+    assert_eq!(report["unreadable"], 1);
+    assert_eq!(report["unreadable_lines"][0], 501);
+}
+
+#[test]
+fn diff_reads_the_tickets_of_a_decision_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = (dir.path().join("base"), dir.path().join("head"));
+    pack_copy(&base, None);
+    pack_copy(
+        &head,
+        Some((
+            "boundaries.yaml",
+            "outcome: contact_publisher",
+            "outcome: diagnose_first",
+        )),
+    );
+    let log = dir.path().join("decisions.jsonl");
+    let bundle = reference();
+    let tickets = generated(400, 8);
+    let mut writer = triage::audit::DecisionLog::open(&log, Default::default()).unwrap();
+    for t in &tickets {
+        writer.append(&bundle, t, &bundle.decide(t)).unwrap();
+    }
+    drop(writer);
+    let lines = dir.path().join("tickets.jsonl");
+    std::fs::write(&lines, jsonl(&tickets)).unwrap();
+    let (_, from_log) = diff(&base, &head, &log, &["--format", "json"]);
+    let (_, from_lines) = diff(&base, &head, &lines, &["--format", "json"]);
+    let (a, b): (Value, Value) = (
+        serde_json::from_str(&from_log).unwrap(),
+        serde_json::from_str(&from_lines).unwrap(),
+    );
+    assert_eq!(a["tickets"], 400);
+    assert_eq!(a["transitions"], b["transitions"]);
+}
