@@ -415,7 +415,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                             .with_help(format!("outcome `{}` escalates: add `path:` with the escalation path to follow", rule.outcome.value)),
                     ),
                     (Some(p), false) => b.problems.push(
-                        Problem::error("needless-path", format!("rule `{}` names path `{}` but its outcome does not escalate", rule.id.value, p.value), Some(b.at(file, p)))
+                        Problem::error("needless-path", format!("rule `{}` names path `{}` but its outcome is not an escalation", rule.id.value, p.value), Some(b.at(file, p)))
                             .with_help(format!("remove `path:`, or mark outcome `{}` with `escalates: true`", rule.outcome.value)),
                     ),
                     _ => {}
