@@ -365,10 +365,11 @@ fn dynamic(node: &Node, values: &Values<'_>) -> Dynamic {
     match node {
         Node::Leaf(index) => to_dynamic(values[*index]),
         Node::Object(children) => {
-            let map: rhai::Map = children
-                .iter()
-                .map(|(name, child)| (name.as_ref().into(), dynamic(child, values)))
-                .collect();
+            // Inserting beats `collect`, which sorts through a temporary vector.
+            let mut map = rhai::Map::new();
+            for (name, child) in children {
+                map.insert(name.as_ref().into(), dynamic(child, values));
+            }
             Dynamic::from_map(map)
         }
     }

@@ -149,7 +149,9 @@ impl Schema {
         let mut values: Vec<Option<&'a Value>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
         match ticket {
-            Value::Object(map) => self.walk(map, "", &self.root, &mut values, &mut problems),
+            Value::Object(map) => {
+                self.walk(map, &mut Vec::new(), &self.root, &mut values, &mut problems)
+            }
             other => problems.push(InputProblem {
                 field: String::new(),
                 expected: "a ticket object".to_owned(),
@@ -184,14 +186,20 @@ impl Schema {
     fn walk<'a>(
         &self,
         map: &'a serde_json::Map<String, Value>,
-        prefix: &str,
+        prefix: &mut Vec<&'a str>,
         node: &Node,
         values: &mut [Option<&'a Value>],
         problems: &mut Vec<InputProblem>,
     ) {
         for (key, value) in map {
             // Paths are spelt out only where a problem needs one: this is the hot path.
-            let path = || format!("{prefix}{key}");
+            let path = |prefix: &[&str]| {
+                let mut path = prefix.join(".");
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path + key.as_str()
+            };
             match node.child(key) {
                 Some(Node::Leaf(index)) => {
                     let field = &self.fields[*index];
@@ -215,10 +223,12 @@ impl Schema {
                 }
                 Some(child @ Node::Object(_)) => match value {
                     Value::Object(inner) => {
-                        self.walk(inner, &format!("{}.", path()), child, values, problems)
+                        prefix.push(key);
+                        self.walk(inner, prefix, child, values, problems);
+                        prefix.pop();
                     }
                     other => problems.push(InputProblem {
-                        field: path(),
+                        field: path(prefix),
                         expected: "an object".to_owned(),
                         found: found(other),
                         message: "wrong type".to_owned(),
@@ -234,7 +244,7 @@ impl Schema {
                         message = format!("{message}; {hint}");
                     }
                     problems.push(InputProblem {
-                        field: path(),
+                        field: path(prefix),
                         expected: format!("one of the fields {}", known.join(", ")),
                         found: found(value),
                         message,
