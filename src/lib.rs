@@ -13,17 +13,29 @@
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
 //!
+//!
+//! Around the pipeline:
+//!
+//! | module     | what it does                                                   |
+//! |------------|----------------------------------------------------------------|
+//! | `batch`    | JSON Lines in, decisions out, on every core, in input order    |
+//! | `serve`    | the HTTP service: routes, metrics, hot reload, limits          |
+//! | `generate` | valid test tickets drawn from a bundle's schema, seeded        |
+//!
 //! `bundle` holds the compiled result; `diagnostic` the located problems.
 //! Nothing of the support domain is named here: it all comes from the bundle.
 
+pub mod batch;
 mod bundle;
 mod catalog;
 mod compile;
 mod decision;
 mod diagnostic;
 mod evaluate;
+pub mod generate;
 mod raw;
 mod schema;
+pub mod serve;
 mod source;
 mod validate;
 

@@ -22,6 +22,16 @@ pub struct Args {
     /// Add the trace (every rule and step tried, and what it read) to text output.
     #[arg(long)]
     pub explain: bool,
+    /// Batch mode: decide a JSON Lines file (`-` for standard input), one
+    /// ticket a line, on every core; writes one JSON line per input line.
+    #[arg(long, conflicts_with_all = ["files", "format", "explain"])]
+    pub input: Option<String>,
+    /// Where batch mode writes its JSON Lines (`-` for standard output).
+    #[arg(long, requires = "input", default_value = "-")]
+    pub output: String,
+    /// Batch mode worker threads (0: one per core).
+    #[arg(long, requires = "input", default_value_t = 0)]
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -35,6 +45,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
+    if let Some(input) = &args.input {
+        return super::batch::run(&bundle, input, &args.output, args.workers, out, err);
+    }
     let mut status = Status::default();
     for name in &args.files {
         let tickets = match input::read(name) {

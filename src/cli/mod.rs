@@ -9,8 +9,11 @@ use clap::{Parser, Subcommand};
 
 use crate::{Bundle, BundleError};
 
+mod batch;
 pub mod eval;
+pub mod r#gen;
 mod input;
+pub mod serve;
 
 /// Exit codes, the same for every subcommand.
 pub mod exit {
@@ -47,6 +50,10 @@ pub enum Command {
     /// Decide tickets: one per file, or a JSON/YAML array of them.
     #[command(after_help = EXIT_CODES)]
     Eval(eval::Args),
+    /// Run the HTTP evaluation service, reloading the bundle when it changes.
+    Serve(serve::Args),
+    /// Generate test data from the bundle's schema (deterministic per seed).
+    Gen(r#gen::Args),
 }
 
 /// Where the policy bundle is, shared by every subcommand that needs one.
@@ -60,6 +67,8 @@ pub struct PolicyArgs {
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match cli.command {
         Command::Eval(args) => eval::run(&args, out, err),
+        Command::Serve(args) => serve::run(&args, out, err),
+        Command::Gen(args) => r#gen::run(&args, out, err),
     }
 }
 
