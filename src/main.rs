@@ -4,6 +4,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+// Decisions allocate many small short-lived values; the system allocator
+// spent about a sixth of a batch run in malloc and free.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = triage::cli::Cli::parse();
     // Not locked for the whole run: the service logs to stderr from its own

@@ -1,0 +1,4 @@
+mod batch;
+mod http;
+mod reload;
+mod serve_support;
