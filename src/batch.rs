@@ -18,16 +18,10 @@ use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind};
 /// small enough that the reorder buffer stays small.
 const CHUNK: usize = 256;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Options {
     /// Worker threads; 0 means one per available core.
     pub workers: usize,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { workers: 0 }
-    }
 }
 
 /// What a run decided, for the summary.

@@ -47,7 +47,13 @@ fn every_line_yields_one_line_in_order_with_error_records() {
     let input = write_lines(&dir, "tickets.jsonl", &lines);
     let output = dir.path().join("decisions.jsonl");
     let (code, _, err) = triage(&[
-        "eval", "--policies", POLICIES, "--input", &input, "--output", output.to_str().unwrap(),
+        "eval",
+        "--policies",
+        POLICIES,
+        "--input",
+        &input,
+        "--output",
+        output.to_str().unwrap(),
     ]);
     assert_eq!(code, exit::INVALID_TICKET, "{err}");
     let text = std::fs::read_to_string(&output).unwrap();
@@ -59,15 +65,26 @@ fn every_line_yields_one_line_in_order_with_error_records() {
     assert_eq!(code, exit::DECIDED);
     assert_eq!(out[0], single.trim_end());
 
-    let records: Vec<Value> = out.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let records: Vec<Value> = out
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(records[0]["ticket_id"], "T-1001");
     assert!(records[0].get("line").is_none());
     assert_eq!(records[1]["line"], 2);
     assert_eq!(records[1]["ticket_id"], Value::Null);
     assert_eq!(records[1]["error"]["kind"], "invalid_ticket");
-    assert!(records[1]["error"]["problems"][0]["message"].as_str().unwrap().starts_with("not valid JSON"));
+    assert!(
+        records[1]["error"]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid JSON")
+    );
     assert_eq!(records[2]["line"], 3);
-    assert_eq!(records[2]["error"]["problems"][0]["message"], "the line is empty");
+    assert_eq!(
+        records[2]["error"]["problems"][0]["message"],
+        "the line is empty"
+    );
     assert_eq!(records[3]["line"], 4);
     assert_eq!(records[3]["ticket_id"], "T-invalid");
     let fields: Vec<&str> = records[3]["error"]["problems"]
@@ -76,46 +93,113 @@ fn every_line_yields_one_line_in_order_with_error_records() {
         .iter()
         .map(|p| p["field"].as_str().unwrap())
         .collect();
-    assert!(fields.contains(&"service") && fields.contains(&"category"), "{fields:?}");
+    assert!(
+        fields.contains(&"service") && fields.contains(&"category"),
+        "{fields:?}"
+    );
     assert_eq!(records[4]["ticket_id"], "T-2");
-    assert!(records[4]["policy"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        records[4]["policy"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
 
-    assert!(err.contains("5 lines: 2 decided, 3 invalid (2 malformed), 0 evaluation errors"), "{err}");
-    assert!(err.contains("by outcome:") && err.contains("escalate"), "{err}");
+    assert!(
+        err.contains("5 lines: 2 decided, 3 invalid (2 malformed), 0 evaluation errors"),
+        "{err}"
+    );
+    assert!(
+        err.contains("by outcome:") && err.contains("escalate"),
+        "{err}"
+    );
 }
 
 #[test]
 fn generated_tickets_are_valid_deterministic_and_decided_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    let (code, first, err) = triage(&["gen", "tickets", "--count", "1500", "--seed", "42", "--policies", POLICIES]);
+    let (code, first, err) = triage(&[
+        "gen",
+        "tickets",
+        "--count",
+        "1500",
+        "--seed",
+        "42",
+        "--policies",
+        POLICIES,
+    ]);
     assert_eq!(code, exit::DECIDED, "{err}");
-    let (_, again, _) = triage(&["gen", "tickets", "--count", "1500", "--seed", "42", "--policies", POLICIES]);
+    let (_, again, _) = triage(&[
+        "gen",
+        "tickets",
+        "--count",
+        "1500",
+        "--seed",
+        "42",
+        "--policies",
+        POLICIES,
+    ]);
     assert_eq!(first, again);
-    let (_, other, _) = triage(&["gen", "tickets", "--count", "1500", "--seed", "43", "--policies", POLICIES]);
+    let (_, other, _) = triage(&[
+        "gen",
+        "tickets",
+        "--count",
+        "1500",
+        "--seed",
+        "43",
+        "--policies",
+        POLICIES,
+    ]);
     assert_ne!(first, other);
 
     let lines: Vec<String> = first.lines().map(str::to_owned).collect();
     assert_eq!(lines.len(), 1500);
     let input = write_lines(&dir, "generated.jsonl", &lines);
     // More lines than one chunk and several workers: order must survive.
-    let (code, out, err) = triage(&["eval", "--policies", POLICIES, "--input", &input, "--workers", "3"]);
+    let (code, out, err) = triage(&[
+        "eval",
+        "--policies",
+        POLICIES,
+        "--input",
+        &input,
+        "--workers",
+        "3",
+    ]);
     assert_eq!(code, exit::DECIDED, "{err}");
-    let decided: Vec<Value> = out.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let decided: Vec<Value> = out
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     assert_eq!(decided.len(), 1500);
     for (i, (decision, line)) in decided.iter().zip(&lines).enumerate() {
         let ticket: Value = serde_json::from_str(line).unwrap();
         assert_eq!(decision["ticket_id"], ticket["id"], "line {}", i + 1);
-        assert!(decision["outcome"].is_string(), "line {}: {decision}", i + 1);
+        assert!(
+            decision["outcome"].is_string(),
+            "line {}: {decision}",
+            i + 1
+        );
     }
     // Drawn from the whole schema: more than one outcome shows up.
-    let outcomes: std::collections::BTreeSet<&str> =
-        decided.iter().map(|d| d["outcome"].as_str().unwrap()).collect();
+    let outcomes: std::collections::BTreeSet<&str> = decided
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
     assert!(outcomes.len() >= 3, "{outcomes:?}");
 }
 
 #[test]
 fn an_unreadable_input_is_exit_1() {
-    let (code, _, err) = triage(&["eval", "--policies", POLICIES, "--input", "/nonexistent/tickets.jsonl"]);
+    let (code, _, err) = triage(&[
+        "eval",
+        "--policies",
+        POLICIES,
+        "--input",
+        "/nonexistent/tickets.jsonl",
+    ]);
     assert_eq!(code, exit::OTHER);
-    assert!(err.contains("cannot read `/nonexistent/tickets.jsonl`"), "{err}");
+    assert!(
+        err.contains("cannot read `/nonexistent/tickets.jsonl`"),
+        "{err}"
+    );
 }

@@ -26,8 +26,18 @@ fn health_readiness_and_policy() {
     assert_eq!(policy["name"], "csp-support-triage");
     assert!(policy["digest"].as_str().unwrap().starts_with("sha256:"));
     assert!(policy["loaded_at"].as_str().unwrap().ends_with('Z'));
-    assert!(policy["rules"].as_array().unwrap().contains(&json!("technical_escalation")));
-    assert!(policy["vehicles"].as_array().unwrap().contains(&json!("premier_support_for_partners")));
+    assert!(
+        policy["rules"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("technical_escalation"))
+    );
+    assert!(
+        policy["vehicles"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("premier_support_for_partners"))
+    );
     assert_eq!(policy["last_reload_error"], Value::Null);
 
     let ready = server.get("/readyz");
@@ -75,7 +85,10 @@ fn an_invalid_ticket_is_a_400_listing_every_problem() {
     assert_eq!(body["error"]["kind"], "invalid_ticket");
     assert_eq!(body["ticket_id"], "T-1001");
     let problems = body["error"]["problems"].as_array().unwrap();
-    let fields: Vec<&str> = problems.iter().map(|p| p["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> = problems
+        .iter()
+        .map(|p| p["field"].as_str().unwrap())
+        .collect();
     for field in ["service", "issue.severity", "category"] {
         assert!(fields.contains(&field), "{field} missing from {fields:?}");
     }
@@ -93,7 +106,12 @@ fn a_body_that_is_not_json_is_a_400() {
     assert_eq!(response.status, 400);
     let body = response.json();
     assert_eq!(body["error"]["kind"], "invalid_ticket");
-    assert!(body["error"]["problems"][0]["message"].as_str().unwrap().starts_with("not valid JSON"));
+    assert!(
+        body["error"]["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("not valid JSON")
+    );
 
     let response = server.post("/v1/decisions/batch", b"[1,");
     assert_eq!(response.status, 400);
@@ -123,8 +141,16 @@ fn a_rule_failing_at_run_time_is_a_422_naming_the_rule() {
     let body = response.json();
     assert_eq!(body["error"]["kind"], "evaluation");
     assert_eq!(body["error"]["rule"], "marketplace_publisher");
-    assert!(body["error"]["cause"].as_str().unwrap().contains("division by zero"));
-    assert_eq!(server.metric("triage_evaluation_errors_total{rule=\"marketplace_publisher\"}"), 1.0);
+    assert!(
+        body["error"]["cause"]
+            .as_str()
+            .unwrap()
+            .contains("division by zero")
+    );
+    assert_eq!(
+        server.metric("triage_evaluation_errors_total{rule=\"marketplace_publisher\"}"),
+        1.0
+    );
 }
 
 #[test]
@@ -249,9 +275,21 @@ fn with_a_token_the_api_needs_it_and_health_does_not() {
         assert_eq!(none.status, 401, "{path}");
         assert_eq!(none.json()["error"]["kind"], "unauthorized");
         assert_eq!(none.header("www-authenticate"), Some("Bearer"));
-        let wrong = request(server.addr, method, path, &[("authorization", "Bearer s3cret")], body);
+        let wrong = request(
+            server.addr,
+            method,
+            path,
+            &[("authorization", "Bearer s3cret")],
+            body,
+        );
         assert_eq!(wrong.status, 401, "{path}");
-        let right = request(server.addr, method, path, &[("authorization", "Bearer s3cret-token")], body);
+        let right = request(
+            server.addr,
+            method,
+            path,
+            &[("authorization", "Bearer s3cret-token")],
+            body,
+        );
         assert_eq!(right.status, 200, "{path}: {}", right.text());
     }
     assert_eq!(server.get("/healthz").status, 200);
@@ -263,20 +301,42 @@ fn with_a_token_the_api_needs_it_and_health_does_not() {
 fn metrics_count_decisions_errors_and_requests() {
     let server = Server::with_policies(POLICIES);
     assert_eq!(server.post_json("/v1/decisions", &example()).status, 200);
-    assert_eq!(server.post_json("/v1/decisions", &json!({"id": "x"})).status, 400);
+    assert_eq!(
+        server
+            .post_json("/v1/decisions", &json!({"id": "x"}))
+            .status,
+        400
+    );
     let text = server.get("/metrics").text();
-    let digest = server.get("/v1/policy").json()["digest"].as_str().unwrap().to_owned();
+    let digest = server.get("/v1/policy").json()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let check = |needle: &str, at_least: f64| {
         let value = crate::serve_support::metric(&text, needle);
         assert!(value >= at_least, "{needle} = {value} in\n{text}");
     };
-    check("triage_decisions_total{outcome=\"escalate\",vehicle=\"premier_support_for_partners\"}", 1.0);
+    check(
+        "triage_decisions_total{outcome=\"escalate\",vehicle=\"premier_support_for_partners\"}",
+        1.0,
+    );
     check("triage_input_errors_total", 1.0);
     check("triage_decision_duration_seconds_count", 2.0);
-    check("triage_http_requests_total{route=\"/v1/decisions\",status=\"200\"}", 1.0);
-    check("triage_http_requests_total{route=\"/v1/decisions\",status=\"400\"}", 1.0);
+    check(
+        "triage_http_requests_total{route=\"/v1/decisions\",status=\"200\"}",
+        1.0,
+    );
+    check(
+        "triage_http_requests_total{route=\"/v1/decisions\",status=\"400\"}",
+        1.0,
+    );
     check("triage_policy_reloads_total{result=\"success\"}", 1.0);
-    check(&format!("triage_policy_info{{name=\"csp-support-triage\",version=\"2026.11.0\",digest=\"{digest}\"}}"), 1.0);
+    check(
+        &format!(
+            "triage_policy_info{{name=\"csp-support-triage\",version=\"2026.11.0\",digest=\"{digest}\"}}"
+        ),
+        1.0,
+    );
     assert!(text.contains("# TYPE triage_decision_duration_seconds histogram"));
 }
 
@@ -289,7 +349,11 @@ fn an_invalid_bundle_at_start_means_not_ready_until_a_good_one_arrives() {
     assert_eq!(server.get("/healthz").status, 200);
     let ready = server.get("/readyz");
     assert_eq!(ready.status, 503);
-    assert!(ready.json()["last_reload_error"]["problems"].as_array().is_some_and(|p| !p.is_empty()));
+    assert!(
+        ready.json()["last_reload_error"]["problems"]
+            .as_array()
+            .is_some_and(|p| !p.is_empty())
+    );
     let response = server.post_json("/v1/decisions", &example());
     assert_eq!(response.status, 503);
     assert_eq!(response.json()["error"]["kind"], "not_ready");

@@ -24,7 +24,10 @@ fn an_edited_rule_file_switches_digests_without_a_failed_request() {
     let mut config = Config::new(dir.path());
     config.debounce = Duration::from_millis(50);
     let server = Server::start(config);
-    let old = server.get("/v1/policy").json()["digest"].as_str().unwrap().to_owned();
+    let old = server.get("/v1/policy").json()["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     // Requests flow from another thread for the whole test.
     let stop = Arc::new(AtomicBool::new(false));
@@ -38,7 +41,10 @@ fn an_edited_rule_file_switches_digests_without_a_failed_request() {
             while !stop.load(Ordering::Relaxed) {
                 let response = request(addr, "POST", "/v1/decisions", &[], body.as_bytes());
                 if response.status == 200 {
-                    let digest = response.json()["policy"]["digest"].as_str().unwrap().to_owned();
+                    let digest = response.json()["policy"]["digest"]
+                        .as_str()
+                        .unwrap()
+                        .to_owned();
                     if digests.last() != Some(&digest) {
                         digests.push(digest);
                     }
@@ -64,7 +70,10 @@ fn an_edited_rule_file_switches_digests_without_a_failed_request() {
     replace(dir.path(), "boundaries.yaml", &edited);
     let mut new = String::new();
     eventually(WAIT, "the new digest", || {
-        new = server.get("/v1/policy").json()["digest"].as_str().unwrap().to_owned();
+        new = server.get("/v1/policy").json()["digest"]
+            .as_str()
+            .unwrap()
+            .to_owned();
         new != old
     });
     let decision = server.post_json("/v1/decisions", &example()).json();
@@ -78,10 +87,22 @@ fn an_edited_rule_file_switches_digests_without_a_failed_request() {
     let policy = server.get("/v1/policy").json();
     assert_eq!(policy["digest"], json!(new));
     let error = &policy["last_reload_error"];
-    assert!(error["message"].as_str().unwrap().contains("boundaries.yaml") || error["problems"].to_string().contains("boundaries.yaml"), "{error}");
+    assert!(
+        error["message"]
+            .as_str()
+            .unwrap()
+            .contains("boundaries.yaml")
+            || error["problems"].to_string().contains("boundaries.yaml"),
+        "{error}"
+    );
     assert!(server.metric("triage_policy_reloads_total{result=\"failure\"}") >= 1.0);
     assert!(server.metric("triage_policy_reloads_total{result=\"success\"}") >= 2.0);
-    assert!(server.get("/metrics").text().contains(&format!("digest=\"{new}\"")));
+    assert!(
+        server
+            .get("/metrics")
+            .text()
+            .contains(&format!("digest=\"{new}\""))
+    );
     let response = server.post_json("/v1/decisions", &example());
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["policy"]["digest"], json!(new));
@@ -90,7 +111,10 @@ fn an_edited_rule_file_switches_digests_without_a_failed_request() {
     let (failures, digests) = flow.join().unwrap();
     assert!(failures.is_empty(), "failed requests: {failures:?}");
     assert_eq!(digests.last(), Some(&new), "{digests:?}");
-    assert!(digests.iter().all(|d| *d == old || *d == new), "{digests:?}");
+    assert!(
+        digests.iter().all(|d| *d == old || *d == new),
+        "{digests:?}"
+    );
 }
 
 #[test]

@@ -13,7 +13,10 @@ use serde_json::Value;
 use triage::serve::Config;
 
 pub const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
-pub const EXAMPLE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/tickets/premier-critical.json");
+pub const EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/examples/tickets/premier-critical.json"
+);
 
 pub fn example() -> Value {
     serde_json::from_str(&std::fs::read_to_string(EXAMPLE).unwrap()).unwrap()
@@ -256,7 +259,14 @@ pub fn read_response(stream: &mut TcpStream) -> Response {
         .unwrap_or_else(|| panic!("no header end in {:?}", String::from_utf8_lossy(&raw)));
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_owned()))
@@ -279,7 +289,8 @@ fn unchunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
         let end = data.windows(2).position(|w| w == b"\r\n").unwrap();
-        let size = usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
+        let size =
+            usize::from_str_radix(std::str::from_utf8(&data[..end]).unwrap().trim(), 16).unwrap();
         if size == 0 {
             return out;
         }

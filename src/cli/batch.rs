@@ -22,7 +22,10 @@ pub(crate) fn run(
     err: &mut dyn Write,
 ) -> u8 {
     let (mut reader, size): (Box<dyn io::BufRead + Send>, Option<u64>) = if input == "-" {
-        (Box::new(BufReader::with_capacity(BUFFER, io::stdin())), None)
+        (
+            Box::new(BufReader::with_capacity(BUFFER, io::stdin())),
+            None,
+        )
     } else {
         match File::open(input) {
             Ok(file) => {
@@ -113,7 +116,10 @@ fn report(summary: &Summary, err: &mut dyn Write) {
         summary.elapsed.as_secs_f64(),
         summary.throughput()
     );
-    for (title, counts) in [("outcome", &summary.by_outcome), ("vehicle", &summary.by_vehicle)] {
+    for (title, counts) in [
+        ("outcome", &summary.by_outcome),
+        ("vehicle", &summary.by_vehicle),
+    ] {
         s += &format!("\n  by {title}:");
         for (name, n) in counts {
             s += &format!("\n    {name:<28} {n:>10}");

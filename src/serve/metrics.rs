@@ -19,9 +19,12 @@ const BUCKETS: [f64; 12] = [
     0.01, 0.1,
 ];
 
+/// A decision's outcome and vehicle.
+type Verdict = (Arc<str>, Option<Arc<str>>);
+
 #[derive(Default)]
 pub(crate) struct Metrics {
-    decisions: Mutex<HashMap<(Arc<str>, Option<Arc<str>>), u64>>,
+    decisions: Mutex<HashMap<Verdict, u64>>,
     input_errors: AtomicU64,
     evaluation_errors: Mutex<HashMap<Arc<str>, u64>>,
     latency: Histogram,
@@ -84,7 +87,12 @@ impl Metrics {
 
     pub(crate) fn render(&self, live: Option<&Loaded>) -> String {
         let mut s = String::with_capacity(4096);
-        header(&mut s, "triage_decisions_total", "counter", "Decisions made, by outcome and vehicle.");
+        header(
+            &mut s,
+            "triage_decisions_total",
+            "counter",
+            "Decisions made, by outcome and vehicle.",
+        );
         if let Ok(map) = self.decisions.lock() {
             for ((outcome, vehicle), n) in sorted(&map) {
                 let vehicle = vehicle.as_deref().unwrap_or("none");
@@ -96,20 +104,39 @@ impl Metrics {
                 );
             }
         }
-        header(&mut s, "triage_input_errors_total", "counter", "Tickets rejected as invalid.");
+        header(
+            &mut s,
+            "triage_input_errors_total",
+            "counter",
+            "Tickets rejected as invalid.",
+        );
         let _ = writeln!(
             s,
             "triage_input_errors_total {}",
             self.input_errors.load(Ordering::Relaxed)
         );
-        header(&mut s, "triage_evaluation_errors_total", "counter", "Tickets a rule failed on, by rule.");
+        header(
+            &mut s,
+            "triage_evaluation_errors_total",
+            "counter",
+            "Tickets a rule failed on, by rule.",
+        );
         if let Ok(map) = self.evaluation_errors.lock() {
             for (rule, n) in sorted(&map) {
-                let _ = writeln!(s, "triage_evaluation_errors_total{{rule=\"{}\"}} {n}", escape(rule));
+                let _ = writeln!(
+                    s,
+                    "triage_evaluation_errors_total{{rule=\"{}\"}} {n}",
+                    escape(rule)
+                );
             }
         }
         self.latency.render(&mut s);
-        header(&mut s, "triage_http_requests_total", "counter", "HTTP requests, by route and status.");
+        header(
+            &mut s,
+            "triage_http_requests_total",
+            "counter",
+            "HTTP requests, by route and status.",
+        );
         if let Ok(map) = self.http.lock() {
             for ((route, status), n) in sorted(&map) {
                 let _ = writeln!(
@@ -119,20 +146,35 @@ impl Metrics {
                 );
             }
         }
-        header(&mut s, "triage_http_requests_in_flight", "gauge", "HTTP requests being served.");
+        header(
+            &mut s,
+            "triage_http_requests_in_flight",
+            "gauge",
+            "HTTP requests being served.",
+        );
         let _ = writeln!(
             s,
             "triage_http_requests_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
         );
-        header(&mut s, "triage_policy_reloads_total", "counter", "Policy reloads, by result.");
+        header(
+            &mut s,
+            "triage_policy_reloads_total",
+            "counter",
+            "Policy reloads, by result.",
+        );
         if let Ok(map) = self.reloads.lock() {
             for result in ["success", "failure"] {
                 let n = map.get(result).copied().unwrap_or(0);
                 let _ = writeln!(s, "triage_policy_reloads_total{{result=\"{result}\"}} {n}");
             }
         }
-        header(&mut s, "triage_policy_info", "gauge", "The policy bundle serving decisions.");
+        header(
+            &mut s,
+            "triage_policy_info",
+            "gauge",
+            "The policy bundle serving decisions.",
+        );
         if let Some(live) = live {
             let p = live.bundle.policy();
             let _ = writeln!(

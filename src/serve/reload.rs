@@ -52,7 +52,11 @@ pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, Relo
             for report in error.reports() {
                 tracing::error!(cause, "{report:?}");
             }
-            tracing::error!(cause, problems = error.problems.len(), "policy bundle rejected: {error}; the previous bundle keeps serving");
+            tracing::error!(
+                cause,
+                problems = error.problems.len(),
+                "policy bundle rejected: {error}; the previous bundle keeps serving"
+            );
             if let Ok(mut last) = state.last_error.lock() {
                 *last = Some(failure.clone());
             }
@@ -79,7 +83,9 @@ pub(crate) fn watch(state: Arc<State>) -> Option<RecommendedWatcher> {
     let mut watcher = match notify::recommended_watcher(handler) {
         Ok(watcher) => watcher,
         Err(error) => {
-            tracing::warn!("cannot watch the policy directory: {error}; reload with SIGHUP or the API");
+            tracing::warn!(
+                "cannot watch the policy directory: {error}; reload with SIGHUP or the API"
+            );
             return None;
         }
     };

@@ -42,9 +42,18 @@ pub(crate) fn router(state: Arc<Shared>) -> Router {
 }
 
 /// A JSON error that is not about a ticket: `{"error": {"kind", "message"}}`.
-fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
-    let body = json!({ "error": { "kind": kind, "message": message.into() } });
-    (status, json_body(&body)).into_response()
+fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+    Refusal(status, kind, message.into()).into_response()
+}
+
+/// A request refused before any ticket was looked at.
+struct Refusal(StatusCode, &'static str, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "kind": self.1, "message": self.2 } });
+        (self.0, json_body(&body)).into_response()
+    }
 }
 
 fn json_body<T: Serialize>(value: &T) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
@@ -52,7 +61,10 @@ fn json_body<T: Serialize>(value: &T) -> ([(header::HeaderName, HeaderValue); 1]
     // the answer JSON even so.
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
     (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         bytes,
     )
 }
@@ -154,20 +166,20 @@ async fn guard(State(state): AppState, request: Request, next: Next) -> Response
     }
 }
 
-fn live(state: &Shared) -> Result<Arc<Loaded>, Response> {
+fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     state.live.load_full().ok_or_else(|| {
-        error(
+        Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
             "not_ready",
-            "no valid policy bundle is loaded; see `/v1/policy`",
+            "no valid policy bundle is loaded; see `/v1/policy`".to_owned(),
         )
     })
 }
 
-async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Response> {
+async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
     let max = state.config.max_body;
     let too_large = || {
-        error(
+        Refusal(
             StatusCode::PAYLOAD_TOO_LARGE,
             "payload_too_large",
             format!("the request body is larger than {max} bytes"),
@@ -178,7 +190,7 @@ async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Response> {
         if inner.is::<http_body_util::LengthLimitError>() {
             too_large()
         } else {
-            error(
+            Refusal(
                 StatusCode::BAD_REQUEST,
                 "unreadable_body",
                 format!("cannot read the request body: {inner}"),
@@ -228,11 +240,11 @@ fn answer(result: &Result<Decision, Rejection>) -> Response {
 async fn decide(State(state): AppState, body: Body) -> Response {
     let loaded = match live(&state) {
         Ok(loaded) => loaded,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let bytes = match read_body(&state, body).await {
         Ok(bytes) => bytes,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let result = match serde_json::from_slice::<Value>(&bytes) {
         Ok(ticket) => decide_one(&state, &loaded.bundle, &ticket),
@@ -248,11 +260,11 @@ async fn decide(State(state): AppState, body: Body) -> Response {
 async fn decide_batch(State(state): AppState, body: Body) -> Response {
     let loaded = match live(&state) {
         Ok(loaded) => loaded,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let bytes = match read_body(&state, body).await {
         Ok(bytes) => bytes,
-        Err(response) => return response,
+        Err(refusal) => return refusal.into_response(),
     };
     let tickets = match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Array(tickets)) => tickets,
@@ -309,7 +321,10 @@ async fn decide_batch(State(state): AppState, body: Body) -> Response {
     match work.await {
         Ok(out) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
             out,
         )
             .into_response(),
