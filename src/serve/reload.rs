@@ -9,7 +9,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::{Loaded, ReloadFailure, State, now};
-use crate::{Bundle, BundleError, PolicyRef, Problem};
+use crate::{Bundle, BundleError, PolicyRef, Problem, Severity};
 
 /// Loads the bundle again and, when it is valid, makes it the one serving.
 pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, ReloadFailure> {
@@ -44,13 +44,23 @@ pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, Relo
             Ok(policy)
         }
         Err(error) => {
+            // Warnings of a rejected bundle are noise next to its errors.
+            let errors: Vec<Problem> = error
+                .problems
+                .iter()
+                .filter(|p| p.severity == Severity::Error)
+                .cloned()
+                .collect();
             let failure = ReloadFailure {
                 at: now(),
                 message: error.to_string(),
-                problems: error.problems.clone(),
+                problems: errors,
             };
-            for report in error.reports() {
-                tracing::error!(cause, "{report:?}");
+            for (problem, report) in error.problems.iter().zip(error.reports()) {
+                match problem.severity {
+                    Severity::Error => tracing::error!(cause, "{report:?}"),
+                    Severity::Warning => tracing::debug!(cause, "{report:?}"),
+                }
             }
             tracing::error!(
                 cause,
