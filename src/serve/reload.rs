@@ -64,7 +64,7 @@ pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, Relo
             }
             tracing::error!(
                 cause,
-                problems = error.problems.len(),
+                errors = failure.problems.len(),
                 "policy bundle rejected: {error}; the previous bundle keeps serving"
             );
             if let Ok(mut last) = state.last_error.lock() {
