@@ -25,6 +25,7 @@ POLICIES=$ROOT/policies
 
 say() { printf '== %s\n' "$*" >&2; }
 
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "building the release binary"
 (cd "$ROOT" && cargo build --release --quiet)
 
@@ -116,6 +117,8 @@ trap - EXIT
 mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
 printf '\nmachine: %s, %s cores (nproc), %s\n' \
     "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
+# Other work on the machine shows here: these figures are only as good as it is idle.
+printf 'load average at start: %s, at end: %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-44s %s\n' "measure" "result"
 printf '%-44s %s\n' "--------------------------------------------" "------------------------------"
 printf '%-44s %s\n' "batch $SMALL_COUNT tickets: decisions/s" "$SMALL_RATE ($SMALL_SECS s)"

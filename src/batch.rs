@@ -116,6 +116,9 @@ pub fn run(
             let bundle = bundle.clone();
             scope.spawn(move || work(&bundle, &rx, &tx));
         }
+        // Only the workers hold the queues' other ends now, so if they stop
+        // (the writer gave up) the reader's next send fails instead of blocking.
+        drop(work_rx);
         drop(done_tx);
         let written = write(output, &done_rx, progress);
         // Unblock the reader if the writer gave up early.

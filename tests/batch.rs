@@ -203,3 +203,36 @@ fn an_unreadable_input_is_exit_1() {
         "{err}"
     );
 }
+
+/// Fails every write after the first `left` bytes, like a closed pipe.
+struct ClosesEarly {
+    left: usize,
+}
+
+impl Write for ClosesEarly {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            return Err(std::io::ErrorKind::BrokenPipe.into());
+        }
+        let n = buf.len().min(self.left);
+        self.left -= n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn an_output_that_closes_stops_the_run_with_its_error() {
+    let bundle = triage::Bundle::load(POLICIES).unwrap();
+    let ticket = example().to_string();
+    let input: String = (0..5000).map(|_| format!("{ticket}\n")).collect();
+    let mut reader = std::io::Cursor::new(input.into_bytes());
+    let mut output = ClosesEarly { left: 10_000 };
+    let options = triage::batch::Options { workers: 2 };
+    let result = triage::batch::run(&bundle, &mut reader, &mut output, &options, &mut |_, _| {});
+    let error = result.unwrap_err();
+    assert_eq!(error.kind(), std::io::ErrorKind::BrokenPipe);
+}
