@@ -104,7 +104,7 @@ async fn observe(State(state): AppState, request: Request, next: Next) -> Respon
     drop(in_flight);
     let status = response.status().as_u16();
     state.metrics.request(&route, status);
-    let micros = started.elapsed().as_micros();
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         if status >= 400 {
             tracing::info!(status, micros, "request answered with an error");
