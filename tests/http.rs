@@ -220,6 +220,10 @@ fn requests_beyond_the_concurrency_limit_get_503() {
     // One request holds the only slot while it waits for its body.
     let mut held = send_head(server.addr, "POST", "/v1/decisions", &[], 100);
     held.write_all(b"{").unwrap();
+    // In flight: the held request and the one reading the gauge.
+    eventually(Duration::from_secs(10), "the held request to start", || {
+        server.metric("triage_http_requests_in_flight") >= 2.0
+    });
     let mut rejected = None;
     eventually(Duration::from_secs(10), "a 503", || {
         let response = server.post_json("/v1/decisions", &example());

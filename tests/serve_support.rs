@@ -76,11 +76,15 @@ impl Server {
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(20)).unwrap();
-        Server {
+        let server = Server {
             addr,
             stop: Some(stop_tx),
             thread: Some(thread),
-        }
+        };
+        // Connections wait in the backlog until the bundle is loaded; one
+        // answer means the service is past its start.
+        assert_eq!(server.get("/healthz").status, 200);
+        server
     }
 
     pub fn with_policies(dir: impl Into<PathBuf>) -> Server {

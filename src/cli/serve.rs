@@ -83,6 +83,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     };
     let served = runtime.block_on(async {
+        let stop = stop_signal().map_err(|e| format!("cannot listen for signals: {e}"))?;
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
             .map_err(|e| format!("cannot listen on `{}`: {e}", args.listen))?;
@@ -91,7 +92,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             let _ = writeln!(out, "listening on http://{addr}");
             let _ = out.flush();
         }
-        serve::serve(listener, config, stop_signal())
+        serve::serve(listener, config, stop)
             .await
             .map_err(|e| format!("the server failed: {e}"))
     });
@@ -118,26 +119,27 @@ fn init_logs(format: LogFormat) {
     };
 }
 
-/// Completes on `SIGTERM` or `SIGINT`.
-async fn stop_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terms) => {
-                terms.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Completes on `SIGTERM` or `SIGINT`. The handlers are installed before
+/// this returns, so a signal that arrives as soon as the service answers
+/// stops it gracefully rather than killing it.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
         }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
-    }
-    tracing::info!("stopping: finishing the requests in flight");
+        tracing::info!("stopping: finishing the requests in flight");
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("stopping: finishing the requests in flight");
+    })
 }

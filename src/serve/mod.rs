@@ -97,13 +97,14 @@ pub async fn serve(
         metrics: metrics::Metrics::default(),
         reloading: tokio::sync::Mutex::new(()),
     });
+    let hangups = reload::on_hangup(Arc::clone(&state));
     let _ = reload::reload(&state, "start").await;
     let watcher = if state.config.watch {
         reload::watch(Arc::clone(&state))
     } else {
         None
     };
-    let hangup = tokio::spawn(reload::on_hangup(Arc::clone(&state)));
+    let hangup = tokio::spawn(hangups);
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "listening");
     }

@@ -124,24 +124,29 @@ pub(crate) fn watch(state: Arc<State>) -> Option<RecommendedWatcher> {
     Some(watcher)
 }
 
-/// Reloads on every `SIGHUP`, until the task is aborted.
-pub(crate) async fn on_hangup(state: Arc<State>) {
+/// Reloads on every `SIGHUP`, until the returned future is dropped. The
+/// handler is installed before this returns, so a `SIGHUP` that arrives as
+/// soon as the service answers reloads rather than ends the process.
+pub(crate) fn on_hangup(state: Arc<State>) -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        let mut hangups = match signal(SignalKind::hangup()) {
-            Ok(hangups) => hangups,
-            Err(error) => {
-                tracing::warn!("cannot listen for SIGHUP: {error}");
-                return;
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    async move {
+        #[cfg(unix)]
+        {
+            let mut hangups = match hangups {
+                Ok(hangups) => hangups,
+                Err(error) => {
+                    tracing::warn!("cannot listen for SIGHUP: {error}");
+                    return;
+                }
+            };
+            while hangups.recv().await.is_some() {
+                let _ = reload(&state, "SIGHUP").await;
             }
-        };
-        while hangups.recv().await.is_some() {
-            let _ = reload(&state, "SIGHUP").await;
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = state;
+        #[cfg(not(unix))]
+        {
+            let _ = state;
+        }
     }
 }
