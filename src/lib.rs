@@ -17,11 +17,23 @@
 //! |          | `audit`      | the hash-chained decision log, its bundle archive and masking; |
 //! |          |              | verify, replay, report, and `diff` of two bundles on tickets |
 //!
-//! `bundle` holds the compiled result; `diagnostic` the located problems;
-//! `suite` runs the YAML policy test suites; `cli` is the command line.
+//!
+//! Around the pipeline:
+//!
+//! | module     | what it does                                                   |
+//! |------------|----------------------------------------------------------------|
+//! | `batch`    | JSON Lines in, decisions out, on every core, in input order    |
+//! | `serve`    | the HTTP service: routes, metrics, hot reload, limits          |
+//! | `generate` | valid test tickets drawn from a bundle's schema, seeded        |
+//! | `suite`    | the YAML policy test suites, with coverage                     |
+//! | `jsonschema` | JSON Schemas of policy files, suites and tickets             |
+//! | `cli`      | the command line: one file a subcommand                        |
+//!
+//! `bundle` holds the compiled result; `diagnostic` the located problems.
 //! Nothing of the support domain is named here: it all comes from the bundle.
 
 pub mod audit;
+pub mod batch;
 mod bundle;
 mod catalog;
 mod compile;
@@ -29,9 +41,11 @@ mod decision;
 mod diagnostic;
 mod evaluate;
 mod exhaustive;
+pub mod generate;
 pub mod jsonschema;
 mod raw;
 mod schema;
+pub mod serve;
 mod source;
 pub mod suite;
 mod typecheck;

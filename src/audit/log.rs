@@ -66,6 +66,15 @@ pub struct DecisionLog {
     unsynced: u32,
 }
 
+impl std::fmt::Debug for DecisionLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DecisionLog")
+            .field("path", &self.path)
+            .field("seq", &self.seq)
+            .finish_non_exhaustive()
+    }
+}
+
 impl DecisionLog {
     /// Opens (or creates) the log at `path` for appending. Fails when another
     /// process has it open, or when it ends in a torn or damaged record.

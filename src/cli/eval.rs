@@ -25,6 +25,16 @@ pub struct Args {
     pub explain: bool,
     #[command(flatten)]
     pub log: LogArgs,
+    /// Batch mode: decide a JSON Lines file (`-` for standard input), one
+    /// ticket a line, on every core; writes one JSON line per input line.
+    #[arg(long, conflicts_with_all = ["files", "format", "explain"])]
+    pub input: Option<String>,
+    /// Where batch mode writes its JSON Lines (`-` for standard output).
+    #[arg(long, requires = "input", default_value = "-")]
+    pub output: String,
+    /// Batch mode worker threads (0: one per core).
+    #[arg(long, requires = "input", default_value_t = 0)]
+    pub workers: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -43,6 +53,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(log) => log,
         Err(code) => return code,
     };
+    if let Some(input) = &args.input {
+        return super::batch::run(&bundle, input, &args.output, args.workers, log, out, err);
+    }
     // A decision is printed only once it is logged: nothing escapes the audit trail.
     let mut record = |ticket: &Value, result: &Result<Decision, Rejection>, err: &mut dyn Write| {
         let Some(log) = &mut log else { return true };

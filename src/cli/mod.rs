@@ -10,12 +10,15 @@ use clap::{Parser, Subcommand};
 use crate::{Bundle, BundleError};
 
 pub mod audit;
+mod batch;
 pub mod check;
 pub mod diff;
 pub mod eval;
 mod explain;
+pub mod r#gen;
 mod input;
 pub mod schema;
+pub mod serve;
 pub mod test;
 
 /// Exit codes, the same for every subcommand.
@@ -67,6 +70,10 @@ pub enum Command {
     Audit(audit::Args),
     /// Decide tickets with two bundles and report what changes.
     Diff(diff::Args),
+    /// Run the HTTP evaluation service, reloading the bundle when it changes.
+    Serve(serve::Args),
+    /// Generate test data from the bundle's schema (deterministic per seed).
+    Gen(r#gen::Args),
 }
 
 /// Where the policy bundle is, shared by every subcommand that needs one.
@@ -130,6 +137,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Schema(args) => schema::run(&args, out, err),
         Command::Audit(args) => audit::run(&args, out, err),
         Command::Diff(args) => diff::run(&args, out, err),
+        Command::Serve(args) => serve::run(&args, out, err),
+        Command::Gen(args) => r#gen::run(&args, out, err),
     }
 }
 

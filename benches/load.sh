@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Throughput and memory of the batch mode and the HTTP service, on this
+# machine, against loopback only. Prints one table at the end.
+#
+#   benches/load.sh                      # full run: 1,000,000 tickets, 300 s soak
+#   SOAK_SECONDS=60 benches/load.sh      # a shorter soak
+#
+# Variables: BATCH_COUNT (1000000), SMALL_COUNT (100000), SEED (7),
+# LOAD_SECONDS (30), SOAK_SECONDS (300), CONNECTIONS (32), SERVER_THREADS (2),
+# WORK (a scratch directory; default a fresh temporary one).
+set -euo pipefail
+
+BATCH_COUNT=${BATCH_COUNT:-1000000}
+SMALL_COUNT=${SMALL_COUNT:-100000}
+SEED=${SEED:-7}
+LOAD_SECONDS=${LOAD_SECONDS:-30}
+SOAK_SECONDS=${SOAK_SECONDS:-300}
+CONNECTIONS=${CONNECTIONS:-32}
+SERVER_THREADS=${SERVER_THREADS:-2}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=${WORK:-$(mktemp -d)}
+BIN=$TARGET/release/triage
+POLICIES=$ROOT/policies
+
+say() { printf '== %s\n' "$*" >&2; }
+
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+say "building the release binary"
+(cd "$ROOT" && cargo build --release --quiet)
+
+if ! command -v wrk >/dev/null; then
+    say "installing wrk"
+    apt-get install -y wrk >/dev/null
+fi
+
+say "generating $SMALL_COUNT and $BATCH_COUNT tickets (seed $SEED) in $WORK"
+"$BIN" gen tickets --policies "$POLICIES" --count "$SMALL_COUNT" --seed "$SEED" --output "$WORK/small.jsonl"
+"$BIN" gen tickets --policies "$POLICIES" --count "$BATCH_COUNT" --seed "$SEED" --output "$WORK/tickets.jsonl"
+
+# Runs the batch mode on $1; sets SECONDS_TAKEN, RATE and PEAK_KB.
+batch() {
+    local input=$1 lines
+    lines=$(wc -l <"$input")
+    /usr/bin/time -f '%e %M' -o "$WORK/time.txt" \
+        "$BIN" eval --policies "$POLICIES" --input "$input" --output "$WORK/decisions.jsonl" 2>"$WORK/summary.txt"
+    read -r SECONDS_TAKEN PEAK_KB <"$WORK/time.txt"
+    RATE=$(awk -v n="$lines" -v s="$SECONDS_TAKEN" 'BEGIN { printf "%.0f", n / s }')
+    test "$(wc -l <"$WORK/decisions.jsonl")" -eq "$lines"
+}
+
+say "batch: $SMALL_COUNT tickets"
+batch "$WORK/small.jsonl"
+SMALL_RATE=$RATE SMALL_PEAK=$PEAK_KB SMALL_SECS=$SECONDS_TAKEN
+say "batch: $BATCH_COUNT tickets"
+batch "$WORK/tickets.jsonl"
+BIG_RATE=$RATE BIG_PEAK=$PEAK_KB BIG_SECS=$SECONDS_TAKEN
+head -1 "$WORK/summary.txt" >&2
+
+say "starting the service"
+RUST_LOG=warn "$BIN" serve --policies "$POLICIES" --listen 127.0.0.1:0 --threads "$SERVER_THREADS" \
+    >"$WORK/serve.out" 2>"$WORK/serve.err" &
+SERVER=$!
+trap 'kill "$SERVER" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do
+    grep -q 'listening on' "$WORK/serve.out" 2>/dev/null && break
+    sleep 0.1
+done
+URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
+test -n "$URL"
+
+# wrk cycles through 1,000 generated tickets, one POST each.
+head -1000 "$WORK/small.jsonl" >"$WORK/bodies.jsonl"
+cat >"$WORK/post.lua" <<EOF
+local bodies = {}
+for line in io.lines("$WORK/bodies.jsonl") do bodies[#bodies + 1] = line end
+local i = 0
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+    i = i % #bodies + 1
+    return wrk.format(nil, "/v1/decisions", nil, bodies[i])
+end
+EOF
+
+say "load: ${LOAD_SECONDS} s, $CONNECTIONS connections"
+wrk -t1 -c"$CONNECTIONS" -d"${LOAD_SECONDS}s" --latency -s "$WORK/post.lua" "$URL" >"$WORK/load.txt"
+cat "$WORK/load.txt" >&2
+RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/load.txt")
+P50=$(awk '$1 == "50%" { print $2 }' "$WORK/load.txt")
+P99=$(awk '$1 == "99%" { print $2 }' "$WORK/load.txt")
+NON2XX=$(awk '/Non-2xx/ { print $NF }' "$WORK/load.txt")
+ERRORS=$(awk '/Socket errors/ { print $0 }' "$WORK/load.txt")
+
+rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$SERVER/status"; }
+
+say "soak: ${SOAK_SECONDS} s, sampling the service's RSS every 5 s"
+wrk -t1 -c"$CONNECTIONS" -d"${SOAK_SECONDS}s" -s "$WORK/post.lua" "$URL" >"$WORK/soak.txt" &
+LOAD=$!
+sleep 5
+RSS_START=$(rss_kb)
+RSS_MAX=$RSS_START
+while kill -0 "$LOAD" 2>/dev/null; do
+    rss=$(rss_kb)
+    ((rss > RSS_MAX)) && RSS_MAX=$rss
+    RSS_END=$rss
+    sleep 5
+done
+wait "$LOAD"
+SOAK_RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/soak.txt")
+GROWTH=$(awk -v a="$RSS_START" -v b="$RSS_MAX" 'BEGIN { printf "%+.1f%%", (b - a) * 100 / a }')
+
+kill -TERM "$SERVER"
+wait "$SERVER" || true
+trap - EXIT
+
+mib() { awk -v k="$1" 'BEGIN { printf "%.1f MiB", k / 1024 }'; }
+printf '\nmachine: %s, %s cores (nproc), %s\n' \
+    "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
+# Other work on the machine shows here: these figures are only as good as it is idle.
+printf 'load average at start: %s, at end: %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-44s %s\n' "measure" "result"
+printf '%-44s %s\n' "--------------------------------------------" "------------------------------"
+printf '%-44s %s\n' "batch $SMALL_COUNT tickets: decisions/s" "$SMALL_RATE ($SMALL_SECS s)"
+printf '%-44s %s\n' "batch $SMALL_COUNT tickets: peak RSS" "$(mib "$SMALL_PEAK")"
+printf '%-44s %s\n' "batch $BATCH_COUNT tickets: decisions/s" "$BIG_RATE ($BIG_SECS s)"
+printf '%-44s %s\n' "batch $BATCH_COUNT tickets: peak RSS" "$(mib "$BIG_PEAK")"
+printf '%-44s %s\n' "HTTP POST /v1/decisions: requests/s" "$RPS (${LOAD_SECONDS} s, $CONNECTIONS conns)"
+printf '%-44s %s\n' "HTTP latency p50 / p99" "$P50 / $P99"
+printf '%-44s %s\n' "HTTP non-2xx responses, socket errors" "${NON2XX:-0}, ${ERRORS:-none}"
+printf '%-44s %s\n' "soak ${SOAK_SECONDS} s: requests/s" "$SOAK_RPS"
+printf '%-44s %s\n' "soak: service RSS at 5 s / max / end" "$(mib "$RSS_START") / $(mib "$RSS_MAX") / $(mib "$RSS_END") ($GROWTH)"

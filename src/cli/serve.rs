@@ -1,0 +1,151 @@
+//! `triage serve`: the HTTP evaluation service, until `SIGTERM` or `SIGINT`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{PolicyArgs, exit};
+use crate::serve::{self, Config};
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+    #[command(flatten)]
+    pub log: super::LogArgs,
+    /// Address to listen on; port 0 picks a free one (printed on start).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// A file holding the bearer token every `/v1/` route then requires.
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Largest request body, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    pub max_body: usize,
+    /// Most tickets in one batch request.
+    #[arg(long, default_value_t = 1000)]
+    pub max_batch: usize,
+    /// Longest a request may take, in milliseconds, body included.
+    #[arg(long, default_value_t = 10_000)]
+    pub timeout_ms: u64,
+    /// Most `/v1/` requests served at once; more are answered `503`.
+    #[arg(long, default_value_t = 1024)]
+    pub concurrency: usize,
+    /// Do not watch the policy directory (reload with SIGHUP or the API only).
+    #[arg(long)]
+    pub no_watch: bool,
+    /// Log lines as JSON objects or as text for people.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+    /// Worker threads (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub threads: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Json,
+    Text,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    init_logs(args.log_format);
+    let token = match &args.token_file {
+        None => None,
+        Some(path) => match std::fs::read_to_string(path) {
+            Ok(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
+            Ok(_) => {
+                let _ = writeln!(err, "error: the token file `{}` is empty", path.display());
+                return exit::OTHER;
+            }
+            Err(error) => {
+                let _ = writeln!(err, "error: cannot read `{}`: {error}", path.display());
+                return exit::OTHER;
+            }
+        },
+    };
+    let mut config = Config::new(&args.policy.policies);
+    config.token = token;
+    config.max_body = args.max_body;
+    config.max_batch = args.max_batch;
+    config.timeout = Duration::from_millis(args.timeout_ms);
+    config.concurrency = args.concurrency;
+    config.watch = !args.no_watch;
+    config.log = match args.log.open(err) {
+        Ok(log) => log.map(|log| std::sync::Arc::new(std::sync::Mutex::new(log))),
+        Err(code) => return code,
+    };
+
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if args.threads > 0 {
+        builder.worker_threads(args.threads);
+    }
+    let runtime = match builder.enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let _ = writeln!(err, "error: cannot start the runtime: {error}");
+            return exit::OTHER;
+        }
+    };
+    let served = runtime.block_on(async {
+        let stop = stop_signal().map_err(|e| format!("cannot listen for signals: {e}"))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on `{}`: {e}", args.listen))?;
+        if let Ok(addr) = listener.local_addr() {
+            // Scripts and tests read the port from this line.
+            let _ = writeln!(out, "listening on http://{addr}");
+            let _ = out.flush();
+        }
+        serve::serve(listener, config, stop)
+            .await
+            .map_err(|e| format!("the server failed: {e}"))
+    });
+    match served {
+        Ok(()) => exit::DECIDED,
+        Err(message) => {
+            let _ = writeln!(err, "error: {message}");
+            exit::OTHER
+        }
+    }
+}
+
+fn init_logs(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr);
+    // A second subscriber (tests calling `run` twice) is not an error.
+    let _ = match format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Completes on `SIGTERM` or `SIGINT`. The handlers are installed before
+/// this returns, so a signal that arrives as soon as the service answers
+/// stops it gracefully rather than killing it.
+#[cfg(unix)]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut terminate = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = terminate.recv() => {}
+            _ = interrupt.recv() => {}
+        }
+        tracing::info!("stopping: finishing the requests in flight");
+    })
+}
+
+#[cfg(not(unix))]
+fn stop_signal() -> std::io::Result<impl Future<Output = ()> + Send> {
+    Ok(async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("stopping: finishing the requests in flight");
+    })
+}
