@@ -20,16 +20,7 @@ pub fn triage(args: &[&str]) -> (u8, String) {
 /// A copy of the reference pack with one edit, in a temporary directory.
 pub fn pack_with(file: &str, from: &str, to: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(policies_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let target = dir.path().join(file);
-    let text = std::fs::read_to_string(&target).unwrap();
-    assert!(text.contains(from), "`{from}` is not in {file}");
-    std::fs::write(&target, text.replacen(from, to, 1)).unwrap();
+    crate::common::pack_copy(dir.path(), Some((file, from, to)));
     dir
 }
 

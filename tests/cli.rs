@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-use crate::common::{bin, policies_dir};
+use crate::common::bin;
 
 fn eval(args: &[&str]) -> Output {
     Command::new(bin())
@@ -218,25 +218,9 @@ fn a_missing_file_exits_1() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("cannot read `no/such/ticket.json`"));
 }
 
-/// A copy of the reference pack in a temporary directory, with one edit.
-fn broken_pack(file: &str, from: &str, to: &str) -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(policies_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, dir.path().join(path.file_name().unwrap())).unwrap();
-        }
-    }
-    let target = dir.path().join(file);
-    let text = std::fs::read_to_string(&target).unwrap();
-    assert!(text.contains(from));
-    std::fs::write(&target, text.replacen(from, to, 1)).unwrap();
-    dir
-}
-
 #[test]
 fn an_invalid_bundle_exits_3_with_file_line_and_column() {
-    let dir = broken_pack(
+    let dir = crate::check::pack_with(
         "boundaries.yaml",
         "outcome: contact_publisher",
         "outcome: contact_publishr",
@@ -263,7 +247,7 @@ fn an_invalid_bundle_exits_3_with_file_line_and_column() {
 
 #[test]
 fn a_rule_failing_at_run_time_exits_4_naming_the_rule() {
-    let dir = broken_pack(
+    let dir = crate::check::pack_with(
         "boundaries.yaml",
         "when: \"!diagnosed\"",
         "when: diagnosed + 1 > 1",

@@ -176,6 +176,12 @@ fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     })
 }
 
+/// The bundle to decide with and the request body, or why there are none.
+async fn bundle_and_body(state: &Shared, body: Body) -> Result<(Arc<Loaded>, Bytes), Refusal> {
+    let loaded = live(state)?;
+    Ok((loaded, read_body(state, body).await?))
+}
+
 async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
     let max = state.config.max_body;
     let too_large = || {
@@ -268,12 +274,8 @@ fn answer(result: &Result<Decision, Rejection>) -> Response {
 }
 
 async fn decide(State(state): AppState, body: Body) -> Response {
-    let loaded = match live(&state) {
-        Ok(loaded) => loaded,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let bytes = match read_body(&state, body).await {
-        Ok(bytes) => bytes,
+    let (loaded, bytes) = match bundle_and_body(&state, body).await {
+        Ok(both) => both,
         Err(refusal) => return refusal.into_response(),
     };
     let result = match serde_json::from_slice::<Value>(&bytes) {
@@ -292,12 +294,8 @@ async fn decide(State(state): AppState, body: Body) -> Response {
 }
 
 async fn decide_batch(State(state): AppState, body: Body) -> Response {
-    let loaded = match live(&state) {
-        Ok(loaded) => loaded,
-        Err(refusal) => return refusal.into_response(),
-    };
-    let bytes = match read_body(&state, body).await {
-        Ok(bytes) => bytes,
+    let (loaded, bytes) = match bundle_and_body(&state, body).await {
+        Ok(both) => both,
         Err(refusal) => return refusal.into_response(),
     };
     let tickets = match serde_json::from_slice::<Value>(&bytes) {
