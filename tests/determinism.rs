@@ -105,3 +105,36 @@ fn a_bundle_rebuilt_from_its_own_files_is_the_same_bundle() {
     assert_eq!(rebuilt.policy(), original.policy());
     assert_eq!(original.files()[0].name, "bundle.yaml");
 }
+
+#[test]
+fn a_typed_ticket_is_decided_like_its_json() {
+    #[derive(serde::Serialize)]
+    struct Issue<'a> {
+        #[serde(rename = "type")]
+        kind: &'a str,
+    }
+    #[derive(serde::Serialize)]
+    struct Ticket<'a> {
+        id: &'a str,
+        service: &'a str,
+        category: &'a str,
+        issue: Issue<'a>,
+        customer: serde_json::Value,
+        requester: serde_json::Value,
+    }
+    let typed = Ticket {
+        id: "T-typed",
+        service: "office365",
+        category: "technical",
+        issue: Issue { kind: "how_to" },
+        customer: json!({ "id": "c", "admin_relationship": "gdap" }),
+        requester: json!({ "role": "helpdesk_agent" }),
+    };
+    let bundle = reference();
+    let from_typed = bundle.decide_typed(&typed).unwrap();
+    let from_json = bundle
+        .decide(&serde_json::to_value(&typed).unwrap())
+        .unwrap();
+    assert_eq!(from_typed, from_json);
+    assert_eq!(&*from_typed.outcome, "partner_resolves");
+}
