@@ -172,33 +172,26 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let limits = &sources.manifest.limits;
     let engine = engine(limits);
     let condition_names: Vec<Arc<str>> = conditions.names.iter().map(|(n, _)| n.clone()).collect();
-    for name in condition_names
-        .iter()
-        .chain(set_values.iter().map(|(n, _)| n))
-    {
+    // Conditions, sets and ticket fields share one namespace in expressions.
+    for (name, loc) in &conditions.names {
         if schema.node(&[name]).is_some() {
-            let (registry, kind) = if conditions.index.contains_key(name) {
-                (&conditions, "condition")
-            } else {
-                (&sets, "set")
-            };
-            let loc = registry.names[registry.index[name]].1.clone();
-            b.problems.push(Problem::error(
-                "name-clash",
-                format!("{kind} `{name}` has the name of a ticket field"),
-                Some(loc),
-            ));
+            let message = format!("condition `{name}` has the name of a ticket field");
+            b.problems
+                .push(Problem::error("name-clash", message, Some(loc.clone())));
         }
-        if conditions.index.contains_key(name)
-            && sets.index.contains_key(name)
-            && conditions.names[conditions.index[name]].0 == *name
-        {
-            let loc = sets.names[sets.index[name]].1.clone();
-            b.problems.push(Problem::error(
-                "name-clash",
-                format!("set `{name}` has the name of a condition"),
-                Some(loc),
-            ));
+    }
+    for (name, loc) in &sets.names {
+        let clash = if schema.node(&[name]).is_some() {
+            Some("a ticket field")
+        } else if conditions.index.contains_key(name) {
+            Some("a condition")
+        } else {
+            None
+        };
+        if let Some(what) = clash {
+            let message = format!("set `{name}` has the name of {what}");
+            b.problems
+                .push(Problem::error("name-clash", message, Some(loc.clone())));
         }
     }
     let compiler = Compiler::new(&engine, &schema, &condition_names, &set_values);
