@@ -72,8 +72,8 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     let mut ticket: Option<(usize, &serde_saphyr::Spanned<raw::TicketSchema>)> = None;
     for (file, content) in &parsed {
         let file = *file;
-        declare(&mut b, file, &mut roles, &content.roles, |_| {});
-        declare(&mut b, file, &mut actions, &content.actions, |_| {});
+        declare(&mut b, file, &mut roles, &content.roles);
+        declare(&mut b, file, &mut actions, &content.actions);
         for (name, o) in &content.outcomes.0 {
             let loc = b.at(file, name);
             if outcomes.declare(&name.value, loc, &mut b.problems) {
@@ -83,7 +83,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                 ));
             }
         }
-        declare(&mut b, file, &mut vehicles, &content.vehicles, |_| {});
+        declare(&mut b, file, &mut vehicles, &content.vehicles);
         for (name, members) in &content.sets.0 {
             let loc = b.at(file, name);
             if identifier(&mut b.problems, &name.value, &loc, "set")
@@ -100,10 +100,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
                 condition_defs.push((file, expr));
             }
         }
-        for (name, _) in &content.paths.0 {
-            let loc = b.at(file, name);
-            paths.declare(&name.value, loc, &mut b.problems);
-        }
+        declare(&mut b, file, &mut paths, &content.paths);
         if let Some(schema) = &content.ticket {
             let loc = b.at_spanned(file, schema);
             match &ticket {

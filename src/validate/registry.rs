@@ -123,18 +123,16 @@ impl Builder<'_> {
     }
 }
 
+/// Declares every id of a section of one file.
 pub(super) fn declare<T>(
     b: &mut Builder,
     file: usize,
     registry: &mut Registry,
     entries: &Entries<T>,
-    mut each: impl FnMut(&T),
 ) {
-    for (name, value) in &entries.0 {
+    for (name, _) in &entries.0 {
         let loc = b.at(file, name);
-        if registry.declare(&name.value, loc, &mut b.problems) {
-            each(value);
-        }
+        registry.declare(&name.value, loc, &mut b.problems);
     }
 }
 
