@@ -502,6 +502,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
         })
         .collect();
     let manifest = &sources.manifest;
+    // The compiler borrows the engine, which the bundle now takes over.
     drop(compiler);
     Ok(Bundle {
         inner: Arc::new(Compiled {
