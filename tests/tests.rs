@@ -20,4 +20,4 @@ mod reload;
 mod sandbox;
 mod serve_support;
 mod suites;
-mod worked_examples;
+mod tickets;
