@@ -165,7 +165,7 @@ struct Run<'a> {
 
 impl<'a> Run<'a> {
     fn new(bundle: &'a Compiled, values: &'a Values) -> Self {
-        let mut scope = Scope::new();
+        let mut scope = Scope::with_capacity(bundle.schema.roots().len() + bundle.conditions.len());
         for (name, node) in bundle.schema.roots() {
             scope.push_dynamic(&**name, dynamic(node, values));
         }
