@@ -10,13 +10,12 @@
 //! | validate | `validate`   | resolves every reference, collects every problem          |
 //! |          | `schema`     | the ticket schema and the check of each ticket            |
 //! |          | `typecheck`  | comparisons and `in` tests checked against the schema     |
+//! |          | `exhaustive` | every combination of the values conditions read, decided  |
 //! | compile  | `compile`    | the rhai sandbox; each expression compiled once           |
-//! |          | `exhaustive` | every combination of the values conditions read, decided |
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
 //! |          | `audit`      | the hash-chained decision log, its bundle archive and masking; |
 //! |          |              | verify, replay, report, and `diff` of two bundles on tickets |
-//!
 //!
 //! Around the pipeline:
 //!
@@ -25,6 +24,7 @@
 //! | `batch`    | JSON Lines in, decisions out, on every core, in input order    |
 //! | `serve`    | the HTTP service: routes, metrics, hot reload, limits          |
 //! | `generate` | valid test tickets drawn from a bundle's schema, seeded        |
+//! | `catalog`  | everything a bundle declares, for tools and people             |
 //! | `suite`    | the YAML policy test suites, with coverage                     |
 //! | `jsonschema` | JSON Schemas of policy files, suites and tickets             |
 //! | `cli`      | the command line: one file a subcommand                        |
