@@ -2,26 +2,12 @@
 //! intact, and replay reproducing every decision, also after the policies change.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{bin, generated, pack_copy};
+use crate::common::{arg, binary, generated, pack_copy};
 use crate::serve_support::{Process, request};
-
-fn triage(args: &[&str]) -> (i32, String) {
-    let out = Command::new(bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned()
-            + String::from_utf8_lossy(&out.stderr).as_ref(),
-    )
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
 
 #[test]
 fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() {
@@ -34,7 +20,7 @@ fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() 
         &[
             "--no-watch",
             "--decision-log",
-            s(&log),
+            arg(&log),
             "--log-flush",
             "batch",
         ],
@@ -83,7 +69,7 @@ fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() 
     server.signal("TERM");
     assert!(server.wait(Duration::from_secs(10)).success());
 
-    let (code, out) = triage(&["audit", "verify", s(&log)]);
+    let (code, out, _) = binary(&["audit", "verify", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("52 records"), "{out}");
 
@@ -96,7 +82,7 @@ fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() 
             "outcome: diagnose_first",
         )),
     );
-    let (code, out) = triage(&["audit", "replay", s(&log)]);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(" 0 differ"), "{out}");
     assert!(out.contains("replayed 52 records"), "{out}");
@@ -112,16 +98,16 @@ fn batch_mode_logs_every_line_in_input_order() {
     let log = dir.path().join("decisions.jsonl");
     let output = dir.path().join("out.jsonl");
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
-    let (code, out) = triage(&[
+    let (code, out, _) = binary(&[
         "eval",
         "--policies",
-        s(&policies),
+        arg(&policies),
         "--input",
-        s(&input),
+        arg(&input),
         "--output",
-        s(&output),
+        arg(&output),
         "--decision-log",
-        s(&log),
+        arg(&log),
     ]);
     assert_eq!(code, 2, "{out}");
     let records: Vec<Value> = std::fs::read_to_string(&log)
@@ -142,6 +128,6 @@ fn batch_mode_logs_every_line_in_input_order() {
             .or(record["rejection"]["ticket_id"].as_str());
         assert_eq!(id, output["ticket_id"].as_str());
     }
-    let (code, out) = triage(&["audit", "verify", s(&log)]);
+    let (code, out, _) = binary(&["audit", "verify", arg(&log)]);
     assert_eq!(code, 0, "{out}");
 }

@@ -6,20 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{bin, generated, pack_copy, reference, ticket, with};
-
-fn triage(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(bin()).args(args).output().unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
+use crate::common::{arg, binary, generated, pack_copy, reference, ticket, with};
 
 /// A log written by `triage eval --decision-log` with a copy of the pack, and
 /// the tickets it decided (the binary is the writer, as a server would be).
@@ -29,15 +16,15 @@ fn logged_by_the_binary(dir: &Path, tickets: &[Value]) -> (PathBuf, PathBuf) {
     let input = dir.join("tickets.json");
     std::fs::write(&input, Value::Array(tickets.to_vec()).to_string()).unwrap();
     let log = dir.join("audit").join("decisions.jsonl");
-    let (code, _, stderr) = triage(&[
+    let (code, _, stderr) = binary(&[
         "eval",
         "--format",
         "json",
         "--policies",
-        s(&policies),
-        s(&input),
+        arg(&policies),
+        arg(&input),
         "--decision-log",
-        s(&log),
+        arg(&log),
         "--log-flush",
         "batch",
     ]);
@@ -50,7 +37,7 @@ fn replay_reproduces_every_decision_with_the_archive_after_policies_change() {
     let dir = tempfile::tempdir().unwrap();
     let tickets = generated(300, 21);
     let (log, policies) = logged_by_the_binary(dir.path(), &tickets);
-    let (code, out, _) = triage(&["audit", "replay", s(&log)]);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.starts_with("replayed 300 records: 300 identical, 0 differ, 0 skipped"),
@@ -66,7 +53,7 @@ fn replay_reproduces_every_decision_with_the_archive_after_policies_change() {
             "outcome: diagnose_first",
         )),
     );
-    let (code, out, _) = triage(&["audit", "replay", s(&log)]);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("300 identical"), "{out}");
 
@@ -80,12 +67,12 @@ fn replay_reproduces_every_decision_with_the_archive_after_policies_change() {
         })
         .count();
     assert!(affected > 0);
-    let (code, out, _) = triage(&[
+    let (code, out, _) = binary(&[
         "audit",
         "replay",
-        s(&log),
+        arg(&log),
         "--policies",
-        s(&policies),
+        arg(&policies),
         "--format",
         "json",
     ]);
@@ -95,7 +82,7 @@ fn replay_reproduces_every_decision_with_the_archive_after_policies_change() {
     assert_eq!(report["different"][0]["after"]["label"], "diagnose_first");
 
     std::fs::remove_dir_all(&policies).unwrap();
-    let (code, out, _) = triage(&["audit", "replay", s(&log), "--format", "json"]);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log), "--format", "json"]);
     assert_eq!(code, 0, "{out}");
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["identical"], 300);
@@ -124,8 +111,8 @@ fn replay_notices_a_decision_that_is_not_what_the_bundle_decides() {
         out += &format!("{record}\n");
     }
     std::fs::write(&log, out).unwrap();
-    assert_eq!(triage(&["audit", "verify", s(&log)]).0, 0);
-    let (code, out, _) = triage(&["audit", "replay", s(&log)]);
+    assert_eq!(binary(&["audit", "verify", arg(&log)]).0, 0);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 1);
     assert!(out.contains("19 identical, 1 differ"), "{out}");
 }
@@ -147,7 +134,7 @@ fn a_tampered_archive_is_refused_by_replay() {
         text.replacen("outcome: contact_publisher", "outcome: diagnose_first", 1),
     )
     .unwrap();
-    let (code, out, _) = triage(&["audit", "replay", s(&log)]);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 1);
     assert!(out.contains("the archive was altered"), "{out}");
 }
@@ -161,7 +148,7 @@ fn show_renders_a_ticket_and_a_decision_for_a_person() {
         dir.path(),
         &[t.clone(), with(ticket(), &[("id", json!("T-9"))]), t],
     );
-    let (code, out, _) = triage(&["audit", "show", s(&log), "--ticket", "T-1"]);
+    let (code, out, _) = binary(&["audit", "show", arg(&log), "--ticket", "T-1"]);
     assert_eq!(code, 0);
     assert_eq!(out.matches("decision d-").count(), 2, "{out}");
     let decision = reference().decide(&ticket()).unwrap();
@@ -174,11 +161,11 @@ fn show_renders_a_ticket_and_a_decision_for_a_person() {
     assert!(out.contains("masked:    issue.summary"), "{out}");
     assert!(!out.contains(summary));
     let id = out.split_whitespace().nth(1).unwrap().to_owned();
-    let (code, one, _) = triage(&["audit", "show", s(&log), "--decision", &id]);
+    let (code, one, _) = binary(&["audit", "show", arg(&log), "--decision", &id]);
     assert_eq!(code, 0);
     assert_eq!(one.matches("decision d-").count(), 1);
     assert!(one.starts_with(&format!("decision {id}")));
-    let (code, _, err) = triage(&["audit", "show", s(&log), "--ticket", "NOPE"]);
+    let (code, _, err) = binary(&["audit", "show", arg(&log), "--ticket", "NOPE"]);
     assert_eq!(code, 1);
     assert!(err.contains("no record of ticket `NOPE`"));
 }
@@ -200,7 +187,7 @@ fn report_counts_decisions_roles_and_errors() {
     let (log, tickets) = mixed_log(dir.path());
     let bundle = reference();
     let results: Vec<_> = tickets.iter().map(|t| bundle.decide(t)).collect();
-    let (code, out, _) = triage(&["audit", "report", s(&log), "--format", "json"]);
+    let (code, out, _) = binary(&["audit", "report", arg(&log), "--format", "json"]);
     assert_eq!(code, 0);
     let report: Value = serde_json::from_str(&out).unwrap();
     assert!(report["integrity"].as_str().unwrap().starts_with("intact"));
@@ -266,7 +253,7 @@ fn report_counts_decisions_roles_and_errors() {
             .any(|r| r["ticket_id"] == "BAD-1" && r["kind"] == "invalid ticket")
     );
 
-    let (code, md, _) = triage(&["audit", "report", s(&log), "--format", "md"]);
+    let (code, md, _) = binary(&["audit", "report", arg(&log), "--format", "md"]);
     assert_eq!(code, 0);
     assert!(md.contains("## By outcome") && md.contains("## Requesters acting outside their role"));
     assert!(md.contains("BAD-1"));
@@ -276,7 +263,7 @@ fn report_counts_decisions_roles_and_errors() {
 fn html_report_renders_in_a_headless_browser_with_its_charts() {
     let dir = tempfile::tempdir().unwrap();
     let (log, _) = mixed_log(dir.path());
-    let (code, html, _) = triage(&["audit", "report", s(&log), "--format", "html"]);
+    let (code, html, _) = binary(&["audit", "report", arg(&log), "--format", "html"]);
     assert_eq!(code, 0);
     assert!(
         !html.contains("http://") || !html.contains("src=\"http"),
@@ -342,20 +329,20 @@ fn an_input_that_is_no_ticket_document_is_logged_and_replay_passes_over_it() {
     std::fs::write(&broken, "{ not json").unwrap();
     let log = dir.path().join("decisions.jsonl");
     let policies = crate::common::policies_dir();
-    let (code, _, _) = triage(&[
+    let (code, _, _) = binary(&[
         "eval",
         "--policies",
-        s(&policies),
-        s(&broken),
+        arg(&policies),
+        arg(&broken),
         "--decision-log",
-        s(&log),
+        arg(&log),
     ]);
     assert_eq!(code, 2);
     let record: triage::audit::Record =
         serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
     assert!(record.ticket.is_null());
     assert!(record.rejection.unwrap().is_invalid_ticket());
-    let (code, out, _) = triage(&["audit", "replay", s(&log)]);
+    let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(
         out.contains("1 records of inputs that were not tickets"),

@@ -4,24 +4,12 @@
 
 use std::io::Write;
 
-use clap::Parser;
 use serde_json::{Value, json};
-use triage::cli::{Cli, exit};
+use triage::cli::exit;
+
+use crate::common::cli as triage;
 
 use crate::serve_support::{EXAMPLE, POLICIES, example};
-
-fn triage(args: &[&str]) -> (u8, String, String) {
-    let mut argv = vec!["triage"];
-    argv.extend_from_slice(args);
-    let cli = Cli::try_parse_from(argv).unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = triage::cli::run(cli, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
-}
 
 fn write_lines(dir: &tempfile::TempDir, name: &str, lines: &[String]) -> String {
     let path = dir.path().join(name);

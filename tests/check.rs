@@ -1,20 +1,11 @@
 //! `triage check`: problems, warnings, JSON output and the exhaustive proof.
 
-use clap::Parser;
-
 use crate::common::policies_dir;
 
-/// Runs the CLI in-process and returns (exit code, stdout).
+/// Runs the CLI in-process; stdout and stderr together.
 pub fn triage(args: &[&str]) -> (u8, String) {
-    let cli =
-        triage::cli::Cli::try_parse_from(std::iter::once("triage").chain(args.iter().copied()))
-            .unwrap();
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let code = triage::cli::run(cli, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap() + String::from_utf8(err).unwrap().as_str(),
-    )
+    let (code, out, err) = crate::common::cli(args);
+    (code, out + err.as_str())
 }
 
 /// A copy of the reference pack with one edit, in a temporary directory.

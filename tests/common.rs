@@ -145,3 +145,35 @@ pub fn pack_copy(dir: &Path, edit: Option<(&str, &str, &str)>) {
 pub fn jsonl(tickets: &[Value]) -> String {
     tickets.iter().map(|t| format!("{t}\n")).collect()
 }
+
+/// Runs the CLI in-process: exit code, stdout, stderr.
+pub fn cli(args: &[&str]) -> (u8, String, String) {
+    use clap::Parser;
+    let argv = std::iter::once("triage").chain(args.iter().copied());
+    let cli = triage::cli::Cli::try_parse_from(argv).unwrap();
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let code = triage::cli::run(cli, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+/// Runs the built binary: exit code, stdout, stderr.
+pub fn binary(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(bin())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A path as a command-line argument.
+pub fn arg(path: &Path) -> &str {
+    path.to_str().unwrap()
+}

@@ -25,19 +25,24 @@ fn diff(base: &Path, head: &Path, tickets: &Path, extra: &[&str]) -> (i32, Strin
     )
 }
 
+/// The reference pack as `base`, and as `head` with the marketplace rule's
+/// outcome changed.
+fn base_and_head(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (base, head) = (dir.join("base"), dir.join("head"));
+    pack_copy(&base, None);
+    let edit = (
+        "boundaries.yaml",
+        "outcome: contact_publisher",
+        "outcome: diagnose_first",
+    );
+    pack_copy(&head, Some(edit));
+    (base, head)
+}
+
 #[test]
 fn one_changed_rule_changes_exactly_its_tickets() {
     let dir = tempfile::tempdir().unwrap();
-    let (base, head) = (dir.path().join("base"), dir.path().join("head"));
-    pack_copy(&base, None);
-    pack_copy(
-        &head,
-        Some((
-            "boundaries.yaml",
-            "outcome: contact_publisher",
-            "outcome: diagnose_first",
-        )),
-    );
+    let (base, head) = base_and_head(dir.path());
     let tickets = generated(2000, 42);
     let file = dir.path().join("tickets.jsonl");
     std::fs::write(&file, jsonl(&tickets)).unwrap();
@@ -127,16 +132,7 @@ fn identical_bundles_change_nothing() {
 #[test]
 fn diff_reads_the_tickets_of_a_decision_log() {
     let dir = tempfile::tempdir().unwrap();
-    let (base, head) = (dir.path().join("base"), dir.path().join("head"));
-    pack_copy(&base, None);
-    pack_copy(
-        &head,
-        Some((
-            "boundaries.yaml",
-            "outcome: contact_publisher",
-            "outcome: diagnose_first",
-        )),
-    );
+    let (base, head) = base_and_head(dir.path());
     let log = dir.path().join("decisions.jsonl");
     let bundle = reference();
     let tickets = generated(400, 8);
