@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
-use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean};
+use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
 use crate::raw::{Limits, Text};
 use crate::schema::{Node, Schema};
 use crate::source::SourceFile;
@@ -146,7 +146,7 @@ impl<'a> Compiler<'a> {
                     rhai::ParseErrorType::VariableUndefined(name) => {
                         format!("undefined variable `{name}`")
                     }
-                    other => lowercase(&other.to_string()),
+                    other => lowercase_first(&other.to_string()),
                 };
                 let mut problem = Problem::error("expression", message, Some(place.at(position)));
                 if let rhai::ParseErrorType::VariableUndefined(name) = &*kind {
@@ -373,12 +373,4 @@ fn block_header(text: &str, offset: usize) -> Option<char> {
     let previous = before[..line_start].lines().next_back()?;
     let token = previous.split_whitespace().next_back()?;
     token.chars().next().filter(|c| *c == '|' || *c == '>')
-}
-
-fn lowercase(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }

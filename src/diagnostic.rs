@@ -181,6 +181,15 @@ pub(crate) fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     text.len()
 }
 
+/// A message from a library in this project's style: it starts lowercase.
+pub(crate) fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// The closest candidate to `word`, when one is close enough to be a typo.
 pub(crate) fn did_you_mean<'a>(
     word: &str,

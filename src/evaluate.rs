@@ -11,6 +11,7 @@ use crate::decision::{
     Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, StepKind, StepResult,
     TraceStep,
 };
+use crate::diagnostic::lowercase_first;
 use crate::schema::{InputProblem, Node, Values, found};
 
 pub(crate) fn decide(bundle: &Compiled, ticket: &Value) -> Result<Decision, Rejection> {
@@ -296,33 +297,21 @@ impl<'a> Run<'a> {
         id: &str,
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
-        match self
+        let cause = match self
             .bundle
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &expr.ast)
         {
             Ok(value) => match value.as_bool() {
-                Ok(b) => Ok(b),
-                Err(type_name) => Err(self.failure(
-                    stage,
-                    id,
-                    rule,
-                    &expr.source,
-                    &expr.loc.to_string(),
-                    &format!(
-                        "a condition must be true or false, but this one gave {type_name} `{value}`"
-                    ),
-                )),
+                Ok(b) => return Ok(b),
+                Err(type_name) => format!(
+                    "a condition must be true or false, but this one gave {type_name} `{value}`"
+                ),
             },
-            Err(error) => Err(self.failure(
-                stage,
-                id,
-                rule,
-                &expr.source,
-                &expr.loc.to_string(),
-                &cause(&error),
-            )),
-        }
+            Err(error) => lowercase_first(&error.to_string()),
+        };
+        let location = expr.loc.to_string();
+        Err(self.failure(stage, id, rule, &expr.source, &location, &cause))
     }
 
     fn failure(
@@ -347,16 +336,6 @@ impl<'a> Run<'a> {
             policy: self.bundle.policy.clone(),
             trace: self.trace.clone(),
         }
-    }
-}
-
-/// A rhai error as one lowercase line.
-fn cause(error: &rhai::EvalAltResult) -> String {
-    let text = error.to_string();
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => text,
     }
 }
 

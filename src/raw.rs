@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
-use crate::diagnostic::{Loc, Problem, byte_offset};
+use crate::diagnostic::{Loc, Problem, byte_offset, lowercase_first};
 
 pub(crate) type Text = Spanned<String>;
 
@@ -304,13 +304,5 @@ fn plain(message: &str) -> (String, Option<&'static str>) {
         ),
         "expected string scalar" => ("expected a single value".to_owned(), None),
         _ => (lowercase_first(message), None),
-    }
-}
-
-fn lowercase_first(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => first.to_lowercase().chain(chars).collect(),
-        None => String::new(),
     }
 }
