@@ -148,20 +148,15 @@ impl Schema {
     pub fn check<'a>(&'a self, ticket: &'a Value) -> Result<Values<'a>, Vec<InputProblem>> {
         let mut values: Vec<Option<&'a Value>> = vec![None; self.fields.len()];
         let mut problems = Vec::new();
-        match ticket {
-            Value::Object(map) => {
-                self.walk(map, &mut Vec::new(), &self.root, &mut values, &mut problems)
-            }
-            other => problems.push(InputProblem {
+        let Value::Object(map) = ticket else {
+            return Err(vec![InputProblem {
                 field: String::new(),
                 expected: "a ticket object".to_owned(),
-                found: found(other),
+                found: found(ticket),
                 message: "a ticket must be an object".to_owned(),
-            }),
-        }
-        if !problems.is_empty() && !ticket.is_object() {
-            return Err(problems);
-        }
+            }]);
+        };
+        self.walk(map, &mut Vec::new(), &self.root, &mut values, &mut problems);
         let mut out = Vec::with_capacity(self.fields.len());
         for (field, value) in self.fields.iter().zip(values) {
             match value.or(field.default.as_ref()) {
