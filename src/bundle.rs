@@ -16,6 +16,9 @@ use crate::schema::Schema;
 #[derive(Clone)]
 pub struct Bundle {
     pub(crate) inner: Arc<Compiled>,
+    /// Whether lowered expressions run natively (see `native`); off only to
+    /// check them against rhai.
+    pub(crate) native: bool,
 }
 
 impl std::fmt::Debug for Bundle {
@@ -191,7 +194,17 @@ impl Bundle {
 
     /// Decides one ticket.
     pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
-        crate::evaluate::decide(&self.inner, ticket)
+        crate::evaluate::decide(&self.inner, ticket, self.native)
+    }
+
+    /// The same bundle with every expression run by rhai, even those that
+    /// have a native form. Its decisions are the same, byte for byte; it
+    /// exists so that can be checked, and costs several times more a ticket.
+    pub fn interpreted(&self) -> Bundle {
+        Bundle {
+            inner: Arc::clone(&self.inner),
+            native: false,
+        }
     }
 
     /// Decides a ticket of any serialisable type (it goes through the same

@@ -26,6 +26,8 @@ pub(crate) struct Expression {
     pub sets: Vec<usize>,
     /// Compiles to the constant `true`.
     pub always: bool,
+    /// The same expression for native evaluation, when it has that form.
+    pub native: Option<crate::native::Program>,
     pub loc: Loc,
 }
 
@@ -129,6 +131,7 @@ impl<'a> Compiler<'a> {
             conditions: Vec::new(),
             sets: Vec::new(),
             always: true,
+            native: None,
             loc,
         }
     }
@@ -187,6 +190,12 @@ impl<'a> Compiler<'a> {
         uses.conditions.dedup();
         uses.sets.sort_unstable();
         uses.sets.dedup();
+        let native = crate::native::Program::lower(
+            &ast,
+            self.schema,
+            &self.conditions,
+            self.engine.max_operations(),
+        );
         Ok(Expression {
             source: source.into(),
             ast,
@@ -194,6 +203,7 @@ impl<'a> Compiler<'a> {
             conditions: uses.conditions,
             sets: uses.sets,
             always,
+            native,
             loc: place.start(),
         })
     }

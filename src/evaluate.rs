@@ -14,14 +14,18 @@ use crate::decision::{
 use crate::diagnostic::lowercase_first;
 use crate::schema::{InputProblem, Node, Values, found};
 
-pub(crate) fn decide(bundle: &Compiled, ticket: &Value) -> Result<Decision, Rejection> {
+pub(crate) fn decide(
+    bundle: &Compiled,
+    ticket: &Value,
+    native: bool,
+) -> Result<Decision, Rejection> {
     let values = bundle.schema.check(ticket).map_err(|problems| Rejection {
         ticket_id: ticket_id_of(bundle, ticket),
         error: RejectionKind::InvalidTicket { problems },
         policy: bundle.policy.clone(),
         trace: Vec::new(),
     })?;
-    let mut run = Run::new(bundle, &values);
+    let mut run = Run::new(bundle, &values, native);
     run.check_constraints()?;
 
     let mut decided = None;
@@ -153,26 +157,20 @@ fn ticket_id_of(bundle: &Compiled, ticket: &Value) -> Option<Arc<str>> {
         .map(Into::into)
 }
 
-/// The state of one evaluation: the rhai scope, the conditions already
-/// evaluated, and the trace so far.
+/// The state of one evaluation: the conditions already evaluated, the trace
+/// so far, and the rhai scope once an expression needs rhai.
 struct Run<'a> {
     bundle: &'a Compiled,
     values: &'a Values<'a>,
-    scope: Scope<'a>,
+    native: bool,
+    scope: Option<Scope<'a>>,
     conditions: Vec<Option<bool>>,
     trace: Vec<TraceStep>,
     ticket_id: Arc<str>,
 }
 
 impl<'a> Run<'a> {
-    fn new(bundle: &'a Compiled, values: &'a Values) -> Self {
-        let mut scope = Scope::with_capacity(bundle.schema.roots().len() + bundle.conditions.len());
-        for (name, node) in bundle.schema.roots() {
-            scope.push_dynamic(&**name, dynamic(node, values));
-        }
-        for condition in &bundle.conditions {
-            scope.push_dynamic(&*condition.name, Dynamic::UNIT);
-        }
+    fn new(bundle: &'a Compiled, values: &'a Values, native: bool) -> Self {
         let ticket_id = values[bundle.schema.id_field]
             .as_str()
             .unwrap_or_default()
@@ -180,11 +178,29 @@ impl<'a> Run<'a> {
         Run {
             bundle,
             values,
-            scope,
+            native,
+            scope: None,
             conditions: vec![None; bundle.conditions.len()],
             trace: Vec::new(),
             ticket_id,
         }
+    }
+
+    /// The ticket and the conditions evaluated so far, as rhai variables.
+    fn scope(&mut self) -> &mut Scope<'a> {
+        let (bundle, values, conditions) = (self.bundle, self.values, &self.conditions);
+        self.scope.get_or_insert_with(|| {
+            let mut scope =
+                Scope::with_capacity(bundle.schema.roots().len() + bundle.conditions.len());
+            for (name, node) in bundle.schema.roots() {
+                scope.push_dynamic(&**name, dynamic(node, values));
+            }
+            for (condition, value) in bundle.conditions.iter().zip(conditions) {
+                let value = value.map_or(Dynamic::UNIT, Dynamic::from_bool);
+                scope.push_dynamic(&*condition.name, value);
+            }
+            scope
+        })
     }
 
     fn check_constraints(&mut self) -> Result<(), Rejection> {
@@ -282,7 +298,9 @@ impl<'a> Run<'a> {
             let condition = &self.bundle.conditions[index];
             let value = self.run_expr(&condition.expr, "condition", &condition.name, rule)?;
             self.conditions[index] = Some(value);
-            self.scope.set_value(&*condition.name, value);
+            if let Some(scope) = &mut self.scope {
+                scope.set_value(&*condition.name, value);
+            }
         }
         if guard.expr.always {
             return Ok(true);
@@ -297,11 +315,19 @@ impl<'a> Run<'a> {
         id: &str,
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
-        let cause = match self
-            .bundle
-            .engine
-            .eval_ast_with_scope::<Dynamic>(&mut self.scope, &expr.ast)
-        {
+        if let (true, Some(program)) = (self.native, &expr.native) {
+            let inputs = crate::native::Inputs {
+                values: self.values,
+                conditions: &self.conditions,
+                max_string: self.bundle.engine.max_string_size(),
+                max_array: self.bundle.engine.max_array_size(),
+            };
+            if let Some(value) = program.eval(&inputs) {
+                return Ok(value);
+            }
+        }
+        let engine = &self.bundle.engine;
+        let cause = match engine.eval_ast_with_scope::<Dynamic>(self.scope(), &expr.ast) {
             Ok(value) => match value.as_bool() {
                 Ok(b) => return Ok(b),
                 Err(type_name) => format!(

@@ -12,6 +12,7 @@
 //! |          | `typecheck`  | comparisons and `in` tests checked against the schema     |
 //! |          | `exhaustive` | every combination of the values conditions read, decided  |
 //! | compile  | `compile`    | the rhai sandbox; each expression compiled once           |
+//! |          | `native`     | the common expressions lowered to run without rhai        |
 //! | evaluate | `evaluate`   | one ticket: constraints, first matching rule, path steps  |
 //! | record   | `decision`   | the decision (or rejection) and its trace: the JSON contract |
 //! |          | `audit`      | the hash-chained decision log, its bundle archive and masking; |
@@ -43,6 +44,7 @@ mod evaluate;
 mod exhaustive;
 pub mod generate;
 pub mod jsonschema;
+mod native;
 mod raw;
 mod schema;
 pub mod serve;

@@ -15,6 +15,7 @@ mod determinism;
 mod diff;
 mod editor;
 mod http;
+mod native;
 mod properties;
 mod reload;
 mod sandbox;

@@ -505,6 +505,7 @@ pub(crate) fn build(sources: Sources) -> Result<Bundle, BundleError> {
     // The compiler borrows the engine, which the bundle now takes over.
     drop(compiler);
     Ok(Bundle {
+        native: true,
         inner: Arc::new(Compiled {
             policy: PolicyRef {
                 name: manifest.name.value.as_str().into(),
