@@ -18,10 +18,10 @@ use serde_json::Value;
 
 use crate::schema::{Node as Layout, Schema, Values};
 
-/// Rhai operations allowed for per lowered node when deciding whether an
-/// expression could reach the operation limit; such an expression stays with
-/// rhai, which reports it. Random conditions take at most 2 (a test in
-/// `tests/native.rs` fails at 1); 4 leaves a margin.
+/// The rhai operations counted for each lowered node when judging whether an
+/// expression could reach the operation limit; one that could stays with
+/// rhai, which reports the limit. Random conditions take at most 2 a node (the
+/// property test in `tests/native.rs` fails at 1); 4 leaves a margin.
 const OPERATIONS_PER_NODE: u64 = 4;
 
 #[derive(Debug)]
