@@ -30,6 +30,14 @@ fn decide(c: &mut Criterion) {
     }
     group.finish();
 
+    // The longest walk again with every condition run by rhai, for the
+    // difference native evaluation makes.
+    let interpreted = bundle.interpreted();
+    let t = ticket("dynamics-no-vehicle.json");
+    c.bench_function("decide_interpreted/dynamics-no-vehicle", |b| {
+        b.iter(|| interpreted.decide(black_box(&t)).unwrap())
+    });
+
     let t = ticket("premier-critical.json");
     c.bench_function("decide_and_serialise", |b| {
         b.iter(|| serde_json::to_vec(&bundle.decide(black_box(&t)).unwrap()).unwrap())
