@@ -177,3 +177,42 @@ pub fn binary(args: &[&str]) -> (i32, String, String) {
 pub fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
 }
+
+/// A one-file bundle (`policy.yaml`) for probing one condition: `limits` are
+/// the manifest's `limits:` lines, `head` declares the sets, the ticket and
+/// the conditions; then one role, one action, and two rules: `probe` when
+/// `when`, and a catch-all. `when` sits on line 10 after `head`.
+pub fn probe_bundle(limits: &str, head: &str, when: &str) -> Result<Bundle, BundleError> {
+    let manifest = format!("name: probe\nversion: '1'\nfiles: [policy.yaml]\nlimits:{limits}");
+    let policy = format!(
+        "{head}roles:
+  agent: {{ title: Agent }}
+actions:
+  act: {{ title: Act, roles: [agent] }}
+outcomes:
+  probed: {{ title: Probed, description: The probe matched. }}
+  done: {{ title: Done, description: Nothing matched. }}
+rules:
+  - id: probe
+    when: '{}'
+    outcome: probed
+    action: act
+    rationale: The probe.
+  - id: rest
+    outcome: done
+    action: act
+    rationale: Everything else.
+",
+        when.replace('\'', "''")
+    );
+    Bundle::from_files(&[
+        PolicyFile {
+            name: "bundle.yaml".into(),
+            text: manifest,
+        },
+        PolicyFile {
+            name: "policy.yaml".into(),
+            text: policy,
+        },
+    ])
+}

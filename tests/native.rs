@@ -5,9 +5,9 @@
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use serde_json::{Value, json};
-use triage::{Bundle, PolicyFile};
+use triage::Bundle;
 
-use crate::common::{generated, reference, ticket, with};
+use crate::common::{generated, probe_bundle, reference, ticket, with};
 
 fn same(bundle: &Bundle, ticket: &Value) {
     let native = bundle.decide(ticket);
@@ -52,62 +52,33 @@ fn rejections_and_absent_fields_are_the_same_natively() {
 /// A bundle with a field of every kind, two named conditions, a set and
 /// tight limits, whose first rule's condition is `when`.
 fn probe(when: &str, max_operations: u32) -> Result<Bundle, triage::BundleError> {
-    let manifest = format!(
-        "name: probe\nversion: '1'\nfiles: [probe.yaml]\nlimits:
+    let limits = format!(
+        "
   max_operations: {max_operations}
   max_string_size: 16
   max_array_size: 3
 "
     );
-    let policy = format!(
-        "sets:
+    let head = "sets:
   ab: [a, b]
 ticket:
   id_field: id
   role_field: role
   fields:
-    id: {{ type: string, required: true }}
-    role: {{ type: role, required: true }}
-    s: {{ type: string }}
-    e: {{ type: enum, values: [a, b, c], default: a }}
-    n: {{ type: integer }}
-    f: {{ type: bool, default: false }}
-    l: {{ type: list, values: [a, b, c], default: [] }}
-    m.x: {{ type: enum, values: [a, b, c] }}
-    m.y: {{ type: integer, default: 0 }}
+    id: { type: string, required: true }
+    role: { type: role, required: true }
+    s: { type: string }
+    e: { type: enum, values: [a, b, c], default: a }
+    n: { type: integer }
+    f: { type: bool, default: false }
+    l: { type: list, values: [a, b, c], default: [] }
+    m.x: { type: enum, values: [a, b, c] }
+    m.y: { type: integer, default: 0 }
 conditions:
   ea: e == \"a\"
   big: ea || n > 3
-roles:
-  agent: {{ title: Agent }}
-actions:
-  act: {{ title: Act, roles: [agent] }}
-outcomes:
-  hit: {{ title: Hit, description: The probe matched. }}
-  miss: {{ title: Miss, description: Nothing matched. }}
-rules:
-  - id: probe
-    when: '{}'
-    outcome: hit
-    action: act
-    rationale: The probe.
-  - id: rest
-    outcome: miss
-    action: act
-    rationale: Everything else.
-",
-        when.replace('\'', "''")
-    );
-    Bundle::from_files(&[
-        PolicyFile {
-            name: "bundle.yaml".into(),
-            text: manifest,
-        },
-        PolicyFile {
-            name: "probe.yaml".into(),
-            text: policy,
-        },
-    ])
+";
+    probe_bundle(&limits, head, when)
 }
 
 fn comparison() -> impl Strategy<Value = &'static str> {

@@ -1,6 +1,8 @@
 //! The rhai sandbox: every limit fires, and what is not allowed fails at load.
 
-use triage::{Bundle, BundleError, PolicyFile, RejectionKind};
+use triage::{Bundle, BundleError, RejectionKind};
+
+use crate::common::probe_bundle;
 
 const LIMITS: &str = "
   max_operations: 20
@@ -16,47 +18,17 @@ fn bundle(when: &str) -> Result<Bundle, BundleError> {
 }
 
 fn bundle_with(limits: &str, when: &str) -> Result<Bundle, BundleError> {
-    let manifest = format!("name: sandbox\nversion: '1'\nfiles: [policy.yaml]\nlimits:{limits}");
-    let policy = format!(
-        "ticket:
+    let head = "ticket:
   id_field: id
   role_field: role
   fields:
-    id: {{ type: string, required: true }}
-    role: {{ type: role, required: true }}
-    text: {{ type: string, default: '' }}
-    n: {{ type: integer, default: 0 }}
-    meta.source: {{ type: string }}
-roles:
-  agent: {{ title: Agent }}
-actions:
-  act: {{ title: Act, roles: [agent] }}
-outcomes:
-  probed: {{ title: Probed, description: The probe matched. }}
-  done: {{ title: Done, description: Nothing matched. }}
-rules:
-  - id: probe
-    when: '{}'
-    outcome: probed
-    action: act
-    rationale: The probe.
-  - id: rest
-    outcome: done
-    action: act
-    rationale: Everything else.
-",
-        when.replace('\'', "''")
-    );
-    Bundle::from_files(&[
-        PolicyFile {
-            name: "bundle.yaml".into(),
-            text: manifest,
-        },
-        PolicyFile {
-            name: "policy.yaml".into(),
-            text: policy,
-        },
-    ])
+    id: { type: string, required: true }
+    role: { type: role, required: true }
+    text: { type: string, default: '' }
+    n: { type: integer, default: 0 }
+    meta.source: { type: string }
+";
+    probe_bundle(limits, head, when)
 }
 
 /// The evaluation error for a ticket with `text` and `n`.
