@@ -191,79 +191,70 @@ fn only_string_fields_can_be_masked() {
     assert_eq!(masked, ["issue.summary"]);
 }
 
-#[test]
-fn verify_catches_an_edited_record_at_its_line() {
+/// Writes a log of ten records, applies `edit` to its lines, and verifies it:
+/// the damage and line of the first break.
+fn tampered(edit: impl FnOnce(&mut Vec<String>)) -> (Damage, usize, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = write_log(dir.path(), 10, LogOptions::default());
     let mut all = lines(&path);
+    edit(&mut all);
+    write_lines(&path, &all);
+    first_break(&path)
+}
+
+/// Changes the ticket id in the fourth record, and rehashes it if `rehash`.
+fn forge_fourth(all: &mut [String], rehash: bool) {
     let mut record: Value = serde_json::from_str(&all[3]).unwrap();
     record["ticket"]["id"] = json!("SOMEONE-ELSE");
+    if rehash {
+        let hash = triage::audit::record::hash_of(&mut record);
+        record["hash"] = json!(hash);
+    }
     all[3] = record.to_string();
-    write_lines(&path, &all);
-    let (damage, line, detail) = first_break(&path);
+}
+
+#[test]
+fn verify_catches_an_edited_record_at_its_line() {
+    let (damage, line, detail) = tampered(|all| forge_fourth(all, false));
     assert_eq!((damage, line), (Damage::Edited, 4), "{detail}");
 }
 
 #[test]
 fn verify_catches_an_edit_whose_hash_was_recomputed_at_the_next_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_log(dir.path(), 10, LogOptions::default());
-    let mut all = lines(&path);
-    let mut record: Value = serde_json::from_str(&all[3]).unwrap();
-    record["ticket"]["id"] = json!("SOMEONE-ELSE");
-    let hash = triage::audit::record::hash_of(&mut record);
-    record["hash"] = json!(hash);
-    all[3] = record.to_string();
-    write_lines(&path, &all);
-    let (damage, line, detail) = first_break(&path);
+    let (damage, line, detail) = tampered(|all| forge_fourth(all, true));
     assert_eq!((damage, line), (Damage::Inserted, 5), "{detail}");
     assert!(detail.contains("does not chain"), "{detail}");
 }
 
 #[test]
 fn verify_catches_a_deleted_record() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_log(dir.path(), 10, LogOptions::default());
-    let mut all = lines(&path);
-    all.remove(3);
-    write_lines(&path, &all);
-    let (damage, line, detail) = first_break(&path);
+    let (damage, line, detail) = tampered(|all| {
+        all.remove(3);
+    });
     assert_eq!((damage, line), (Damage::Deleted, 4), "{detail}");
     assert!(detail.contains("record 4 is missing"), "{detail}");
 }
 
 #[test]
 fn verify_catches_swapped_records() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_log(dir.path(), 10, LogOptions::default());
-    let mut all = lines(&path);
-    all.swap(5, 6);
-    write_lines(&path, &all);
-    let (damage, line, detail) = first_break(&path);
+    let (damage, line, detail) = tampered(|all| all.swap(5, 6));
     assert_eq!((damage, line), (Damage::Reordered, 6), "{detail}");
 }
 
 #[test]
 fn verify_catches_an_inserted_copy_and_an_inserted_line() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_log(dir.path(), 10, LogOptions::default());
-    let original = lines(&path);
-    let mut all = original.clone();
-    all.insert(6, original[2].clone());
-    write_lines(&path, &all);
-    let (damage, line, detail) = first_break(&path);
+    let (damage, line, detail) = tampered(|all| all.insert(6, all[2].clone()));
     assert_eq!((damage, line), (Damage::Inserted, 7), "{detail}");
     assert!(detail.contains("copy of record 3"), "{detail}");
 
-    let mut all = original;
-    all.insert(2, r#"{"schema":"triage.decision/v1","seq":3}"#.to_owned());
-    write_lines(&path, &all);
-    let (damage, line, _) = first_break(&path);
+    let record = r#"{"schema":"triage.decision/v1","seq":3}"#;
+    let (damage, line, _) = tampered(|all| all.insert(2, record.to_owned()));
     assert_eq!((damage, line), (Damage::Edited, 3));
-    let mut all = lines(&path);
-    all[2] = "not json".to_owned();
-    write_lines(&path, &all);
-    assert_eq!(first_break(&path).0, Damage::Malformed);
+    let (damage, _, _) = tampered(|all| {
+        all.insert(2, record.to_owned());
+        all[2] = "not json".to_owned();
+    });
+    assert_eq!(damage, Damage::Malformed);
 }
 
 #[test]
