@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{arg, binary, generated, pack_copy};
+use crate::common::{ONE_RULE_CHANGE, arg, binary, generated, pack_copy};
 use crate::serve_support::{Process, request};
 
 #[test]
@@ -74,14 +74,7 @@ fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() 
     assert!(out.contains("52 records"), "{out}");
 
     // The policies are edited after the fact: replay decides with the archived bundle.
-    pack_copy(
-        &policies,
-        Some((
-            "boundaries.yaml",
-            "outcome: contact_publisher",
-            "outcome: diagnose_first",
-        )),
-    );
+    pack_copy(&policies, Some(ONE_RULE_CHANGE));
     let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains(" 0 differ"), "{out}");

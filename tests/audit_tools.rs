@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 
-use crate::common::{arg, binary, generated, pack_copy, reference, ticket, with};
+use crate::common::{ONE_RULE_CHANGE, arg, binary, generated, pack_copy, reference, ticket, with};
 
 /// A log written by `triage eval --decision-log` with a copy of the pack, and
 /// the tickets it decided (the binary is the writer, as a server would be).
@@ -45,14 +45,7 @@ fn replay_reproduces_every_decision_with_the_archive_after_policies_change() {
     );
 
     // The bundle that decided is edited, then removed: replay uses the archive.
-    pack_copy(
-        &policies,
-        Some((
-            "boundaries.yaml",
-            "outcome: contact_publisher",
-            "outcome: diagnose_first",
-        )),
-    );
+    pack_copy(&policies, Some(ONE_RULE_CHANGE));
     let (code, out, _) = binary(&["audit", "replay", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("300 identical"), "{out}");
@@ -131,7 +124,7 @@ fn a_tampered_archive_is_refused_by_replay() {
     let text = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
-        text.replacen("outcome: contact_publisher", "outcome: diagnose_first", 1),
+        text.replacen(ONE_RULE_CHANGE.1, ONE_RULE_CHANGE.2, 1),
     )
     .unwrap();
     let (code, out, _) = binary(&["audit", "replay", arg(&log)]);

@@ -126,6 +126,13 @@ pub fn generated(n: usize, seed: u64) -> Vec<Value> {
         .collect()
 }
 
+/// A one-rule policy change, for `pack_copy`: the marketplace rule's outcome.
+pub const ONE_RULE_CHANGE: (&str, &str, &str) = (
+    "boundaries.yaml",
+    "outcome: contact_publisher",
+    "outcome: diagnose_first",
+);
+
 /// A copy of the reference pack in `dir`, with `from` replaced by `to` in `file`.
 pub fn pack_copy(dir: &Path, edit: Option<(&str, &str, &str)>) {
     std::fs::create_dir_all(dir).unwrap();

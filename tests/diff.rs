@@ -5,7 +5,7 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{bin, generated, jsonl, pack_copy, reference};
+use crate::common::{ONE_RULE_CHANGE, bin, generated, jsonl, pack_copy, reference};
 
 fn diff(base: &Path, head: &Path, tickets: &Path, extra: &[&str]) -> (i32, String) {
     let out = Command::new(bin())
@@ -30,12 +30,7 @@ fn diff(base: &Path, head: &Path, tickets: &Path, extra: &[&str]) -> (i32, Strin
 fn base_and_head(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let (base, head) = (dir.join("base"), dir.join("head"));
     pack_copy(&base, None);
-    let edit = (
-        "boundaries.yaml",
-        "outcome: contact_publisher",
-        "outcome: diagnose_first",
-    );
-    pack_copy(&head, Some(edit));
+    pack_copy(&head, Some(ONE_RULE_CHANGE));
     (base, head)
 }
 
