@@ -77,16 +77,21 @@ fn records_carry_the_decision_and_chain_from_genesis() {
     assert_eq!(checked.head, prev);
 }
 
+/// The record a fresh log in `dir` writes for `ticket`, decided by the reference pack.
+fn record_of(dir: &Path, ticket: &Value) -> Record {
+    let path = dir.join("decisions.jsonl");
+    let bundle = reference();
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, ticket, &bundle.decide(ticket)).unwrap();
+    drop(log);
+    serde_json::from_str(&lines(&path)[0]).unwrap()
+}
+
 #[test]
 fn rejections_are_logged_too() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("decisions.jsonl");
-    let bundle = reference();
     let bad = with(ticket(), &[("service", json!("nonsense"))]);
-    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
-    log.append(&bundle, &bad, &bundle.decide(&bad)).unwrap();
-    drop(log);
-    let record: Record = serde_json::from_str(&lines(&path)[0]).unwrap();
+    let record = record_of(dir.path(), &bad);
     assert!(record.decision.is_none());
     assert!(record.rejection.unwrap().is_invalid_ticket());
     assert_eq!(record.ticket["service"], "nonsense");
@@ -144,13 +149,7 @@ fn masked_fields_are_hashed_with_the_log_salt_consistently() {
 #[test]
 fn a_ticket_without_the_masked_field_lists_no_masked_field() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("decisions.jsonl");
-    let bundle = reference();
-    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
-    log.append(&bundle, &ticket(), &bundle.decide(&ticket()))
-        .unwrap();
-    drop(log);
-    let record: Record = serde_json::from_str(&lines(&path)[0]).unwrap();
+    let record = record_of(dir.path(), &ticket());
     assert!(record.masked.is_empty());
     assert_eq!(record.ticket, ticket());
 }
