@@ -5,7 +5,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
+use rhai::{
+    AST, ASTFlags, ASTNode, BinaryExpr, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope,
+    Stmt,
+};
 
 use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
 use crate::raw::{Limits, Text};
@@ -190,12 +193,8 @@ impl<'a> Compiler<'a> {
         uses.conditions.dedup();
         uses.sets.sort_unstable();
         uses.sets.dedup();
-        let native = crate::native::Program::lower(
-            &ast,
-            self.schema,
-            &self.conditions,
-            self.engine.max_operations(),
-        );
+        let native =
+            crate::native::Program::lower(&ast, self.schema, &self.conditions, self.engine);
         Ok(Expression {
             source: source.into(),
             ast,
@@ -226,11 +225,10 @@ impl<'a> Compiler<'a> {
         let Some(root) = self.schema.node(&[name]) else {
             return;
         };
-        // `a.b.c` parses as Dot(Variable a, Dot(Property b, Property c)).
-        let mut chain: Vec<(&str, Position)> = Vec::new();
-        if let Some(ASTNode::Expr(Expr::Dot(dot, _, _))) = path.iter().rev().nth(1) {
-            if matches!(&dot.lhs, Expr::Variable(v, _, _) if v.1 == var.1) {
-                properties(&dot.rhs, &mut chain);
+        let mut chain = Vec::new();
+        if let Some(ASTNode::Expr(Expr::Dot(dot, flags, _))) = path.iter().rev().nth(1) {
+            if let Some(dotted) = Chain::of(dot, *flags).filter(|c| c.variable == name) {
+                chain = dotted.properties;
             }
         }
         let mut node = root;
@@ -268,17 +266,62 @@ struct Uses {
     sets: Vec<usize>,
 }
 
-/// The property names of a dot chain, up to the first non-property.
-fn properties<'e>(expr: &'e Expr, out: &mut Vec<(&'e str, Position)>) {
-    match expr {
-        Expr::Property(property, position) => out.push((property.2.as_str(), *position)),
-        Expr::Dot(dot, _, _) => {
-            if let Expr::Property(property, position) = &dot.lhs {
-                out.push((property.2.as_str(), *position));
-                properties(&dot.rhs, out);
+/// A dot chain: `a.b.c` parses as `Dot(Variable a, Dot(Property b, Property c))`.
+pub(crate) struct Chain<'e> {
+    pub variable: &'e str,
+    /// The properties after the variable, up to the first thing that is not one.
+    pub properties: Vec<(&'e str, Position)>,
+    /// Nothing but properties follow the variable.
+    pub whole: bool,
+    /// Some link is `?.`.
+    pub elvis: bool,
+}
+
+impl<'e> Chain<'e> {
+    /// The chain of `dot` (with its `flags`), if it starts at a variable.
+    pub fn of(dot: &'e BinaryExpr, flags: ASTFlags) -> Option<Chain<'e>> {
+        let Expr::Variable(var, _, _) = &dot.lhs else {
+            return None;
+        };
+        let mut chain = Chain {
+            variable: var.1.as_str(),
+            properties: Vec::new(),
+            whole: false,
+            elvis: flags.contains(ASTFlags::NEGATED),
+        };
+        let mut rest = &dot.rhs;
+        loop {
+            match rest {
+                Expr::Property(property, position) => {
+                    chain.properties.push((property.2.as_str(), *position));
+                    chain.whole = true;
+                    return Some(chain);
+                }
+                Expr::Dot(inner, flags, _) => {
+                    chain.elvis |= flags.contains(ASTFlags::NEGATED);
+                    let Expr::Property(property, position) = &inner.lhs else {
+                        return Some(chain);
+                    };
+                    chain.properties.push((property.2.as_str(), *position));
+                    rest = &inner.rhs;
+                }
+                _ => return Some(chain),
             }
         }
-        _ => {}
+    }
+
+    /// The schema field a whole chain names, if it names a field (not a group).
+    pub fn field(&self, schema: &Schema) -> Option<usize> {
+        if !self.whole {
+            return None;
+        }
+        let segments: Vec<&str> = std::iter::once(self.variable)
+            .chain(self.properties.iter().map(|(p, _)| *p))
+            .collect();
+        match schema.node(&segments)? {
+            Node::Leaf(index) => Some(*index),
+            Node::Object(_) => None,
+        }
     }
 }
 

@@ -319,8 +319,6 @@ impl<'a> Run<'a> {
             let inputs = crate::native::Inputs {
                 values: self.values,
                 conditions: &self.conditions,
-                max_string: self.bundle.engine.max_string_size(),
-                max_array: self.bundle.engine.max_array_size(),
             };
             if let Some(value) = program.eval(&inputs) {
                 return Ok(value);

@@ -13,9 +13,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhai::{AST, Dynamic, Expr, Stmt, Token};
+use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
 use serde_json::Value;
 
+use crate::compile::Chain;
 use crate::schema::{Node as Layout, Schema, Values};
 
 /// The rhai operations counted for each lowered node when judging whether an
@@ -27,6 +28,14 @@ const OPERATIONS_PER_NODE: u64 = 4;
 #[derive(Debug)]
 pub(crate) struct Program {
     root: Node,
+    limits: Limits,
+}
+
+/// The sandbox's size limits (0 for none): a longer ticket value stays with rhai.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_string: usize,
+    max_array: usize,
 }
 
 #[derive(Debug)]
@@ -55,13 +64,16 @@ enum Cmp {
     Ge,
 }
 
-/// What a run reads: the ticket's values, the named conditions evaluated so
-/// far, and the sandbox's size limits (0 for none).
+/// What a run reads: the ticket's values, and the named conditions evaluated
+/// so far.
 pub(crate) struct Inputs<'a> {
     pub values: &'a Values<'a>,
     pub conditions: &'a [Option<bool>],
-    pub max_string: usize,
-    pub max_array: usize,
+}
+
+struct Run<'a> {
+    inputs: &'a Inputs<'a>,
+    limits: Limits,
 }
 
 /// A value as rhai would see it, borrowed.
@@ -80,8 +92,9 @@ impl Program {
         ast: &AST,
         schema: &Schema,
         conditions: &HashMap<Arc<str>, usize>,
-        max_operations: u64,
+        engine: &Engine,
     ) -> Option<Program> {
+        let max_operations = engine.max_operations();
         let lowering = Lowering { schema, conditions };
         // The statement the expression sits in counts too.
         let mut nodes = 1;
@@ -94,12 +107,20 @@ impl Program {
         if max_operations > 0 && nodes * OPERATIONS_PER_NODE > max_operations {
             return None;
         }
-        Some(Program { root })
+        let limits = Limits {
+            max_string: engine.max_string_size(),
+            max_array: engine.max_array_size(),
+        };
+        Some(Program { root, limits })
     }
 
     /// The expression's value, or `None` where only rhai can say.
     pub fn eval(&self, inputs: &Inputs<'_>) -> Option<bool> {
-        match eval(&self.root, inputs)? {
+        let run = Run {
+            inputs,
+            limits: self.limits,
+        };
+        match eval(&self.root, &run)? {
             Val::Bool(b) => Some(b),
             _ => None,
         }
@@ -174,42 +195,20 @@ impl Lowering<'_> {
         operands.iter().map(|e| self.expr(e, nodes)).collect()
     }
 
-    /// `a.b.c`, which parses as `Dot(Variable a, Dot(Property b, Property c))`,
-    /// down to a leaf field; `?.` and anything but properties stay with rhai.
+    /// A dot chain down to a leaf field; `?.` stays with rhai.
     fn field(
         &self,
         dot: &rhai::BinaryExpr,
         flags: rhai::ASTFlags,
         nodes: &mut u64,
     ) -> Option<Node> {
-        if flags.contains(rhai::ASTFlags::NEGATED) {
+        let chain = Chain::of(dot, flags)?;
+        if chain.elvis || self.conditions.contains_key(chain.variable) {
             return None;
         }
-        let Expr::Variable(var, _, _) = &dot.lhs else {
-            return None;
-        };
-        if self.conditions.contains_key(var.1.as_str()) {
-            return None;
-        }
-        let mut node = self.schema.node(&[var.1.as_str()])?;
-        let mut rest = &dot.rhs;
-        loop {
-            // The variable, then each property.
-            *nodes += 1;
-            match rest {
-                Expr::Property(property, _) => {
-                    return leaf(node.child(property.2.as_str())?);
-                }
-                Expr::Dot(inner, flags, _) if !flags.contains(rhai::ASTFlags::NEGATED) => {
-                    let Expr::Property(property, _) = &inner.lhs else {
-                        return None;
-                    };
-                    node = node.child(property.2.as_str())?;
-                    rest = &inner.rhs;
-                }
-                _ => return None,
-            }
-        }
+        // The variable, then each property.
+        *nodes += 1 + chain.properties.len() as u64;
+        chain.field(self.schema).map(Node::Field)
     }
 }
 
@@ -242,18 +241,18 @@ fn constant(value: &Dynamic) -> Option<Node> {
     Some(Node::List(items))
 }
 
-fn eval<'a>(node: &'a Node, inputs: &Inputs<'a>) -> Option<Val<'a>> {
+fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
     Some(match node {
-        Node::Field(index) => field(inputs.values[*index], inputs)?,
-        Node::Condition(index) => Val::Bool((*inputs.conditions.get(*index)?)?),
+        Node::Field(index) => field(run.inputs.values[*index], run.limits)?,
+        Node::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
         Node::Str(s) => Val::Str(s),
         Node::Int(i) => Val::Int(*i),
         Node::Bool(b) => Val::Bool(*b),
         Node::List(items) => Val::Consts(items),
-        Node::Not(operand) => Val::Bool(!boolean(operand, inputs)?),
+        Node::Not(operand) => Val::Bool(!boolean(operand, run)?),
         Node::And(operands) => {
             for operand in operands {
-                if !boolean(operand, inputs)? {
+                if !boolean(operand, run)? {
                     return Some(Val::Bool(false));
                 }
             }
@@ -261,14 +260,14 @@ fn eval<'a>(node: &'a Node, inputs: &Inputs<'a>) -> Option<Val<'a>> {
         }
         Node::Or(operands) => {
             for operand in operands {
-                if boolean(operand, inputs)? {
+                if boolean(operand, run)? {
                     return Some(Val::Bool(true));
                 }
             }
             Val::Bool(false)
         }
         Node::Compare(cmp, operands) => {
-            let ordering = match (eval(&operands.0, inputs)?, eval(&operands.1, inputs)?) {
+            let ordering = match (eval(&operands.0, run)?, eval(&operands.1, run)?) {
                 (Val::Str(a), Val::Str(b)) => a.cmp(b),
                 (Val::Int(a), Val::Int(b)) => a.cmp(&b),
                 (Val::Bool(a), Val::Bool(b)) => a.cmp(&b),
@@ -288,10 +287,10 @@ fn eval<'a>(node: &'a Node, inputs: &Inputs<'a>) -> Option<Val<'a>> {
             })
         }
         Node::In(operands) => {
-            let Val::Str(item) = eval(&operands.0, inputs)? else {
+            let Val::Str(item) = eval(&operands.0, run)? else {
                 return None;
             };
-            Val::Bool(match eval(&operands.1, inputs)? {
+            Val::Bool(match eval(&operands.1, run)? {
                 Val::Items(items) => items.iter().any(|v| v.as_str() == Some(item)),
                 Val::Consts(items) => items.iter().any(|v| **v == *item),
                 _ => return None,
@@ -300,8 +299,8 @@ fn eval<'a>(node: &'a Node, inputs: &Inputs<'a>) -> Option<Val<'a>> {
     })
 }
 
-fn boolean(node: &Node, inputs: &Inputs<'_>) -> Option<bool> {
-    match eval(node, inputs)? {
+fn boolean(node: &Node, run: &Run<'_>) -> Option<bool> {
+    match eval(node, run)? {
         Val::Bool(b) => Some(b),
         _ => None,
     }
@@ -309,14 +308,14 @@ fn boolean(node: &Node, inputs: &Inputs<'_>) -> Option<bool> {
 
 /// A ticket value as `evaluate` hands it to rhai; `None` for a map, or a value
 /// past a size limit.
-fn field<'a>(value: &'a Value, inputs: &Inputs<'_>) -> Option<Val<'a>> {
+fn field(value: &Value, limits: Limits) -> Option<Val<'_>> {
     let within = |len: usize, max: usize| max == 0 || len <= max;
     Some(match value {
         Value::Null => Val::Unit,
         Value::Bool(b) => Val::Bool(*b),
         Value::Number(n) => n.as_i64().map_or(Val::Unit, Val::Int),
-        Value::String(s) if within(s.len(), inputs.max_string) => Val::Str(s),
-        Value::Array(items) if within(items.len(), inputs.max_array) => Val::Items(items),
+        Value::String(s) if within(s.len(), limits.max_string) => Val::Str(s),
+        Value::Array(items) if within(items.len(), limits.max_array) => Val::Items(items),
         _ => return None,
     })
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use rhai::{Expr, FnCallExpr, Position};
 
+use crate::compile::Chain;
 use crate::diagnostic::{Problem, closest};
 use crate::schema::{Kind, Node, Schema};
 
@@ -169,33 +170,10 @@ impl Types<'_> {
                     _ => Operand::Unknown,
                 }
             }
-            Expr::Dot(dot, _, _) => {
-                let Expr::Variable(var, _, _) = &dot.lhs else {
-                    return Operand::Unknown;
-                };
-                let mut segments = vec![var.1.as_str()];
-                let mut rhs = &dot.rhs;
-                loop {
-                    match rhs {
-                        Expr::Property(p, _) => {
-                            segments.push(p.2.as_str());
-                            break;
-                        }
-                        Expr::Dot(inner, _, _) => match &inner.lhs {
-                            Expr::Property(p, _) => {
-                                segments.push(p.2.as_str());
-                                rhs = &inner.rhs;
-                            }
-                            _ => return Operand::Unknown,
-                        },
-                        _ => return Operand::Unknown,
-                    }
-                }
-                match self.schema.node(&segments) {
-                    Some(Node::Leaf(index)) => Operand::Field(*index),
-                    _ => Operand::Unknown,
-                }
-            }
+            // `?.` makes no difference to the types compared.
+            Expr::Dot(dot, flags, _) => Chain::of(dot, *flags)
+                .and_then(|chain| chain.field(self.schema))
+                .map_or(Operand::Unknown, Operand::Field),
             _ => Operand::Unknown,
         }
     }
