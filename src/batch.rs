@@ -121,11 +121,8 @@ pub fn run(
         for _ in 0..workers {
             let rx = Arc::clone(&work_rx);
             let tx = done_tx.clone();
-            // Each worker compiles its own copy of the bundle (the same files,
-            // so the same digest): the ids, names and constants a decision
-            // clones are then counted per thread, not bounced between cores.
-            let bundle = Bundle::from_files(bundle.files()).unwrap_or_else(|_| bundle.clone());
-            scope.spawn(move || work(&bundle, &rx, &tx, keep));
+            // Each worker compiles its own copy, in parallel with the others.
+            scope.spawn(move || work(&bundle.thread_copy(), &rx, &tx, keep));
         }
         // Only the workers hold the queues' other ends now, so if they stop
         // (the writer gave up) the reader's next send fails instead of blocking.

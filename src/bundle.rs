@@ -219,6 +219,21 @@ impl Bundle {
         }
     }
 
+    /// A copy compiled anew from the same files (so the same digest), for a
+    /// thread of its own: the ids, names and constants a decision clones are
+    /// then reference-counted per thread, not bounced between cores. Files
+    /// that compiled once compile again; if they ever did not, the copy is
+    /// this bundle, shared.
+    pub(crate) fn thread_copy(&self) -> Bundle {
+        match Bundle::from_files(self.files()) {
+            Ok(copy) => Bundle {
+                native: self.native,
+                ..copy
+            },
+            Err(_) => self.clone(),
+        }
+    }
+
     /// The bundle's name, version and digest.
     pub fn policy(&self) -> &PolicyRef {
         &self.inner.policy
