@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind};
+use crate::{Bundle, Decision, Rejection};
 
 /// Lines a worker takes at once: large enough that channel traffic is noise,
 /// small enough that the reorder buffer stays small.
@@ -309,19 +309,12 @@ fn malformed(bundle: &Bundle, error: &serde_json::Error) -> Rejection {
     } else {
         format!("not valid JSON: {error}")
     };
-    Rejection {
-        ticket_id: None,
-        error: RejectionKind::InvalidTicket {
-            problems: vec![InputProblem {
-                field: String::new(),
-                expected: "a ticket as one JSON object on one line".to_owned(),
-                found: "a line that is not JSON".to_owned(),
-                message,
-            }],
-        },
-        policy: bundle.policy().clone(),
-        trace: Vec::new(),
-    }
+    Rejection::unreadable(
+        bundle.policy(),
+        "a ticket as one JSON object on one line",
+        "a line that is not JSON",
+        message,
+    )
 }
 
 fn write(

@@ -177,6 +177,29 @@ impl fmt::Display for RejectionKind {
 }
 
 impl Rejection {
+    /// The rejection of an input that is not a ticket at all (not JSON, say):
+    /// one problem about the whole input.
+    pub fn unreadable(
+        policy: &PolicyRef,
+        expected: impl Into<String>,
+        found: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Rejection {
+        Rejection {
+            ticket_id: None,
+            error: RejectionKind::InvalidTicket {
+                problems: vec![InputProblem {
+                    field: String::new(),
+                    expected: expected.into(),
+                    found: found.into(),
+                    message: message.into(),
+                }],
+            },
+            policy: policy.clone(),
+            trace: Vec::new(),
+        }
+    }
+
     pub fn is_invalid_ticket(&self) -> bool {
         matches!(self.error, RejectionKind::InvalidTicket { .. })
     }

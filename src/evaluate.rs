@@ -134,19 +134,12 @@ pub(crate) fn decide(
 
 /// A rejection for a typed ticket that could not be turned into JSON.
 pub(crate) fn unserialisable(bundle: &Compiled, cause: &str) -> Rejection {
-    Rejection {
-        ticket_id: None,
-        error: RejectionKind::InvalidTicket {
-            problems: vec![InputProblem {
-                field: String::new(),
-                expected: "a ticket that serialises to JSON".to_owned(),
-                found: cause.to_owned(),
-                message: "the ticket cannot be serialised".to_owned(),
-            }],
-        },
-        policy: bundle.policy.clone(),
-        trace: Vec::new(),
-    }
+    Rejection::unreadable(
+        &bundle.policy,
+        "a ticket that serialises to JSON",
+        cause,
+        "the ticket cannot be serialised",
+    )
 }
 
 fn ticket_id_of(bundle: &Compiled, ticket: &Value) -> Option<Arc<str>> {

@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::input::{self, Input};
 use super::{LogArgs, PolicyArgs, exit};
-use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind, StepResult};
+use crate::{Bundle, Decision, Rejection, RejectionKind, StepResult};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -124,19 +124,12 @@ impl Status {
 }
 
 fn malformed(bundle: &Bundle, name: &str, message: String) -> Rejection {
-    Rejection {
-        ticket_id: None,
-        error: RejectionKind::InvalidTicket {
-            problems: vec![InputProblem {
-                field: String::new(),
-                expected: "a ticket in JSON or YAML".to_owned(),
-                found: format!("the contents of `{name}`"),
-                message,
-            }],
-        },
-        policy: bundle.policy().clone(),
-        trace: Vec::new(),
-    }
+    Rejection::unreadable(
+        bundle.policy(),
+        "a ticket in JSON or YAML",
+        format!("the contents of `{name}`"),
+        message,
+    )
 }
 
 fn emit(

@@ -21,7 +21,7 @@ use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
 use super::{Loaded, State as Shared, reload};
-use crate::{Bundle, Decision, InputProblem, Rejection, RejectionKind};
+use crate::{Bundle, Decision, Rejection};
 
 type AppState = State<Arc<Shared>>;
 
@@ -206,19 +206,12 @@ async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
 }
 
 fn not_json(bundle: &Bundle, expected: &str, error: &str) -> Rejection {
-    Rejection {
-        ticket_id: None,
-        error: RejectionKind::InvalidTicket {
-            problems: vec![InputProblem {
-                field: String::new(),
-                expected: expected.to_owned(),
-                found: "a body that is not JSON".to_owned(),
-                message: format!("not valid JSON: {error}"),
-            }],
-        },
-        policy: bundle.policy().clone(),
-        trace: Vec::new(),
-    }
+    Rejection::unreadable(
+        bundle.policy(),
+        expected,
+        "a body that is not JSON",
+        format!("not valid JSON: {error}"),
+    )
 }
 
 /// Decides one ticket and records the answer in the decision log, if there
