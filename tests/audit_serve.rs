@@ -115,6 +115,7 @@ fn batch_mode_logs_every_line_in_input_order() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    assert_eq!(outputs.len(), records.len());
     for (record, output) in records.iter().zip(&outputs) {
         let id = record["decision"]["ticket_id"]
             .as_str()

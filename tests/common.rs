@@ -9,9 +9,12 @@ pub fn policies_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("policies")
 }
 
-/// The shipped reference pack.
+/// The shipped reference pack, loaded once per test binary (tests never
+/// edit `policies/` in place; a clone is one `Arc`).
 pub fn reference() -> Bundle {
-    Bundle::load(policies_dir()).expect("the reference pack loads")
+    static PACK: std::sync::OnceLock<Bundle> = std::sync::OnceLock::new();
+    PACK.get_or_init(|| Bundle::load(policies_dir()).expect("the reference pack loads"))
+        .clone()
 }
 
 /// Every YAML file of the reference pack, in memory.

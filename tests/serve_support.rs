@@ -1,6 +1,5 @@
 //! What the service tests share: a server on an ephemeral loopback port, run
 //! in-process or as the built binary, and a small HTTP/1.1 client.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -109,11 +108,6 @@ impl Server {
     /// contains `needle`.
     pub fn metric(&self, needle: &str) -> f64 {
         metric(&self.get("/metrics").text(), needle)
-    }
-
-    /// Stops the server and waits until it has finished.
-    pub fn stop(mut self) {
-        self.shutdown();
     }
 
     fn shutdown(&mut self) {
