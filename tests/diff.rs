@@ -138,12 +138,15 @@ fn diff_reads_the_tickets_of_a_decision_log() {
     drop(writer);
     let lines = dir.path().join("tickets.jsonl");
     std::fs::write(&lines, jsonl(&tickets)).unwrap();
-    let (_, from_log) = diff(&base, &head, &log, &["--format", "json"]);
-    let (_, from_lines) = diff(&base, &head, &lines, &["--format", "json"]);
+    let (code, from_log) = diff(&base, &head, &log, &["--format", "json"]);
+    assert_eq!(code, 0, "{from_log}");
+    let (code, from_lines) = diff(&base, &head, &lines, &["--format", "json"]);
+    assert_eq!(code, 0, "{from_lines}");
     let (a, b): (Value, Value) = (
         serde_json::from_str(&from_log).unwrap(),
         serde_json::from_str(&from_lines).unwrap(),
     );
     assert_eq!(a["tickets"], 400);
+    assert!(a["changed"].as_u64().unwrap() > 0, "{a}");
     assert_eq!(a["transitions"], b["transitions"]);
 }
