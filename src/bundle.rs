@@ -39,8 +39,8 @@ pub(crate) struct Compiled {
     pub outcomes: Vec<OutcomeDef>,
     pub vehicles: Vec<Described>,
     pub sets: Vec<(Arc<str>, Vec<Arc<str>>)>,
-    /// Named conditions; `needs` lists, for each, every condition it depends on
-    /// in evaluation order (dependencies first).
+    /// Named conditions, in declaration order; each guard's `needs` says which
+    /// to evaluate for it, dependencies first.
     pub conditions: Vec<Condition>,
     pub constraints: Vec<Constraint>,
     pub rules: Vec<Rule>,

@@ -136,7 +136,8 @@ pub enum RejectionKind {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvaluationError {
-    /// `rule`, `path_step`, `condition` or `constraint`.
+    /// `rule`, `path_step`, `path` (no step matched and there is no
+    /// fallback), `condition` or `constraint`.
     pub stage: Arc<str>,
     pub id: Arc<str>,
     /// The boundary rule being evaluated when the failure happened, if any.

@@ -31,7 +31,8 @@
 //! | `cli`      | the command line: one file a subcommand                        |
 //!
 //! `bundle` holds the compiled result; `diagnostic` the located problems.
-//! Nothing of the support domain is named here: it all comes from the bundle.
+//! No name a policy declares (a field, role, action, outcome, vehicle or
+//! service) appears here: they all come from the bundle.
 
 pub mod audit;
 pub mod batch;

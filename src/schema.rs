@@ -104,7 +104,8 @@ pub(crate) type Values<'a> = Vec<&'a Value>;
 static NULL: Value = Value::Null;
 
 impl Schema {
-    /// Builds the layout tree; `None` when a path is both a field and a parent of fields.
+    /// Builds the layout tree; `Err` (the field's index and why) when a path is
+    /// both a field and a parent of fields.
     pub fn new(
         fields: Vec<FieldDef>,
         id_field: usize,

@@ -1,7 +1,8 @@
 //! Record: the audit trail. A hash-chained, append-only decision log
 //! (`log`), the bundles that decided archived beside it (`archive`), masked
-//! inputs (`mask`), and the tools that read it back: `verify`, `replay`,
-//! `report`, and `diff` for the impact of a policy change.
+//! inputs (`mask`), and the tools that read it back: `verify`, `repair` (of a
+//! torn last line), `replay`, `report`, and `diff` for the impact of a policy
+//! change.
 //!
 //! The record format, `triage.decision/v1`, is described in `record`.
 

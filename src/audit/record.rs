@@ -91,8 +91,9 @@ pub fn hash_of(value: &mut Value) -> String {
     canonical::sha256(&canonical::encode(value))
 }
 
-/// Whether a parsed line carries the hash of its own contents; also returns
-/// the stored hash, `seq` and `prev` when the line has them.
+/// Whether a parsed line is a record of this format carrying the hash of its
+/// own contents (a line of another `schema` is not intact); also returns the
+/// stored hash, `seq` and `prev` when the line has them.
 pub fn check(mut value: Value) -> Checked {
     let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
     let stored = field(&value, "hash");

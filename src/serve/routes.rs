@@ -1,7 +1,7 @@
 //! The routes, and the middleware around them: request ids, logs and metrics
 //! for every request; authentication, concurrency and time limits for the
-//! `/v1/` API. Every answer is JSON, errors included, and nothing a client
-//! sends leads to a `500`.
+//! `/v1/` API. Every `/v1/` answer is JSON, errors included, and nothing a
+//! client sends leads to a `500`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -1,4 +1,5 @@
-//! `triage audit repair LOG`: cut a torn last line after reporting it.
+//! `triage audit repair LOG`: cut a torn last line (saving its bytes), then
+//! report what was cut.
 
 use std::io::Write;
 use std::path::PathBuf;
