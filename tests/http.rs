@@ -116,6 +116,8 @@ fn a_body_that_is_not_json_is_a_400() {
     let response = server.post("/v1/decisions/batch", b"[1,");
     assert_eq!(response.status, 400);
     assert_eq!(response.json()["error"]["kind"], "invalid_ticket");
+    // Both count as input errors.
+    assert_eq!(server.metric("triage_input_errors_total"), 2.0);
 
     let response = server.post_json("/v1/decisions/batch", &example());
     assert_eq!(response.status, 400);

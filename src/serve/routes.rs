@@ -266,19 +266,43 @@ fn answer(result: &Result<Decision, Rejection>) -> Response {
     }
 }
 
+/// A body that is not JSON: counted, recorded and answered like any other
+/// rejection. `Err` as for `decide_one`.
+fn unreadable(
+    state: &Shared,
+    bundle: &Bundle,
+    expected: &str,
+    error: &serde_json::Error,
+) -> Result<Result<Decision, Rejection>, String> {
+    let rejection = not_json(bundle, expected, &error.to_string());
+    state.metrics.rejected(&rejection);
+    let result = Err(rejection);
+    record(state, bundle, &Value::Null, &result).map(|()| result)
+}
+
 async fn decide(State(state): AppState, body: Body) -> Response {
     let (loaded, bytes) = match bundle_and_body(&state, body).await {
         Ok(both) => both,
         Err(refusal) => return refusal.into_response(),
     };
-    let result = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(ticket) => decide_one(&state, &loaded.bundle, &ticket),
-        Err(e) => {
-            let rejection = not_json(&loaded.bundle, "a ticket as a JSON object", &e.to_string());
-            state.metrics.rejected(&rejection);
-            let result = Err(rejection);
-            record(&state, &loaded.bundle, &Value::Null, &result).map(|()| result)
-        }
+    let work = move |state: &Shared| match serde_json::from_slice::<Value>(&bytes) {
+        Ok(ticket) => decide_one(state, &loaded.bundle, &ticket),
+        Err(e) => unreadable(state, &loaded.bundle, "a ticket as a JSON object", &e),
+    };
+    // Appending to the decision log takes its lock and may sync to disk:
+    // that waits off the async threads. Without a log, deciding takes a few
+    // microseconds, less than handing it to another thread.
+    let result = if state.config.log.is_some() {
+        let shared = Arc::clone(&state);
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            work(&shared)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the decision failed: {e}")))
+    } else {
+        work(&state)
     };
     match result {
         Ok(result) => answer(&result),
@@ -305,13 +329,8 @@ async fn decide_batch(State(state): AppState, body: Body) -> Response {
             );
         }
         Err(e) => {
-            let result = Err(not_json(
-                &loaded.bundle,
-                "a JSON array of tickets",
-                &e.to_string(),
-            ));
-            return match record(&state, &loaded.bundle, &Value::Null, &result) {
-                Ok(()) => answer(&result),
+            return match unreadable(&state, &loaded.bundle, "a JSON array of tickets", &e) {
+                Ok(result) => answer(&result),
                 Err(message) => unrecorded(message),
             };
         }
