@@ -235,6 +235,22 @@ fn verify_catches_a_deleted_record() {
 }
 
 #[test]
+fn a_report_marks_a_broken_log_broken_whatever_the_log_is_called() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_log(dir.path(), 10, LogOptions::default());
+    let mut all = lines(&path);
+    all.swap(5, 6);
+    write_lines(&path, &all);
+    let mut report = triage::audit::report::report(&path).unwrap();
+    assert!(!report.intact);
+    // As it reads for a log called `intact.jsonl` in the working directory.
+    report.integrity = "intact.jsonl:6: reordered: record 6 is out of order".to_owned();
+    let html = triage::audit::report::html(&report);
+    assert!(html.contains("class=\"broken\""), "{html}");
+    assert!(!html.contains("class=\"intact\""), "{html}");
+}
+
+#[test]
 fn verify_catches_swapped_records() {
     let (damage, line, detail) = tampered(|all| all.swap(5, 6));
     assert_eq!((damage, line), (Damage::Reordered, 6), "{detail}");

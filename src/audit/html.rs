@@ -64,11 +64,7 @@ pub fn html(r: &Report) -> String {
         "<h1>Decision log report</h1><p>Log: <code>{}</code></p>",
         esc(&r.log)
     );
-    let class = if r.integrity.starts_with("intact") {
-        "intact"
-    } else {
-        "broken"
-    };
+    let class = if r.intact { "intact" } else { "broken" };
     let _ = writeln!(
         s,
         "<p class=\"{class}\">Integrity: {}</p><p>{} records: {} decisions, {} invalid tickets, {} evaluation errors.</p>",

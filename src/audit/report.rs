@@ -16,6 +16,8 @@ pub struct Report {
     pub log: String,
     /// `intact`, or the first break `verify` found.
     pub integrity: String,
+    #[serde(skip)]
+    pub intact: bool,
     pub records: u64,
     pub decisions: u64,
     pub invalid_tickets: u64,
@@ -64,13 +66,7 @@ pub fn report(path: &PathBuf) -> Result<Report, AuditError> {
     let check = verify::verify(std::slice::from_ref(path))?;
     let integrity = match &check.broken {
         None => format!("intact: {} records, head {}", check.records, check.head),
-        Some(b) => format!(
-            "{}:{}: {}: {}",
-            b.file.display(),
-            b.line,
-            b.damage,
-            b.detail
-        ),
+        Some(b) => b.to_string(),
     };
     let (records, unreadable) = read::records(&check.files)?;
     let titles = [
@@ -81,6 +77,7 @@ pub fn report(path: &PathBuf) -> Result<Report, AuditError> {
     let mut report = Report {
         log: path.display().to_string(),
         integrity,
+        intact: check.broken.is_none(),
         records: records.len() as u64,
         decisions: 0,
         invalid_tickets: 0,

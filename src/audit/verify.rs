@@ -50,6 +50,14 @@ pub struct Break {
     pub detail: String,
 }
 
+/// `file:line: damage: detail`.
+impl std::fmt::Display for Break {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (file, line) = (self.file.display(), self.line);
+        write!(f, "{file}:{line}: {}: {}", self.damage, self.detail)
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct Verification {
     pub files: Vec<PathBuf>,

@@ -28,15 +28,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     if args.format == Format::Json {
         super::json(&checked, out);
     } else if let Some(b) = &checked.broken {
-        let _ = writeln!(
-            out,
-            "{}:{}: {}: {}\nintact before it: {} records",
-            b.file.display(),
-            b.line,
-            b.damage,
-            b.detail,
-            checked.records
-        );
+        let _ = writeln!(out, "{b}\nintact before it: {} records", checked.records);
     } else {
         let _ = writeln!(
             out,
