@@ -280,7 +280,7 @@ fn insert(
 }
 
 /// Why a value does not fit a field's type, if it does not.
-fn check_value(kind: &Kind, value: &Value) -> Result<(), String> {
+pub(crate) fn check_value(kind: &Kind, value: &Value) -> Result<(), String> {
     let fits = match (kind, value) {
         (Kind::String, Value::String(_)) | (Kind::Bool, Value::Bool(_)) => true,
         (Kind::Integer, Value::Number(n)) => n.is_i64(),

@@ -6,7 +6,7 @@ use super::registry::{Builder, Registry, identifier};
 use crate::bundle::{Piece, Template};
 use crate::diagnostic::{Loc, Problem, did_you_mean};
 use crate::raw::{self, Text};
-use crate::schema::{FieldDef, Kind, Schema};
+use crate::schema::{FieldDef, Kind, Schema, check_value};
 
 pub(super) fn field_ref(b: &mut Builder, schema: &Schema, path: &str, loc: Loc) -> Option<usize> {
     match schema.index.get(path) {
@@ -146,38 +146,20 @@ pub(super) fn build_schema(
             ));
         }
         let default = field.default.as_ref().map(|d| d.value.clone());
-        if let (Some(default), Some(spanned)) = (&default, &field.default) {
-            let probe = Schema::new(
-                vec![FieldDef {
-                    path: "x".into(),
-                    kind: kind.clone(),
-                    required: true,
-                    default: None,
-                    description: None,
-                    mask: false,
-                }],
-                0,
-                0,
-            );
-            if let Ok(probe) = probe {
-                let ticket = serde_json::json!({ "x": default });
-                if let Err(problems) = probe.check(&ticket) {
-                    let mut problem = Problem::error(
-                        "bad-default",
-                        format!(
-                            "the default of `{}` must be {}",
-                            path.value,
-                            kind.describe()
-                        ),
-                        Some(b.at_spanned(file, spanned)),
-                    );
-                    // The check's own hint (`did you mean …`), if it has one.
-                    problem.help = problems
-                        .first()
-                        .and_then(|p| p.message.split_once("; "))
-                        .map(|(_, hint)| hint.to_owned());
-                    b.problems.push(problem);
-                }
+        if let Some(spanned) = &field.default {
+            if let Err(message) = check_value(&kind, &spanned.value) {
+                let mut problem = Problem::error(
+                    "bad-default",
+                    format!(
+                        "the default of `{}` must be {}",
+                        path.value,
+                        kind.describe()
+                    ),
+                    Some(b.at_spanned(file, spanned)),
+                );
+                // The check's own hint (`did you mean …`), if it has one.
+                problem.help = message.split_once("; ").map(|(_, hint)| hint.to_owned());
+                b.problems.push(problem);
             }
             if field.required {
                 b.problems.push(Problem::error(
