@@ -159,6 +159,44 @@ pub(crate) struct FallbackDef {
     pub rationale: Arc<str>,
 }
 
+/// What coverage counts, in this order: each rule, then each path's steps
+/// and its fallback, path after path.
+pub(crate) enum Covered<'a> {
+    Rule(&'a Rule),
+    Step(&'a PathDef, &'a StepDef),
+    Fallback(&'a PathDef),
+}
+
+impl Compiled {
+    pub fn coverage_items(&self) -> Vec<Covered<'_>> {
+        let rules = self.rules.iter().map(Covered::Rule);
+        let paths = self.paths.iter().flat_map(|path| {
+            let steps = path.steps.iter().map(move |step| Covered::Step(path, step));
+            steps.chain(path.fallback.as_ref().map(|_| Covered::Fallback(path)))
+        });
+        rules.chain(paths).collect()
+    }
+
+    /// The positions in `coverage_items` a decision exercised: its rule, and
+    /// the step that chose its vehicle or the fallback that applied.
+    pub fn exercised(&self, d: &Decision) -> impl Iterator<Item = usize> {
+        let rule = self.rules.iter().position(|r| r.id == d.rule);
+        let along = rule.and_then(|r| {
+            let p = self.rules[r].path?;
+            let path = &self.paths[p];
+            let width = |p: &PathDef| p.steps.len() + usize::from(p.fallback.is_some());
+            let start = self.rules.len() + self.paths[..p].iter().map(width).sum::<usize>();
+            let at = match &d.path_step {
+                Some(step) => path.steps.iter().position(|s| s.id == *step)?,
+                // No step matched, so the fallback applied (or the path failed).
+                None => path.fallback.as_ref().map(|_| path.steps.len())?,
+            };
+            Some(start + at)
+        });
+        rule.into_iter().chain(along)
+    }
+}
+
 /// A bundle file held in memory: its name as the manifest lists it, and its text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PolicyFile {

@@ -9,8 +9,8 @@ use std::sync::Arc;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
 
-use crate::bundle::{Bundle, Compiled};
-use crate::decision::{Decision, Rejection, RejectionKind, StepKind, StepResult};
+use crate::bundle::{Bundle, Compiled, Covered};
+use crate::decision::{Decision, Rejection, RejectionKind};
 use crate::schema::Kind;
 
 /// How far to go.
@@ -169,37 +169,18 @@ fn explore(bundle: &Bundle, b: &Compiled, options: ExploreOptions) -> Exploratio
             error,
         })
     };
-    let rules = b
-        .rules
-        .iter()
-        .zip(&total.rules)
-        .map(|(r, (hits, first))| Reach {
-            id: r.id.to_string(),
-            hits: *hits,
-            example: example(*first, None),
-        })
-        .collect();
-    let mut steps = Vec::new();
-    let mut at = 0;
-    for path in &b.paths {
-        let ids = path
-            .steps
-            .iter()
-            .map(|s| format!("{}/{}", path.id, s.id))
-            .chain(
-                path.fallback
-                    .as_ref()
-                    .map(|_| format!("{}/fallback", path.id)),
-            );
-        for id in ids {
-            let (hits, first) = total.steps[at];
-            steps.push(Reach {
-                id,
-                hits,
-                example: example(first, None),
-            });
-            at += 1;
-        }
+    let (mut rules, mut steps) = (Vec::new(), Vec::new());
+    for (item, (hits, first)) in b.coverage_items().into_iter().zip(total.items) {
+        let (list, id) = match item {
+            Covered::Rule(rule) => (&mut rules, rule.id.to_string()),
+            Covered::Step(path, step) => (&mut steps, format!("{}/{}", path.id, step.id)),
+            Covered::Fallback(path) => (&mut steps, format!("{}/fallback", path.id)),
+        };
+        list.push(Reach {
+            id,
+            hits,
+            example: example(first, None),
+        });
     }
     Exploration {
         mode,
@@ -208,12 +189,11 @@ fn explore(bundle: &Bundle, b: &Compiled, options: ExploreOptions) -> Exploratio
         tickets,
         invalid: total.invalid,
         decided: total.decided,
-        errors: total.errors.len() as u64,
+        errors: total.errors,
         error_examples: total
-            .errors
-            .iter()
-            .take(5)
-            .filter_map(|(i, e)| example(Some(*i), Some(e.clone())))
+            .first_errors
+            .into_iter()
+            .filter_map(|(i, e)| example(Some(i), Some(e)))
             .collect(),
         rules,
         steps,
@@ -352,88 +332,63 @@ impl Space<'_> {
     }
 }
 
+/// Error examples an exploration keeps: the lowest ticket numbers.
+const ERROR_EXAMPLES: usize = 5;
+
 /// Counts of one thread's share of the tickets.
 struct Tally {
     invalid: u64,
     decided: u64,
-    errors: Vec<(u64, String)>,
-    /// Per rule: hits and the first ticket number.
-    rules: Vec<(u64, Option<u64>)>,
-    /// Per path step, then the path's fallback, path after path.
-    steps: Vec<(u64, Option<u64>)>,
+    errors: u64,
+    /// The first few evaluation errors, by ticket number.
+    first_errors: Vec<(u64, String)>,
+    /// Per coverage item (`Compiled::coverage_items`): hits and the first
+    /// ticket number.
+    items: Vec<(u64, Option<u64>)>,
 }
 
 impl Tally {
     fn new(b: &Compiled) -> Self {
-        let steps = b
-            .paths
-            .iter()
-            .map(|p| p.steps.len() + usize::from(p.fallback.is_some()))
-            .sum();
         Tally {
             invalid: 0,
             decided: 0,
-            errors: Vec::new(),
-            rules: vec![(0, None); b.rules.len()],
-            steps: vec![(0, None); steps],
+            errors: 0,
+            first_errors: Vec::new(),
+            items: vec![(0, None); b.coverage_items().len()],
         }
     }
 
+    /// Tickets come in ascending order within a thread, so the first errors
+    /// met are its lowest-numbered ones.
     fn add(&mut self, b: &Compiled, n: u64, result: &Result<Decision, Rejection>) {
-        let decision = match result {
-            Ok(decision) => decision,
-            Err(rejection) => {
-                match &rejection.error {
-                    RejectionKind::InvalidTicket { .. } => self.invalid += 1,
-                    RejectionKind::Evaluation(e) => self
-                        .errors
-                        .push((n, format!("{} `{}`: {}", e.stage, e.id, e.cause))),
+        match result {
+            Ok(decision) => {
+                self.decided += 1;
+                for at in b.exercised(decision) {
+                    hit(&mut self.items[at], n);
                 }
-                return;
             }
-        };
-        self.decided += 1;
-        if let Some(i) = b.rules.iter().position(|r| r.id == decision.rule) {
-            hit(&mut self.rules[i], n);
-        }
-        let mut at = 0;
-        for path in &b.paths {
-            for step in &path.steps {
-                let matched = decision.trace.iter().any(|t| {
-                    t.kind == StepKind::PathStep
-                        && t.result == StepResult::Matched
-                        && t.id == step.id
-                        && t.path.as_ref() == Some(&path.id)
-                });
-                if matched {
-                    hit(&mut self.steps[at], n);
+            Err(rejection) => match &rejection.error {
+                RejectionKind::InvalidTicket { .. } => self.invalid += 1,
+                RejectionKind::Evaluation(e) => {
+                    self.errors += 1;
+                    if self.first_errors.len() < ERROR_EXAMPLES {
+                        let brief = format!("{} `{}`: {}", e.stage, e.id, e.cause);
+                        self.first_errors.push((n, brief));
+                    }
                 }
-                at += 1;
-            }
-            if path.fallback.is_some() {
-                if decision
-                    .trace
-                    .iter()
-                    .any(|t| t.kind == StepKind::Fallback && t.path.as_ref() == Some(&path.id))
-                {
-                    hit(&mut self.steps[at], n);
-                }
-                at += 1;
-            }
+            },
         }
     }
 
     fn merge(&mut self, other: Tally) {
         self.invalid += other.invalid;
         self.decided += other.decided;
-        self.errors.extend(other.errors);
-        self.errors.sort_by_key(|(n, _)| *n);
-        for (mine, theirs) in self
-            .rules
-            .iter_mut()
-            .zip(other.rules)
-            .chain(self.steps.iter_mut().zip(other.steps))
-        {
+        self.errors += other.errors;
+        self.first_errors.extend(other.first_errors);
+        self.first_errors.sort_by_key(|(n, _)| *n);
+        self.first_errors.truncate(ERROR_EXAMPLES);
+        for (mine, theirs) in self.items.iter_mut().zip(other.items) {
             mine.0 += theirs.0;
             mine.1 = match (mine.1, theirs.1) {
                 (Some(a), Some(b)) => Some(a.min(b)),

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::decision::{Decision, Rejection, RejectionKind, StepKind, StepResult};
+use crate::bundle::Covered;
+use crate::decision::{Decision, Rejection, RejectionKind};
 use crate::diagnostic::{BundleError, Problem};
 use crate::raw::{Text, parse_yaml};
 use crate::{Bundle, source};
@@ -237,38 +238,23 @@ fn merge(target: &mut Value, patch: &Value) {
 pub fn run(bundle: &Bundle, cases: &[Case]) -> Report {
     let b = &bundle.inner;
     let mut items: Vec<CoverageItem> = b
-        .rules
-        .iter()
-        .map(|r| CoverageItem {
-            kind: "rule",
-            id: r.id.to_string(),
-            cases: 0,
+        .coverage_items()
+        .into_iter()
+        .map(|item| {
+            let (kind, id) = match item {
+                Covered::Rule(rule) => ("rule", rule.id.to_string()),
+                Covered::Step(path, step) => ("step", format!("{}/{}", path.id, step.id)),
+                Covered::Fallback(path) => ("fallback", path.id.to_string()),
+            };
+            CoverageItem { kind, id, cases: 0 }
         })
         .collect();
-    for path in &b.paths {
-        for step in &path.steps {
-            items.push(CoverageItem {
-                kind: "step",
-                id: format!("{}/{}", path.id, step.id),
-                cases: 0,
-            });
-        }
-        if path.fallback.is_some() {
-            items.push(CoverageItem {
-                kind: "fallback",
-                id: path.id.to_string(),
-                cases: 0,
-            });
-        }
-    }
     let mut results = Vec::new();
     for case in cases {
         let result = bundle.decide(&case.ticket);
         if let Ok(decision) = &result {
-            for item in items.iter_mut() {
-                if exercised(item, decision) {
-                    item.cases += 1;
-                }
+            for at in b.exercised(decision) {
+                items[at].cases += 1;
             }
         }
         let mismatches = check(&case.expect, &result);
@@ -305,25 +291,6 @@ pub fn run(bundle: &Bundle, cases: &[Case]) -> Report {
             total,
             percent,
         },
-    }
-}
-
-fn exercised(item: &CoverageItem, d: &Decision) -> bool {
-    let matched = |kind: StepKind, id: &str, path: Option<&str>| {
-        d.trace.iter().any(|t| {
-            t.kind == kind
-                && t.result == StepResult::Matched
-                && &*t.id == id
-                && t.path.as_deref() == path
-        })
-    };
-    match item.kind {
-        "rule" => *d.rule == *item.id,
-        "step" => item
-            .id
-            .split_once('/')
-            .is_some_and(|(path, step)| matched(StepKind::PathStep, step, Some(path))),
-        _ => matched(StepKind::Fallback, "fallback", Some(&item.id)),
     }
 }
 
