@@ -160,3 +160,31 @@ fn exhaustive_samples_when_a_read_field_is_unbounded() {
         "`issue.summary` has no finite set of values"
     );
 }
+
+#[test]
+fn exhaustive_samples_a_list_with_too_many_values_as_valid_tickets() {
+    // Thirteen values: too many subsets to enumerate, so the list is sampled.
+    let dir = pack_with(
+        "ticket.yaml",
+        "values: [premier, advanced]",
+        "values: [premier, advanced, p3, p4, p5, p6, p7, p8, p9, p10, p11, p12, p13]",
+    );
+    let (code, out) = triage(&[
+        "check",
+        dir.path().to_str().unwrap(),
+        "--exhaustive",
+        "--samples",
+        "2000",
+        "--error-format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{out}");
+    let report: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["exhaustive"]["mode"], "sampled", "{out}");
+    // Sampled tickets are valid ones: half are decided (the other half pair an
+    // issue type with the other category), not rejected for the list's value.
+    assert!(
+        report["exhaustive"]["decided"].as_u64().unwrap() > 500,
+        "{out}"
+    );
+}

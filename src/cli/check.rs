@@ -25,10 +25,10 @@ pub struct Args {
     #[arg(long)]
     pub exhaustive: bool,
     /// Enumerate only up to this many combinations; sample beyond it.
-    #[arg(long, default_value_t = 5_000_000)]
+    #[arg(long, default_value_t = crate::ExploreOptions::default().max_tickets)]
     pub max_tickets: u64,
     /// How many random tickets to decide when enumerating is not possible.
-    #[arg(long, default_value_t = 200_000)]
+    #[arg(long, default_value_t = crate::ExploreOptions::default().samples)]
     pub samples: u64,
 }
 
