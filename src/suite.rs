@@ -152,9 +152,19 @@ pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
     // Directory order is not ours to depend on.
     paths.sort();
     let mut files = Vec::new();
+    let mut unreadable = Vec::new();
     for path in paths {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        files.push((path.display().to_string(), text));
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((path.display().to_string(), text)),
+            Err(error) => unreadable.push(Problem::error(
+                "io",
+                format!("cannot read `{}`: {error}", path.display()),
+                None,
+            )),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(BundleError::new(unreadable, Vec::new()));
     }
     parse_suites(&files)
 }
