@@ -18,7 +18,9 @@ fn object(properties: Value, required: &[&str]) -> Value {
     json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
 }
 
-fn described(extra: Value) -> Value {
+/// A declaration with a title, an optional description (required where the
+/// loader requires it: `required`) and the kind's own keys.
+fn described(extra: Value, required: &[&str]) -> Value {
     let mut properties = json!({
         "title": { "type": "string", "description": "A short name a person reads." },
         "description": { "type": "string" }
@@ -26,7 +28,10 @@ fn described(extra: Value) -> Value {
     if let (Some(p), Value::Object(extra)) = (properties.as_object_mut(), extra) {
         p.extend(extra);
     }
-    object(properties, &["title"])
+    let required: Vec<&str> = std::iter::once("title")
+        .chain(required.iter().copied())
+        .collect();
+    object(properties, &required)
 }
 
 fn action_ref() -> Value {
@@ -103,10 +108,10 @@ pub fn policy() -> Value {
     let file = object(
         json!({
             "ticket": ticket,
-            "roles": map_of(described(json!({}))),
-            "actions": map_of(described(json!({ "roles": { "type": "array", "items": text() } }))),
-            "outcomes": map_of(described(json!({ "escalates": { "type": "boolean" } }))),
-            "vehicles": map_of(described(json!({ "fee": text(), "covers": text() }))),
+            "roles": map_of(described(json!({}), &[])),
+            "actions": map_of(described(json!({ "roles": { "type": "array", "items": text() } }), &["roles"])),
+            "outcomes": map_of(described(json!({ "escalates": { "type": "boolean" } }), &["description"])),
+            "vehicles": map_of(described(json!({ "fee": text(), "covers": text() }), &["description"])),
             "sets": map_of(json!({ "type": "array", "items": text() })),
             "conditions": map_of(expression),
             "rules": { "type": "array", "items": rule },
