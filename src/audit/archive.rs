@@ -28,17 +28,10 @@ pub struct Archive {
 impl Archive {
     /// The archive beside `log` (any segment of it).
     pub fn of(log: &Path) -> Archive {
-        let base = super::read::base(log);
-        let mut name = base.file_name().unwrap_or_default().to_os_string();
-        name.push(".bundles");
         Archive {
-            dir: base.with_file_name(name),
+            dir: super::log::sidecar(&super::read::base(log), "bundles"),
             loaded: HashMap::new(),
         }
-    }
-
-    pub fn dir(&self) -> &Path {
-        &self.dir
     }
 
     fn file(&self, digest: &str) -> PathBuf {
@@ -47,10 +40,11 @@ impl Archive {
 
     /// Stores `bundle` unless it is there already.
     pub fn store(&mut self, bundle: &Bundle) -> Result<(), AuditError> {
-        let digest = bundle.policy().digest.to_string();
-        if self.loaded.contains_key(&digest) {
+        // Checked before anything is allocated: this runs for every record.
+        if self.loaded.contains_key(&*bundle.policy().digest) {
             return Ok(());
         }
+        let digest = bundle.policy().digest.to_string();
         let path = self.file(&digest);
         if !path.exists() {
             std::fs::create_dir_all(&self.dir).map_err(AuditError::io("create", &self.dir))?;

@@ -26,7 +26,8 @@ fn write(value: &Value, out: &mut Vec<u8>) {
                 if i > 0 {
                     out.push(b',');
                 }
-                scalar(&Value::String(key.clone()), out);
+                // A string serialises as a JSON string, escaped as a value is.
+                let _ = serde_json::to_writer(&mut *out, key);
                 out.push(b':');
                 write(value, out);
             }

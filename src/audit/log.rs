@@ -266,10 +266,7 @@ fn salt(path: &Path) -> Result<Vec<u8>, AuditError> {
 /// The `seq` and `hash` of the log's last record (0 and the genesis value for
 /// a new log), refusing a torn or damaged end.
 fn last(path: &Path) -> Result<(u64, String), AuditError> {
-    let mut files: Vec<PathBuf> = read::rotated(path)?.into_iter().map(|(_, p)| p).collect();
-    if path.exists() {
-        files.push(path.to_path_buf());
-    }
+    let files = read::segments(path)?;
     // The newest segment that has a line holds the last record.
     for file in files.iter().rev() {
         let mut tail: Option<read::Line> = None;

@@ -76,6 +76,16 @@ pub fn rotated(base: &Path) -> Result<Vec<(u64, PathBuf)>, AuditError> {
     Ok(found)
 }
 
+/// The files of the log at `path` that exist, in chain order: its rotated
+/// segments, then the log itself.
+pub fn segments(path: &Path) -> Result<Vec<PathBuf>, AuditError> {
+    let mut files: Vec<PathBuf> = rotated(path)?.into_iter().map(|(_, p)| p).collect();
+    if path.exists() {
+        files.push(path.to_path_buf());
+    }
+    Ok(files)
+}
+
 /// Every file of the logs named, in chain order: a log's rotated segments,
 /// then the log itself. A path that is itself a rotated segment stands alone.
 pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AuditError> {

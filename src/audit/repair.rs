@@ -22,10 +22,7 @@ pub struct Repaired {
 /// Fails while a writer has the log open.
 pub fn repair(path: &Path) -> Result<Option<Repaired>, AuditError> {
     let _lock = super::log::lock(path)?;
-    let mut files: Vec<PathBuf> = read::rotated(path)?.into_iter().map(|(_, p)| p).collect();
-    if path.exists() {
-        files.push(path.to_path_buf());
-    }
+    let files = read::segments(path)?;
     let Some(file) = files.last() else {
         return Ok(None);
     };
