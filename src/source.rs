@@ -137,12 +137,10 @@ fn digest<'a>(files: impl Iterator<Item = &'a SourceFile>) -> String {
             hasher.update(part);
         }
     }
-    let hex: String = hasher
-        .finalize()
-        .iter()
-        .map(|byte| format!("{byte:02x}"))
-        .collect();
-    format!("sha256:{hex}")
+    format!(
+        "sha256:{}",
+        crate::audit::canonical::hex(&hasher.finalize())
+    )
 }
 
 /// Why a listed name may not be read, if it may not: bundles stay inside their directory.
@@ -163,9 +161,4 @@ fn unsafe_name(name: &str) -> Option<&'static str> {
 /// Where a problem in `file` at the given YAML location is reported.
 pub(crate) fn locate(file: &SourceFile, at: &serde_saphyr::Location) -> Loc {
     crate::raw::loc(&file.display, &file.text, at)
-}
-
-/// Where a problem in a file outside the bundle (a test suite) is reported.
-pub(crate) fn locate_text(name: &str, text: &str, at: &serde_saphyr::Location) -> Loc {
-    crate::raw::loc(name, text, at)
 }

@@ -9,11 +9,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::Bundle;
 use crate::bundle::Covered;
 use crate::decision::{Decision, Rejection, RejectionKind};
 use crate::diagnostic::{BundleError, Problem};
 use crate::raw::{Text, parse_yaml};
-use crate::{Bundle, source};
 
 /// One suite file as written.
 #[derive(Debug, Deserialize)]
@@ -190,7 +190,7 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, BundleError
                 match suite.bases.get(&base.value) {
                     Some(value) => merge(&mut ticket, value),
                     None => {
-                        let loc = source::locate_text(name, text, &base.referenced);
+                        let loc = crate::raw::loc(name, text, &base.referenced);
                         problems.push(
                             Problem::error(
                                 "unknown-reference",

@@ -5,7 +5,8 @@ use std::fmt::Write;
 
 use super::report::{Report, Table};
 
-fn esc(text: &str) -> String {
+/// `text` safe inside HTML or XML text and attribute values.
+pub(crate) fn esc(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -10,6 +10,7 @@ pub mod archive;
 pub mod canonical;
 pub mod diff;
 mod html;
+pub(crate) use html::esc as escape;
 pub mod log;
 pub mod mask;
 pub mod read;

@@ -146,14 +146,14 @@ fn junit(report: &Report) -> String {
         let failures = cases.iter().filter(|c| !c.passed).count();
         xml += &format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
-            escape(name),
+            crate::audit::escape(name),
             cases.len()
         );
         for case in cases {
             xml += &format!(
                 "    <testcase classname=\"{}\" name=\"{}\"",
-                escape(name),
-                escape(&case.name)
+                crate::audit::escape(name),
+                crate::audit::escape(&case.name)
             );
             if case.passed {
                 xml += "/>\n";
@@ -166,19 +166,12 @@ fn junit(report: &Report) -> String {
                 .collect();
             xml += &format!(
                 ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                escape(detail.first().map_or("", String::as_str)),
-                escape(&detail.join("\n"))
+                crate::audit::escape(detail.first().map_or("", String::as_str)),
+                crate::audit::escape(&detail.join("\n"))
             );
         }
         xml += "  </testsuite>\n";
     }
     xml += "</testsuites>\n";
     xml
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
