@@ -45,15 +45,21 @@ pub struct Config {
     pub log: Option<std::sync::Arc<std::sync::Mutex<crate::audit::DecisionLog>>>,
 }
 
+/// The defaults of `Config`'s limits, which `triage serve` shows as its own.
+pub const DEFAULT_MAX_BODY: usize = 1 << 20;
+pub const DEFAULT_MAX_BATCH: usize = 1000;
+pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_CONCURRENCY: usize = 1024;
+
 impl Config {
     pub fn new(policies: impl Into<PathBuf>) -> Self {
         Config {
             policies: policies.into(),
             token: None,
-            max_body: 1 << 20,
-            max_batch: 1000,
-            timeout: Duration::from_secs(10),
-            concurrency: 1024,
+            max_body: DEFAULT_MAX_BODY,
+            max_batch: DEFAULT_MAX_BATCH,
+            timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            concurrency: DEFAULT_CONCURRENCY,
             watch: true,
             debounce: Duration::from_millis(250),
             log: None,
