@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 
-use super::{PolicyArgs, exit};
+use super::exit;
 use crate::audit::diff::{Impact, impact};
 
 #[derive(Debug, clap::Args)]
@@ -38,19 +38,11 @@ pub enum Format {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let load = |dir: &PathBuf, err: &mut dyn Write| {
-        super::load(
-            &PolicyArgs {
-                policies: dir.clone(),
-            },
-            err,
-        )
-    };
-    let base = match load(&args.base, err) {
+    let base = match super::load(&args.base, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
-    let head = match load(&args.head, err) {
+    let head = match super::load(&args.head, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };

@@ -44,7 +44,7 @@ pub enum Format {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let bundle = match super::load(&args.policy, err) {
+    let bundle = match super::load(&args.policy.policies, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };

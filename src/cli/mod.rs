@@ -3,7 +3,7 @@
 //! without spawning a process.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
@@ -143,8 +143,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 }
 
 /// Loads the bundle, printing every problem when it is invalid.
-pub(crate) fn load(args: &PolicyArgs, err: &mut dyn Write) -> Result<Bundle, u8> {
-    Bundle::load(&args.policies).map_err(|error| {
+/// Loads the bundle in `dir`, or reports why not and gives the exit code.
+pub(crate) fn load(dir: &Path, err: &mut dyn Write) -> Result<Bundle, u8> {
+    Bundle::load(dir).map_err(|error| {
         report_bundle_error(&error, err);
         exit::INVALID_POLICY
     })

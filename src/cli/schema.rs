@@ -27,7 +27,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let schema = match args.which {
         Which::Policy => crate::jsonschema::policy(),
         Which::Suite => crate::jsonschema::suite(),
-        Which::Ticket => match super::load(&args.policy, err) {
+        Which::Ticket => match super::load(&args.policy.policies, err) {
             Ok(bundle) => crate::jsonschema::ticket(&bundle.catalog()),
             Err(code) => return code,
         },

@@ -21,15 +21,10 @@ pub struct Args {
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let bundle = match &args.policies {
-        Some(dir) => {
-            let policy = crate::cli::PolicyArgs {
-                policies: dir.clone(),
-            };
-            match crate::cli::load(&policy, err) {
-                Ok(bundle) => Some(bundle),
-                Err(code) => return code,
-            }
-        }
+        Some(dir) => match crate::cli::load(dir, err) {
+            Ok(bundle) => Some(bundle),
+            Err(code) => return code,
+        },
         None => None,
     };
     let replay = match crate::audit::replay::replay(&args.log, bundle.as_ref()) {
