@@ -1,7 +1,6 @@
 //! The decision log written by the service: every answer recorded, the chain
 //! intact, and replay reproducing every decision, also after the policies change.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -90,7 +89,7 @@ fn batch_mode_logs_every_line_in_input_order() {
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
     let log = dir.path().join("decisions.jsonl");
     let output = dir.path().join("out.jsonl");
-    let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let policies = crate::common::policies_dir();
     let (code, out, _) = binary(&[
         "eval",
         "--policies",

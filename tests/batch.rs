@@ -206,7 +206,7 @@ impl Write for ClosesEarly {
 
 #[test]
 fn an_output_that_closes_stops_the_run_with_its_error() {
-    let bundle = triage::Bundle::load(POLICIES).unwrap();
+    let bundle = crate::common::reference();
     let ticket = example().to_string();
     let input: String = (0..5000).map(|_| format!("{ticket}\n")).collect();
     let mut reader = std::io::Cursor::new(input.into_bytes());

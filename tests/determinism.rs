@@ -1,20 +1,9 @@
 //! Same ticket and bundle, same bytes: no clock, no randomness, no directory order.
 
-use std::path::Path;
-
 use serde_json::json;
 use triage::Bundle;
 
-use crate::common::{policies_dir, reference, ticket, with};
-
-fn copy_pack(to: &Path) {
-    for entry in std::fs::read_dir(policies_dir()).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_file() {
-            std::fs::copy(&path, to.join(path.file_name().unwrap())).unwrap();
-        }
-    }
-}
+use crate::common::{pack_copy, reference, ticket, with};
 
 #[test]
 fn the_same_ticket_gives_byte_identical_json() {
@@ -27,7 +16,7 @@ fn the_same_ticket_gives_byte_identical_json() {
 #[test]
 fn a_copy_in_another_directory_has_the_same_digest_and_decisions() {
     let dir = tempfile::tempdir().unwrap();
-    copy_pack(dir.path());
+    pack_copy(dir.path(), None);
     let copy = Bundle::load(dir.path()).unwrap();
     let original = reference();
     assert_eq!(copy.policy(), original.policy());
@@ -41,7 +30,7 @@ fn a_copy_in_another_directory_has_the_same_digest_and_decisions() {
 #[test]
 fn any_changed_byte_changes_the_digest_and_unlisted_files_do_not() {
     let dir = tempfile::tempdir().unwrap();
-    copy_pack(dir.path());
+    pack_copy(dir.path(), None);
     let before = Bundle::load(dir.path()).unwrap().policy().digest.clone();
 
     std::fs::write(dir.path().join("notes.yaml"), "not: listed\n").unwrap();

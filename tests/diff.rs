@@ -1,28 +1,17 @@
 //! `triage diff`: the impact of a policy change on tickets.
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
 
-use crate::common::{ONE_RULE_CHANGE, bin, generated, jsonl, pack_copy, reference};
+use crate::common::{ONE_RULE_CHANGE, arg, binary, generated, jsonl, pack_copy, reference};
 
 fn diff(base: &Path, head: &Path, tickets: &Path, extra: &[&str]) -> (i32, String) {
-    let out = Command::new(bin())
-        .arg("diff")
-        .arg("--base")
-        .arg(base)
-        .arg("--head")
-        .arg(head)
-        .arg("--tickets")
-        .arg(tickets)
-        .args(extra)
-        .output()
-        .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
+    let mut args = vec!["diff", "--base", arg(base), "--head", arg(head)];
+    args.extend(["--tickets", arg(tickets)]);
+    args.extend(extra);
+    let (code, out, _) = binary(&args);
+    (code, out)
 }
 
 /// The reference pack as `base`, and as `head` with the marketplace rule's
