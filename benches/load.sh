@@ -31,7 +31,7 @@ say "building the release binary"
 
 if ! command -v wrk >/dev/null; then
     say "installing wrk"
-    apt-get install -y wrk >/dev/null
+    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
 fi
 
 say "generating $SMALL_COUNT and $BATCH_COUNT tickets (seed $SEED) in $WORK"
@@ -103,6 +103,7 @@ LOAD=$!
 sleep 5
 RSS_START=$(rss_kb)
 RSS_MAX=$RSS_START
+RSS_END=$RSS_START
 while kill -0 "$LOAD" 2>/dev/null; do
     rss=$(rss_kb)
     ((rss > RSS_MAX)) && RSS_MAX=$rss
