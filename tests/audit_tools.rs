@@ -215,10 +215,14 @@ fn report_counts_decisions_roles_and_errors() {
         ("rule", &|d: &triage::Decision| d.rule.to_string()),
         ("role", &|d: &triage::Decision| d.requester.role.to_string()),
     ] {
-        for (key, count) in table(title) {
-            let expected = results.iter().flatten().filter(|d| of(d) == key).count() as u64;
-            assert_eq!(count, expected, "{title} {key}");
+        let rows = table(title);
+        for (key, count) in &rows {
+            let expected = results.iter().flatten().filter(|d| of(d) == *key).count() as u64;
+            assert_eq!(*count, expected, "{title} {key}");
         }
+        // Every decision is in some row.
+        let listed: u64 = rows.iter().map(|(_, count)| count).sum();
+        assert_eq!(listed, results.iter().flatten().count() as u64, "{title}");
     }
     assert_eq!(
         table("policy"),

@@ -99,12 +99,13 @@ fn exhaustive_proves_the_reference_pack_total_with_nothing_shadowed() {
         e["tickets"].as_u64().unwrap(),
         e["decided"].as_u64().unwrap() + e["invalid"].as_u64().unwrap()
     );
-    for reach in e["rules"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .chain(e["steps"].as_array().unwrap())
-    {
+    let (rules, steps) = (
+        e["rules"].as_array().unwrap(),
+        e["steps"].as_array().unwrap(),
+    );
+    assert_eq!(rules.len(), crate::common::reference().rule_ids().len());
+    assert_eq!(steps.len(), 7, "5 path steps and 2 fallbacks");
+    for reach in rules.iter().chain(steps) {
         assert!(reach["hits"].as_u64().unwrap() > 0, "{reach}");
         assert!(reach["example"].is_object(), "{reach}");
     }
