@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use crate::bundle::{ActionSel, Compiled, Described};
 use crate::decision::PolicyRef;
-use crate::schema::Kind;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Catalog {
@@ -143,14 +142,7 @@ impl Catalog {
                     .iter()
                     .map(|f| FieldInfo {
                         path: f.path.clone(),
-                        kind: match f.kind {
-                            Kind::String => "string",
-                            Kind::Bool => "bool",
-                            Kind::Integer => "integer",
-                            Kind::Timestamp => "timestamp",
-                            Kind::Enum(_) => "enum",
-                            Kind::List(_) => "list",
-                        },
+                        kind: f.kind.name(),
                         values: f.kind.values().map(<[_]>::to_vec),
                         required: f.required,
                         default: f.default.clone(),

@@ -65,7 +65,7 @@ pub fn policy() -> Value {
     );
     let field = object(
         json!({
-            "type": { "enum": ["string", "bool", "integer", "timestamp", "enum", "list", "role"] },
+            "type": { "enum": crate::schema::FIELD_TYPES },
             "values": { "type": "array", "items": text() },
             "values_from": { "type": "array", "items": text(), "description": "Named sets whose members are the values." },
             "required": { "type": "boolean" },

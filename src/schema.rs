@@ -20,7 +20,30 @@ pub(crate) enum Kind {
     List(Vec<Arc<str>>),
 }
 
+/// The field types a policy may declare (`role` is an enum of the roles).
+pub(crate) const FIELD_TYPES: [&str; 7] = [
+    "string",
+    "bool",
+    "integer",
+    "timestamp",
+    "enum",
+    "list",
+    "role",
+];
+
 impl Kind {
+    /// The type's name as a policy writes it (a `role` field reads `enum`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::String => "string",
+            Kind::Bool => "bool",
+            Kind::Integer => "integer",
+            Kind::Timestamp => "timestamp",
+            Kind::Enum(_) => "enum",
+            Kind::List(_) => "list",
+        }
+    }
+
     pub fn describe(&self) -> String {
         match self {
             Kind::String => "a string".to_owned(),

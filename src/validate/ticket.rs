@@ -117,15 +117,7 @@ pub(super) fn build_schema(
                     format!("unknown field type `{other}`"),
                     Some(kind_loc.clone()),
                 );
-                let kinds = [
-                    "string",
-                    "bool",
-                    "integer",
-                    "timestamp",
-                    "enum",
-                    "list",
-                    "role",
-                ];
+                let kinds = crate::schema::FIELD_TYPES;
                 problem.help = did_you_mean(other, kinds)
                     .or_else(|| Some(format!("field types: {}", kinds.join(", "))));
                 b.problems.push(problem);
