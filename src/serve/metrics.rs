@@ -81,14 +81,9 @@ impl Metrics {
         }
     }
 
-    pub(crate) fn request(&self, route: &str, status: u16) {
+    pub(crate) fn request(&self, route: String, status: u16) {
         if let Ok(mut map) = self.http.lock() {
-            match map.get_mut(&(route.to_owned(), status)) {
-                Some(n) => *n += 1,
-                None => {
-                    map.insert((route.to_owned(), status), 1);
-                }
-            }
+            *map.entry((route, status)).or_default() += 1;
         }
     }
 

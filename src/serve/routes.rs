@@ -103,7 +103,7 @@ async fn observe(State(state): AppState, request: Request, next: Next) -> Respon
     let mut response = next.run(request).instrument(span.clone()).await;
     drop(in_flight);
     let status = response.status().as_u16();
-    state.metrics.request(&route, status);
+    state.metrics.request(route, status);
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     span.in_scope(|| {
         if status >= 400 {
