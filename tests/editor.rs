@@ -82,6 +82,15 @@ fn the_policy_schema_rejects_what_the_loader_rejects() {
     let schema = schema("policy");
     let bad: Value = serde_json::json!({ "rules": [{ "id": "r", "outcome": "o", "action": "a", "rationale": "x", "severity": "high" }] });
     assert!(!errors(&schema, &bad).is_empty());
+    // Keys the loader requires: an action's roles, an outcome's and a
+    // vehicle's description.
+    for bad in [
+        serde_json::json!({ "actions": { "a": { "title": "A" } } }),
+        serde_json::json!({ "outcomes": { "o": { "title": "O" } } }),
+        serde_json::json!({ "vehicles": { "v": { "title": "V" } } }),
+    ] {
+        assert!(!errors(&schema, &bad).is_empty(), "{bad}");
+    }
 }
 
 #[test]
