@@ -5,7 +5,7 @@ use std::path::Path;
 
 fn main() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let bundle = triage::Bundle::load(root.join("policies")).unwrap();
+    let bundle = triage_engine::Bundle::load(root.join("policies")).unwrap();
     let name = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "dynamics-no-vehicle.json".to_owned());

@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::{Value, json};
-use triage::audit::verify::{Damage, verify};
-use triage::audit::{AuditError, DecisionLog, Flush, GENESIS, LogOptions, Record};
+use triage_audit::verify::{Damage, verify};
+use triage_audit::{AuditError, DecisionLog, Flush, GENESIS, LogOptions, Record};
 
 use crate::common::{bin, generated, reference, ticket, with};
 
@@ -62,7 +62,7 @@ fn records_carry_the_decision_and_chain_from_genesis() {
         assert!(ids.insert(record.id.clone()), "decision ids are unique");
         // The hash covers the canonical record without `hash`.
         let mut value: Value = serde_json::from_str(line).unwrap();
-        assert_eq!(triage::audit::record::hash_of(&mut value), record.hash);
+        assert_eq!(triage_audit::record::hash_of(&mut value), record.hash);
         let expected = bundle.decide(&tickets[i]);
         match (record.result().unwrap(), &expected) {
             (Ok(logged), Ok(decided)) => assert_eq!(logged.rule, decided.rule),
@@ -206,7 +206,7 @@ fn forge_fourth(all: &mut [String], rehash: bool) {
     let mut record: Value = serde_json::from_str(&all[3]).unwrap();
     record["ticket"]["id"] = json!("SOMEONE-ELSE");
     if rehash {
-        let hash = triage::audit::record::hash_of(&mut record);
+        let hash = triage_audit::record::hash_of(&mut record);
         record["hash"] = json!(hash);
     }
     all[3] = record.to_string();
@@ -241,11 +241,11 @@ fn a_report_marks_a_broken_log_broken_whatever_the_log_is_called() {
     let mut all = lines(&path);
     all.swap(5, 6);
     write_lines(&path, &all);
-    let mut report = triage::audit::report::report(&path).unwrap();
+    let mut report = triage_audit::report::report(&path).unwrap();
     assert!(!report.intact);
     // As it reads for a log called `intact.jsonl` in the working directory.
     report.integrity = "intact.jsonl:6: reordered: record 6 is out of order".to_owned();
-    let html = triage::audit::report::html(&report);
+    let html = triage_audit::report::html(&report);
     assert!(html.contains("class=\"broken\""), "{html}");
     assert!(!html.contains("class=\"intact\""), "{html}");
 }
@@ -337,7 +337,7 @@ fn rotation_keeps_the_chain_across_segments() {
     log.append(&bundle, &ticket(), &bundle.decide(&ticket()))
         .unwrap();
     drop(log);
-    let segments = triage::audit::read::rotated(&path).unwrap();
+    let segments = triage_audit::read::rotated(&path).unwrap();
     assert!(segments.len() >= 3, "{segments:?}");
     assert_eq!(segments[0].1, dir.path().join("decisions.1.jsonl"));
     let checked = verify(std::slice::from_ref(&path)).unwrap();
@@ -428,6 +428,6 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     let logged = record.decision.unwrap();
     assert_eq!(logged.trace[0].reads.get("issue.summary"), Some(&token));
     // The archived bundle, deciding the masked ticket, gives the logged decision.
-    let replay = triage::audit::replay::replay(&path, None).unwrap();
+    let replay = triage_audit::replay::replay(&path, None).unwrap();
     assert_eq!((replay.identical, replay.different.len()), (1, 0));
 }

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use triage::audit::verify::{Damage, verify};
-use triage::audit::{AuditError, DecisionLog, LogOptions};
+use triage_audit::verify::{Damage, verify};
+use triage_audit::{AuditError, DecisionLog, LogOptions};
 
 use crate::common::{bin, generated, jsonl, policies_dir, reference, ticket};
 

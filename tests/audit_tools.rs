@@ -89,7 +89,7 @@ fn replay_notices_a_decision_that_is_not_what_the_bundle_decides() {
     // Re-hash the whole chain after changing an outcome: verify cannot see it,
     // replay can.
     let text = std::fs::read_to_string(&log).unwrap();
-    let mut prev = triage::audit::GENESIS.to_owned();
+    let mut prev = triage_audit::GENESIS.to_owned();
     let mut out = String::new();
     let mut changed = false;
     for line in text.lines() {
@@ -99,7 +99,7 @@ fn replay_notices_a_decision_that_is_not_what_the_bundle_decides() {
             changed = true;
         }
         record["prev"] = json!(prev);
-        let hash = triage::audit::record::hash_of(&mut record);
+        let hash = triage_audit::record::hash_of(&mut record);
         record["hash"] = json!(hash);
         prev = hash;
         out += &format!("{record}\n");
@@ -210,10 +210,10 @@ fn report_counts_decisions_roles_and_errors() {
     for (title, of) in [
         (
             "outcome",
-            &(|d: &triage::Decision| d.outcome.to_string()) as &dyn Fn(&triage::Decision) -> String,
+            &(|d: &triage_engine::Decision| d.outcome.to_string()) as &dyn Fn(&triage_engine::Decision) -> String,
         ),
-        ("rule", &|d: &triage::Decision| d.rule.to_string()),
-        ("role", &|d: &triage::Decision| d.requester.role.to_string()),
+        ("rule", &|d: &triage_engine::Decision| d.rule.to_string()),
+        ("role", &|d: &triage_engine::Decision| d.requester.role.to_string()),
     ] {
         let rows = table(title);
         for (key, count) in &rows {
@@ -336,7 +336,7 @@ fn an_input_that_is_no_ticket_document_is_logged_and_replay_passes_over_it() {
         arg(&log),
     ]);
     assert_eq!(code, 2);
-    let record: triage::audit::Record =
+    let record: triage_audit::Record =
         serde_json::from_str(std::fs::read_to_string(&log).unwrap().trim()).unwrap();
     assert!(record.ticket.is_null());
     assert!(record.rejection.unwrap().is_invalid_ticket());

@@ -120,7 +120,7 @@ fn diff_reads_the_tickets_of_a_decision_log() {
     let log = dir.path().join("decisions.jsonl");
     let bundle = reference();
     let tickets = generated(400, 8);
-    let mut writer = triage::audit::DecisionLog::open(&log, Default::default()).unwrap();
+    let mut writer = triage_audit::DecisionLog::open(&log, Default::default()).unwrap();
     for t in &tickets {
         writer.append(&bundle, t, &bundle.decide(t)).unwrap();
     }

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use triage::serve::Config;
+use triage_service::serve::Config;
 
 use crate::serve_support::{
     POLICIES, Server, eventually, example, policies_copy, read_response, replace, request,

@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use triage::serve::Config;
+use triage_service::serve::Config;
 
 use crate::serve_support::{
     Process, Server, eventually, example, metric, policies_copy, read_response, replace, request,

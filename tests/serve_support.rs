@@ -9,7 +9,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use triage::serve::Config;
+use triage_service::serve::Config;
 
 pub const POLICIES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/policies");
 pub const EXAMPLE: &str = concat!(
@@ -71,7 +71,7 @@ impl Server {
                 let stop = async move {
                     let _ = stop_rx.await;
                 };
-                triage::serve::serve(listener, config, stop).await.unwrap();
+                triage_service::serve::serve(listener, config, stop).await.unwrap();
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(20)).unwrap();

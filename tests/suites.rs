@@ -110,7 +110,7 @@ fn a_suite_file_that_cannot_be_read_is_named() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("tests")).unwrap();
     std::fs::write(dir.path().join("tests/latin1.yaml"), b"name: caf\xe9\n").unwrap();
-    let error = triage::suite::load_suites(dir.path()).unwrap_err();
+    let error = triage_engine::suite::load_suites(dir.path()).unwrap_err();
     let text = error.problems[0].to_string();
     assert!(
         text.contains("cannot read") && text.contains("latin1.yaml"),

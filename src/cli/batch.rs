@@ -1,5 +1,5 @@
 //! `triage eval --input`: the JSON Lines batch mode's files, progress bar and
-//! summary around `crate::batch`.
+//! summary around `triage_service::batch`.
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
@@ -7,8 +7,8 @@ use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::exit;
-use crate::Bundle;
-use crate::batch::{self, Options, Summary};
+use triage_engine::Bundle;
+use triage_service::batch::{self, Options, Summary};
 
 /// Output buffer: big writes keep the writer thread off the critical path.
 const BUFFER: usize = 1 << 20;
@@ -18,7 +18,7 @@ pub(crate) fn run(
     input: &str,
     output: &str,
     workers: usize,
-    mut log: Option<crate::audit::DecisionLog>,
+    mut log: Option<triage_audit::DecisionLog>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {

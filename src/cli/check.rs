@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::exit;
-use crate::{Bundle, BundleError, Exploration, ExploreOptions, Severity};
+use triage_engine::{Bundle, BundleError, Exploration, ExploreOptions, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -25,10 +25,10 @@ pub struct Args {
     #[arg(long)]
     pub exhaustive: bool,
     /// Enumerate only up to this many combinations; sample beyond it.
-    #[arg(long, default_value_t = crate::ExploreOptions::default().max_tickets)]
+    #[arg(long, default_value_t = triage_engine::ExploreOptions::default().max_tickets)]
     pub max_tickets: u64,
     /// How many random tickets to decide when enumerating is not possible.
-    #[arg(long, default_value_t = crate::ExploreOptions::default().samples)]
+    #[arg(long, default_value_t = triage_engine::ExploreOptions::default().samples)]
     pub samples: u64,
 }
 
@@ -212,7 +212,7 @@ fn explained(e: &Exploration) -> String {
     s
 }
 
-fn fields_text(example: &crate::Example) -> String {
+fn fields_text(example: &triage_engine::Example) -> String {
     example
         .fields
         .iter()

@@ -7,7 +7,7 @@ use std::io::{BufReader, Write};
 use std::path::PathBuf;
 
 use super::exit;
-use crate::audit::diff::{Impact, impact};
+use triage_audit::diff::{Impact, impact};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

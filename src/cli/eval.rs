@@ -6,7 +6,7 @@ use serde_json::Value;
 
 use super::input::{self, Input};
 use super::{LogArgs, PolicyArgs, exit};
-use crate::{Bundle, Decision, Rejection, RejectionKind, StepResult};
+use triage_engine::{Bundle, Decision, Rejection, RejectionKind, StepResult};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -134,7 +134,7 @@ fn malformed(bundle: &Bundle, name: &str, message: String) -> Rejection {
 
 fn emit(
     args: &Args,
-    catalog: Option<&crate::Catalog>,
+    catalog: Option<&triage_engine::Catalog>,
     out: &mut dyn Write,
     result: &Result<Decision, Rejection>,
 ) {
@@ -197,7 +197,7 @@ pub fn text(decision: &Decision) -> String {
     s
 }
 
-pub(crate) fn trace_text(trace: &[crate::TraceStep]) -> String {
+pub(crate) fn trace_text(trace: &[triage_engine::TraceStep]) -> String {
     let mut s = String::from("  trace:");
     for step in trace {
         let mark = match step.result {

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::{Catalog, Decision, StepKind, StepResult, TraceStep};
+use triage_engine::{Catalog, Decision, StepKind, StepResult, TraceStep};
 
 pub fn explain(decision: &Decision, catalog: &Catalog) -> String {
     let mut s = String::new();

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 
 use super::{PolicyArgs, exit};
-use crate::generate::TicketGenerator;
+use triage_engine::generate::TicketGenerator;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

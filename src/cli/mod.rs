@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use crate::{Bundle, BundleError};
+use triage_engine::{Bundle, BundleError};
 
 pub mod audit;
 mod batch;
@@ -109,18 +109,18 @@ pub enum LogFlush {
 
 impl LogArgs {
     /// Opens the log if one was asked for, printing why it cannot be opened.
-    pub fn open(&self, err: &mut dyn Write) -> Result<Option<crate::audit::DecisionLog>, u8> {
+    pub fn open(&self, err: &mut dyn Write) -> Result<Option<triage_audit::DecisionLog>, u8> {
         let Some(path) = &self.decision_log else {
             return Ok(None);
         };
-        let options = crate::audit::LogOptions {
+        let options = triage_audit::LogOptions {
             flush: match self.log_flush {
-                LogFlush::Every => crate::audit::Flush::EveryRecord,
-                LogFlush::Batch => crate::audit::Flush::Batch(self.log_batch),
+                LogFlush::Every => triage_audit::Flush::EveryRecord,
+                LogFlush::Batch => triage_audit::Flush::Batch(self.log_batch),
             },
             max_bytes: self.log_max_bytes,
         };
-        crate::audit::DecisionLog::open(path, options)
+        triage_audit::DecisionLog::open(path, options)
             .map(Some)
             .map_err(|e| {
                 let _ = writeln!(err, "error: {e}");

@@ -25,10 +25,10 @@ pub enum Which {
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let schema = match args.which {
-        Which::Policy => crate::jsonschema::policy(),
-        Which::Suite => crate::jsonschema::suite(),
+        Which::Policy => triage_engine::jsonschema::policy(),
+        Which::Suite => triage_engine::jsonschema::suite(),
         Which::Ticket => match super::load(&args.policy.policies, err) {
-            Ok(bundle) => crate::jsonschema::ticket(&bundle.catalog()),
+            Ok(bundle) => triage_engine::jsonschema::ticket(&bundle.catalog()),
             Err(code) => return code,
         },
     };

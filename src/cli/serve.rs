@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::{PolicyArgs, exit};
-use crate::serve::{self, Config};
+use triage_service::serve::{self, Config};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,16 +21,16 @@ pub struct Args {
     #[arg(long)]
     pub token_file: Option<PathBuf>,
     /// Largest request body, in bytes.
-    #[arg(long, default_value_t = crate::serve::DEFAULT_MAX_BODY)]
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_MAX_BODY)]
     pub max_body: usize,
     /// Most tickets in one batch request.
-    #[arg(long, default_value_t = crate::serve::DEFAULT_MAX_BATCH)]
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_MAX_BATCH)]
     pub max_batch: usize,
     /// Longest a request may take, in milliseconds, body included.
-    #[arg(long, default_value_t = crate::serve::DEFAULT_TIMEOUT_MS)]
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_TIMEOUT_MS)]
     pub timeout_ms: u64,
     /// Most `/v1/` requests served at once; more are answered `503`.
-    #[arg(long, default_value_t = crate::serve::DEFAULT_CONCURRENCY)]
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
     /// Do not watch the policy directory (reload with SIGHUP or the API only).
     #[arg(long)]

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::exit;
-use crate::Bundle;
-use crate::suite::{self, Report};
+use triage_engine::Bundle;
+use triage_engine::suite::{self, Report};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -146,14 +146,14 @@ fn junit(report: &Report) -> String {
         let failures = cases.iter().filter(|c| !c.passed).count();
         xml += &format!(
             "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
-            crate::audit::escape(name),
+            triage_audit::escape(name),
             cases.len()
         );
         for case in cases {
             xml += &format!(
                 "    <testcase classname=\"{}\" name=\"{}\"",
-                crate::audit::escape(name),
-                crate::audit::escape(&case.name)
+                triage_audit::escape(name),
+                triage_audit::escape(&case.name)
             );
             if case.passed {
                 xml += "/>\n";
@@ -166,8 +166,8 @@ fn junit(report: &Report) -> String {
                 .collect();
             xml += &format!(
                 ">\n      <failure message=\"{}\">{}</failure>\n    </testcase>\n",
-                crate::audit::escape(detail.first().map_or("", String::as_str)),
-                crate::audit::escape(&detail.join("\n"))
+                triage_audit::escape(detail.first().map_or("", String::as_str)),
+                triage_audit::escape(&detail.join("\n"))
             );
         }
         xml += "  </testsuite>\n";

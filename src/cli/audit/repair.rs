@@ -13,7 +13,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    match crate::audit::repair::repair(&args.log) {
+    match triage_audit::repair::repair(&args.log) {
         Ok(Some(r)) => {
             let _ = writeln!(
                 out,

@@ -27,7 +27,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         },
         None => None,
     };
-    let replay = match crate::audit::replay::replay(&args.log, bundle.as_ref()) {
+    let replay = match triage_audit::replay::replay(&args.log, bundle.as_ref()) {
         Ok(replay) => replay,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::audit::report;
+use triage_audit::report;
 use crate::cli::exit;
 
 #[derive(Debug, clap::Args)]

@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::Format;
-use crate::audit::Record;
+use triage_audit::Record;
 use crate::cli::eval::{rejection_text, text, trace_text};
 use crate::cli::exit;
 
@@ -25,8 +25,8 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let found = crate::audit::read::files(std::slice::from_ref(&args.log))
-        .and_then(|files| crate::audit::read::records(&files).map(|r| (files, r)));
+    let found = triage_audit::read::files(std::slice::from_ref(&args.log))
+        .and_then(|files| triage_audit::read::records(&files).map(|r| (files, r)));
     let (files, (records, _)) = match found {
         Ok(found) => found,
         Err(e) => {

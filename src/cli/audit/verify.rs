@@ -5,7 +5,7 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::Format;
-use crate::audit::verify::verify;
+use triage_audit::verify::verify;
 use crate::cli::exit;
 
 #[derive(Debug, clap::Args)]

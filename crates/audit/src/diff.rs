@@ -1,0 +1,206 @@
+//! `diff`: the impact of a policy change on real tickets. Every ticket is
+//! decided by both bundles; decisions whose verdict differs are counted by
+//! transition (outcome/vehicle before → after), with the rules responsible
+//! and the first few ticket ids of each. The input is streamed in chunks and
+//! each chunk decided on every core; the result does not depend on the
+//! number of threads (chunks are merged in input order).
+
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::verdict::Verdict;
+use triage_engine::{Bundle, PolicyRef};
+
+const CHUNK: usize = 8192;
+
+#[derive(Debug, Serialize)]
+pub struct Impact {
+    pub base: PolicyRef,
+    pub head: PolicyRef,
+    pub tickets: u64,
+    pub changed: u64,
+    /// Lines that hold no ticket (not JSON), with the first few line numbers.
+    pub unreadable: u64,
+    pub unreadable_lines: Vec<u64>,
+    pub transitions: Vec<Transition>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Transition {
+    pub before: String,
+    pub after: String,
+    pub count: u64,
+    /// `rule before → rule after` and how many tickets took that way.
+    pub rules: Vec<RuleChange>,
+    /// The first ticket ids (or line numbers) in input order.
+    pub examples: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleChange {
+    pub before: String,
+    pub after: String,
+    pub count: u64,
+}
+
+#[derive(Default)]
+struct Tally {
+    tickets: u64,
+    changed: u64,
+    unreadable: u64,
+    unreadable_lines: Vec<u64>,
+    transitions: BTreeMap<(String, String), Entry>,
+}
+
+#[derive(Default)]
+struct Entry {
+    count: u64,
+    rules: BTreeMap<(String, String), u64>,
+    examples: Vec<String>,
+}
+
+impl Tally {
+    fn merge(mut self, other: Tally, examples: usize) -> Tally {
+        self.tickets += other.tickets;
+        self.changed += other.changed;
+        self.unreadable += other.unreadable;
+        self.unreadable_lines.extend(other.unreadable_lines);
+        self.unreadable_lines.truncate(examples);
+        for (key, theirs) in other.transitions {
+            let mine = self.transitions.entry(key).or_default();
+            mine.count += theirs.count;
+            for (rules, n) in theirs.rules {
+                *mine.rules.entry(rules).or_default() += n;
+            }
+            mine.examples.extend(theirs.examples);
+            mine.examples.truncate(examples);
+        }
+        self
+    }
+}
+
+/// The ticket on a line: a bare ticket, or the `ticket` of a decision record.
+fn ticket_of(line: &str) -> Option<Value> {
+    let value: Value = serde_json::from_str(line).ok()?;
+    if value.get("schema").and_then(Value::as_str) == Some(super::SCHEMA) {
+        return value.get("ticket").cloned().filter(|t| !t.is_null());
+    }
+    Some(value)
+}
+
+fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -> Tally {
+    let mut tally = Tally::default();
+    let Some(ticket) = ticket_of(line) else {
+        tally.unreadable = 1;
+        if examples > 0 {
+            tally.unreadable_lines.push(number);
+        }
+        return tally;
+    };
+    tally.tickets = 1;
+    let before = base.decide(&ticket);
+    let after = head.decide(&ticket);
+    let (b, a) = (Verdict::of(before.as_ref()), Verdict::of(after.as_ref()));
+    if b != a {
+        tally.changed = 1;
+        let id = match (&before, &after) {
+            (Ok(d), _) | (_, Ok(d)) => Some(d.ticket_id.to_string()),
+            (Err(r), _) => r.ticket_id.as_deref().map(str::to_owned),
+        };
+        let entry = tally.transitions.entry((b.label, a.label)).or_default();
+        entry.count = 1;
+        entry.rules.insert((b.rule, a.rule), 1);
+        if examples > 0 {
+            entry
+                .examples
+                .push(id.unwrap_or_else(|| format!("line {number}")));
+        }
+    }
+    tally
+}
+
+/// Decides every ticket of `input` (JSON lines) with `base` and `head`.
+pub fn impact(
+    base: &Bundle,
+    head: &Bundle,
+    input: impl BufRead + Send,
+    examples: usize,
+) -> std::io::Result<Impact> {
+    // One thread reads and splits lines while the others decide the chunk
+    // before: reading is serial, deciding is not.
+    let (send, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<(u64, String)>>>(2);
+    let total = std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut lines = input.lines();
+            let mut number = 0u64;
+            loop {
+                let mut chunk = Vec::with_capacity(CHUNK);
+                for line in lines.by_ref() {
+                    let line = match line {
+                        Ok(line) => line,
+                        Err(e) => {
+                            let _ = send.send(Err(e));
+                            return;
+                        }
+                    };
+                    number += 1;
+                    if !line.trim().is_empty() {
+                        chunk.push((number, line));
+                    }
+                    if chunk.len() == CHUNK {
+                        break;
+                    }
+                }
+                if chunk.is_empty() || send.send(Ok(chunk)).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut total = Tally::default();
+        for chunk in chunks {
+            let part = chunk?
+                .par_iter()
+                .map(|(n, line)| one(base, head, *n, line, examples))
+                .reduce(Tally::default, |a, b| a.merge(b, examples));
+            total = total.merge(part, examples);
+        }
+        Ok::<Tally, std::io::Error>(total)
+    })?;
+    let mut transitions: Vec<Transition> = total
+        .transitions
+        .into_iter()
+        .map(|((before, after), e)| {
+            let mut rules: Vec<RuleChange> = e
+                .rules
+                .into_iter()
+                .map(|((before, after), count)| RuleChange {
+                    before,
+                    after,
+                    count,
+                })
+                .collect();
+            rules.sort_by_key(|x| std::cmp::Reverse(x.count));
+            Transition {
+                before,
+                after,
+                count: e.count,
+                rules,
+                examples: e.examples,
+            }
+        })
+        .collect();
+    transitions.sort_by_key(|x| std::cmp::Reverse(x.count));
+    Ok(Impact {
+        base: base.policy().clone(),
+        head: head.policy().clone(),
+        tickets: total.tickets,
+        changed: total.changed,
+        unreadable: total.unreadable,
+        unreadable_lines: total.unreadable_lines,
+        transitions,
+    })
+}

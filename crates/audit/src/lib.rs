@@ -1,0 +1,75 @@
+//! Record: the audit trail. A hash-chained, append-only decision log
+//! (`log`), the bundles that decided archived beside it (`archive`), masked
+//! inputs (`mask`), and the tools that read it back: `verify`, `repair` (of a
+//! torn last line), `replay`, `report`, and `diff` for the impact of a policy
+//! change.
+//!
+//! The record format, `triage.decision/v1`, is described in `record`.
+
+pub mod archive;
+pub mod canonical;
+pub mod diff;
+mod html;
+pub use html::esc as escape;
+pub mod log;
+pub mod mask;
+pub mod read;
+pub mod record;
+pub mod repair;
+pub mod replay;
+pub mod report;
+pub mod verdict;
+pub mod verify;
+
+use std::path::PathBuf;
+
+pub use archive::Archive;
+pub use log::{DecisionLog, Flush, LogOptions};
+pub use record::{GENESIS, Record, SCHEMA};
+
+/// What can go wrong writing or reading a decision log.
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    #[error("cannot {action} `{}`: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("decision log `{}` is in use by another process", path.display())]
+    Locked { path: PathBuf },
+    #[error(
+        "decision log `{}` ends in a torn record at line {line}; run `triage audit repair {}`",
+        path.display(),
+        base.display()
+    )]
+    Torn {
+        path: PathBuf,
+        base: PathBuf,
+        line: usize,
+    },
+    #[error("decision log `{}` line {line} is damaged ({detail}); run `triage audit verify`", path.display())]
+    Damaged {
+        path: PathBuf,
+        line: usize,
+        detail: String,
+    },
+    #[error("archived bundle `{digest}`: {detail}")]
+    Archive { digest: String, detail: String },
+    #[error("cannot encode a record: {0}")]
+    Encode(String),
+}
+
+impl AuditError {
+    pub(crate) fn io(
+        action: &'static str,
+        path: impl Into<PathBuf>,
+    ) -> impl FnOnce(std::io::Error) -> AuditError {
+        let path = path.into();
+        move |source| AuditError::Io {
+            action,
+            path,
+            source,
+        }
+    }
+}

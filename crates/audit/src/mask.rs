@@ -1,0 +1,91 @@
+//! Masking: the ticket fields a bundle declares `mask: true` never reach a
+//! log in clear. Each value becomes `masked:sha256:<hex>`, the SHA-256 of the
+//! log's secret salt followed by the value's canonical encoding: equal values
+//! give equal tokens within one log (so an auditor can still group them), and
+//! without the salt a token cannot be checked against guesses.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::canonical;
+use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TraceStep};
+
+/// The masked field paths of a bundle.
+pub fn fields(bundle: &Bundle) -> Vec<Arc<str>> {
+    bundle.masked_fields()
+}
+
+pub struct Masker {
+    salt: Vec<u8>,
+}
+
+impl Masker {
+    pub fn new(salt: Vec<u8>) -> Masker {
+        Masker { salt }
+    }
+
+    pub fn token(&self, value: &Value) -> String {
+        let mut bytes = self.salt.clone();
+        bytes.extend(canonical::encode(value));
+        format!("masked:{}", canonical::sha256(&bytes))
+    }
+
+    /// The ticket with `fields` masked, and the paths that were present.
+    pub fn ticket(&self, ticket: &Value, fields: &[Arc<str>]) -> (Value, Vec<String>) {
+        let mut masked = ticket.clone();
+        let mut paths = Vec::new();
+        for path in fields {
+            if let Some(slot) = slot(&mut masked, path) {
+                *slot = Value::String(self.token(slot));
+                paths.push(path.to_string());
+            }
+        }
+        (masked, paths)
+    }
+
+    /// The result with every value of a masked field replaced as in the ticket.
+    pub fn result(
+        &self,
+        result: &Result<Decision, Rejection>,
+        masked: &[String],
+    ) -> Result<Decision, Rejection> {
+        if masked.is_empty() {
+            return result.clone();
+        }
+        let mut result = result.clone();
+        match &mut result {
+            Ok(decision) => self.trace(&mut decision.trace, masked),
+            Err(rejection) => {
+                self.trace(&mut rejection.trace, masked);
+                if let RejectionKind::InvalidTicket { problems } = &mut rejection.error {
+                    for problem in problems.iter_mut().filter(|p| masked.contains(&p.field)) {
+                        // The problem text may quote the value.
+                        problem.found = "(masked)".to_owned();
+                        problem.message = "(masked)".to_owned();
+                    }
+                }
+            }
+        }
+        result
+    }
+
+    fn trace(&self, trace: &mut [TraceStep], masked: &[String]) {
+        for step in trace {
+            for (path, value) in &mut step.reads.0 {
+                if masked.iter().any(|m| **m == **path) && !value.is_null() {
+                    *value = Value::String(self.token(value));
+                }
+            }
+        }
+    }
+}
+
+/// The value at a dotted path, when present and not `null`.
+fn slot<'v>(ticket: &'v mut Value, path: &str) -> Option<&'v mut Value> {
+    let mut node = ticket;
+    for segment in path.split('.') {
+        node = node.as_object_mut()?.get_mut(segment)?;
+    }
+    (!node.is_null()).then_some(node)
+}

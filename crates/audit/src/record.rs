@@ -1,0 +1,117 @@
+//! One line of a decision log: `triage.decision/v1`.
+//!
+//! ```text
+//! {"at":…,"decision":{…}|"rejection":{…},"hash":"sha256:…","id":"d-…",
+//!  "masked":["field.path",…],"policy":{"name","version","digest"},
+//!  "prev":"sha256:…","schema":"triage.decision/v1","seq":N,"ticket":{…}}
+//! ```
+//!
+//! `seq` counts records from 1 across every segment of a log; `prev` is the
+//! previous record's `hash` (the first record's is [`GENESIS`]); `hash` is the
+//! SHA-256 of the canonical encoding ([`super::canonical`]) of the record
+//! without its `hash` key. Each line is the canonical encoding of the whole
+//! record and a line feed.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::canonical;
+use triage_engine::{Decision, PolicyRef, Rejection};
+
+pub const SCHEMA: &str = "triage.decision/v1";
+
+/// What the first record of a log chains from.
+pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Record {
+    pub schema: String,
+    pub seq: u64,
+    /// The decision id: unique within a log, derived from the chain position.
+    pub id: String,
+    /// When the record was written (UTC, RFC 3339): never an input to the decision.
+    pub at: String,
+    pub policy: PolicyRef,
+    /// The ticket as decided, with masked fields replaced by salted hashes;
+    /// `null` when the input was not a JSON or YAML document.
+    pub ticket: Value,
+    /// The ticket fields that were masked.
+    pub masked: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<Rejection>,
+    pub prev: String,
+    pub hash: String,
+}
+
+impl Record {
+    /// The decision or the rejection, as `Bundle::decide` returned it.
+    pub fn result(&self) -> Option<Result<&Decision, &Rejection>> {
+        match (&self.decision, &self.rejection) {
+            (Some(decision), _) => Some(Ok(decision)),
+            (None, Some(rejection)) => Some(Err(rejection)),
+            (None, None) => None,
+        }
+    }
+
+    /// The ticket id the decision names, if any.
+    pub fn ticket_id(&self) -> Option<&str> {
+        match self.result()? {
+            Ok(decision) => Some(&decision.ticket_id),
+            Err(rejection) => rejection.ticket_id.as_deref(),
+        }
+    }
+
+    /// Fills in `id` and `hash` and returns the line to write (with its line feed).
+    pub(crate) fn seal(&mut self) -> Result<Vec<u8>, super::AuditError> {
+        self.id = format!(
+            "d-{}",
+            &canonical::sha256(format!("{}/{}/{}", self.prev, self.seq, self.at).as_bytes())[7..27]
+        );
+        self.hash = String::new();
+        let mut value =
+            serde_json::to_value(&*self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
+        self.hash = hash_of(&mut value);
+        if let Value::Object(map) = &mut value {
+            map.insert("hash".to_owned(), Value::String(self.hash.clone()));
+        }
+        let mut line = canonical::encode(&value);
+        line.push(b'\n');
+        Ok(line)
+    }
+}
+
+/// The hash a record should carry: over the record without its `hash` key
+/// (which is taken out of `value`).
+pub fn hash_of(value: &mut Value) -> String {
+    if let Value::Object(map) = value {
+        map.remove("hash");
+    }
+    canonical::sha256(&canonical::encode(value))
+}
+
+/// Whether a parsed line is a record of this format carrying the hash of its
+/// own contents (a line of another `schema` is not intact); also returns the
+/// stored hash, `seq` and `prev` when the line has them.
+pub fn check(mut value: Value) -> Checked {
+    let field = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_owned);
+    let stored = field(&value, "hash");
+    let prev = field(&value, "prev");
+    let seq = value.get("seq").and_then(Value::as_u64);
+    let schema_ok = value.get("schema").and_then(Value::as_str) == Some(SCHEMA);
+    let actual = hash_of(&mut value);
+    Checked {
+        intact: schema_ok && stored.as_deref() == Some(actual.as_str()),
+        hash: stored.unwrap_or_default(),
+        prev: prev.unwrap_or_default(),
+        seq,
+    }
+}
+
+pub struct Checked {
+    pub intact: bool,
+    pub hash: String,
+    pub prev: String,
+    pub seq: Option<u64>,
+}

@@ -1,0 +1,243 @@
+//! `report`: what a log holds, for auditors: decisions counted by outcome,
+//! vehicle, rule, action, requester role, policy version and day; requesters
+//! who asked for an action their role may not take; every rejected input.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use super::{AuditError, read, verify};
+use triage_engine::RejectionKind;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub log: String,
+    /// `intact`, or the first break `verify` found.
+    pub integrity: String,
+    #[serde(skip)]
+    pub intact: bool,
+    pub records: u64,
+    pub decisions: u64,
+    pub invalid_tickets: u64,
+    pub evaluation_errors: u64,
+    pub tables: Vec<Table>,
+    pub outside_role: Vec<OutsideRole>,
+    pub rejections: Vec<RejectionRow>,
+    /// Lines that are not records (also reported by `integrity`).
+    pub unreadable: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Table {
+    pub title: String,
+    pub rows: Vec<Row>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Row {
+    pub key: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutsideRole {
+    pub role: String,
+    pub action: String,
+    pub allowed_roles: Vec<String>,
+    pub count: u64,
+    pub tickets: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RejectionRow {
+    pub decision_id: String,
+    pub at: String,
+    pub ticket_id: Option<String>,
+    /// `invalid ticket` or `evaluation error`.
+    pub kind: String,
+    pub detail: String,
+}
+
+const EXAMPLES: usize = 10;
+
+pub fn report(path: &PathBuf) -> Result<Report, AuditError> {
+    let check = verify::verify(std::slice::from_ref(path))?;
+    let integrity = match &check.broken {
+        None => format!("intact: {} records, head {}", check.records, check.head),
+        Some(b) => b.to_string(),
+    };
+    let (records, unreadable) = read::records(&check.files)?;
+    let titles = [
+        "outcome", "vehicle", "rule", "action", "role", "policy", "day",
+    ];
+    let mut counts: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); titles.len()];
+    let mut outside: BTreeMap<(String, String), OutsideRole> = BTreeMap::new();
+    let mut report = Report {
+        log: path.display().to_string(),
+        integrity,
+        intact: check.broken.is_none(),
+        records: records.len() as u64,
+        decisions: 0,
+        invalid_tickets: 0,
+        evaluation_errors: 0,
+        tables: Vec::new(),
+        outside_role: Vec::new(),
+        rejections: Vec::new(),
+        unreadable,
+    };
+    for (_, _, record) in &records {
+        let mut count = |table: usize, key: &str| {
+            *counts[table].entry(key.to_owned()).or_default() += 1;
+        };
+        count(
+            5,
+            &format!("{} {}", record.policy.name, record.policy.version),
+        );
+        count(6, record.at.get(..10).unwrap_or(&record.at));
+        match record.result() {
+            Some(Ok(d)) => {
+                report.decisions += 1;
+                count(0, &d.outcome);
+                count(1, d.vehicle.as_deref().unwrap_or("(none)"));
+                count(2, &d.rule);
+                count(3, &d.action);
+                count(4, &d.requester.role);
+                if !d.requester.allowed {
+                    let entry = outside
+                        .entry((d.requester.role.to_string(), d.action.to_string()))
+                        .or_insert_with(|| OutsideRole {
+                            role: d.requester.role.to_string(),
+                            action: d.action.to_string(),
+                            allowed_roles: d.allowed_roles.iter().map(|r| r.to_string()).collect(),
+                            count: 0,
+                            tickets: Vec::new(),
+                        });
+                    entry.count += 1;
+                    if entry.tickets.len() < EXAMPLES {
+                        entry.tickets.push(d.ticket_id.to_string());
+                    }
+                }
+            }
+            Some(Err(r)) => {
+                let (kind, detail) = match &r.error {
+                    RejectionKind::InvalidTicket { problems } => {
+                        report.invalid_tickets += 1;
+                        let detail = problems
+                            .iter()
+                            .map(|p| {
+                                let field = if p.field.is_empty() {
+                                    "(ticket)"
+                                } else {
+                                    &p.field
+                                };
+                                format!("{field}: {}", p.message)
+                            })
+                            .collect::<Vec<_>>()
+                            .join("; ");
+                        ("invalid ticket", detail)
+                    }
+                    RejectionKind::Evaluation(e) => {
+                        report.evaluation_errors += 1;
+                        (
+                            "evaluation error",
+                            format!("{} `{}` at {}: {}", e.stage, e.id, e.location, e.cause),
+                        )
+                    }
+                };
+                report.rejections.push(RejectionRow {
+                    decision_id: record.id.clone(),
+                    at: record.at.clone(),
+                    ticket_id: r.ticket_id.as_deref().map(str::to_owned),
+                    kind: kind.to_owned(),
+                    detail,
+                });
+            }
+            None => {}
+        }
+    }
+    report.tables = titles
+        .iter()
+        .zip(counts)
+        .map(|(title, rows)| {
+            let mut rows: Vec<Row> = rows
+                .into_iter()
+                .map(|(key, count)| Row { key, count })
+                .collect();
+            // Days read best in order; everything else by size.
+            if *title != "day" {
+                rows.sort_by(|a, b| b.count.cmp(&a.count).then(a.key.cmp(&b.key)));
+            }
+            Table {
+                title: (*title).to_owned(),
+                rows,
+            }
+        })
+        .collect();
+    report.outside_role = outside.into_values().collect();
+    Ok(report)
+}
+
+/// The report as Markdown.
+pub fn markdown(r: &Report) -> String {
+    let mut s = format!("# Decision log report: `{}`\n\n", r.log);
+    let _ = writeln!(s, "- integrity: {}", r.integrity);
+    let _ = writeln!(
+        s,
+        "- records: {} ({} decisions, {} invalid tickets, {} evaluation errors)\n",
+        r.records, r.decisions, r.invalid_tickets, r.evaluation_errors
+    );
+    for table in &r.tables {
+        let _ = writeln!(
+            s,
+            "## By {}\n\n| {} | decisions |\n|---|---:|",
+            table.title, table.title
+        );
+        for row in &table.rows {
+            let _ = writeln!(s, "| {} | {} |", row.key, row.count);
+        }
+        s.push('\n');
+    }
+    s += "## Requesters acting outside their role\n\n";
+    if r.outside_role.is_empty() {
+        s += "None.\n\n";
+    } else {
+        s += "| role | action | allowed roles | count | tickets |\n|---|---|---|---:|---|\n";
+        for o in &r.outside_role {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                o.role,
+                o.action,
+                o.allowed_roles.join(", "),
+                o.count,
+                o.tickets.join(", ")
+            );
+        }
+        s.push('\n');
+    }
+    s += "## Rejected inputs\n\n";
+    if r.rejections.is_empty() {
+        s += "None.\n";
+    } else {
+        s += "| decision | at | ticket | kind | detail |\n|---|---|---|---|---|\n";
+        for e in &r.rejections {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                e.decision_id,
+                e.at,
+                e.ticket_id.as_deref().unwrap_or("-"),
+                e.kind,
+                e.detail.replace('|', "\\|")
+            );
+        }
+    }
+    for line in &r.unreadable {
+        let _ = writeln!(s, "\nunreadable: {line}");
+    }
+    s
+}
+
+pub use super::html::html;

@@ -1,0 +1,251 @@
+//! Problems found in a policy bundle, each tied to a place in a file.
+//!
+//! The loader collects every problem it can find before it gives up, so a
+//! compliance analyst fixes a bundle in one pass rather than one error a run.
+
+use std::fmt;
+use std::sync::Arc;
+
+use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
+use serde::Serialize;
+
+/// A place in a policy file: 1-based line and column, plus the byte span that
+/// a rendered diagnostic underlines.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Loc {
+    pub file: Arc<str>,
+    pub line: usize,
+    pub column: usize,
+    #[serde(skip)]
+    pub offset: usize,
+    #[serde(skip)]
+    pub len: usize,
+}
+
+impl fmt::Display for Loc {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file, self.line, self.column)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One thing wrong (or suspicious) in a bundle.
+#[derive(Clone, Debug, Serialize)]
+pub struct Problem {
+    pub severity: Severity,
+    /// A stable, machine-readable kind, such as `unknown-reference`.
+    pub code: &'static str,
+    /// One lowercase line, user values in backticks.
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Loc>,
+}
+
+impl Problem {
+    pub fn error(code: &'static str, message: impl Into<String>, location: Option<Loc>) -> Self {
+        Problem {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            help: None,
+            location,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let severity = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        match &self.location {
+            Some(loc) => write!(f, "{loc}: {severity}: {}", self.message)?,
+            None => write!(f, "{severity}: {}", self.message)?,
+        }
+        if let Some(help) = &self.help {
+            write!(f, "\n  help: {help}")?;
+        }
+        Ok(())
+    }
+}
+
+/// A bundle that cannot be used, with every problem found in it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid policy bundle: {}", summary(.problems))]
+pub struct BundleError {
+    pub problems: Vec<Problem>,
+    /// The text of each file, so problems can be rendered with a snippet.
+    pub(crate) sources: Vec<(Arc<str>, Arc<str>)>,
+}
+
+fn summary(problems: &[Problem]) -> String {
+    let errors = problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .count();
+    match errors {
+        1 => "1 error".to_owned(),
+        n => format!("{n} errors"),
+    }
+}
+
+impl BundleError {
+    pub fn new(problems: Vec<Problem>, sources: Vec<(Arc<str>, Arc<str>)>) -> Self {
+        BundleError { problems, sources }
+    }
+
+    /// Each problem as a miette report with the offending text underlined.
+    pub fn reports(&self) -> Vec<Report> {
+        self.problems.iter().map(|p| self.report(p)).collect()
+    }
+
+    /// Every problem rendered for a terminal without colours, each with its
+    /// snippet, the way `triage check` prints them.
+    pub fn render_plain(&self) -> String {
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+        let mut out = String::new();
+        for report in self.reports() {
+            if handler.render_report(&mut out, report.as_ref()).is_err() {
+                out.push_str(&report.to_string());
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Each error (not warning) as a report.
+    pub fn error_reports(&self) -> Vec<Report> {
+        self.problems
+            .iter()
+            .filter(|p| p.severity == Severity::Error)
+            .map(|p| self.report(p))
+            .collect()
+    }
+
+    fn report(&self, problem: &Problem) -> Report {
+        let mut diagnostic = MietteDiagnostic::new(problem.message.clone())
+            .with_code(format!("triage::{}", problem.code))
+            .with_severity(match problem.severity {
+                Severity::Error => miette::Severity::Error,
+                Severity::Warning => miette::Severity::Warning,
+            });
+        if let Some(help) = &problem.help {
+            diagnostic = diagnostic.with_help(help.clone());
+        }
+        let Some(loc) = &problem.location else {
+            return Report::new(diagnostic);
+        };
+        diagnostic = diagnostic.with_label(LabeledSpan::new_primary_with_span(
+            Some("here".to_owned()),
+            (loc.offset, loc.len.max(1)),
+        ));
+        match self.sources.iter().find(|(name, _)| *name == loc.file) {
+            Some((name, text)) => {
+                Report::new(diagnostic).with_source_code(NamedSource::new(name, text.to_string()))
+            }
+            None => Report::new(diagnostic),
+        }
+    }
+}
+
+/// Turns a 1-based line and column (in characters) into a byte offset.
+pub(crate) fn byte_offset(text: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (index, content) in text.split_inclusive('\n').enumerate() {
+        if index + 1 == line {
+            let within: usize = content
+                .chars()
+                .take(column.saturating_sub(1))
+                .map(char::len_utf8)
+                .sum();
+            return offset + within;
+        }
+        offset += content.len();
+    }
+    text.len()
+}
+
+/// A message from a library in this project's style: it starts lowercase.
+pub(crate) fn lowercase_first(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// The closest candidate to `word`, when one is close enough to be a typo.
+pub(crate) fn did_you_mean<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
+}
+
+/// The candidate nearest to `word` by edit distance, within a third of its length.
+pub(crate) fn closest<'a>(
+    word: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        let distance = edit_distance(word, candidate);
+        let limit = (word.chars().count().max(candidate.chars().count()) / 3).max(1);
+        if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
+            best = Some((distance, candidate));
+        }
+    }
+    best.map(|(_, c)| c)
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = ["password_reset", "how_to", "configuration"];
+        assert_eq!(
+            did_you_mean("passwrd_reset", names).as_deref(),
+            Some("did you mean `password_reset`?")
+        );
+        assert_eq!(did_you_mean("pricing", names), None);
+    }
+
+    #[test]
+    fn byte_offsets_count_characters() {
+        let text = "a: 1\nbé: 2\n";
+        assert_eq!(byte_offset(text, 2, 1), 5);
+        assert_eq!(byte_offset(text, 2, 3), 8);
+    }
+}

@@ -1,0 +1,198 @@
+//! The loaded, validated and compiled bundle: the one object evaluation needs.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::diagnostic::{BundleError, Problem};
+use crate::load::PolicyFile;
+use crate::model::decision::{Decision, PolicyRef, Rejection};
+use crate::model::{Compiled, Described};
+
+/// A policy bundle ready to decide tickets. Cloning is cheap (one `Arc`), and
+/// it is `Send + Sync`, so one bundle serves every thread.
+#[derive(Clone)]
+pub struct Bundle {
+    pub(crate) inner: Arc<Compiled>,
+    /// Whether lowered expressions run natively (see `native`); off only to
+    /// check them against rhai.
+    pub(crate) native: bool,
+}
+
+impl std::fmt::Debug for Bundle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bundle")
+            .field("policy", &self.inner.policy)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Bundle {
+    fn new(compiled: Compiled) -> Bundle {
+        Bundle {
+            inner: Arc::new(compiled),
+            native: true,
+        }
+    }
+
+    /// Loads the bundle in `dir`: `bundle.yaml` and the files it lists.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
+        let dir = dir.as_ref();
+        let sources = crate::load::source::collect(
+            |name| dir.join(name).display().to_string(),
+            |name| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string()),
+        )?;
+        crate::link::build(sources).map(Bundle::new)
+    }
+
+    /// Loads a bundle from files in memory; one of them must be `bundle.yaml`.
+    pub fn from_files(files: &[PolicyFile]) -> Result<Bundle, BundleError> {
+        let sources = crate::load::source::collect(
+            |name| name.to_owned(),
+            |name| {
+                files
+                    .iter()
+                    .find(|f| f.name == name)
+                    .map(|f| f.text.clone())
+                    .ok_or_else(|| "no such file in the bundle".to_owned())
+            },
+        )?;
+        crate::link::build(sources).map(Bundle::new)
+    }
+
+    /// Decides one ticket.
+    pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
+        crate::engine::evaluate::decide(&self.inner, ticket, self.native)
+    }
+
+    /// The same bundle with every expression run by rhai, even those that
+    /// have a native form. Its decisions are the same, byte for byte; it
+    /// exists so that can be checked, and costs several times more a ticket.
+    pub fn interpreted(&self) -> Bundle {
+        Bundle {
+            inner: Arc::clone(&self.inner),
+            native: false,
+        }
+    }
+
+    /// Decides a ticket of any serialisable type (it goes through the same
+    /// validation as JSON does).
+    pub fn decide_typed<T: Serialize>(&self, ticket: &T) -> Result<Decision, Rejection> {
+        match serde_json::to_value(ticket) {
+            Ok(value) => self.decide(&value),
+            Err(error) => Err(crate::engine::evaluate::unserialisable(
+                &self.inner,
+                &error.to_string(),
+            )),
+        }
+    }
+
+    /// A copy compiled anew from the same files (so the same digest), for a
+    /// thread of its own: the ids, names and constants a decision clones are
+    /// then reference-counted per thread, not bounced between cores. Files
+    /// that compiled once compile again; if they ever did not, the copy is
+    /// this bundle, shared.
+    pub fn thread_copy(&self) -> Bundle {
+        match Bundle::from_files(self.files()) {
+            Ok(copy) => Bundle {
+                native: self.native,
+                ..copy
+            },
+            Err(_) => self.clone(),
+        }
+    }
+
+    /// The bundle's name, version and digest.
+    pub fn policy(&self) -> &PolicyRef {
+        &self.inner.policy
+    }
+
+    /// Problems worth a look that do not stop the bundle from loading.
+    pub fn warnings(&self) -> &[Problem] {
+        &self.inner.warnings
+    }
+
+    /// The boundary rule ids, in evaluation order.
+    pub fn rule_ids(&self) -> Vec<Arc<str>> {
+        self.inner.rules.iter().map(|r| r.id.clone()).collect()
+    }
+
+    /// The ticket fields declared `mask: true`, by dotted path: what a
+    /// decision log must never write in clear.
+    pub fn masked_fields(&self) -> Vec<Arc<str>> {
+        let fields = self.inner.schema.fields.iter();
+        fields.filter(|f| f.mask).map(|f| f.path.clone()).collect()
+    }
+
+    /// The declared vehicles.
+    pub fn vehicles(&self) -> &[Described] {
+        &self.inner.vehicles
+    }
+
+    /// Everything the bundle declares, for people and tools.
+    pub fn catalog(&self) -> crate::engine::catalog::Catalog {
+        crate::engine::catalog::Catalog::of(&self.inner)
+    }
+
+    /// The manifest and every file it lists, exactly as loaded (the bytes the
+    /// digest covers): enough to rebuild the same bundle with `from_files`.
+    pub fn files(&self) -> &[PolicyFile] {
+        &self.inner.files
+    }
+
+    /// Each file's display name and text, for rendering diagnostics.
+    pub fn sources(&self) -> Vec<(Arc<str>, Arc<str>)> {
+        self.inner.sources.clone()
+    }
+
+    /// Every path step as `(path, step)`, in order.
+    pub fn path_steps(&self) -> Vec<(Arc<str>, Arc<str>)> {
+        self.inner
+            .paths
+            .iter()
+            .flat_map(|p| p.steps.iter().map(|s| (p.id.clone(), s.id.clone())))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::Expression;
+
+    #[test]
+    fn bundle_is_send_and_sync() {
+        fn check<T: Send + Sync + Clone>() {}
+        check::<Bundle>();
+    }
+
+    fn expressions(b: &Compiled) -> Vec<&Expression> {
+        let guards = b.constraints.iter().map(|c| &c.guard);
+        let guards = guards.chain(b.rules.iter().map(|r| &r.guard));
+        let guards = guards.chain(
+            b.paths
+                .iter()
+                .flat_map(|p| p.steps.iter().map(|s| &s.guard)),
+        );
+        b.conditions
+            .iter()
+            .map(|c| &c.expr)
+            .chain(guards.map(|g| &g.expr))
+            .filter(|e| !e.always)
+            .collect()
+    }
+
+    /// A pack whose conditions fall back to rhai still decides, only slower;
+    /// this keeps the shipped one fast.
+    #[test]
+    fn every_condition_of_the_shipped_pack_runs_natively() {
+        let bundle = Bundle::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies")).unwrap();
+        let all = expressions(&bundle.inner);
+        assert!(all.len() > 10);
+        for expr in all {
+            assert!(expr.native.is_some(), "{} stays with rhai", expr.source);
+        }
+    }
+}

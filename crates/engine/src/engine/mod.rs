@@ -1,0 +1,8 @@
+//! The engine: the `Bundle` a service holds (load it, decide with it), the
+//! evaluation of one ticket, and the catalog of what a bundle declares.
+
+mod bundle;
+pub mod catalog;
+pub(crate) mod evaluate;
+
+pub use bundle::Bundle;

@@ -1,0 +1,10 @@
+//! Expressions: the rhai sandbox, each condition compiled once per bundle
+//! (`compile`), checked against the ticket schema (`typecheck`), and, where
+//! its shape allows, lowered to run without rhai (`native`).
+
+pub(crate) mod chain;
+pub(crate) mod compile;
+pub(crate) mod native;
+pub(crate) mod typecheck;
+
+pub(crate) use compile::Expression;

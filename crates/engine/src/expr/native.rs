@@ -1,0 +1,321 @@
+//! Compile, second half: the expressions most policies are made of
+//! (comparisons, `in`, `!`, `&&` and `||` over ticket fields, named conditions
+//! and literals) are lowered to a small tree that runs on the validated ticket
+//! directly, without a rhai scope or the maps a scope needs; building those
+//! was most of a decision's cost.
+//!
+//! rhai stays the language and the reference. An expression is lowered only if
+//! every node is in the subset, and at run time the tree answers only where its
+//! answer is certain to be rhai's: operands of the same type, booleans where
+//! booleans are needed, sizes within the sandbox limits. Anywhere else it gives
+//! up, and the caller runs the rhai AST, so errors keep rhai's wording.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
+use serde_json::Value;
+
+use crate::expr::chain::Chain;
+use crate::schema::{Node as Layout, Schema, Values};
+
+/// The rhai operations counted for each lowered node when judging whether an
+/// expression could reach the operation limit; one that could stays with
+/// rhai, which reports the limit. Random conditions take at most 2 a node (the
+/// property test in `tests/native.rs` fails at 1); 4 leaves a margin.
+const OPERATIONS_PER_NODE: u64 = 4;
+
+#[derive(Debug)]
+pub(crate) struct Program {
+    root: Node,
+    limits: Limits,
+}
+
+/// The sandbox's size limits (0 for none): a longer ticket value stays with rhai.
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    max_string: usize,
+    max_array: usize,
+}
+
+#[derive(Debug)]
+enum Node {
+    Field(usize),
+    Condition(usize),
+    Str(Box<str>),
+    Int(i64),
+    Bool(bool),
+    List(Box<[Box<str>]>),
+    Not(Box<Node>),
+    And(Box<[Node]>),
+    Or(Box<[Node]>),
+    Compare(Cmp, Box<(Node, Node)>),
+    /// The item, then the list.
+    In(Box<(Node, Node)>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Cmp {
+    Eq,
+    Ne,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+/// What a run reads: the ticket's values, and the named conditions evaluated
+/// so far.
+pub(crate) struct Inputs<'a> {
+    pub values: &'a Values<'a>,
+    pub conditions: &'a [Option<bool>],
+}
+
+struct Run<'a> {
+    inputs: &'a Inputs<'a>,
+    limits: Limits,
+}
+
+/// A value as rhai would see it, borrowed.
+enum Val<'a> {
+    Unit,
+    Bool(bool),
+    Int(i64),
+    Str(&'a str),
+    Items(&'a [Value]),
+    Consts(&'a [Box<str>]),
+}
+
+impl Program {
+    /// The native form of `ast`, if every node of it has one.
+    pub fn lower(
+        ast: &AST,
+        schema: &Schema,
+        conditions: &HashMap<Arc<str>, usize>,
+        engine: &Engine,
+    ) -> Option<Program> {
+        let max_operations = engine.max_operations();
+        let lowering = Lowering { schema, conditions };
+        // The statement the expression sits in counts too.
+        let mut nodes = 1;
+        let root = match ast.statements() {
+            [Stmt::Expr(expr)] => lowering.expr(expr, &mut nodes)?,
+            // A call at the top is a statement of its own kind.
+            [Stmt::FnCall(call, _)] => lowering.call(call, &mut nodes)?,
+            _ => return None,
+        };
+        if max_operations > 0 && nodes * OPERATIONS_PER_NODE > max_operations {
+            return None;
+        }
+        let limits = Limits {
+            max_string: engine.max_string_size(),
+            max_array: engine.max_array_size(),
+        };
+        Some(Program { root, limits })
+    }
+
+    /// The expression's value, or `None` where only rhai can say.
+    pub fn eval(&self, inputs: &Inputs<'_>) -> Option<bool> {
+        let run = Run {
+            inputs,
+            limits: self.limits,
+        };
+        match eval(&self.root, &run)? {
+            Val::Bool(b) => Some(b),
+            _ => None,
+        }
+    }
+}
+
+struct Lowering<'a> {
+    schema: &'a Schema,
+    conditions: &'a HashMap<Arc<str>, usize>,
+}
+
+impl Lowering<'_> {
+    fn expr(&self, expr: &Expr, nodes: &mut u64) -> Option<Node> {
+        *nodes += 1;
+        Some(match expr {
+            Expr::BoolConstant(b, _) => Node::Bool(*b),
+            Expr::IntegerConstant(i, _) => Node::Int(*i),
+            Expr::StringConstant(s, _) => Node::Str(s.as_str().into()),
+            Expr::DynamicConstant(value, _) => constant(value)?,
+            Expr::Array(items, _) => Node::List(
+                items
+                    .iter()
+                    .map(|item| match item {
+                        Expr::StringConstant(s, _) => Some(s.as_str().into()),
+                        _ => None,
+                    })
+                    .collect::<Option<_>>()?,
+            ),
+            Expr::Variable(var, _, _) => {
+                let name = var.1.as_str();
+                match self.conditions.get(name) {
+                    Some(&index) => Node::Condition(index),
+                    None => leaf(self.schema.node(&[name])?)?,
+                }
+            }
+            Expr::Dot(dot, flags, _) => self.field(dot, *flags, nodes)?,
+            Expr::And(operands, _) => Node::And(self.all(operands, nodes)?),
+            Expr::Or(operands, _) => Node::Or(self.all(operands, nodes)?),
+            Expr::FnCall(call, _) => self.call(call, nodes)?,
+            _ => return None,
+        })
+    }
+
+    fn call(&self, call: &rhai::FnCallExpr, nodes: &mut u64) -> Option<Node> {
+        Some(match (call.name.as_str(), &call.args[..]) {
+            ("!", [operand]) if call.op_token == Some(Token::Bang) => {
+                Node::Not(Box::new(self.expr(operand, nodes)?))
+            }
+            ("contains", [list, item]) => {
+                Node::In(Box::new((self.expr(item, nodes)?, self.expr(list, nodes)?)))
+            }
+            (name, [lhs, rhs]) if call.op_token.is_some() => {
+                let cmp = match name {
+                    "==" => Cmp::Eq,
+                    "!=" => Cmp::Ne,
+                    "<" => Cmp::Lt,
+                    "<=" => Cmp::Le,
+                    ">" => Cmp::Gt,
+                    ">=" => Cmp::Ge,
+                    _ => return None,
+                };
+                Node::Compare(
+                    cmp,
+                    Box::new((self.expr(lhs, nodes)?, self.expr(rhs, nodes)?)),
+                )
+            }
+            _ => return None,
+        })
+    }
+
+    fn all(&self, operands: &[Expr], nodes: &mut u64) -> Option<Box<[Node]>> {
+        operands.iter().map(|e| self.expr(e, nodes)).collect()
+    }
+
+    /// A dot chain down to a leaf field; `?.` stays with rhai.
+    fn field(
+        &self,
+        dot: &rhai::BinaryExpr,
+        flags: rhai::ASTFlags,
+        nodes: &mut u64,
+    ) -> Option<Node> {
+        let chain = Chain::of(dot, flags)?;
+        if chain.elvis || self.conditions.contains_key(chain.variable) {
+            return None;
+        }
+        // The variable, then each property.
+        *nodes += 1 + chain.properties.len() as u64;
+        chain.field(self.schema).map(Node::Field)
+    }
+}
+
+fn leaf(node: &Layout) -> Option<Node> {
+    match node {
+        Layout::Leaf(index) => Some(Node::Field(*index)),
+        Layout::Object(_) => None,
+    }
+}
+
+/// A constant the optimiser folded in: a named set becomes an array of strings.
+fn constant(value: &Dynamic) -> Option<Node> {
+    if let Ok(b) = value.as_bool() {
+        return Some(Node::Bool(b));
+    }
+    if let Ok(i) = value.as_int() {
+        return Some(Node::Int(i));
+    }
+    if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
+        return Some(Node::Str(s.as_str().into()));
+    }
+    let array = value.read_lock::<rhai::Array>()?;
+    let items = array
+        .iter()
+        .map(|item| {
+            item.read_lock::<rhai::ImmutableString>()
+                .map(|s| s.as_str().into())
+        })
+        .collect::<Option<_>>()?;
+    Some(Node::List(items))
+}
+
+fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
+    Some(match node {
+        Node::Field(index) => field(run.inputs.values[*index], run.limits)?,
+        Node::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
+        Node::Str(s) => Val::Str(s),
+        Node::Int(i) => Val::Int(*i),
+        Node::Bool(b) => Val::Bool(*b),
+        Node::List(items) => Val::Consts(items),
+        Node::Not(operand) => Val::Bool(!boolean(operand, run)?),
+        Node::And(operands) => {
+            for operand in operands {
+                if !boolean(operand, run)? {
+                    return Some(Val::Bool(false));
+                }
+            }
+            Val::Bool(true)
+        }
+        Node::Or(operands) => {
+            for operand in operands {
+                if boolean(operand, run)? {
+                    return Some(Val::Bool(true));
+                }
+            }
+            Val::Bool(false)
+        }
+        Node::Compare(cmp, operands) => {
+            let ordering = match (eval(&operands.0, run)?, eval(&operands.1, run)?) {
+                (Val::Str(a), Val::Str(b)) => a.cmp(b),
+                (Val::Int(a), Val::Int(b)) => a.cmp(&b),
+                (Val::Bool(a), Val::Bool(b)) => a.cmp(&b),
+                // rhai: `()` equals `()` and is not ordered.
+                (Val::Unit, Val::Unit) => {
+                    return Some(Val::Bool(matches!(cmp, Cmp::Eq)));
+                }
+                _ => return None,
+            };
+            Val::Bool(match cmp {
+                Cmp::Eq => ordering.is_eq(),
+                Cmp::Ne => ordering.is_ne(),
+                Cmp::Lt => ordering.is_lt(),
+                Cmp::Le => ordering.is_le(),
+                Cmp::Gt => ordering.is_gt(),
+                Cmp::Ge => ordering.is_ge(),
+            })
+        }
+        Node::In(operands) => {
+            let Val::Str(item) = eval(&operands.0, run)? else {
+                return None;
+            };
+            Val::Bool(match eval(&operands.1, run)? {
+                Val::Items(items) => items.iter().any(|v| v.as_str() == Some(item)),
+                Val::Consts(items) => items.iter().any(|v| **v == *item),
+                _ => return None,
+            })
+        }
+    })
+}
+
+fn boolean(node: &Node, run: &Run<'_>) -> Option<bool> {
+    match eval(node, run)? {
+        Val::Bool(b) => Some(b),
+        _ => None,
+    }
+}
+
+/// A ticket value as `evaluate` hands it to rhai; `None` for a map, or a value
+/// past a size limit.
+fn field(value: &Value, limits: Limits) -> Option<Val<'_>> {
+    let within = |len: usize, max: usize| max == 0 || len <= max;
+    Some(match value {
+        Value::Null => Val::Unit,
+        Value::Bool(b) => Val::Bool(*b),
+        Value::Number(n) => n.as_i64().map_or(Val::Unit, Val::Int),
+        Value::String(s) if within(s.len(), limits.max_string) => Val::Str(s),
+        Value::Array(items) if within(items.len(), limits.max_array) => Val::Items(items),
+        _ => return None,
+    })
+}

@@ -1,0 +1,180 @@
+//! Validate (expressions): comparisons and `in` tests checked against the
+//! ticket schema when a bundle loads, so `issue.type == "passwrd_reset"` is a
+//! located error with a suggestion rather than a rule that silently never matches.
+
+use std::sync::Arc;
+
+use rhai::{Expr, FnCallExpr, Position};
+
+use crate::expr::chain::Chain;
+use crate::diagnostic::{Problem, closest};
+use crate::schema::{Kind, Node, Schema};
+
+/// What an operand is, as far as the schema can tell.
+enum Operand<'e> {
+    Field(usize),
+    Text(&'e str, Position),
+    Number,
+    Bool,
+    /// Literal strings of an array literal or a named set.
+    Strings(Vec<(String, Position)>),
+    Unknown,
+}
+
+/// The schema and named sets an expression is checked against.
+pub(crate) struct Types<'a> {
+    pub schema: &'a Schema,
+    pub sets: &'a [(Arc<str>, Vec<Arc<str>>)],
+}
+
+impl Types<'_> {
+    /// Problems with one function call (operators are calls in rhai's AST);
+    /// `at` turns a position in the expression into a location in the file.
+    pub fn check_call(
+        &self,
+        call: &FnCallExpr,
+        position: Position,
+        at: &dyn Fn(Position) -> crate::diagnostic::Loc,
+        problems: &mut Vec<Problem>,
+    ) {
+        let args: Vec<Operand> = call.args.iter().map(|a| self.operand(a)).collect();
+        match (call.name.as_str(), args.as_slice()) {
+            ("==" | "!=" | "<" | ">" | "<=" | ">=", [a, b]) => {
+                for (field, other) in [(a, b), (b, a)] {
+                    if let Operand::Field(index) = field {
+                        self.compare(*index, other, position, at, problems);
+                    }
+                }
+            }
+            // `x in list` is `contains(list, x)`.
+            ("contains", [container, item]) => match (container, item) {
+                (Operand::Field(list), Operand::Text(text, at_text)) => {
+                    if let Kind::List(values) = &self.schema.fields[*list].kind {
+                        self.member(*list, values, text, *at_text, at, problems);
+                    }
+                }
+                (Operand::Strings(members), Operand::Field(index)) => {
+                    if let Kind::Enum(values) = &self.schema.fields[*index].kind {
+                        for (text, at_text) in members {
+                            self.member(*index, values, text, *at_text, at, problems);
+                        }
+                    }
+                }
+                _ => {}
+            },
+            _ => {}
+        }
+    }
+
+    fn compare(
+        &self,
+        index: usize,
+        other: &Operand,
+        position: Position,
+        at: &dyn Fn(Position) -> crate::diagnostic::Loc,
+        problems: &mut Vec<Problem>,
+    ) {
+        let field = &self.schema.fields[index];
+        let kind = &field.kind;
+        let textual = matches!(kind, Kind::String | Kind::Enum(_) | Kind::Timestamp);
+        let mismatch = match other {
+            Operand::Text(text, at_text) => {
+                if let Kind::Enum(values) = kind {
+                    self.member(index, values, text, *at_text, at, problems);
+                }
+                (!textual).then_some("a string")
+            }
+            Operand::Number => (*kind != Kind::Integer).then_some("a number"),
+            Operand::Bool => (*kind != Kind::Bool).then_some("true or false"),
+            Operand::Field(other_index) => {
+                let other_kind = &self.schema.fields[*other_index].kind;
+                let disjoint = match (kind, other_kind) {
+                    (Kind::Enum(a), Kind::Enum(b)) => !a.iter().any(|v| b.contains(v)),
+                    (a, b) => std::mem::discriminant(a) != std::mem::discriminant(b),
+                };
+                // Report a pair of fields once, from its left operand.
+                (disjoint && index < *other_index).then_some("a field of another type")
+            }
+            Operand::Strings(_) | Operand::Unknown => None,
+        };
+        if let Some(what) = mismatch {
+            problems.push(
+                Problem::error(
+                    "type-mismatch",
+                    format!(
+                        "`{}` is {} and is compared with {what}",
+                        field.path,
+                        kind.describe()
+                    ),
+                    Some(at(position)),
+                )
+                .with_help(
+                    "such a comparison is never true; compare the field with one of its own values",
+                ),
+            );
+        }
+    }
+
+    fn member(
+        &self,
+        index: usize,
+        values: &[Arc<str>],
+        text: &str,
+        position: Position,
+        at: &dyn Fn(Position) -> crate::diagnostic::Loc,
+        problems: &mut Vec<Problem>,
+    ) {
+        if values.iter().any(|v| &**v == text) {
+            return;
+        }
+        let path = &self.schema.fields[index].path;
+        let mut problem = Problem::error(
+            "unknown-value",
+            format!("`{text}` is not a value of `{path}`"),
+            Some(at(position)),
+        );
+        problem.help = Some(match closest(text, values.iter().map(|v| &**v)) {
+            Some(near) => format!("did you mean `{near}`?"),
+            None => format!("`{path}` is one of {}", values.join(", ")),
+        });
+        problems.push(problem);
+    }
+
+    fn operand<'e>(&self, expr: &'e Expr) -> Operand<'e> {
+        match expr {
+            Expr::StringConstant(s, position) => Operand::Text(s.as_str(), *position),
+            Expr::IntegerConstant(..) | Expr::FloatConstant(..) => Operand::Number,
+            Expr::BoolConstant(..) => Operand::Bool,
+            Expr::Array(items, _) => {
+                let strings: Vec<(String, Position)> = items
+                    .iter()
+                    .filter_map(|item| match item {
+                        Expr::StringConstant(s, p) => Some((s.to_string(), *p)),
+                        _ => None,
+                    })
+                    .collect();
+                if strings.len() == items.len() {
+                    Operand::Strings(strings)
+                } else {
+                    Operand::Unknown
+                }
+            }
+            Expr::Variable(var, _, position) => {
+                if let Some((_, members)) = self.sets.iter().find(|(n, _)| **n == *var.1) {
+                    return Operand::Strings(
+                        members.iter().map(|m| (m.to_string(), *position)).collect(),
+                    );
+                }
+                match self.schema.node(&[var.1.as_str()]) {
+                    Some(Node::Leaf(index)) => Operand::Field(*index),
+                    _ => Operand::Unknown,
+                }
+            }
+            // `?.` makes no difference to the types compared.
+            Expr::Dot(dot, flags, _) => Chain::of(dot, *flags)
+                .and_then(|chain| chain.field(self.schema))
+                .map_or(Operand::Unknown, Operand::Field),
+            _ => Operand::Unknown,
+        }
+    }
+}

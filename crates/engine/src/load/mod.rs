@@ -1,0 +1,17 @@
+//! Load: the bundle's files as written. `source` reads the manifest and the
+//! files it lists and computes the digest; `raw` parses the YAML with source
+//! locations.
+
+use serde::Serialize;
+
+pub mod digest;
+pub mod raw;
+pub mod source;
+
+/// A bundle file held in memory: its name as the manifest lists it, and its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PolicyFile {
+    pub name: String,
+    pub text: String,
+}
+

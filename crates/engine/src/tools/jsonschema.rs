@@ -1,0 +1,243 @@
+//! JSON Schemas for editors and for the services that send tickets: the
+//! policy file format and the suite format (fixed), and the ticket format
+//! (derived from a bundle's own ticket schema).
+
+use serde_json::{Map, Value, json};
+
+use crate::engine::catalog::Catalog;
+
+fn text() -> Value {
+    json!({ "type": "string" })
+}
+
+fn map_of(value: Value) -> Value {
+    json!({ "type": "object", "additionalProperties": value })
+}
+
+fn object(properties: Value, required: &[&str]) -> Value {
+    json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
+}
+
+/// A declaration with a title, an optional description (required where the
+/// loader requires it: `required`) and the kind's own keys.
+fn described(extra: Value, required: &[&str]) -> Value {
+    let mut properties = json!({
+        "title": { "type": "string", "description": "A short name a person reads." },
+        "description": { "type": "string" }
+    });
+    if let (Some(p), Value::Object(extra)) = (properties.as_object_mut(), extra) {
+        p.extend(extra);
+    }
+    let required: Vec<&str> = std::iter::once("title")
+        .chain(required.iter().copied())
+        .collect();
+    object(properties, &required)
+}
+
+fn action_ref() -> Value {
+    json!({
+        "description": "An action id, or an action picked by the value of an enum field.",
+        "anyOf": [
+            { "type": "string" },
+            object(json!({ "by": text(), "cases": map_of(text()) }), &["by", "cases"])
+        ]
+    })
+}
+
+/// The schema of `bundle.yaml` and of every policy file it lists.
+pub fn policy() -> Value {
+    let expression = json!({ "type": "string", "description": "A rhai expression: true or false for a ticket." });
+    let manifest = object(
+        json!({
+            "name": text(),
+            "version": text(),
+            "description": text(),
+            "files": { "type": "array", "items": text(), "description": "The policy files, in the order they are read." },
+            "limits": object(json!({
+                "max_operations": { "type": "integer", "minimum": 1 },
+                "max_expression_depth": { "type": "integer", "minimum": 1 },
+                "max_string_size": { "type": "integer", "minimum": 1 },
+                "max_array_size": { "type": "integer", "minimum": 1 },
+                "max_map_size": { "type": "integer", "minimum": 1 }
+            }), &[])
+        }),
+        &["name", "version", "files"],
+    );
+    let field = object(
+        json!({
+            "type": { "enum": crate::schema::FIELD_TYPES },
+            "values": { "type": "array", "items": text() },
+            "values_from": { "type": "array", "items": text(), "description": "Named sets whose members are the values." },
+            "required": { "type": "boolean" },
+            "mask": { "type": "boolean", "description": "Replace the value by a salted hash in decision logs." },
+            "default": {},
+            "description": text()
+        }),
+        &["type"],
+    );
+    let ticket = object(
+        json!({
+            "id_field": text(),
+            "role_field": text(),
+            "fields": map_of(field),
+            "constraints": { "type": "array", "items": object(json!({
+                "id": text(), "check": expression, "field": text(), "expected": text(), "message": text()
+            }), &["id", "check", "field", "expected", "message"]) }
+        }),
+        &["id_field", "role_field", "fields"],
+    );
+    let rule = object(
+        json!({
+            "id": text(), "when": expression, "outcome": text(), "action": action_ref(),
+            "path": text(), "rationale": text()
+        }),
+        &["id", "outcome", "action", "rationale"],
+    );
+    let step = object(
+        json!({ "id": text(), "vehicle": text(), "when": expression, "rationale": text() }),
+        &["id", "vehicle", "rationale"],
+    );
+    let path = object(
+        json!({
+            "title": text(), "description": text(),
+            "steps": { "type": "array", "items": step },
+            "fallback": object(json!({ "outcome": text(), "action": action_ref(), "rationale": text() }), &["outcome", "action", "rationale"])
+        }),
+        &["title", "steps"],
+    );
+    let file = object(
+        json!({
+            "ticket": ticket,
+            "roles": map_of(described(json!({}), &[])),
+            "actions": map_of(described(json!({ "roles": { "type": "array", "items": text() } }), &["roles"])),
+            "outcomes": map_of(described(json!({ "escalates": { "type": "boolean" } }), &["description"])),
+            "vehicles": map_of(described(json!({ "fee": text(), "covers": text() }), &["description"])),
+            "sets": map_of(json!({ "type": "array", "items": text() })),
+            "conditions": map_of(expression),
+            "rules": { "type": "array", "items": rule },
+            "paths": map_of(path)
+        }),
+        &[],
+    );
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "triage policy file",
+        "description": "bundle.yaml (the manifest) or one of the policy files it lists.",
+        "anyOf": [manifest, file]
+    })
+}
+
+/// The schema of a policy test suite (`tests/*.yaml`).
+pub fn suite() -> Value {
+    let nullable = json!({ "type": ["string", "null"] });
+    let expect = object(
+        json!({
+            "outcome": text(), "vehicle": nullable, "rule": text(), "path_step": nullable,
+            "action": text(), "allowed": { "type": "boolean" },
+            "error": { "enum": ["invalid_ticket", "evaluation"] }, "error_field": text()
+        }),
+        &[],
+    );
+    json!({
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "title": "triage policy test suite",
+        "type": "object",
+        "properties": {
+            "bases": map_of(json!({ "type": "object" })),
+            "cases": { "type": "array", "items": object(json!({
+                "name": text(), "base": text(), "ticket": { "type": "object" }, "expect": expect
+            }), &["name", "expect"]) }
+        },
+        "required": ["cases"],
+        "additionalProperties": false
+    })
+}
+
+/// The schema of the tickets a bundle accepts. Cross-field constraints are
+/// not expressible here; the service still checks them.
+pub fn ticket(catalog: &Catalog) -> Value {
+    let mut root = json!({ "type": "object", "properties": {}, "required": [], "additionalProperties": false });
+    for field in &catalog.ticket.fields {
+        let mut schema = match field.kind {
+            "bool" => json!({ "type": "boolean" }),
+            "integer" => json!({ "type": "integer" }),
+            "timestamp" => json!({ "type": "string", "format": "date-time" }),
+            "enum" => json!({ "type": "string", "enum": field.values }),
+            "list" => {
+                json!({ "type": "array", "items": { "type": "string", "enum": field.values } })
+            }
+            _ => json!({ "type": "string" }),
+        };
+        if let (Some(s), Some(description)) = (schema.as_object_mut(), &field.description) {
+            s.insert("description".into(), json!(description));
+        }
+        if let (Some(s), Some(default)) = (schema.as_object_mut(), &field.default) {
+            s.insert("default".into(), default.clone());
+        }
+        if !field.required {
+            // An explicit `null` counts as absent.
+            schema = json!({ "anyOf": [schema, { "type": "null" }] });
+        }
+        insert(
+            &mut root,
+            &field.path.split('.').collect::<Vec<_>>(),
+            schema,
+            field.required,
+        );
+    }
+    let constraints: Vec<String> = catalog
+        .ticket
+        .constraints
+        .iter()
+        .map(|c| format!("{}: {}", c.id, c.check.trim()))
+        .collect();
+    let mut out = Map::new();
+    out.insert(
+        "$schema".into(),
+        json!("http://json-schema.org/draft-07/schema#"),
+    );
+    out.insert(
+        "title".into(),
+        json!(format!(
+            "ticket for {} {}",
+            catalog.policy.name, catalog.policy.version
+        )),
+    );
+    if !constraints.is_empty() {
+        out.insert(
+            "description".into(),
+            json!(format!(
+                "Also checked, beyond this schema: {}",
+                constraints.join("; ")
+            )),
+        );
+    }
+    if let Value::Object(rest) = root {
+        out.extend(rest);
+    }
+    Value::Object(out)
+}
+
+fn insert(node: &mut Value, path: &[&str], schema: Value, required: bool) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    if required {
+        if let Some(list) = node.get_mut("required").and_then(Value::as_array_mut) {
+            if !list.iter().any(|r| r == first) {
+                list.push(json!(first));
+            }
+        }
+    }
+    let Some(properties) = node.get_mut("properties").and_then(Value::as_object_mut) else {
+        return;
+    };
+    if rest.is_empty() {
+        properties.insert((*first).to_owned(), schema);
+        return;
+    }
+    let child = properties
+        .entry((*first).to_owned())
+        .or_insert_with(|| json!({ "type": "object", "properties": {}, "required": [], "additionalProperties": false }));
+    insert(child, rest, schema, required);
+}

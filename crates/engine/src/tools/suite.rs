@@ -1,0 +1,403 @@
+//! Policy test suites: YAML cases beside the policies (`tests/*.yaml` in the
+//! bundle directory), each a ticket and what its decision must be, run
+//! against a bundle with coverage of its rules, path steps and fallbacks.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+use crate::engine::Bundle;
+use crate::model::Covered;
+use crate::model::decision::{Decision, Rejection, RejectionKind};
+use crate::diagnostic::{BundleError, Problem};
+use crate::load::raw::{Text, parse_yaml};
+
+/// One suite file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    /// Named partial tickets that cases build on.
+    #[serde(default)]
+    bases: BTreeMap<String, Value>,
+    cases: Vec<CaseFile>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    name: Text,
+    #[serde(default)]
+    base: Option<Text>,
+    #[serde(default)]
+    ticket: Option<Value>,
+    expect: Expect,
+}
+
+/// What a case expects; only what is written is checked.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<String>,
+    /// `null` expects no vehicle.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub vehicle: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// `null` expects no step (no path ran, or the fallback applied).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub path_step: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    /// Whether the requester's role may take the action.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+    /// `invalid_ticket` or `evaluation`: the ticket must get this error.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// With `error: invalid_ticket`: a problem must name this field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_field: Option<String>,
+}
+
+/// Tells `vehicle: null` (expect none) from no `vehicle` key (do not check).
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+/// A case ready to run.
+#[derive(Debug, Clone)]
+pub struct Case {
+    pub suite: String,
+    pub name: String,
+    pub ticket: Value,
+    pub expect: Expect,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    pub suite: String,
+    pub name: String,
+    pub passed: bool,
+    pub mismatches: Vec<Mismatch>,
+    /// The decision or rejection the ticket got.
+    pub result: Value,
+    #[serde(skip)]
+    pub trace: Vec<crate::TraceStep>,
+}
+
+/// One expectation that did not hold.
+#[derive(Debug, Clone, Serialize)]
+pub struct Mismatch {
+    pub what: &'static str,
+    pub expected: String,
+    pub actual: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Coverage {
+    pub items: Vec<CoverageItem>,
+    pub covered: usize,
+    pub total: usize,
+    pub percent: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CoverageItem {
+    /// `rule`, `step` or `fallback`.
+    pub kind: &'static str,
+    /// The rule id, `path/step`, or the path of a fallback.
+    pub id: String,
+    /// How many cases it decided.
+    pub cases: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub cases: Vec<CaseResult>,
+    pub coverage: Coverage,
+    pub passed: usize,
+    pub failed: usize,
+}
+
+/// Reads every `tests/*.yaml` suite of the bundle in `dir`, in name order.
+pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
+    let tests = dir.join("tests");
+    let mut paths: Vec<_> = match std::fs::read_dir(&tests) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+            .collect(),
+        Err(error) => {
+            let problem = Problem::error(
+                "io",
+                format!("cannot read `{}`: {error}", tests.display()),
+                None,
+            )
+            .with_help("policy test suites are YAML files in the bundle's `tests/` directory");
+            return Err(BundleError::new(vec![problem], Vec::new()));
+        }
+    };
+    // Directory order is not ours to depend on.
+    paths.sort();
+    let mut files = Vec::new();
+    let mut unreadable = Vec::new();
+    for path in paths {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => files.push((path.display().to_string(), text)),
+            Err(error) => unreadable.push(Problem::error(
+                "io",
+                format!("cannot read `{}`: {error}", path.display()),
+                None,
+            )),
+        }
+    }
+    if !unreadable.is_empty() {
+        return Err(BundleError::new(unreadable, Vec::new()));
+    }
+    parse_suites(&files)
+}
+
+/// Builds the cases of suites given as `(name, text)`.
+pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, BundleError> {
+    let mut problems = Vec::new();
+    let mut cases = Vec::new();
+    for (name, text) in files {
+        let suite: SuiteFile = match parse_yaml(name, text) {
+            Ok(suite) => suite,
+            Err(problem) => {
+                problems.push(problem);
+                continue;
+            }
+        };
+        let short = Path::new(name)
+            .file_name()
+            .map_or(name.clone(), |n| n.to_string_lossy().into_owned());
+        for case in suite.cases {
+            let mut ticket = Value::Object(serde_json::Map::new());
+            if let Some(base) = &case.base {
+                match suite.bases.get(&base.value) {
+                    Some(value) => merge(&mut ticket, value),
+                    None => {
+                        let loc = crate::load::raw::loc(name, text, &base.referenced);
+                        problems.push(
+                            Problem::error(
+                                "unknown-reference",
+                                format!("unknown base `{}`", base.value),
+                                Some(loc),
+                            )
+                            .with_help(format!(
+                                "bases in this file: {}",
+                                suite.bases.keys().cloned().collect::<Vec<_>>().join(", ")
+                            )),
+                        );
+                        continue;
+                    }
+                }
+            }
+            if let Some(patch) = &case.ticket {
+                merge(&mut ticket, patch);
+            }
+            cases.push(Case {
+                suite: short.clone(),
+                name: case.name.value,
+                ticket,
+                expect: case.expect,
+            });
+        }
+    }
+    if problems.is_empty() {
+        Ok(cases)
+    } else {
+        let sources = files
+            .iter()
+            .map(|(n, t)| (Arc::from(n.as_str()), Arc::from(t.as_str())))
+            .collect();
+        Err(BundleError::new(problems, sources))
+    }
+}
+
+/// Deep merge: maps merge key by key, a `null` removes the key, anything else replaces.
+fn merge(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+/// Runs every case and measures coverage.
+pub fn run(bundle: &Bundle, cases: &[Case]) -> Report {
+    let b = &bundle.inner;
+    let mut items: Vec<CoverageItem> = b
+        .coverage_items()
+        .into_iter()
+        .map(|item| {
+            let (kind, id) = match item {
+                Covered::Rule(rule) => ("rule", rule.id.to_string()),
+                Covered::Step(path, step) => ("step", format!("{}/{}", path.id, step.id)),
+                Covered::Fallback(path) => ("fallback", path.id.to_string()),
+            };
+            CoverageItem { kind, id, cases: 0 }
+        })
+        .collect();
+    let mut results = Vec::new();
+    for case in cases {
+        let result = bundle.decide(&case.ticket);
+        if let Ok(decision) = &result {
+            for at in b.exercised(decision) {
+                items[at].cases += 1;
+            }
+        }
+        let mismatches = check(&case.expect, &result);
+        results.push(CaseResult {
+            suite: case.suite.clone(),
+            name: case.name.clone(),
+            passed: mismatches.is_empty(),
+            mismatches,
+            trace: match &result {
+                Ok(d) => d.trace.clone(),
+                Err(r) => r.trace.clone(),
+            },
+            result: match &result {
+                Ok(d) => serde_json::to_value(d).unwrap_or_default(),
+                Err(r) => serde_json::to_value(r).unwrap_or_default(),
+            },
+        });
+    }
+    let covered = items.iter().filter(|i| i.cases > 0).count();
+    let total = items.len();
+    let percent = if total == 0 {
+        100.0
+    } else {
+        covered as f64 * 100.0 / total as f64
+    };
+    let passed = results.iter().filter(|r| r.passed).count();
+    Report {
+        failed: results.len() - passed,
+        passed,
+        cases: results,
+        coverage: Coverage {
+            items,
+            covered,
+            total,
+            percent,
+        },
+    }
+}
+
+fn check(expect: &Expect, result: &Result<Decision, Rejection>) -> Vec<Mismatch> {
+    let mut out = Vec::new();
+    let mut compare = |what: &'static str, expected: Option<String>, actual: Option<String>| {
+        let show = |v: &Option<String>| {
+            v.as_ref()
+                .map_or_else(|| "none".to_owned(), |v| format!("`{v}`"))
+        };
+        if expected != actual {
+            out.push(Mismatch {
+                what,
+                expected: show(&expected),
+                actual: show(&actual),
+            });
+        }
+    };
+    match result {
+        Ok(d) => {
+            if let Some(error) = &expect.error {
+                compare("error", Some(error.clone()), None);
+            }
+            // (what, expected if written: `Some(None)` expects nothing, actual)
+            type Row = (&'static str, Option<Option<String>>, Option<String>);
+            let fields: [Row; 6] = [
+                (
+                    "outcome",
+                    expect.outcome.clone().map(Some),
+                    Some(d.outcome.to_string()),
+                ),
+                (
+                    "vehicle",
+                    expect.vehicle.clone(),
+                    d.vehicle.as_deref().map(str::to_owned),
+                ),
+                (
+                    "rule",
+                    expect.rule.clone().map(Some),
+                    Some(d.rule.to_string()),
+                ),
+                (
+                    "path_step",
+                    expect.path_step.clone(),
+                    d.path_step.as_deref().map(str::to_owned),
+                ),
+                (
+                    "action",
+                    expect.action.clone().map(Some),
+                    Some(d.action.to_string()),
+                ),
+                (
+                    "allowed",
+                    expect.allowed.map(|a| Some(a.to_string())),
+                    Some(d.requester.allowed.to_string()),
+                ),
+            ];
+            for (what, expected, actual) in fields {
+                if let Some(expected) = expected {
+                    compare(what, expected, actual);
+                }
+            }
+        }
+        Err(rejection) => {
+            let (kind, detail) = match &rejection.error {
+                RejectionKind::InvalidTicket { problems } => (
+                    "invalid_ticket",
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.field, p.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                RejectionKind::Evaluation(e) => {
+                    ("evaluation", format!("{} `{}`: {}", e.stage, e.id, e.cause))
+                }
+            };
+            match &expect.error {
+                Some(error) => compare("error", Some(error.clone()), Some(kind.to_owned())),
+                None => out.push(Mismatch {
+                    what: "decision",
+                    expected: "a decision".to_owned(),
+                    actual: format!("{kind}: {detail}"),
+                }),
+            }
+            if let (Some(field), RejectionKind::InvalidTicket { problems }) =
+                (&expect.error_field, &rejection.error)
+            {
+                if !problems.iter().any(|p| p.field == *field) {
+                    out.push(Mismatch {
+                        what: "error_field",
+                        expected: format!("`{field}`"),
+                        actual: detail,
+                    });
+                }
+            }
+        }
+    }
+    out
+}

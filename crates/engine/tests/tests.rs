@@ -1,0 +1,12 @@
+//! The engine's integration tests, in one binary (one link, one run); they
+//! need nothing above the engine: no service, no CLI.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod bad_bundles;
+mod determinism;
+mod native;
+mod properties;
+mod sandbox;
+mod tickets;

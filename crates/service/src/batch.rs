@@ -1,0 +1,355 @@
+//! Streaming batch evaluation of JSON Lines: one reader, a worker a core, one
+//! writer that restores input order. Lines travel in numbered chunks through
+//! bounded channels, so memory depends on the chunk size and the number of
+//! workers, never on the size of the input.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, BufRead, Write};
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use triage_engine::{Bundle, Decision, Rejection};
+
+/// Lines a worker takes at once: large enough that channel traffic is noise,
+/// small enough that the reorder buffer stays small.
+const CHUNK: usize = 256;
+
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Worker threads; 0 means one per available core.
+    pub workers: usize,
+}
+
+/// Each line's ticket and result, kept for the decision log.
+type Kept = Vec<(Value, Result<Decision, Rejection>)>;
+
+/// What a run decided, for the summary.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Summary {
+    pub lines: u64,
+    pub decided: u64,
+    /// Lines that were not a ticket the schema accepts (malformed included).
+    pub invalid: u64,
+    /// Of `invalid`, lines that were not JSON at all.
+    pub malformed: u64,
+    pub evaluation_errors: u64,
+    pub by_outcome: BTreeMap<String, u64>,
+    /// Decisions by vehicle; `none` for decisions without one.
+    pub by_vehicle: BTreeMap<String, u64>,
+    #[serde(skip)]
+    pub elapsed: Duration,
+}
+
+impl Summary {
+    /// Decisions (and rejections) per second.
+    pub fn throughput(&self) -> f64 {
+        let secs = self.elapsed.as_secs_f64();
+        if secs > 0.0 {
+            self.lines as f64 / secs
+        } else {
+            0.0
+        }
+    }
+
+    fn add(&mut self, other: &Summary) {
+        self.lines += other.lines;
+        self.decided += other.decided;
+        self.invalid += other.invalid;
+        self.malformed += other.malformed;
+        self.evaluation_errors += other.evaluation_errors;
+        for (k, v) in &other.by_outcome {
+            *self.by_outcome.entry(k.clone()).or_default() += v;
+        }
+        for (k, v) in &other.by_vehicle {
+            *self.by_vehicle.entry(k.clone()).or_default() += v;
+        }
+    }
+}
+
+/// An error record: the rejection, with the 1-based input line it is about.
+#[derive(Serialize)]
+struct LineError<'a> {
+    line: u64,
+    #[serde(flatten)]
+    rejection: &'a Rejection,
+}
+
+struct Chunk {
+    seq: u64,
+    first_line: u64,
+    lines: Vec<Vec<u8>>,
+    bytes: u64,
+}
+
+struct Done {
+    seq: u64,
+    text: Vec<u8>,
+    summary: Summary,
+    bytes: u64,
+    kept: Kept,
+}
+
+/// Decides every line of `input` and writes one line per input line to
+/// `output`, in input order. `progress` hears the lines and bytes done so far.
+/// Only I/O errors stop a run; a bad line becomes an error record. With a
+/// decision log, each line's record is appended, in input order, before the
+/// line is written.
+pub fn run(
+    bundle: &Bundle,
+    input: &mut (dyn BufRead + Send),
+    output: &mut dyn Write,
+    options: &Options,
+    progress: &mut dyn FnMut(u64, u64),
+    mut log: Option<&mut triage_audit::DecisionLog>,
+) -> io::Result<Summary> {
+    let keep = log.is_some();
+    let started = Instant::now();
+    let workers = match options.workers {
+        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        n => n,
+    };
+    let (work_tx, work_rx) = sync_channel::<Chunk>(workers * 2);
+    let (done_tx, done_rx) = sync_channel::<Done>(workers * 2);
+    let work_rx = Arc::new(Mutex::new(work_rx));
+
+    let mut summary = std::thread::scope(|scope| {
+        let reader = scope.spawn(move || read(input, &work_tx));
+        for _ in 0..workers {
+            let rx = Arc::clone(&work_rx);
+            let tx = done_tx.clone();
+            // Each worker compiles its own copy, in parallel with the others.
+            scope.spawn(move || work(&bundle.thread_copy(), &rx, &tx, keep));
+        }
+        // Only the workers hold the queues' other ends now, so if they stop
+        // (the writer gave up) the reader's next send fails instead of blocking.
+        drop(work_rx);
+        drop(done_tx);
+        let mut record = |kept: Kept| -> io::Result<()> {
+            if let Some(log) = log.as_deref_mut() {
+                for (ticket, result) in &kept {
+                    log.append(bundle, ticket, result)
+                        .map_err(io::Error::other)?;
+                }
+            }
+            Ok(())
+        };
+        let written = write(output, &done_rx, progress, &mut record);
+        // Unblock the reader if the writer gave up early.
+        drop(done_rx);
+        let read = reader
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the reader thread failed")));
+        let summary = written?;
+        read?;
+        Ok::<Summary, io::Error>(summary)
+    })?;
+    summary.elapsed = started.elapsed();
+    Ok(summary)
+}
+
+fn read(input: &mut (dyn BufRead + Send), tx: &SyncSender<Chunk>) -> io::Result<()> {
+    let mut seq = 0;
+    let mut line_no = 1;
+    loop {
+        let mut lines = Vec::with_capacity(CHUNK);
+        let mut bytes = 0;
+        while lines.len() < CHUNK {
+            let mut line = Vec::new();
+            let n = input.read_until(b'\n', &mut line)?;
+            if n == 0 {
+                break;
+            }
+            bytes += n as u64;
+            lines.push(line);
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        let count = lines.len() as u64;
+        let chunk = Chunk {
+            seq,
+            first_line: line_no,
+            lines,
+            bytes,
+        };
+        if tx.send(chunk).is_err() {
+            // The writer stopped (an output error): it reports why.
+            return Ok(());
+        }
+        seq += 1;
+        line_no += count;
+    }
+}
+
+fn work(bundle: &Bundle, rx: &Mutex<Receiver<Chunk>>, tx: &SyncSender<Done>, keep: bool) {
+    loop {
+        let chunk = match rx.lock() {
+            Ok(rx) => match rx.recv() {
+                Ok(chunk) => chunk,
+                Err(_) => return,
+            },
+            Err(_) => return,
+        };
+        let mut text = Vec::with_capacity(chunk.lines.len() * 1024);
+        let mut summary = Summary::default();
+        let mut tally = Tally::default();
+        let mut kept = Vec::new();
+        for (i, line) in chunk.lines.iter().enumerate() {
+            let line_no = chunk.first_line + i as u64;
+            let (ticket, result) =
+                decide_line(bundle, line_no, line, &mut text, &mut summary, &mut tally);
+            if keep {
+                kept.push((ticket, result));
+            }
+        }
+        tally.into_summary(&mut summary);
+        let done = Done {
+            seq: chunk.seq,
+            text,
+            summary,
+            bytes: chunk.bytes,
+            kept,
+        };
+        if tx.send(done).is_err() {
+            return;
+        }
+    }
+}
+
+/// Counts by outcome and vehicle keyed by the decision's shared strings, so
+/// the hot loop does not allocate a key per line.
+#[derive(Default)]
+struct Tally {
+    outcomes: HashMap<Arc<str>, u64>,
+    vehicles: HashMap<Option<Arc<str>>, u64>,
+}
+
+impl Tally {
+    fn into_summary(self, summary: &mut Summary) {
+        for (k, v) in self.outcomes {
+            *summary.by_outcome.entry(k.to_string()).or_default() += v;
+        }
+        for (k, v) in self.vehicles {
+            let key = k.as_deref().unwrap_or("none").to_owned();
+            *summary.by_vehicle.entry(key).or_default() += v;
+        }
+    }
+}
+
+/// Decides one line into `out`, and returns the ticket (`null` for a line
+/// that is not JSON) and its result.
+fn decide_line(
+    bundle: &Bundle,
+    line_no: u64,
+    line: &[u8],
+    out: &mut Vec<u8>,
+    summary: &mut Summary,
+    tally: &mut Tally,
+) -> (Value, Result<Decision, Rejection>) {
+    summary.lines += 1;
+    let (ticket, result) = match serde_json::from_slice::<Value>(trim(line)) {
+        Ok(ticket) => {
+            let result = bundle.decide(&ticket);
+            (ticket, result)
+        }
+        Err(error) => {
+            summary.malformed += 1;
+            (Value::Null, Err(malformed(bundle, &error)))
+        }
+    };
+    let written = match &result {
+        Ok(decision) => {
+            count(decision, summary, tally);
+            serde_json::to_writer(&mut *out, decision)
+        }
+        Err(rejection) => {
+            if rejection.is_invalid_ticket() {
+                summary.invalid += 1;
+            } else {
+                summary.evaluation_errors += 1;
+            }
+            let record = LineError {
+                line: line_no,
+                rejection,
+            };
+            serde_json::to_writer(&mut *out, &record)
+        }
+    };
+    if let Err(error) = written {
+        // Serialising our own types into memory cannot fail in practice; if it
+        // ever does, the line still gets its one output line.
+        let message = serde_json::json!({ "line": line_no, "error": error.to_string() });
+        out.extend_from_slice(message.to_string().as_bytes());
+    }
+    out.push(b'\n');
+    (ticket, result)
+}
+
+fn count(decision: &Decision, summary: &mut Summary, tally: &mut Tally) {
+    summary.decided += 1;
+    *tally.outcomes.entry(decision.outcome.clone()).or_default() += 1;
+    *tally.vehicles.entry(decision.vehicle.clone()).or_default() += 1;
+}
+
+fn trim(line: &[u8]) -> &[u8] {
+    let end = line
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(0, |i| i + 1);
+    &line[..end]
+}
+
+fn malformed(bundle: &Bundle, error: &serde_json::Error) -> Rejection {
+    let message = if error.is_eof() && error.line() == 1 && error.column() == 0 {
+        "the line is empty".to_owned()
+    } else {
+        format!("not valid JSON: {error}")
+    };
+    Rejection::unreadable(
+        bundle.policy(),
+        "a ticket as one JSON object on one line",
+        "a line that is not JSON",
+        message,
+    )
+}
+
+fn write(
+    output: &mut dyn Write,
+    rx: &Receiver<Done>,
+    progress: &mut dyn FnMut(u64, u64),
+    record: &mut dyn FnMut(Kept) -> io::Result<()>,
+) -> io::Result<Summary> {
+    let mut summary = Summary::default();
+    let mut pending = BTreeMap::new();
+    let mut next = 0;
+    let mut bytes = 0;
+    for done in rx {
+        pending.insert(done.seq, done);
+        while let Some(done) = pending.remove(&next) {
+            // Logged before written: no answer escapes the audit trail.
+            record(done.kept)?;
+            output.write_all(&done.text)?;
+            summary.add(&done.summary);
+            bytes += done.bytes;
+            next += 1;
+            progress(summary.lines, bytes);
+        }
+    }
+    output.flush()?;
+    Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_drops_line_endings() {
+        assert_eq!(trim(b"{}\r\n"), b"{}");
+        assert_eq!(trim(b"  \n"), b"");
+    }
+}

@@ -1,0 +1,493 @@
+//! The routes, and the middleware around them: request ids, logs and metrics
+//! for every request; authentication, concurrency and time limits for the
+//! `/v1/` API. Every `/v1/` answer is JSON, errors included, and nothing a
+//! client sends leads to a `500`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{Next, from_fn_with_state};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tracing::Instrument;
+
+use super::{Loaded, State as Shared, reload};
+use triage_engine::{Bundle, Decision, Rejection};
+
+type AppState = State<Arc<Shared>>;
+
+pub(crate) fn router(state: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/decisions", post(decide))
+        .route("/v1/decisions/batch", post(decide_batch))
+        .route("/v1/policy", get(policy))
+        .route("/v1/policy/reload", post(reload_now))
+        .route_layer(from_fn_with_state(Arc::clone(&state), guard))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(from_fn_with_state(Arc::clone(&state), observe))
+        .with_state(state)
+}
+
+/// A JSON error that is not about a ticket: `{"error": {"kind", "message"}}`.
+fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+    Refusal(status, kind, message.into()).into_response()
+}
+
+/// A request refused before any ticket was looked at.
+struct Refusal(StatusCode, &'static str, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let body = json!({ "error": { "kind": self.1, "message": self.2 } });
+        (self.0, json_body(&body)).into_response()
+    }
+}
+
+fn json_body<T: Serialize>(value: &T) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
+    // Serialising the service's own types cannot fail; an empty object keeps
+    // the answer JSON even so.
+    let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        bytes,
+    )
+}
+
+static REQUESTS: AtomicU64 = AtomicU64::new(0);
+
+/// Counts a request as in flight until it is answered or dropped.
+struct InFlight<'a>(&'a Shared);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Request id, span, log line and metrics for every request.
+async fn observe(State(state): AppState, request: Request, next: Next) -> Response {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+        .map_or_else(
+            || format!("{:016x}", REQUESTS.fetch_add(1, Ordering::Relaxed)),
+            str::to_owned,
+        );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("unmatched", MatchedPath::as_str)
+        .to_owned();
+    let span = tracing::info_span!("request", request_id = %id, method = %request.method(), route = %route);
+    state.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let in_flight = InFlight(&state);
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    drop(in_flight);
+    let status = response.status().as_u16();
+    state.metrics.request(route, status);
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    span.in_scope(|| {
+        if status >= 400 {
+            tracing::info!(status, micros, "request answered with an error");
+        } else {
+            tracing::debug!(status, micros, "request answered");
+        }
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+/// The `/v1/` limits: the token, the concurrency cap and the time limit.
+async fn guard(State(state): AppState, request: Request, next: Next) -> Response {
+    if let Some(token) = &state.config.token {
+        let given = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        // Comparing digests keeps the comparison constant-time even in length.
+        let same = Sha256::digest(given.trim().as_bytes()).ct_eq(&Sha256::digest(token.as_bytes()));
+        if !bool::from(same) {
+            let mut response = error(
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "this route needs `Authorization: Bearer <token>` with the service's token",
+            );
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return response;
+        }
+    }
+    let Ok(_permit) = state.permits.try_acquire() else {
+        let mut response = error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            format!(
+                "more than {} requests at once; retry shortly",
+                state.config.concurrency
+            ),
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    };
+    let limit = state.config.timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => error(
+            StatusCode::REQUEST_TIMEOUT,
+            "timeout",
+            format!("the request took longer than {} ms", limit.as_millis()),
+        ),
+    }
+}
+
+fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
+    state.live.load_full().ok_or_else(|| {
+        Refusal(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            "no valid policy bundle is loaded; see `/v1/policy`".to_owned(),
+        )
+    })
+}
+
+/// The bundle to decide with and the request body, or why there are none.
+async fn bundle_and_body(state: &Shared, body: Body) -> Result<(Arc<Loaded>, Bytes), Refusal> {
+    let loaded = live(state)?;
+    Ok((loaded, read_body(state, body).await?))
+}
+
+async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
+    let max = state.config.max_body;
+    let too_large = || {
+        Refusal(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is larger than {max} bytes"),
+        )
+    };
+    axum::body::to_bytes(body, max).await.map_err(|e| {
+        let inner = e.into_inner();
+        if inner.is::<http_body_util::LengthLimitError>() {
+            too_large()
+        } else {
+            Refusal(
+                StatusCode::BAD_REQUEST,
+                "unreadable_body",
+                format!("cannot read the request body: {inner}"),
+            )
+        }
+    })
+}
+
+fn not_json(bundle: &Bundle, expected: &str, error: &str) -> Rejection {
+    Rejection::unreadable(
+        bundle.policy(),
+        expected,
+        "a body that is not JSON",
+        format!("not valid JSON: {error}"),
+    )
+}
+
+/// Decides one ticket and records the answer in the decision log, if there
+/// is one. `Err` means the record could not be written: the answer must not
+/// be sent.
+fn decide_one(
+    state: &Shared,
+    bundle: &Bundle,
+    ticket: &Value,
+) -> Result<Result<Decision, Rejection>, String> {
+    let started = Instant::now();
+    let result = bundle.decide(ticket);
+    state.metrics.decided(&result, started.elapsed());
+    if let Err(rejection) = &result {
+        if !rejection.is_invalid_ticket() {
+            tracing::warn!("{}", rejection.error);
+        }
+    }
+    record(state, bundle, ticket, &result)?;
+    Ok(result)
+}
+
+fn record(
+    state: &Shared,
+    bundle: &Bundle,
+    ticket: &Value,
+    result: &Result<Decision, Rejection>,
+) -> Result<(), String> {
+    let Some(log) = &state.config.log else {
+        return Ok(());
+    };
+    let mut log = log
+        .lock()
+        .map_err(|_| "the decision log is unusable".to_owned())?;
+    log.append(bundle, ticket, result).map(|_| ()).map_err(|e| {
+        tracing::error!("cannot record a decision: {e}");
+        format!("cannot record the decision: {e}")
+    })
+}
+
+fn unrecorded(message: String) -> Response {
+    error(StatusCode::SERVICE_UNAVAILABLE, "decision_log", message)
+}
+
+fn answer(result: &Result<Decision, Rejection>) -> Response {
+    match result {
+        Ok(decision) => (StatusCode::OK, json_body(decision)).into_response(),
+        Err(rejection) if rejection.is_invalid_ticket() => {
+            (StatusCode::BAD_REQUEST, json_body(rejection)).into_response()
+        }
+        Err(rejection) => (StatusCode::UNPROCESSABLE_ENTITY, json_body(rejection)).into_response(),
+    }
+}
+
+/// A body that is not JSON: counted, recorded and answered like any other
+/// rejection. `Err` as for `decide_one`.
+fn unreadable(
+    state: &Shared,
+    bundle: &Bundle,
+    expected: &str,
+    error: &serde_json::Error,
+) -> Result<Result<Decision, Rejection>, String> {
+    let rejection = not_json(bundle, expected, &error.to_string());
+    state.metrics.rejected(&rejection);
+    let result = Err(rejection);
+    record(state, bundle, &Value::Null, &result).map(|()| result)
+}
+
+async fn decide(State(state): AppState, body: Body) -> Response {
+    let (loaded, bytes) = match bundle_and_body(&state, body).await {
+        Ok(both) => both,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let work = move |state: &Shared| match serde_json::from_slice::<Value>(&bytes) {
+        Ok(ticket) => decide_one(state, &loaded.bundle, &ticket),
+        Err(e) => unreadable(state, &loaded.bundle, "a ticket as a JSON object", &e),
+    };
+    // Appending to the decision log takes its lock and may sync to disk:
+    // that waits off the async threads. Without a log, deciding takes a few
+    // microseconds, less than handing it to another thread.
+    let result = if state.config.log.is_some() {
+        let shared = Arc::clone(&state);
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            work(&shared)
+        })
+        .await
+        .unwrap_or_else(|e| Err(format!("the decision failed: {e}")))
+    } else {
+        work(&state)
+    };
+    match result {
+        Ok(result) => answer(&result),
+        Err(message) => unrecorded(message),
+    }
+}
+
+async fn decide_batch(State(state): AppState, body: Body) -> Response {
+    let (loaded, bytes) = match bundle_and_body(&state, body).await {
+        Ok(both) => both,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let tickets = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(Value::Array(tickets)) => tickets,
+        Ok(other) => {
+            let found = match other {
+                Value::Object(_) => "an object",
+                _ => "a JSON value that is not an array",
+            };
+            return error(
+                StatusCode::BAD_REQUEST,
+                "not_a_batch",
+                format!("expected a JSON array of tickets, found {found}"),
+            );
+        }
+        Err(e) => {
+            return match unreadable(&state, &loaded.bundle, "a JSON array of tickets", &e) {
+                Ok(result) => answer(&result),
+                Err(message) => unrecorded(message),
+            };
+        }
+    };
+    if tickets.len() > state.config.max_batch {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "the batch has {} tickets; at most {} are allowed",
+                tickets.len(),
+                state.config.max_batch
+            ),
+        );
+    }
+    // A large batch is CPU work: off the async threads, so it cannot stall
+    // other connections.
+    let shared = Arc::clone(&state);
+    let span = tracing::Span::current();
+    let work = tokio::task::spawn_blocking(move || {
+        let _entered = span.enter();
+        let mut out = Vec::with_capacity(tickets.len() * 2048 + 2);
+        out.push(b'[');
+        for (i, ticket) in tickets.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let written = match decide_one(&shared, &loaded.bundle, ticket)? {
+                Ok(decision) => serde_json::to_writer(&mut out, &decision),
+                Err(rejection) => serde_json::to_writer(&mut out, &rejection),
+            };
+            if written.is_err() {
+                out.extend_from_slice(b"null");
+            }
+        }
+        out.push(b']');
+        Ok::<Vec<u8>, String>(out)
+    });
+    match work.await {
+        Ok(Err(message)) => unrecorded(message),
+        Ok(Ok(out)) => (
+            StatusCode::OK,
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            )],
+            out,
+        )
+            .into_response(),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the batch failed: {e}"),
+        ),
+    }
+}
+
+fn last_error(state: &Shared) -> Value {
+    state
+        .last_error
+        .lock()
+        .ok()
+        .and_then(|last| last.as_ref().and_then(|e| serde_json::to_value(e).ok()))
+        .unwrap_or(Value::Null)
+}
+
+async fn policy(State(state): AppState) -> Response {
+    let Some(loaded) = state.live.load_full() else {
+        let body = json!({
+            "error": { "kind": "not_ready", "message": "no valid policy bundle is loaded" },
+            "last_reload_error": last_error(&state),
+        });
+        return (StatusCode::SERVICE_UNAVAILABLE, json_body(&body)).into_response();
+    };
+    let bundle = &loaded.bundle;
+    let p = bundle.policy();
+    let vehicles: Vec<_> = bundle.vehicles().iter().map(|v| v.id.clone()).collect();
+    let body = json!({
+        "name": p.name,
+        "version": p.version,
+        "digest": p.digest,
+        "loaded_at": loaded.loaded_at,
+        "rules": bundle.rule_ids(),
+        "vehicles": vehicles,
+        "last_reload_error": last_error(&state),
+    });
+    (StatusCode::OK, json_body(&body)).into_response()
+}
+
+async fn reload_now(State(state): AppState) -> Response {
+    match reload::reload(&state, "API").await {
+        Ok(policy) => (
+            StatusCode::OK,
+            json_body(&json!({ "reloaded": true, "policy": policy })),
+        )
+            .into_response(),
+        Err(failure) => {
+            let serving = state.live.load_full().map(|l| l.bundle.policy().clone());
+            let body = json!({
+                "reloaded": false,
+                "error": { "kind": "invalid_policy", "message": failure.message },
+                "problems": failure.problems,
+                "policy": serving,
+            });
+            (StatusCode::UNPROCESSABLE_ENTITY, json_body(&body)).into_response()
+        }
+    }
+}
+
+async fn healthz() -> Response {
+    (StatusCode::OK, json_body(&json!({ "status": "ok" }))).into_response()
+}
+
+async fn readyz(State(state): AppState) -> Response {
+    match state.live.load_full() {
+        Some(loaded) => {
+            let digest = &loaded.bundle.policy().digest;
+            let body = json!({ "status": "ready", "digest": digest });
+            (StatusCode::OK, json_body(&body)).into_response()
+        }
+        None => {
+            let body = json!({ "status": "not_ready", "last_reload_error": last_error(&state) });
+            (StatusCode::SERVICE_UNAVAILABLE, json_body(&body)).into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): AppState) -> Response {
+    let live = state.live.load_full();
+    let text = state.metrics.render(live.as_deref());
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
+        text,
+    )
+        .into_response()
+}
+
+async fn not_found(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no route `{}`", request.uri().path()),
+    )
+}
+
+async fn method_not_allowed(request: Request) -> Response {
+    error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!(
+            "`{}` is not allowed on `{}`",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
