@@ -210,10 +210,13 @@ fn report_counts_decisions_roles_and_errors() {
     for (title, of) in [
         (
             "outcome",
-            &(|d: &triage_engine::Decision| d.outcome.to_string()) as &dyn Fn(&triage_engine::Decision) -> String,
+            &(|d: &triage_engine::Decision| d.outcome.to_string())
+                as &dyn Fn(&triage_engine::Decision) -> String,
         ),
         ("rule", &|d: &triage_engine::Decision| d.rule.to_string()),
-        ("role", &|d: &triage_engine::Decision| d.requester.role.to_string()),
+        ("role", &|d: &triage_engine::Decision| {
+            d.requester.role.to_string()
+        }),
     ] {
         let rows = table(title);
         for (key, count) in &rows {

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use serde_json::Value;
 
-#[allow(dead_code, reason = "the engine tests use every helper; these tests use most")]
+#[allow(
+    dead_code,
+    reason = "the engine tests use every helper; these tests use most"
+)]
 #[path = "../crates/engine/tests/common.rs"]
 mod engine;
 pub use engine::*;

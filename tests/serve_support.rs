@@ -71,7 +71,9 @@ impl Server {
                 let stop = async move {
                     let _ = stop_rx.await;
                 };
-                triage_service::serve::serve(listener, config, stop).await.unwrap();
+                triage_service::serve::serve(listener, config, stop)
+                    .await
+                    .unwrap();
             });
         });
         let addr = addr_rx.recv_timeout(Duration::from_secs(20)).unwrap();

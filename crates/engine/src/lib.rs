@@ -52,8 +52,8 @@ pub use load::source::MANIFEST;
 pub use load::{PolicyFile, digest};
 pub use model::Described;
 pub use model::decision::{
-    Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind,
-    Requester, StepKind, StepResult, TraceStep,
+    Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,
+    StepKind, StepResult, TraceStep,
 };
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Reach};
 pub use tools::{generate, jsonschema, suite};

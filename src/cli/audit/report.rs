@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use triage_audit::report;
 use crate::cli::exit;
+use triage_audit::report;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -6,9 +6,9 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::Format;
-use triage_audit::Record;
 use crate::cli::eval::{rejection_text, text, trace_text};
 use crate::cli::exit;
+use triage_audit::Record;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["ticket", "decision"])))]

@@ -5,8 +5,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::Format;
-use triage_audit::verify::verify;
 use crate::cli::exit;
+use triage_audit::verify::verify;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -6,12 +6,12 @@ use std::sync::Arc;
 use rhai::{Dynamic, Scope};
 use serde_json::Value;
 
-use crate::model::{ActionSel, Compiled, Guard, Piece, Template};
+use crate::diagnostic::lowercase_first;
 use crate::model::decision::{
     Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, StepKind, StepResult,
     TraceStep,
 };
-use crate::diagnostic::lowercase_first;
+use crate::model::{ActionSel, Compiled, Guard, Piece, Template};
 use crate::schema::{InputProblem, Node, Values, found};
 
 pub(crate) fn decide(

@@ -5,17 +5,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhai::{
-    AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope,
-    Stmt,
-};
+use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
 use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
-use crate::load::raw::{Limits, Text};
-use crate::schema::{Node, Schema};
-use crate::load::source::SourceFile;
 use crate::expr::chain::Chain;
 use crate::expr::typecheck::Types;
+use crate::load::raw::{Limits, Text};
+use crate::load::source::SourceFile;
+use crate::schema::{Node, Schema};
 
 /// A compiled condition and what it depends on.
 #[derive(Debug)]

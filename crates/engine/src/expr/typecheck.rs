@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use rhai::{Expr, FnCallExpr, Position};
 
-use crate::expr::chain::Chain;
 use crate::diagnostic::{Problem, closest};
+use crate::expr::chain::Chain;
 use crate::schema::{Kind, Node, Schema};
 
 /// What an operand is, as far as the schema can tell.

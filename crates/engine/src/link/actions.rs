@@ -4,9 +4,9 @@ use std::sync::Arc;
 
 use super::registry::{Builder, Registry};
 use super::ticket::field_ref;
-use crate::model::ActionSel;
 use crate::diagnostic::Problem;
 use crate::load::raw::ActionRef;
+use crate::model::{ActionDef, ActionSel, Described};
 use crate::schema::{Kind, Schema};
 
 pub(super) fn action_sel(
@@ -80,5 +80,35 @@ pub(super) fn action_sel(
             }
             ok.then_some(ActionSel::ByField { field, cases })
         }
+    }
+}
+
+impl super::Linker<'_> {
+    /// Each action with the roles that may take it, sorted, so decisions list
+    /// them in a stable order.
+    pub(super) fn actions(&mut self, parsed: &super::Parsed) -> Vec<ActionDef> {
+        let mut defs = Vec::new();
+        for (file, content) in parsed {
+            for (name, action) in &content.actions.0 {
+                let mut allowed: Vec<Arc<str>> = action
+                    .roles
+                    .iter()
+                    .filter_map(|r| {
+                        let loc = self.b.at(*file, r);
+                        let roles = &mut self.declared.roles;
+                        let index = roles.resolve(&r.value, &loc, &mut self.b.problems)?;
+                        Some(roles.id(index))
+                    })
+                    .collect();
+                allowed.sort();
+                allowed.dedup();
+                defs.push(ActionDef {
+                    id: name.value.as_str().into(),
+                    info: Described::new(&name.value, &action.title, action.description.as_deref()),
+                    roles: allowed,
+                });
+            }
+        }
+        defs
     }
 }

@@ -1,8 +1,8 @@
 //! Named conditions: which depend on which, and an order to evaluate them in.
 
 use super::registry::{Builder, Registry};
-use crate::expr::compile::Expression;
 use crate::diagnostic::Problem;
+use crate::expr::compile::Expression;
 
 /// Whether `expr` depends on condition `c`, directly or through other conditions.
 pub(super) fn depends(expr: &Expression, c: usize, exprs: &[Option<Expression>]) -> bool {

@@ -92,6 +92,11 @@ impl Registry {
         self.names[index].0.clone()
     }
 
+    /// Every declared id, in declaration order.
+    pub(super) fn ids(&self) -> Vec<Arc<str>> {
+        self.names.iter().map(|(n, _)| n.clone()).collect()
+    }
+
     /// A warning for each declared id nothing refers to.
     pub(super) fn unused(&self, warnings: &mut Vec<Problem>) {
         for ((name, loc), used) in self.names.iter().zip(&self.used) {

@@ -11,7 +11,8 @@ pub mod source;
 /// A bundle file held in memory: its name as the manifest lists it, and its text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct PolicyFile {
+    /// The file's name as the manifest lists it (`bundle.yaml` for the manifest itself).
     pub name: String,
+    /// The file's contents.
     pub text: String,
 }
-

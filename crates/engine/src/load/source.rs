@@ -137,10 +137,7 @@ fn digest<'a>(files: impl Iterator<Item = &'a SourceFile>) -> String {
             hasher.update(part);
         }
     }
-    format!(
-        "sha256:{}",
-        crate::load::digest::hex(&hasher.finalize())
-    )
+    format!("sha256:{}", crate::load::digest::hex(&hasher.finalize()))
 }
 
 /// Why a listed name may not be read, if it may not: bundles stay inside their directory.

@@ -14,7 +14,9 @@ pub use crate::schema::InputProblem;
 /// What must happen with a ticket, and why.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Decision {
+    /// The ticket's id: the value of the schema's `id_field`.
     pub ticket_id: Arc<str>,
+    /// The outcome id: the deciding rule's, or the path fallback's when no step was eligible.
     pub outcome: Arc<str>,
     /// The support vehicle an escalation goes through, if one was chosen.
     pub vehicle: Option<Arc<str>>,
@@ -26,17 +28,22 @@ pub struct Decision {
     pub path_step: Option<Arc<str>>,
     /// The action the partner takes next.
     pub action: Arc<str>,
+    /// The requester's role, from the ticket, and whether it may take `action`.
     pub requester: Requester,
     /// The roles that may take `action`, sorted.
     pub allowed_roles: Vec<Arc<str>>,
     /// The deciding rule's rationale, then the path step's or fallback's.
     pub rationale: Vec<Arc<str>>,
+    /// The bundle that decided.
     pub policy: PolicyRef,
+    /// Every rule and path step evaluated, in order, and the fallback when it applied.
     pub trace: Vec<TraceStep>,
 }
 
+/// Who asked for the decision, and whether they may act on it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requester {
+    /// The requester's role: the value of the schema's `role_field`.
     pub role: Arc<str>,
     /// Whether `role` may take the decision's action.
     pub allowed: bool,
@@ -45,7 +52,9 @@ pub struct Requester {
 /// Which bundle decided: its name, human version and content digest.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PolicyRef {
+    /// The bundle's name, from its manifest.
     pub name: Arc<str>,
+    /// The bundle's version, as its manifest writes it.
     pub version: Arc<str>,
     /// `sha256:` and the hex digest of the bundle's files, in manifest order.
     pub digest: Arc<str>,
@@ -54,11 +63,14 @@ pub struct PolicyRef {
 /// One condition evaluated on the way to a decision.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TraceStep {
+    /// What was evaluated: a rule, a path step or a path's fallback.
     pub kind: StepKind,
-    /// The rule id, or the step id within `path`.
+    /// The rule id, the step id within `path`, or `fallback`.
     pub id: Arc<str>,
+    /// The escalation path the step or fallback belongs to; absent for rules.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<Arc<str>>,
+    /// Whether the condition held, did not hold, or failed.
     pub result: StepResult,
     /// The ticket fields the condition refers to (directly or through named
     /// conditions) and their values in this ticket; `null` where absent.
@@ -70,14 +82,17 @@ pub struct TraceStep {
 pub struct Reads(pub Vec<(Arc<str>, Value)>);
 
 impl Reads {
+    /// The value read at the dotted `path`, if the condition read that field.
     pub fn get(&self, path: &str) -> Option<&Value> {
         self.0.iter().find(|(p, _)| &**p == path).map(|(_, v)| v)
     }
 
+    /// The field paths and their values, sorted by path.
     pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &Value)> {
         self.0.iter().map(|(p, v)| (p, v))
     }
 
+    /// Whether no field was read, as for a catch-all rule or a fallback.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
@@ -97,18 +112,27 @@ impl<'de> Deserialize<'de> for Reads {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What a trace step evaluated: `rule`, `path_step` or `fallback` in JSON.
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
+    /// A boundary rule's condition.
     Rule,
+    /// The condition of a step of the escalation path the deciding rule named.
     PathStep,
+    /// The path's fallback, applied because no step was eligible; it has no
+    /// condition, so it is always `matched` and reads nothing.
     Fallback,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// How a trace step came out: `matched`, `not_matched` or `error` in JSON.
 #[serde(rename_all = "snake_case")]
 pub enum StepResult {
+    /// The condition held: the rule decided, or the step chose the vehicle.
     Matched,
+    /// The condition was false, so evaluation went on to the next rule or step.
     NotMatched,
+    /// The condition failed to evaluate; only the last step of a rejection's trace has it.
     Error,
 }
 
@@ -118,7 +142,9 @@ pub enum StepResult {
 pub struct Rejection {
     /// The ticket's id, when it could be read.
     pub ticket_id: Option<Arc<str>>,
+    /// What went wrong: an object whose `kind` is `invalid_ticket` or `evaluation`.
     pub error: RejectionKind,
+    /// The bundle that rejected the ticket.
     pub policy: PolicyRef,
     /// The conditions evaluated before the failure (evaluation errors only).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -126,26 +152,38 @@ pub struct Rejection {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// Whose fault a rejection is. In JSON, `kind` names the variant and the
+/// variant's fields sit beside it.
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum RejectionKind {
     /// The ticket does not fit the bundle's ticket schema.
-    InvalidTicket { problems: Vec<InputProblem> },
+    InvalidTicket {
+        /// Every problem found with the ticket, not only the first.
+        problems: Vec<InputProblem>,
+    },
     /// An expression failed at run time: the bundle has a bug for this ticket.
     Evaluation(Box<EvaluationError>),
 }
 
+/// Where and why evaluation failed for a ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvaluationError {
     /// `rule`, `path_step`, `path` (no step matched and there is no
     /// fallback), `condition` or `constraint`.
     pub stage: Arc<str>,
+    /// The id of what failed at that stage: the rule, path step, path,
+    /// condition name or constraint.
     pub id: Arc<str>,
     /// The boundary rule being evaluated when the failure happened, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<Arc<str>>,
+    /// The expression that failed, as written; `(none)` when no rule or path
+    /// step matched, and the field's path when no action is given for its value.
     pub expression: Arc<str>,
-    /// Where the expression is written: `file:line:col`.
+    /// Where the expression is written: `file:line:col`; empty when the
+    /// failure is not an expression's.
     pub location: String,
+    /// What went wrong, as rhai or the engine reports it.
     pub cause: String,
 }
 
@@ -201,6 +239,7 @@ impl Rejection {
         }
     }
 
+    /// Whether the ticket is at fault (`invalid_ticket`) rather than the bundle (`evaluation`).
     pub fn is_invalid_ticket(&self) -> bool {
         matches!(self.error, RejectionKind::InvalidTicket { .. })
     }

@@ -41,12 +41,17 @@ pub(crate) struct Compiled {
 /// Something a bundle declares, as a person reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Described {
+    /// The id it is declared under, as rules, decisions and other declarations name it.
     pub id: Arc<str>,
+    /// A short name a person reads.
     pub title: String,
+    /// A longer description; absent when the bundle gives none.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// What a vehicle costs the partner; vehicles only, and absent when not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fee: Option<String>,
+    /// What a vehicle covers; vehicles only, and absent when not given.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub covers: Option<String>,
 }
@@ -181,4 +186,3 @@ impl Compiled {
         rule.into_iter().chain(along)
     }
 }
-

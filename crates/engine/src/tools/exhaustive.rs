@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::{Map, Value, json};
 
 use crate::engine::Bundle;
-use crate::model::{Compiled, Covered};
 use crate::model::decision::{Decision, Rejection, RejectionKind};
+use crate::model::{Compiled, Covered};
 use crate::schema::Kind;
 
 /// How far to go.

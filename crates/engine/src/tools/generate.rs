@@ -29,14 +29,20 @@ pub struct TicketGenerator {
     count: u64,
 }
 
+/// No draw gave a ticket the bundle accepts: its constraints are too hard to
+/// satisfy by random choice.
 #[derive(Debug, thiserror::Error)]
 #[error("no valid ticket after {attempts} random draws; last problem: {last}")]
 pub struct GenerateError {
+    /// How many draws were tried.
     pub attempts: u32,
+    /// Why the bundle rejected the last draw, on one line.
     pub last: String,
 }
 
 impl TicketGenerator {
+    /// A generator of `bundle`'s tickets; the same `seed` gives the same
+    /// tickets, with ids `T-<seed>-1`, `T-<seed>-2`, and so on.
     pub fn new(bundle: &Bundle, seed: u64) -> Self {
         let catalog = bundle.catalog();
         TicketGenerator {

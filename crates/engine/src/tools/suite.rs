@@ -9,11 +9,11 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
+use crate::diagnostic::{BundleError, Problem};
 use crate::engine::Bundle;
+use crate::load::raw::{Text, parse_yaml};
 use crate::model::Covered;
 use crate::model::decision::{Decision, Rejection, RejectionKind};
-use crate::diagnostic::{BundleError, Problem};
-use crate::load::raw::{Text, parse_yaml};
 
 /// One suite file as written.
 #[derive(Debug, Deserialize)]
