@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::exit;
-use triage_engine::{Bundle, BundleError, Exploration, ExploreOptions, Severity};
+use triage_engine::{Bundle, BundleError, Exploration, ExploreOptions, Mode, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -151,14 +151,14 @@ fn explained(e: &Exploration) -> String {
         })
         .collect();
     match e.mode {
-        "exhaustive" => {
+        Mode::Exhaustive => {
             s += &format!(
                 "\nexhaustive: {} tickets, every combination of {}\n",
                 e.tickets,
                 fields.join(", ")
             )
         }
-        _ => {
+        Mode::Sampled => {
             s += &format!(
                 "\nsampled: {} random tickets, because {}; fields: {}\n",
                 e.tickets,
@@ -171,7 +171,7 @@ fn explained(e: &Exploration) -> String {
         "  {} valid tickets decided, {} rejected as invalid input, {} evaluation errors\n",
         e.decided, e.invalid, e.errors
     );
-    if e.errors == 0 && e.mode == "exhaustive" {
+    if e.errors == 0 && e.mode == Mode::Exhaustive {
         s += "  proven: every valid ticket gets a decision without an error\n";
     }
     for example in &e.error_examples {

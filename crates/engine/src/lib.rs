@@ -53,7 +53,8 @@ pub use load::{PolicyFile, digest};
 pub use model::Described;
 pub use model::decision::{
     Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,
-    StepKind, StepResult, TraceStep,
+    Stage, StepKind, StepResult, TraceStep,
 };
-pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Reach};
+pub use schema::FieldType;
+pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
 pub use tools::{generate, jsonschema, suite};

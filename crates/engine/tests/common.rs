@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
-use triage_engine::{Bundle, BundleError, PolicyFile};
+use triage_engine::{Bundle, BundleError, FieldType, PolicyFile};
 
 /// The repository root: the first folder up from this crate holding the
 /// reference pack (tests run from the crate being tested).
@@ -109,8 +109,10 @@ pub fn generated(n: usize, seed: u64) -> Vec<Value> {
                 vec![("id".into(), json!(format!("G-{seed}-{i}")))];
             for field in &catalog.ticket.fields {
                 let value = match (field.kind, &field.values) {
-                    ("enum", Some(values)) => json!(values[next(values.len())].to_string()),
-                    ("list", Some(values)) => {
+                    (FieldType::Enum, Some(values)) => {
+                        json!(values[next(values.len())].to_string())
+                    }
+                    (FieldType::List, Some(values)) => {
                         json!(
                             values
                                 .iter()
@@ -119,8 +121,8 @@ pub fn generated(n: usize, seed: u64) -> Vec<Value> {
                                 .collect::<Vec<_>>()
                         )
                     }
-                    ("bool", _) => json!(next(4) != 0),
-                    ("string", _) if &*field.path != "id" => {
+                    (FieldType::Bool, _) => json!(next(4) != 0),
+                    (FieldType::String, _) if &*field.path != "id" => {
                         json!(format!("{} {}", field.path, next(50)))
                     }
                     _ => continue,

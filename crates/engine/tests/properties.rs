@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
-use triage_engine::{Bundle, Catalog, StepResult};
+use triage_engine::{Bundle, Catalog, FieldType, StepResult};
 
 use crate::common::{reference, with};
 
@@ -30,7 +30,7 @@ fn valid_ticket(catalog: &Catalog, choices: &[u32]) -> Value {
             continue;
         }
         let value = match (field.kind, &field.values) {
-            ("enum", Some(values)) if &*field.path == "issue.type" => {
+            (FieldType::Enum, Some(values)) if &*field.path == "issue.type" => {
                 let members: Vec<&str> = catalog
                     .sets
                     .iter()
@@ -40,23 +40,23 @@ fn valid_ticket(catalog: &Catalog, choices: &[u32]) -> Value {
                 assert!(!members.is_empty() && !values.is_empty());
                 json!(members[pick(members.len())])
             }
-            ("enum", Some(values)) => {
+            (FieldType::Enum, Some(values)) => {
                 let v = &values[pick(values.len())];
                 if &*field.path == "category" {
                     category = v.to_string();
                 }
                 json!(v)
             }
-            ("list", Some(values)) => Value::Array(
+            (FieldType::List, Some(values)) => Value::Array(
                 values
                     .iter()
                     .filter(|_| pick(2) == 0)
                     .map(|v| json!(v))
                     .collect(),
             ),
-            ("bool", _) => json!(pick(2) == 0),
-            ("integer", _) => json!(pick(1000)),
-            ("timestamp", _) => json!(format!(
+            (FieldType::Bool, _) => json!(pick(2) == 0),
+            (FieldType::Integer, _) => json!(pick(1000)),
+            (FieldType::Timestamp, _) => json!(format!(
                 "2026-{:02}-{:02}T{:02}:00:00Z",
                 pick(12) + 1,
                 pick(28) + 1,
@@ -101,7 +101,7 @@ proptest! {
             let broken = match kind {
                 // A value outside the declared set.
                 0 => {
-                    let enums: Vec<_> = fields.iter().filter(|f| f.kind == "enum").collect();
+                    let enums: Vec<_> = fields.iter().filter(|f| f.kind == FieldType::Enum).collect();
                     let f = enums[choices[1] as usize % enums.len()];
                     with(ticket, &[(&f.path, json!(format!("not-{junk}")))])
                 }
@@ -110,7 +110,7 @@ proptest! {
                 // A field nobody declared.
                 2 => with(ticket, &[(&format!("{}_{junk}", field.path), json!(1))]),
                 // The wrong type.
-                3 => with(ticket, &[(&field.path, if field.kind == "string" { json!(7) } else { json!({ "x": junk }) })]),
+                3 => with(ticket, &[(&field.path, if field.kind == FieldType::String { json!(7) } else { json!({ "x": junk }) })]),
                 // An issue type of the other category.
                 4 => {
                     let category = ticket["category"].as_str().unwrap().to_owned();

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::model::decision::PolicyRef;
-use crate::model::{ActionSel, Compiled, Described};
+use crate::model::{ActionSel, Compiled, Described, PathDef, Rule, StepDef};
+use crate::schema::FieldType;
 
 /// Everything a bundle declares, as `Bundle::catalog` returns it: ids,
 /// titles, and each expression as written and where.
@@ -68,7 +69,7 @@ pub struct FieldInfo {
     pub path: Arc<str>,
     /// `string`, `bool`, `integer`, `timestamp`, `enum` or `list`.
     #[serde(rename = "type")]
-    pub kind: &'static str,
+    pub kind: FieldType,
     /// The values an `enum` field may take (the role ids, for a `role` field) or a
     /// `list` field's items may be; absent for other types.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -190,39 +191,10 @@ pub struct FallbackInfo {
 
 impl Catalog {
     pub(crate) fn of(b: &Compiled) -> Catalog {
-        let action = |sel: &ActionSel| match sel {
-            ActionSel::Fixed(i) => b.actions[*i].id.to_string(),
-            ActionSel::ByField { field, .. } => format!("by {}", b.schema.fields[*field].path),
-        };
         Catalog {
             policy: b.policy.clone(),
             description: b.description.clone(),
-            ticket: TicketInfo {
-                id_field: b.schema.fields[b.schema.id_field].path.clone(),
-                role_field: b.schema.fields[b.schema.role_field].path.clone(),
-                fields: b
-                    .schema
-                    .fields
-                    .iter()
-                    .map(|f| FieldInfo {
-                        path: f.path.clone(),
-                        kind: f.kind.name(),
-                        values: f.kind.values().map(<[_]>::to_vec),
-                        required: f.required,
-                        default: f.default.clone(),
-                        description: f.description.clone(),
-                        mask: f.mask,
-                    })
-                    .collect(),
-                constraints: b
-                    .constraints
-                    .iter()
-                    .map(|c| ConstraintInfo {
-                        id: c.id.clone(),
-                        check: c.guard.expr.source.clone(),
-                    })
-                    .collect(),
-            },
+            ticket: ticket_info(b),
             sets: b
                 .sets
                 .iter()
@@ -257,42 +229,76 @@ impl Catalog {
                 })
                 .collect(),
             vehicles: b.vehicles.clone(),
-            rules: b
-                .rules
-                .iter()
-                .map(|r| RuleInfo {
-                    id: r.id.clone(),
-                    when: r.guard.expr.source.clone(),
-                    location: r.guard.expr.loc.to_string(),
-                    outcome: b.outcomes[r.outcome].id.clone(),
-                    action: action(&r.action),
-                    path: r.path.map(|p| b.paths[p].id.clone()),
-                    rationale: r.rationale.clone(),
-                })
-                .collect(),
-            paths: b
-                .paths
-                .iter()
-                .map(|p| PathInfo {
-                    info: p.info.clone(),
-                    steps: p
-                        .steps
-                        .iter()
-                        .map(|s| StepInfo {
-                            id: s.id.clone(),
-                            vehicle: b.vehicles[s.vehicle].id.clone(),
-                            when: s.guard.expr.source.clone(),
-                            location: s.guard.expr.loc.to_string(),
-                            rationale: s.rationale.clone(),
-                        })
-                        .collect(),
-                    fallback: p.fallback.as_ref().map(|f| FallbackInfo {
-                        outcome: b.outcomes[f.outcome].id.clone(),
-                        action: action(&f.action),
-                        rationale: f.rationale.clone(),
-                    }),
-                })
-                .collect(),
+            rules: b.rules.iter().map(|r| rule_info(b, r)).collect(),
+            paths: b.paths.iter().map(|p| path_info(b, p)).collect(),
         }
+    }
+}
+
+fn ticket_info(b: &Compiled) -> TicketInfo {
+    TicketInfo {
+        id_field: b.schema.fields[b.schema.id_field].path.clone(),
+        role_field: b.schema.fields[b.schema.role_field].path.clone(),
+        fields: b
+            .schema
+            .fields
+            .iter()
+            .map(|f| FieldInfo {
+                path: f.path.clone(),
+                kind: f.kind.field_type(),
+                values: f.kind.values().map(<[_]>::to_vec),
+                required: f.required,
+                default: f.default.clone(),
+                description: f.description.clone(),
+                mask: f.mask,
+            })
+            .collect(),
+        constraints: b
+            .constraints
+            .iter()
+            .map(|c| ConstraintInfo {
+                id: c.id.clone(),
+                check: c.guard.expr.source.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// How an action is named: its id, or `by <field>` when a field's value picks it.
+fn action_name(b: &Compiled, sel: &ActionSel) -> String {
+    match sel {
+        ActionSel::Fixed(i) => b.actions[*i].id.to_string(),
+        ActionSel::ByField { field, .. } => format!("by {}", b.schema.fields[*field].path),
+    }
+}
+
+fn rule_info(b: &Compiled, r: &Rule) -> RuleInfo {
+    RuleInfo {
+        id: r.id.clone(),
+        when: r.guard.expr.source.clone(),
+        location: r.guard.expr.loc.to_string(),
+        outcome: b.outcomes[r.outcome].id.clone(),
+        action: action_name(b, &r.action),
+        path: r.path.map(|p| b.paths[p].id.clone()),
+        rationale: r.rationale.clone(),
+    }
+}
+
+fn path_info(b: &Compiled, p: &PathDef) -> PathInfo {
+    let step = |s: &StepDef| StepInfo {
+        id: s.id.clone(),
+        vehicle: b.vehicles[s.vehicle].id.clone(),
+        when: s.guard.expr.source.clone(),
+        location: s.guard.expr.loc.to_string(),
+        rationale: s.rationale.clone(),
+    };
+    PathInfo {
+        info: p.info.clone(),
+        steps: p.steps.iter().map(step).collect(),
+        fallback: p.fallback.as_ref().map(|f| FallbackInfo {
+            outcome: b.outcomes[f.outcome].id.clone(),
+            action: action_name(b, &f.action),
+            rationale: f.rationale.clone(),
+        }),
     }
 }

@@ -8,10 +8,10 @@ use serde_json::Value;
 
 use crate::diagnostic::lowercase_first;
 use crate::model::decision::{
-    Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, StepKind, StepResult,
-    TraceStep,
+    Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
+    StepResult, TraceStep,
 };
-use crate::model::{ActionSel, Compiled, Guard, Piece, Template};
+use crate::model::{ActionDef, ActionSel, Compiled, Guard, Piece, Rule, Template};
 use crate::schema::{InputProblem, Node, Values, found};
 
 pub(crate) fn decide(
@@ -27,109 +27,136 @@ pub(crate) fn decide(
     })?;
     let mut run = Run::new(bundle, &values, native);
     run.check_constraints()?;
+    let rule = run.first_rule()?;
+    let route = run.follow(rule)?;
+    let action = run.action(rule, route.action)?;
+    Ok(run.decision(rule, route, action))
+}
 
-    let mut decided = None;
-    for rule in &bundle.rules {
-        if run.test(&rule.guard, StepKind::Rule, &rule.id, None, Some(&rule.id))? {
-            decided = Some(rule);
-            break;
+/// Where a rule leads: its own outcome and action, or, along its path, a
+/// step's vehicle or the fallback's outcome and action.
+struct Route<'a> {
+    outcome: usize,
+    action: &'a ActionSel,
+    vehicle: Option<Arc<str>>,
+    path_step: Option<Arc<str>>,
+    rationale: Vec<Arc<str>>,
+}
+
+impl<'a> Run<'a> {
+    /// The first rule that matches: the one that decides.
+    fn first_rule(&mut self) -> Result<&'a Rule, Rejection> {
+        let bundle = self.bundle;
+        for rule in &bundle.rules {
+            if self.test(&rule.guard, StepKind::Rule, &rule.id, None, Some(&rule.id))? {
+                return Ok(rule);
+            }
         }
+        // The loader rejects bundles without a final catch-all, so this is
+        // unreachable for a valid bundle; it still answers rather than panics.
+        Err(self.failure(EvaluationError {
+            stage: Stage::Rule,
+            id: "(none)".into(),
+            rule: None,
+            expression: "(none)".into(),
+            location: String::new(),
+            cause: "no rule matched".into(),
+        }))
     }
-    // The loader rejects bundles without a final catch-all, so this is unreachable
-    // for a valid bundle; it still answers rather than panics.
-    let Some(rule) = decided else {
-        return Err(run.failure("rule", "(none)", None, "(none)", "", "no rule matched"));
-    };
 
-    let mut outcome = rule.outcome;
-    let mut action = &rule.action;
-    let mut vehicle = None;
-    let mut path_step = None;
-    let mut rationale = vec![rule.rationale.clone()];
-    if let Some(path_index) = rule.path {
+    /// The rule's path, if it has one: the first eligible step, or the fallback.
+    fn follow(&mut self, rule: &'a Rule) -> Result<Route<'a>, Rejection> {
+        let mut route = Route {
+            outcome: rule.outcome,
+            action: &rule.action,
+            vehicle: None,
+            path_step: None,
+            rationale: vec![rule.rationale.clone()],
+        };
+        let Some(path_index) = rule.path else {
+            return Ok(route);
+        };
+        let bundle = self.bundle;
         let path = &bundle.paths[path_index];
         for step in &path.steps {
-            if run.test(
-                &step.guard,
-                StepKind::PathStep,
-                &step.id,
-                Some(&path.id),
-                Some(&rule.id),
-            )? {
-                vehicle = Some(bundle.vehicles[step.vehicle].id.clone());
-                path_step = Some(step.id.clone());
-                rationale.push(step.rationale.clone());
-                break;
+            let kind = StepKind::PathStep;
+            if self.test(&step.guard, kind, &step.id, Some(&path.id), Some(&rule.id))? {
+                route.vehicle = Some(bundle.vehicles[step.vehicle].id.clone());
+                route.path_step = Some(step.id.clone());
+                route.rationale.push(step.rationale.clone());
+                return Ok(route);
             }
         }
-        if vehicle.is_none() {
-            match &path.fallback {
-                Some(fallback) => {
-                    outcome = fallback.outcome;
-                    action = &fallback.action;
-                    rationale.push(fallback.rationale.clone());
-                    run.trace.push(TraceStep {
-                        kind: StepKind::Fallback,
-                        id: "fallback".into(),
-                        path: Some(path.id.clone()),
-                        result: StepResult::Matched,
-                        reads: Reads::default(),
-                    });
-                }
-                None => {
-                    return Err(run.failure(
-                        "path",
-                        &path.id,
-                        Some(&rule.id),
-                        "(none)",
-                        "",
-                        "no step of the path matched and it has no fallback",
-                    ));
-                }
-            }
-        }
+        let Some(fallback) = &path.fallback else {
+            return Err(self.failure(EvaluationError {
+                stage: Stage::Path,
+                id: path.id.clone(),
+                rule: Some(rule.id.clone()),
+                expression: "(none)".into(),
+                location: String::new(),
+                cause: "no step of the path matched and it has no fallback".into(),
+            }));
+        };
+        route.outcome = fallback.outcome;
+        route.action = &fallback.action;
+        route.rationale.push(fallback.rationale.clone());
+        self.trace.push(TraceStep {
+            kind: StepKind::Fallback,
+            id: "fallback".into(),
+            path: Some(path.id.clone()),
+            result: StepResult::Matched,
+            reads: Reads::default(),
+        });
+        Ok(route)
     }
 
-    let action = match action {
-        ActionSel::Fixed(index) => *index,
-        ActionSel::ByField { field, cases } => {
-            let value = values[*field].as_str().unwrap_or_default();
-            match cases.iter().find(|(case, _)| &**case == value) {
-                Some((_, index)) => *index,
-                None => {
-                    let path = bundle.schema.fields[*field].path.clone();
-                    return Err(run.failure(
-                        "rule",
-                        &rule.id,
-                        Some(&rule.id),
-                        &path,
-                        "",
-                        &format!("no action for `{path}` = `{value}`"),
-                    ));
+    /// The action: fixed, or picked by an enum field's value.
+    fn action(&self, rule: &Rule, action: &ActionSel) -> Result<&'a ActionDef, Rejection> {
+        let index = match action {
+            ActionSel::Fixed(index) => *index,
+            ActionSel::ByField { field, cases } => {
+                let value = self.values[*field].as_str().unwrap_or_default();
+                match cases.iter().find(|(case, _)| &**case == value) {
+                    Some((_, index)) => *index,
+                    None => {
+                        let path = self.bundle.schema.fields[*field].path.clone();
+                        return Err(self.failure(EvaluationError {
+                            stage: Stage::Rule,
+                            id: rule.id.clone(),
+                            rule: Some(rule.id.clone()),
+                            cause: format!("no action for `{path}` = `{value}`"),
+                            expression: path,
+                            location: String::new(),
+                        }));
+                    }
                 }
             }
+        };
+        Ok(&self.bundle.actions[index])
+    }
+
+    fn decision(self, rule: &Rule, route: Route, action: &ActionDef) -> Decision {
+        let bundle = self.bundle;
+        let role: Arc<str> = self.values[bundle.schema.role_field]
+            .as_str()
+            .unwrap_or_default()
+            .into();
+        let allowed = action.roles.contains(&role);
+        Decision {
+            ticket_id: self.ticket_id,
+            outcome: bundle.outcomes[route.outcome].id.clone(),
+            vehicle: route.vehicle,
+            rule: rule.id.clone(),
+            path: rule.path.map(|p| bundle.paths[p].id.clone()),
+            path_step: route.path_step,
+            action: action.id.clone(),
+            requester: Requester { role, allowed },
+            allowed_roles: action.roles.clone(),
+            rationale: route.rationale,
+            policy: bundle.policy.clone(),
+            trace: self.trace,
         }
-    };
-    let action = &bundle.actions[action];
-    let role: Arc<str> = values[bundle.schema.role_field]
-        .as_str()
-        .unwrap_or_default()
-        .into();
-    let allowed = action.roles.contains(&role);
-    Ok(Decision {
-        ticket_id: run.ticket_id.clone(),
-        outcome: bundle.outcomes[outcome].id.clone(),
-        vehicle,
-        rule: rule.id.clone(),
-        path: rule.path.map(|p| bundle.paths[p].id.clone()),
-        path_step,
-        action: action.id.clone(),
-        requester: Requester { role, allowed },
-        allowed_roles: action.roles.clone(),
-        rationale,
-        policy: bundle.policy.clone(),
-        trace: run.trace,
-    })
+    }
 }
 
 /// A rejection for a typed ticket that could not be turned into JSON.
@@ -199,7 +226,7 @@ impl<'a> Run<'a> {
     fn check_constraints(&mut self) -> Result<(), Rejection> {
         let mut problems = Vec::new();
         for constraint in &self.bundle.constraints {
-            if !self.eval(&constraint.guard, "constraint", &constraint.id, None)? {
+            if !self.eval(&constraint.guard, Stage::Constraint, &constraint.id, None)? {
                 problems.push(InputProblem {
                     field: self.bundle.schema.fields[constraint.field].path.to_string(),
                     expected: self.render(&constraint.expected),
@@ -243,8 +270,8 @@ impl<'a> Run<'a> {
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
         let stage = match kind {
-            StepKind::Rule => "rule",
-            StepKind::PathStep | StepKind::Fallback => "path_step",
+            StepKind::Rule => Stage::Rule,
+            StepKind::PathStep | StepKind::Fallback => Stage::PathStep,
         };
         let result = self.eval(guard, stage, id, rule);
         let reads = Reads(
@@ -280,7 +307,7 @@ impl<'a> Run<'a> {
     fn eval(
         &mut self,
         guard: &Guard,
-        stage: &str,
+        stage: Stage,
         id: &Arc<str>,
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
@@ -289,7 +316,7 @@ impl<'a> Run<'a> {
                 continue;
             }
             let condition = &self.bundle.conditions[index];
-            let value = self.run_expr(&condition.expr, "condition", &condition.name, rule)?;
+            let value = self.run_expr(&condition.expr, Stage::Condition, &condition.name, rule)?;
             self.conditions[index] = Some(value);
             if let Some(scope) = &mut self.scope {
                 scope.set_value(&*condition.name, value);
@@ -304,7 +331,7 @@ impl<'a> Run<'a> {
     fn run_expr(
         &mut self,
         expr: &crate::expr::compile::Expression,
-        stage: &str,
+        stage: Stage,
         id: &str,
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
@@ -327,29 +354,20 @@ impl<'a> Run<'a> {
             },
             Err(error) => lowercase_first(&error.to_string()),
         };
-        let location = expr.loc.to_string();
-        Err(self.failure(stage, id, rule, &expr.source, &location, &cause))
+        Err(self.failure(EvaluationError {
+            stage,
+            id: id.into(),
+            rule: rule.cloned(),
+            expression: expr.source.clone(),
+            location: expr.loc.to_string(),
+            cause,
+        }))
     }
 
-    fn failure(
-        &self,
-        stage: &str,
-        id: &str,
-        rule: Option<&Arc<str>>,
-        expression: &str,
-        location: &str,
-        cause: &str,
-    ) -> Rejection {
+    fn failure(&self, error: EvaluationError) -> Rejection {
         Rejection {
             ticket_id: Some(self.ticket_id.clone()),
-            error: RejectionKind::Evaluation(Box::new(EvaluationError {
-                stage: stage.into(),
-                id: id.into(),
-                rule: rule.cloned(),
-                expression: expression.into(),
-                location: location.to_owned(),
-                cause: cause.to_owned(),
-            })),
+            error: RejectionKind::Evaluation(Box::new(error)),
             policy: self.bundle.policy.clone(),
             trace: self.trace.clone(),
         }

@@ -50,6 +50,15 @@ pub(super) fn template(
     ok.then_some(Template(pieces))
 }
 
+/// What declaring a field needs besides the field: where it is, the sets an
+/// enum can take its values from, and the declared roles.
+struct Context<'a> {
+    file: usize,
+    sets: &'a mut Registry,
+    set_values: &'a [(Arc<str>, Vec<Arc<str>>)],
+    roles: &'a [Arc<str>],
+}
+
 pub(super) fn build_schema(
     b: &mut Builder,
     file: usize,
@@ -59,185 +68,203 @@ pub(super) fn build_schema(
     roles: &[Arc<str>],
 ) -> Option<Schema> {
     let before = b.problems.len();
-    let mut fields = Vec::new();
-    for (path, field) in &raw.fields.0 {
-        let loc = b.at(file, path);
-        for segment in path.value.split('.') {
-            identifier(&mut b.problems, segment, &loc, "field");
-        }
-        let kind_loc = b.at(file, &field.kind);
-        let listed = || -> Vec<Arc<str>> {
-            field
-                .values
-                .iter()
-                .flatten()
-                .map(|v| v.value.as_str().into())
-                .collect()
-        };
-        let mut from_sets = |b: &mut Builder| -> Vec<Arc<str>> {
-            let mut out: Vec<Arc<str>> = Vec::new();
-            for name in field.values_from.iter().flatten() {
-                if let Some(i) = sets.resolve(&name.value, &b.at(file, name), &mut b.problems) {
-                    for v in &set_values[i].1 {
-                        if !out.contains(v) {
-                            out.push(v.clone());
-                        }
-                    }
-                }
-            }
-            out
-        };
-        let kind = match field.kind.value.as_str() {
-            "string" => Some(Kind::String),
-            "bool" => Some(Kind::Bool),
-            "integer" => Some(Kind::Integer),
-            "timestamp" => Some(Kind::Timestamp),
-            "role" => Some(Kind::Enum(roles.to_vec())),
-            kind @ ("enum" | "list") => {
-                let values = match (&field.values, &field.values_from) {
-                    (Some(_), None) => listed(),
-                    (None, Some(_)) => from_sets(b),
-                    _ => {
-                        b.problems.push(
-                            Problem::error("bad-field", format!("field `{}` needs exactly one of `values` and `values_from`", path.value), Some(kind_loc.clone()))
-                                .with_help(format!("a field of type `{kind}` lists its allowed values, or names the sets that hold them")),
-                        );
-                        Vec::new()
-                    }
-                };
-                Some(if kind == "enum" {
-                    Kind::Enum(values)
-                } else {
-                    Kind::List(values)
-                })
-            }
-            other => {
-                let mut problem = Problem::error(
-                    "bad-field",
-                    format!("unknown field type `{other}`"),
-                    Some(kind_loc.clone()),
-                );
-                let kinds = crate::schema::FIELD_TYPES;
-                problem.help = did_you_mean(other, kinds)
-                    .or_else(|| Some(format!("field types: {}", kinds.join(", "))));
-                b.problems.push(problem);
-                None
-            }
-        };
-        let Some(kind) = kind else { continue };
-        if (!matches!(kind, Kind::Enum(_) | Kind::List(_)) || field.kind.value == "role")
-            && (field.values.is_some() || field.values_from.is_some())
-        {
-            b.problems.push(Problem::error(
-                "bad-field",
-                format!(
-                    "field `{}` of type `{}` takes no `values`",
-                    path.value, field.kind.value
-                ),
-                Some(kind_loc.clone()),
-            ));
-        }
-        let default = field.default.as_ref().map(|d| d.value.clone());
-        if let Some(spanned) = &field.default {
-            if let Err(message) = check_value(&kind, &spanned.value) {
-                let mut problem = Problem::error(
-                    "bad-default",
-                    format!(
-                        "the default of `{}` must be {}",
-                        path.value,
-                        kind.describe()
-                    ),
-                    Some(b.at_spanned(file, spanned)),
-                );
-                // The check's own hint (`did you mean …`), if it has one.
-                problem.help = message.split_once("; ").map(|(_, hint)| hint.to_owned());
-                b.problems.push(problem);
-            }
-            if field.required {
-                b.problems.push(Problem::error(
-                    "bad-default",
-                    format!("required field `{}` cannot have a default", path.value),
-                    Some(b.at_spanned(file, spanned)),
-                ));
-            }
-        }
-        let mask = field.mask.as_ref().is_some_and(|m| m.value);
-        if let (true, Some(problem)) = (mask, crate::schema::unmaskable(&path.value, &kind)) {
-            let at = field.mask.as_ref().map(|m| b.at_spanned(file, m));
-            b.problems.push(Problem::error("bad-mask", problem, at));
-        }
-        fields.push((
-            loc,
-            FieldDef {
-                path: path.value.as_str().into(),
-                kind,
-                required: field.required,
-                default,
-                description: field.description.as_deref().map(|d| d.trim().to_owned()),
-                mask,
-            },
-        ));
-    }
-    let find = |b: &mut Builder,
-                text: &Text,
-                what: &str,
-                fits: &dyn Fn(&FieldDef) -> bool,
-                need: &str|
-     -> Option<usize> {
-        let loc = b.at(file, text);
-        match fields.iter().position(|(_, f)| *f.path == *text.value) {
-            Some(i) if fits(&fields[i].1) => Some(i),
-            Some(_) => {
-                b.problems.push(Problem::error(
-                    "bad-schema",
-                    format!("the {what} field `{}` must be {need}", text.value),
-                    Some(loc),
-                ));
-                None
-            }
-            None => {
-                let mut problem = Problem::error(
-                    "unknown-field",
-                    format!("the {what} field `{}` is not declared", text.value),
-                    Some(loc),
-                );
-                problem.help = did_you_mean(&text.value, fields.iter().map(|(_, f)| &*f.path));
-                b.problems.push(problem);
-                None
-            }
-        }
+    let mut cx = Context {
+        file,
+        sets,
+        set_values,
+        roles,
     };
-    let id_field = find(
-        b,
-        &raw.id_field,
-        "ticket id",
-        &|f| f.kind == Kind::String && f.required,
-        "a required string",
-    );
-    let role_field = find(
-        b,
-        &raw.role_field,
-        "requester role",
-        &|f| f.kind == Kind::Enum(roles.to_vec()) && f.required,
-        "a required field of type `role`",
-    );
+    let fields: Vec<(Loc, FieldDef)> = (raw.fields.0.iter())
+        .filter_map(|(path, field)| declare_field(b, &mut cx, path, field))
+        .collect();
+    let id_field = find(b, file, &fields, &raw.id_field, Special::Id);
+    let role_field = find(b, file, &fields, &raw.role_field, Special::Role(roles));
     let (id_field, role_field) = (id_field?, role_field?);
     if b.problems.len() > before {
         return None;
     }
-    let locs: Vec<Loc> = fields.iter().map(|(l, _)| l.clone()).collect();
-    match Schema::new(
-        fields.into_iter().map(|(_, f)| f).collect(),
-        id_field,
-        role_field,
-    ) {
+    let (locs, fields): (Vec<Loc>, Vec<FieldDef>) = fields.into_iter().unzip();
+    match Schema::new(fields, id_field, role_field) {
         Ok(schema) => Some(schema),
         Err((index, message)) => {
+            let loc = Some(locs[index].clone());
+            b.problems.push(Problem::error("bad-schema", message, loc));
+            None
+        }
+    }
+}
+
+/// One field of the schema, with where it is declared.
+fn declare_field(
+    b: &mut Builder,
+    cx: &mut Context,
+    path: &Text,
+    field: &raw::Field,
+) -> Option<(Loc, FieldDef)> {
+    let loc = b.at(cx.file, path);
+    for segment in path.value.split('.') {
+        identifier(&mut b.problems, segment, &loc, "field");
+    }
+    let kind = kind(b, cx, path, field)?;
+    let kind_loc = b.at(cx.file, &field.kind);
+    if (!matches!(kind, Kind::Enum(_) | Kind::List(_)) || field.kind.value == "role")
+        && (field.values.is_some() || field.values_from.is_some())
+    {
+        b.problems.push(Problem::error(
+            "bad-field",
+            format!(
+                "field `{}` of type `{}` takes no `values`",
+                path.value, field.kind.value
+            ),
+            Some(kind_loc),
+        ));
+    }
+    check_default(b, cx.file, path, field, &kind);
+    let mask = field.mask.as_ref().is_some_and(|m| m.value);
+    if let (true, Some(problem)) = (mask, crate::schema::unmaskable(&path.value, &kind)) {
+        let at = field.mask.as_ref().map(|m| b.at_spanned(cx.file, m));
+        b.problems.push(Problem::error("bad-mask", problem, at));
+    }
+    let def = FieldDef {
+        path: path.value.as_str().into(),
+        kind,
+        required: field.required,
+        default: field.default.as_ref().map(|d| d.value.clone()),
+        description: field.description.as_deref().map(|d| d.trim().to_owned()),
+        mask,
+    };
+    Some((loc, def))
+}
+
+/// The field's type, from its `type` and, for enums and lists, its values.
+fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> Option<Kind> {
+    let kind_loc = b.at(cx.file, &field.kind);
+    Some(match field.kind.value.as_str() {
+        "string" => Kind::String,
+        "bool" => Kind::Bool,
+        "integer" => Kind::Integer,
+        "timestamp" => Kind::Timestamp,
+        "role" => Kind::Enum(cx.roles.to_vec()),
+        kind @ ("enum" | "list") => {
+            let values = match (&field.values, &field.values_from) {
+                (Some(listed), None) => listed.iter().map(|v| v.value.as_str().into()).collect(),
+                (None, Some(names)) => from_sets(b, cx, names),
+                _ => {
+                    b.problems.push(
+                        Problem::error("bad-field", format!("field `{}` needs exactly one of `values` and `values_from`", path.value), Some(kind_loc))
+                            .with_help(format!("a field of type `{kind}` lists its allowed values, or names the sets that hold them")),
+                    );
+                    Vec::new()
+                }
+            };
+            match kind {
+                "enum" => Kind::Enum(values),
+                _ => Kind::List(values),
+            }
+        }
+        other => {
+            let mut problem = Problem::error(
+                "bad-field",
+                format!("unknown field type `{other}`"),
+                Some(kind_loc),
+            );
+            let kinds = crate::schema::FIELD_TYPES;
+            problem.help = did_you_mean(other, kinds)
+                .or_else(|| Some(format!("field types: {}", kinds.join(", "))));
+            b.problems.push(problem);
+            return None;
+        }
+    })
+}
+
+/// The members of the named sets, each once, in order.
+fn from_sets(b: &mut Builder, cx: &mut Context, names: &[Text]) -> Vec<Arc<str>> {
+    let mut out: Vec<Arc<str>> = Vec::new();
+    for name in names {
+        let loc = b.at(cx.file, name);
+        if let Some(i) = cx.sets.resolve(&name.value, &loc, &mut b.problems) {
+            for v in &cx.set_values[i].1 {
+                if !out.contains(v) {
+                    out.push(v.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A default must be a value of the field's type, and only an optional
+/// field can have one.
+fn check_default(b: &mut Builder, file: usize, path: &Text, field: &raw::Field, kind: &Kind) {
+    let Some(spanned) = &field.default else {
+        return;
+    };
+    if let Err(message) = check_value(kind, &spanned.value) {
+        let mut problem = Problem::error(
+            "bad-default",
+            format!(
+                "the default of `{}` must be {}",
+                path.value,
+                kind.describe()
+            ),
+            Some(b.at_spanned(file, spanned)),
+        );
+        // The check's own hint (`did you mean …`), if it has one.
+        problem.help = message.split_once("; ").map(|(_, hint)| hint.to_owned());
+        b.problems.push(problem);
+    }
+    if field.required {
+        b.problems.push(Problem::error(
+            "bad-default",
+            format!("required field `{}` cannot have a default", path.value),
+            Some(b.at_spanned(file, spanned)),
+        ));
+    }
+}
+
+/// The two fields the schema names for a purpose of their own.
+enum Special<'a> {
+    /// The ticket id: a required string.
+    Id,
+    /// The requester's role: a required field of type `role`.
+    Role(&'a [Arc<str>]),
+}
+
+/// The index of the id or role field `text` names, if it is one that fits.
+fn find(
+    b: &mut Builder,
+    file: usize,
+    fields: &[(Loc, FieldDef)],
+    text: &Text,
+    special: Special,
+) -> Option<usize> {
+    let (what, need) = match special {
+        Special::Id => ("ticket id", "a required string"),
+        Special::Role(_) => ("requester role", "a required field of type `role`"),
+    };
+    let fits = |f: &FieldDef| match &special {
+        Special::Id => f.kind == Kind::String && f.required,
+        Special::Role(roles) => f.kind == Kind::Enum(roles.to_vec()) && f.required,
+    };
+    let loc = b.at(file, text);
+    match fields.iter().position(|(_, f)| *f.path == *text.value) {
+        Some(i) if fits(&fields[i].1) => Some(i),
+        Some(_) => {
             b.problems.push(Problem::error(
                 "bad-schema",
-                message,
-                Some(locs[index].clone()),
+                format!("the {what} field `{}` must be {need}", text.value),
+                Some(loc),
             ));
+            None
+        }
+        None => {
+            let mut problem = Problem::error(
+                "unknown-field",
+                format!("the {what} field `{}` is not declared", text.value),
+                Some(loc),
+            );
+            problem.help = did_you_mean(&text.value, fields.iter().map(|(_, f)| &*f.path));
+            b.problems.push(problem);
             None
         }
     }

@@ -165,12 +165,47 @@ pub enum RejectionKind {
     Evaluation(Box<EvaluationError>),
 }
 
+/// What was being evaluated when evaluation failed; written in JSON as
+/// `rule`, `path_step`, `path`, `condition` or `constraint`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// A ticket constraint's check.
+    Constraint,
+    /// A named condition a guard needed.
+    Condition,
+    /// A boundary rule's condition, or the choice of its action.
+    Rule,
+    /// A path step's condition.
+    PathStep,
+    /// A path none of whose steps matched, with no fallback.
+    Path,
+}
+
+impl Stage {
+    /// The stage as the JSON contract writes it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Constraint => "constraint",
+            Stage::Condition => "condition",
+            Stage::Rule => "rule",
+            Stage::PathStep => "path_step",
+            Stage::Path => "path",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where and why evaluation failed for a ticket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvaluationError {
-    /// `rule`, `path_step`, `path` (no step matched and there is no
-    /// fallback), `condition` or `constraint`.
-    pub stage: Arc<str>,
+    /// What was being evaluated.
+    pub stage: Stage,
     /// The id of what failed at that stage: the rule, path step, path,
     /// condition name or constraint.
     pub id: Arc<str>,

@@ -21,6 +21,25 @@ pub(crate) enum Kind {
 }
 
 /// The field types a policy may declare (`role` is an enum of the roles).
+/// A ticket field's type as the catalog shows it (a `role` field is an
+/// `enum` of the declared roles); written in JSON in lowercase.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// Any text.
+    String,
+    /// `true` or `false`.
+    Bool,
+    /// A whole number.
+    Integer,
+    /// An RFC 3339 date and time.
+    Timestamp,
+    /// One of a listed set of strings.
+    Enum,
+    /// A list of distinct strings from a listed set.
+    List,
+}
+
 pub(crate) const FIELD_TYPES: [&str; 7] = [
     "string",
     "bool",
@@ -33,14 +52,14 @@ pub(crate) const FIELD_TYPES: [&str; 7] = [
 
 impl Kind {
     /// The type's name as a policy writes it (a `role` field reads `enum`).
-    pub fn name(&self) -> &'static str {
+    pub fn field_type(&self) -> FieldType {
         match self {
-            Kind::String => "string",
-            Kind::Bool => "bool",
-            Kind::Integer => "integer",
-            Kind::Timestamp => "timestamp",
-            Kind::Enum(_) => "enum",
-            Kind::List(_) => "list",
+            Kind::String => FieldType::String,
+            Kind::Bool => FieldType::Bool,
+            Kind::Integer => FieldType::Integer,
+            Kind::Timestamp => FieldType::Timestamp,
+            Kind::Enum(_) => FieldType::Enum,
+            Kind::List(_) => FieldType::List,
         }
     }
 

@@ -34,10 +34,20 @@ impl Default for ExploreOptions {
     }
 }
 
+/// How the tickets were chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Every combination of the values the conditions read: a proof.
+    Exhaustive,
+    /// A seeded sample: evidence, not a proof.
+    Sampled,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Exploration {
-    /// `exhaustive`, or `sampled` with the reason.
-    pub mode: &'static str,
+    /// Exhaustive, or sampled with the reason.
+    pub mode: Mode,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The fields read by some condition, and how many values each takes.
@@ -92,20 +102,7 @@ impl Bundle {
 }
 
 fn explore(bundle: &Bundle, b: &Compiled, options: ExploreOptions) -> Exploration {
-    let mut read: Vec<usize> = b
-        .rules
-        .iter()
-        .map(|r| &r.guard)
-        .chain(
-            b.paths
-                .iter()
-                .flat_map(|p| p.steps.iter().map(|s| &s.guard)),
-        )
-        .chain(b.constraints.iter().map(|c| &c.guard))
-        .flat_map(|g| g.reads.iter().copied())
-        .collect();
-    read.sort_unstable();
-    read.dedup();
+    let read = fields_read(b);
     let domains: Vec<Option<Vec<Value>>> = read.iter().map(|&i| domain(b, i)).collect();
     let fields = read
         .iter()
@@ -115,55 +112,17 @@ fn explore(bundle: &Bundle, b: &Compiled, options: ExploreOptions) -> Exploratio
             values: d.as_ref().map(|d| d.len() as u64),
         })
         .collect();
-    let combinations = domains.iter().try_fold(1u64, |n, d| {
-        d.as_ref().and_then(|d| n.checked_mul(d.len() as u64))
-    });
-    let (mode, reason, tickets) = match (combinations, domains.iter().position(Option::is_none)) {
-        (_, Some(unbounded)) => (
-            "sampled",
-            Some(format!(
-                "`{}` has no finite set of values",
-                b.schema.fields[read[unbounded]].path
-            )),
-            options.samples,
-        ),
-        (Some(n), None) if n <= options.max_tickets => ("exhaustive", None, n),
-        (n, None) => (
-            "sampled",
-            Some(format!(
-                "{} combinations are more than the limit of {}",
-                n.map_or_else(|| "too many".to_owned(), |n| n.to_string()),
-                options.max_tickets
-            )),
-            options.samples,
-        ),
-    };
+    let (mode, reason, tickets) = plan(b, &read, &domains, &options);
     let base = base_ticket(b, &read);
     let space = Space {
         b,
         read: &read,
         domains: &domains,
         base: &base,
-        sampled: mode == "sampled",
+        sampled: mode == Mode::Sampled,
         seed: options.seed,
     };
-
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-    let chunk = tickets.div_ceil(threads).max(1);
-    let tallies: Vec<Tally> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..threads)
-            .map(|t| {
-                let space = &space;
-                scope.spawn(move || space.run(bundle, t * chunk, ((t + 1) * chunk).min(tickets)))
-            })
-            .collect();
-        handles.into_iter().filter_map(|h| h.join().ok()).collect()
-    });
-    let mut total = Tally::new(b);
-    for tally in tallies {
-        total.merge(tally);
-    }
-
+    let total = space.run_all(bundle, tickets);
     let example = |index: Option<u64>, error: Option<String>| {
         index.map(|i| Example {
             fields: space.fields_of(i),
@@ -177,12 +136,10 @@ fn explore(bundle: &Bundle, b: &Compiled, options: ExploreOptions) -> Exploratio
             Covered::Step(path, step) => (&mut steps, format!("{}/{}", path.id, step.id)),
             Covered::Fallback(path) => (&mut steps, format!("{}/fallback", path.id)),
         };
-        list.push(Reach {
-            id,
-            hits,
-            example: example(first, None),
-        });
+        let example = example(first, None);
+        list.push(Reach { id, hits, example });
     }
+    let first_errors = total.first_errors.into_iter();
     Exploration {
         mode,
         reason,
@@ -191,13 +148,57 @@ fn explore(bundle: &Bundle, b: &Compiled, options: ExploreOptions) -> Exploratio
         invalid: total.invalid,
         decided: total.decided,
         errors: total.errors,
-        error_examples: total
-            .first_errors
-            .into_iter()
+        error_examples: first_errors
             .filter_map(|(i, e)| example(Some(i), Some(e)))
             .collect(),
         rules,
         steps,
+    }
+}
+
+/// Every field some rule, step or constraint reads, in schema order.
+fn fields_read(b: &Compiled) -> Vec<usize> {
+    let steps = b
+        .paths
+        .iter()
+        .flat_map(|p| p.steps.iter().map(|s| &s.guard));
+    let guards = b.rules.iter().map(|r| &r.guard).chain(steps);
+    let guards = guards.chain(b.constraints.iter().map(|c| &c.guard));
+    let mut read: Vec<usize> = guards.flat_map(|g| g.reads.iter().copied()).collect();
+    read.sort_unstable();
+    read.dedup();
+    read
+}
+
+/// Whether to enumerate or sample, why, and how many tickets.
+fn plan(
+    b: &Compiled,
+    read: &[usize],
+    domains: &[Option<Vec<Value>>],
+    options: &ExploreOptions,
+) -> (Mode, Option<String>, u64) {
+    let combinations = domains.iter().try_fold(1u64, |n, d| {
+        d.as_ref().and_then(|d| n.checked_mul(d.len() as u64))
+    });
+    match (combinations, domains.iter().position(Option::is_none)) {
+        (_, Some(unbounded)) => (
+            Mode::Sampled,
+            Some(format!(
+                "`{}` has no finite set of values",
+                b.schema.fields[read[unbounded]].path
+            )),
+            options.samples,
+        ),
+        (Some(n), None) if n <= options.max_tickets => (Mode::Exhaustive, None, n),
+        (n, None) => (
+            Mode::Sampled,
+            Some(format!(
+                "{} combinations are more than the limit of {}",
+                n.map_or_else(|| "too many".to_owned(), |n| n.to_string()),
+                options.max_tickets
+            )),
+            options.samples,
+        ),
     }
 }
 
@@ -271,6 +272,26 @@ struct Space<'a> {
 }
 
 impl Space<'_> {
+    /// Decides tickets `0..tickets` on every core and adds up what happened.
+    fn run_all(&self, bundle: &Bundle, tickets: u64) -> Tally {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let chunk = tickets.div_ceil(threads).max(1);
+        let tallies: Vec<Tally> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..threads)
+                .map(|t| {
+                    let to = ((t + 1) * chunk).min(tickets);
+                    scope.spawn(move || self.run(bundle, t * chunk, to))
+                })
+                .collect();
+            handles.into_iter().filter_map(|h| h.join().ok()).collect()
+        });
+        let mut total = Tally::new(self.b);
+        for tally in tallies {
+            total.merge(tally);
+        }
+        total
+    }
+
     /// The value index of each explored field in ticket number `n`.
     fn choices(&self, n: u64) -> Vec<usize> {
         let mut rest = n;

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::Bundle;
 use crate::engine::catalog::FieldInfo;
+use crate::schema::FieldType;
 
 /// How many draws a ticket may take before the schema is declared
 /// unsatisfiable by random choice.
@@ -106,22 +107,22 @@ fn pick(rng: &mut ChaCha8Rng, len: usize) -> usize {
 fn value_for(field: &FieldInfo, rng: &mut ChaCha8Rng) -> Option<Value> {
     let values = field.values.as_deref().unwrap_or_default();
     let value = match field.kind {
-        "bool" => Value::Bool(rng.next_u32() % 2 == 0),
-        "integer" => Value::from(rng.next_u64() % 1000),
-        "timestamp" => {
+        FieldType::Bool => Value::Bool(rng.next_u32() % 2 == 0),
+        FieldType::Integer => Value::from(rng.next_u64() % 1000),
+        FieldType::Timestamp => {
             let secs = EPOCH + (rng.next_u64() % YEAR) as i64;
             let at = chrono::DateTime::from_timestamp(secs, 0)?;
             Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
         }
-        "enum" => Value::String(values.get(pick(rng, values.len()))?.to_string()),
-        "list" => Value::Array(
+        FieldType::Enum => Value::String(values.get(pick(rng, values.len()))?.to_string()),
+        FieldType::List => Value::Array(
             values
                 .iter()
                 .filter(|_| rng.next_u32() % 2 == 0)
                 .map(|v| Value::String(v.to_string()))
                 .collect(),
         ),
-        _ => {
+        FieldType::String => {
             let name = field.path.rsplit('.').next().unwrap_or_default();
             Value::String(format!("{name}-{}", rng.next_u32() % 1000))
         }

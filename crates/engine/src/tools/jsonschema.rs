@@ -5,6 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::engine::catalog::Catalog;
+use crate::schema::FieldType;
 
 fn text() -> Value {
     json!({ "type": "string" })
@@ -159,14 +160,14 @@ pub fn ticket(catalog: &Catalog) -> Value {
     let mut root = json!({ "type": "object", "properties": {}, "required": [], "additionalProperties": false });
     for field in &catalog.ticket.fields {
         let mut schema = match field.kind {
-            "bool" => json!({ "type": "boolean" }),
-            "integer" => json!({ "type": "integer" }),
-            "timestamp" => json!({ "type": "string", "format": "date-time" }),
-            "enum" => json!({ "type": "string", "enum": field.values }),
-            "list" => {
+            FieldType::Bool => json!({ "type": "boolean" }),
+            FieldType::Integer => json!({ "type": "integer" }),
+            FieldType::Timestamp => json!({ "type": "string", "format": "date-time" }),
+            FieldType::Enum => json!({ "type": "string", "enum": field.values }),
+            FieldType::List => {
                 json!({ "type": "array", "items": { "type": "string", "enum": field.values } })
             }
-            _ => json!({ "type": "string" }),
+            FieldType::String => json!({ "type": "string" }),
         };
         if let (Some(s), Some(description)) = (schema.as_object_mut(), &field.description) {
             s.insert("description".into(), json!(description));
