@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::exit;
 use triage_engine::Bundle;
-use triage_engine::suite::{self, Report};
+use triage_engine::suite::{self, SuiteReport};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -79,7 +79,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
 }
 
-fn text(report: &Report) -> String {
+fn text(report: &SuiteReport) -> String {
     let mut s = String::new();
     let mut suite = "";
     for case in &report.cases {
@@ -128,7 +128,7 @@ fn text(report: &Report) -> String {
 }
 
 /// A JUnit XML report: one test suite per suite file, one test case per case.
-fn junit(report: &Report) -> String {
+fn junit(report: &SuiteReport) -> String {
     let mut suites: Vec<(&str, Vec<&suite::CaseResult>)> = Vec::new();
     for case in &report.cases {
         match suites.iter_mut().find(|(name, _)| *name == case.suite) {

@@ -165,7 +165,7 @@ impl<'a> Compiler<'a> {
                 vec![problem]
             })?;
 
-        let mut uses = Uses::default();
+        let mut uses = Refs::default();
         let mut problems = Vec::new();
         let types = Types {
             schema: self.schema,
@@ -207,7 +207,7 @@ impl<'a> Compiler<'a> {
 
     /// Records what a variable reference reads, and checks property chains
     /// against the schema so a misspelt field fails at load, not per ticket.
-    fn visit(&self, path: &[ASTNode], place: &Place, uses: &mut Uses, problems: &mut Vec<Problem>) {
+    fn visit(&self, path: &[ASTNode], place: &Place, uses: &mut Refs, problems: &mut Vec<Problem>) {
         let Some(ASTNode::Expr(Expr::Variable(var, _, _))) = path.last() else {
             return;
         };
@@ -258,7 +258,7 @@ impl<'a> Compiler<'a> {
 }
 
 #[derive(Default)]
-struct Uses {
+struct Refs {
     reads: Vec<usize>,
     conditions: Vec<usize>,
     sets: Vec<usize>,

@@ -27,31 +27,31 @@ const OPERATIONS_PER_NODE: u64 = 4;
 
 #[derive(Debug)]
 pub(crate) struct Program {
-    root: Node,
-    limits: Limits,
+    root: Term,
+    limits: SizeLimits,
 }
 
 /// The sandbox's size limits (0 for none): a longer ticket value stays with rhai.
 #[derive(Debug, Clone, Copy)]
-struct Limits {
+struct SizeLimits {
     max_string: usize,
     max_array: usize,
 }
 
 #[derive(Debug)]
-enum Node {
+enum Term {
     Field(usize),
     Condition(usize),
     Str(Box<str>),
     Int(i64),
     Bool(bool),
     List(Box<[Box<str>]>),
-    Not(Box<Node>),
-    And(Box<[Node]>),
-    Or(Box<[Node]>),
-    Compare(Cmp, Box<(Node, Node)>),
+    Not(Box<Term>),
+    And(Box<[Term]>),
+    Or(Box<[Term]>),
+    Compare(Cmp, Box<(Term, Term)>),
     /// The item, then the list.
-    In(Box<(Node, Node)>),
+    In(Box<(Term, Term)>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -71,9 +71,9 @@ pub(crate) struct Inputs<'a> {
     pub conditions: &'a [Option<bool>],
 }
 
-struct Run<'a> {
+struct Machine<'a> {
     inputs: &'a Inputs<'a>,
-    limits: Limits,
+    limits: SizeLimits,
 }
 
 /// A value as rhai would see it, borrowed.
@@ -107,7 +107,7 @@ impl Program {
         if max_operations > 0 && nodes * OPERATIONS_PER_NODE > max_operations {
             return None;
         }
-        let limits = Limits {
+        let limits = SizeLimits {
             max_string: engine.max_string_size(),
             max_array: engine.max_array_size(),
         };
@@ -116,7 +116,7 @@ impl Program {
 
     /// The expression's value, or `None` where only rhai can say.
     pub fn eval(&self, inputs: &Inputs<'_>) -> Option<bool> {
-        let run = Run {
+        let run = Machine {
             inputs,
             limits: self.limits,
         };
@@ -133,14 +133,14 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
-    fn expr(&self, expr: &Expr, nodes: &mut u64) -> Option<Node> {
+    fn expr(&self, expr: &Expr, nodes: &mut u64) -> Option<Term> {
         *nodes += 1;
         Some(match expr {
-            Expr::BoolConstant(b, _) => Node::Bool(*b),
-            Expr::IntegerConstant(i, _) => Node::Int(*i),
-            Expr::StringConstant(s, _) => Node::Str(s.as_str().into()),
+            Expr::BoolConstant(b, _) => Term::Bool(*b),
+            Expr::IntegerConstant(i, _) => Term::Int(*i),
+            Expr::StringConstant(s, _) => Term::Str(s.as_str().into()),
             Expr::DynamicConstant(value, _) => constant(value)?,
-            Expr::Array(items, _) => Node::List(
+            Expr::Array(items, _) => Term::List(
                 items
                     .iter()
                     .map(|item| match item {
@@ -152,25 +152,25 @@ impl Lowering<'_> {
             Expr::Variable(var, _, _) => {
                 let name = var.1.as_str();
                 match self.conditions.get(name) {
-                    Some(&index) => Node::Condition(index),
+                    Some(&index) => Term::Condition(index),
                     None => leaf(self.schema.node(&[name])?)?,
                 }
             }
             Expr::Dot(dot, flags, _) => self.field(dot, *flags, nodes)?,
-            Expr::And(operands, _) => Node::And(self.all(operands, nodes)?),
-            Expr::Or(operands, _) => Node::Or(self.all(operands, nodes)?),
+            Expr::And(operands, _) => Term::And(self.all(operands, nodes)?),
+            Expr::Or(operands, _) => Term::Or(self.all(operands, nodes)?),
             Expr::FnCall(call, _) => self.call(call, nodes)?,
             _ => return None,
         })
     }
 
-    fn call(&self, call: &rhai::FnCallExpr, nodes: &mut u64) -> Option<Node> {
+    fn call(&self, call: &rhai::FnCallExpr, nodes: &mut u64) -> Option<Term> {
         Some(match (call.name.as_str(), &call.args[..]) {
             ("!", [operand]) if call.op_token == Some(Token::Bang) => {
-                Node::Not(Box::new(self.expr(operand, nodes)?))
+                Term::Not(Box::new(self.expr(operand, nodes)?))
             }
             ("contains", [list, item]) => {
-                Node::In(Box::new((self.expr(item, nodes)?, self.expr(list, nodes)?)))
+                Term::In(Box::new((self.expr(item, nodes)?, self.expr(list, nodes)?)))
             }
             (name, [lhs, rhs]) if call.op_token.is_some() => {
                 let cmp = match name {
@@ -182,7 +182,7 @@ impl Lowering<'_> {
                     ">=" => Cmp::Ge,
                     _ => return None,
                 };
-                Node::Compare(
+                Term::Compare(
                     cmp,
                     Box::new((self.expr(lhs, nodes)?, self.expr(rhs, nodes)?)),
                 )
@@ -191,7 +191,7 @@ impl Lowering<'_> {
         })
     }
 
-    fn all(&self, operands: &[Expr], nodes: &mut u64) -> Option<Box<[Node]>> {
+    fn all(&self, operands: &[Expr], nodes: &mut u64) -> Option<Box<[Term]>> {
         operands.iter().map(|e| self.expr(e, nodes)).collect()
     }
 
@@ -201,34 +201,34 @@ impl Lowering<'_> {
         dot: &rhai::BinaryExpr,
         flags: rhai::ASTFlags,
         nodes: &mut u64,
-    ) -> Option<Node> {
+    ) -> Option<Term> {
         let chain = Chain::of(dot, flags)?;
         if chain.elvis || self.conditions.contains_key(chain.variable) {
             return None;
         }
         // The variable, then each property.
         *nodes += 1 + chain.properties.len() as u64;
-        chain.field(self.schema).map(Node::Field)
+        chain.field(self.schema).map(Term::Field)
     }
 }
 
-fn leaf(node: &Layout) -> Option<Node> {
+fn leaf(node: &Layout) -> Option<Term> {
     match node {
-        Layout::Leaf(index) => Some(Node::Field(*index)),
+        Layout::Leaf(index) => Some(Term::Field(*index)),
         Layout::Object(_) => None,
     }
 }
 
 /// A constant the optimiser folded in: a named set becomes an array of strings.
-fn constant(value: &Dynamic) -> Option<Node> {
+fn constant(value: &Dynamic) -> Option<Term> {
     if let Ok(b) = value.as_bool() {
-        return Some(Node::Bool(b));
+        return Some(Term::Bool(b));
     }
     if let Ok(i) = value.as_int() {
-        return Some(Node::Int(i));
+        return Some(Term::Int(i));
     }
     if let Some(s) = value.read_lock::<rhai::ImmutableString>() {
-        return Some(Node::Str(s.as_str().into()));
+        return Some(Term::Str(s.as_str().into()));
     }
     let array = value.read_lock::<rhai::Array>()?;
     let items = array
@@ -238,19 +238,19 @@ fn constant(value: &Dynamic) -> Option<Node> {
                 .map(|s| s.as_str().into())
         })
         .collect::<Option<_>>()?;
-    Some(Node::List(items))
+    Some(Term::List(items))
 }
 
-fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
+fn eval<'a>(node: &'a Term, run: &Machine<'a>) -> Option<Val<'a>> {
     Some(match node {
-        Node::Field(index) => field(run.inputs.values[*index], run.limits)?,
-        Node::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
-        Node::Str(s) => Val::Str(s),
-        Node::Int(i) => Val::Int(*i),
-        Node::Bool(b) => Val::Bool(*b),
-        Node::List(items) => Val::Consts(items),
-        Node::Not(operand) => Val::Bool(!boolean(operand, run)?),
-        Node::And(operands) => {
+        Term::Field(index) => field(run.inputs.values[*index], run.limits)?,
+        Term::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
+        Term::Str(s) => Val::Str(s),
+        Term::Int(i) => Val::Int(*i),
+        Term::Bool(b) => Val::Bool(*b),
+        Term::List(items) => Val::Consts(items),
+        Term::Not(operand) => Val::Bool(!boolean(operand, run)?),
+        Term::And(operands) => {
             for operand in operands {
                 if !boolean(operand, run)? {
                     return Some(Val::Bool(false));
@@ -258,7 +258,7 @@ fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
             }
             Val::Bool(true)
         }
-        Node::Or(operands) => {
+        Term::Or(operands) => {
             for operand in operands {
                 if boolean(operand, run)? {
                     return Some(Val::Bool(true));
@@ -266,7 +266,7 @@ fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
             }
             Val::Bool(false)
         }
-        Node::Compare(cmp, operands) => {
+        Term::Compare(cmp, operands) => {
             let ordering = match (eval(&operands.0, run)?, eval(&operands.1, run)?) {
                 (Val::Str(a), Val::Str(b)) => a.cmp(b),
                 (Val::Int(a), Val::Int(b)) => a.cmp(&b),
@@ -286,7 +286,7 @@ fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
                 Cmp::Ge => ordering.is_ge(),
             })
         }
-        Node::In(operands) => {
+        Term::In(operands) => {
             let Val::Str(item) = eval(&operands.0, run)? else {
                 return None;
             };
@@ -299,7 +299,7 @@ fn eval<'a>(node: &'a Node, run: &Run<'a>) -> Option<Val<'a>> {
     })
 }
 
-fn boolean(node: &Node, run: &Run<'_>) -> Option<bool> {
+fn boolean(node: &Term, run: &Machine<'_>) -> Option<bool> {
     match eval(node, run)? {
         Val::Bool(b) => Some(b),
         _ => None,
@@ -308,7 +308,7 @@ fn boolean(node: &Node, run: &Run<'_>) -> Option<bool> {
 
 /// A ticket value as `evaluate` hands it to rhai; `None` for a map, or a value
 /// past a size limit.
-fn field(value: &Value, limits: Limits) -> Option<Val<'_>> {
+fn field(value: &Value, limits: SizeLimits) -> Option<Val<'_>> {
     let within = |len: usize, max: usize| max == 0 || len <= max;
     Some(match value {
         Value::Null => Val::Unit,

@@ -61,7 +61,7 @@ impl<'p> Declared<'p> {
         d
     }
 
-    fn file(&mut self, b: &mut Builder, file: usize, content: &'p raw::PolicyFile) {
+    fn file(&mut self, b: &mut Builder, file: usize, content: &'p raw::Document) {
         declare(b, file, &mut self.roles, &content.roles);
         declare(b, file, &mut self.actions, &content.actions);
         for (name, o) in &content.outcomes.0 {
@@ -73,13 +73,13 @@ impl<'p> Declared<'p> {
         }
         declare(b, file, &mut self.vehicles, &content.vehicles);
         for (name, members) in &content.sets.0 {
-            if self.named(b, file, name, Kind::Set) {
+            if self.named(b, file, name, Named::Set) {
                 let members = members.iter().map(|m| m.value.as_str().into()).collect();
                 self.set_values.push((name.value.as_str().into(), members));
             }
         }
         for (name, expr) in &content.conditions.0 {
-            if self.named(b, file, name, Kind::Condition) {
+            if self.named(b, file, name, Named::Condition) {
                 self.condition_defs.push((file, expr));
             }
         }
@@ -90,11 +90,11 @@ impl<'p> Declared<'p> {
     }
 
     /// Declares a set or condition name, which expressions use as a variable.
-    fn named(&mut self, b: &mut Builder, file: usize, name: &Text, kind: Kind) -> bool {
+    fn named(&mut self, b: &mut Builder, file: usize, name: &Text, kind: Named) -> bool {
         let loc = b.at(file, name);
         let (registry, what) = match kind {
-            Kind::Set => (&mut self.sets, "set"),
-            Kind::Condition => (&mut self.conditions, "condition"),
+            Named::Set => (&mut self.sets, "set"),
+            Named::Condition => (&mut self.conditions, "condition"),
         };
         identifier(&mut b.problems, &name.value, &loc, what)
             && registry.declare(&name.value, loc, &mut b.problems)
@@ -164,7 +164,7 @@ impl<'p> Declared<'p> {
 }
 
 /// The kinds of names that expressions use as variables.
-enum Kind {
+enum Named {
     Set,
     Condition,
 }

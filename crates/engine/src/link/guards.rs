@@ -16,11 +16,11 @@ pub(super) struct Guards {
     pub exprs: Vec<Option<Expression>>,
     /// The conditions in an order where each comes after those it uses.
     order: Vec<usize>,
-    pub uses: Uses,
+    pub uses: Used,
 }
 
 /// Which named conditions and sets some guard uses.
-pub(super) struct Uses {
+pub(super) struct Used {
     pub conditions: Vec<bool>,
     pub sets: Vec<bool>,
 }
@@ -35,7 +35,7 @@ impl Guards {
             .map(|(file, text)| compile(b, compiler, *file, text))
             .collect();
         let order = condition_order(b, &exprs, &declared.conditions)?;
-        let uses = Uses {
+        let uses = Used {
             conditions: vec![false; exprs.len()],
             sets: vec![false; compiler.sets.len()],
         };

@@ -39,7 +39,7 @@ use guards::Guards;
 use registry::Builder;
 
 /// The parsed policy files, each with its index in the bundle's file list.
-type Parsed = Vec<(usize, raw::PolicyFile)>;
+type Parsed = Vec<(usize, raw::Document)>;
 
 /// Builds the model from the bundle's parsed sources.
 pub(crate) fn build(sources: Sources) -> Result<Compiled, BundleError> {
@@ -126,7 +126,7 @@ fn files(b: &mut Builder, sources: &Sources) -> Parsed {
     }
     let mut parsed = Vec::new();
     for (index, file) in sources.files.iter().enumerate() {
-        match parse_yaml::<raw::PolicyFile>(&file.display, &file.text) {
+        match parse_yaml::<raw::Document>(&file.display, &file.text) {
             Ok(content) => parsed.push((index, content)),
             Err(problem) => b.problems.push(problem),
         }

@@ -40,7 +40,7 @@ pub(crate) struct Limits {
 /// the other files (`rules` are appended in manifest order).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PolicyFile {
+pub(crate) struct Document {
     #[serde(default)]
     pub ticket: Option<Spanned<TicketSchema>>,
     #[serde(default)]

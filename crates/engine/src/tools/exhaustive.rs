@@ -273,10 +273,10 @@ struct Space<'a> {
 
 impl Space<'_> {
     /// Decides tickets `0..tickets` on every core and adds up what happened.
-    fn run_all(&self, bundle: &Bundle, tickets: u64) -> Tally {
+    fn run_all(&self, bundle: &Bundle, tickets: u64) -> Counts {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
         let chunk = tickets.div_ceil(threads).max(1);
-        let tallies: Vec<Tally> = std::thread::scope(|scope| {
+        let tallies: Vec<Counts> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..threads)
                 .map(|t| {
                     let to = ((t + 1) * chunk).min(tickets);
@@ -285,7 +285,7 @@ impl Space<'_> {
                 .collect();
             handles.into_iter().filter_map(|h| h.join().ok()).collect()
         });
-        let mut total = Tally::new(self.b);
+        let mut total = Counts::new(self.b);
         for tally in tallies {
             total.merge(tally);
         }
@@ -340,8 +340,8 @@ impl Space<'_> {
             .collect()
     }
 
-    fn run(&self, bundle: &Bundle, from: u64, to: u64) -> Tally {
-        let mut tally = Tally::new(self.b);
+    fn run(&self, bundle: &Bundle, from: u64, to: u64) -> Counts {
+        let mut tally = Counts::new(self.b);
         for n in from..to {
             let mut ticket = self.base.clone();
             for (&index, value) in self.read.iter().zip(self.values(n)) {
@@ -357,7 +357,7 @@ impl Space<'_> {
 const ERROR_EXAMPLES: usize = 5;
 
 /// Counts of one thread's share of the tickets.
-struct Tally {
+struct Counts {
     invalid: u64,
     decided: u64,
     errors: u64,
@@ -368,9 +368,9 @@ struct Tally {
     items: Vec<(u64, Option<u64>)>,
 }
 
-impl Tally {
+impl Counts {
     fn new(b: &Compiled) -> Self {
-        Tally {
+        Counts {
             invalid: 0,
             decided: 0,
             errors: 0,
@@ -402,7 +402,7 @@ impl Tally {
         }
     }
 
-    fn merge(&mut self, other: Tally) {
+    fn merge(&mut self, other: Counts) {
         self.invalid += other.invalid;
         self.decided += other.decided;
         self.errors += other.errors;

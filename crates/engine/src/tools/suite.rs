@@ -124,7 +124,7 @@ pub struct CoverageItem {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Report {
+pub struct SuiteReport {
     pub cases: Vec<CaseResult>,
     pub coverage: Coverage,
     pub passed: usize,
@@ -245,7 +245,7 @@ fn merge(target: &mut Value, patch: &Value) {
 }
 
 /// Runs every case and measures coverage.
-pub fn run(bundle: &Bundle, cases: &[Case]) -> Report {
+pub fn run(bundle: &Bundle, cases: &[Case]) -> SuiteReport {
     let b = &bundle.inner;
     let mut items: Vec<CoverageItem> = b
         .coverage_items()
@@ -291,7 +291,7 @@ pub fn run(bundle: &Bundle, cases: &[Case]) -> Report {
         covered as f64 * 100.0 / total as f64
     };
     let passed = results.iter().filter(|r| r.passed).count();
-    Report {
+    SuiteReport {
         failed: results.len() - passed,
         passed,
         cases: results,
@@ -325,8 +325,8 @@ fn check(expect: &Expect, result: &Result<Decision, Rejection>) -> Vec<Mismatch>
                 compare("error", Some(error.clone()), None);
             }
             // (what, expected if written: `Some(None)` expects nothing, actual)
-            type Row = (&'static str, Option<Option<String>>, Option<String>);
-            let fields: [Row; 6] = [
+            type Expectation = (&'static str, Option<Option<String>>, Option<String>);
+            let fields: [Expectation; 6] = [
                 (
                     "outcome",
                     expect.outcome.clone().map(Some),
