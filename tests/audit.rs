@@ -164,7 +164,7 @@ fn only_string_fields_can_be_masked() {
     .unwrap_err();
     let problem = &error.problems[0];
     assert_eq!(error.problems.len(), 1);
-    assert_eq!(problem.code, "bad-mask");
+    assert_eq!(problem.code.as_str(), "bad-mask");
     assert!(
         problem.message.contains("field `category` of type")
             && problem.message.contains("cannot be masked"),

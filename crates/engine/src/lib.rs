@@ -42,7 +42,7 @@ mod model;
 mod schema;
 mod tools;
 
-pub use diagnostic::{BundleError, Loc, Problem, Severity};
+pub use diagnostic::{BundleError, Code, Loc, Problem, Severity};
 pub use engine::Bundle;
 pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,

@@ -7,6 +7,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
+
+mod codes;
+pub use codes::Code;
 use serde::Serialize;
 
 /// A place in a policy file: 1-based line and column, plus the byte span that
@@ -40,7 +43,7 @@ pub enum Severity {
 pub struct Problem {
     pub severity: Severity,
     /// A stable, machine-readable kind, such as `unknown-reference`.
-    pub code: &'static str,
+    pub code: Code,
     /// One lowercase line, user values in backticks.
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -50,7 +53,7 @@ pub struct Problem {
 }
 
 impl Problem {
-    pub fn error(code: &'static str, message: impl Into<String>, location: Option<Loc>) -> Self {
+    pub fn error(code: Code, message: impl Into<String>, location: Option<Loc>) -> Self {
         Problem {
             severity: Severity::Error,
             code,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
-use crate::diagnostic::{Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
+use crate::diagnostic::{Code, Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
 use crate::expr::chain::Chain;
 use crate::expr::typecheck::Types;
 use crate::load::raw::{Limits, Text};
@@ -152,7 +152,8 @@ impl<'a> Compiler<'a> {
                     }
                     other => lowercase_first(&other.to_string()),
                 };
-                let mut problem = Problem::error("expression", message, Some(place.at(position)));
+                let mut problem =
+                    Problem::error(Code::Expression, message, Some(place.at(position)));
                 if let rhai::ParseErrorType::VariableUndefined(name) = &*kind {
                     let names = self.scope.iter_raw().map(|(n, _, _)| n);
                     problem.help = did_you_mean(name, names).or_else(|| {
@@ -241,7 +242,7 @@ impl<'a> Compiler<'a> {
                     }
                     None => {
                         let mut problem = Problem::error(
-                            "unknown-field",
+                            Code::UnknownField,
                             format!("the ticket schema has no field `{walked}.{property}`"),
                             Some(place.at(position)),
                         );
@@ -283,7 +284,7 @@ impl Place {
         let header = block_header(source, loc.offset);
         let multi_line = text.value.trim_end().contains('\n');
         let problem = |message: &str, help: &str| {
-            Problem::error("expression-style", message.to_owned(), Some(loc.clone()))
+            Problem::error(Code::ExpressionStyle, message.to_owned(), Some(loc.clone()))
                 .with_help(help.to_owned())
         };
         match header {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use rhai::{Expr, FnCallExpr, Position};
 
-use crate::diagnostic::{Problem, closest};
+use crate::diagnostic::{Code, Problem, closest};
 use crate::expr::chain::Chain;
 use crate::schema::{Kind, Node, Schema};
 
@@ -100,7 +100,7 @@ impl Types<'_> {
         if let Some(what) = mismatch {
             problems.push(
                 Problem::error(
-                    "type-mismatch",
+                    Code::TypeMismatch,
                     format!(
                         "`{}` is {} and is compared with {what}",
                         field.path,
@@ -129,7 +129,7 @@ impl Types<'_> {
         }
         let path = &self.schema.fields[index].path;
         let mut problem = Problem::error(
-            "unknown-value",
+            Code::UnknownValue,
             format!("`{text}` is not a value of `{path}`"),
             Some(at(position)),
         );

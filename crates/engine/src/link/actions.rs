@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use super::registry::{Builder, Registry};
 use super::ticket::field_ref;
-use crate::diagnostic::Problem;
+use crate::diagnostic::{Code, Problem};
 use crate::load::raw::ActionRef;
 use crate::model::{ActionDef, ActionSel, Described};
 use crate::schema::{Kind, Schema};
@@ -29,7 +29,7 @@ pub(super) fn action_sel(
                 .filter(|_| matches!(schema.fields[field].kind, Kind::Enum(_)))
             else {
                 b.problems.push(Problem::error(
-                    "bad-action",
+                    Code::BadAction,
                     format!(
                         "an action can be chosen by an enum field only, and `{}` is not one",
                         by.by
@@ -43,7 +43,7 @@ pub(super) fn action_sel(
             for (value, name) in &by.cases {
                 if !values.iter().any(|v| **v == **value) {
                     b.problems.push(Problem::error(
-                        "bad-action",
+                        Code::BadAction,
                         format!("`{value}` is not a value of `{}`", by.by),
                         Some(loc.clone()),
                     ));
@@ -62,7 +62,7 @@ pub(super) fn action_sel(
             if !missing.is_empty() {
                 b.problems.push(
                     Problem::error(
-                        "bad-action",
+                        Code::BadAction,
                         format!(
                             "no action for `{}` = {}",
                             by.by,

@@ -1,7 +1,7 @@
 //! Named conditions: which depend on which, and an order to evaluate them in.
 
 use super::registry::{Builder, Registry};
-use crate::diagnostic::Problem;
+use crate::diagnostic::{Code, Problem};
 use crate::expr::compile::Expression;
 
 /// Whether `expr` depends on condition `c`, directly or through other conditions.
@@ -75,7 +75,7 @@ pub(super) fn condition_order(
                 .collect();
             b.problems.push(
                 Problem::error(
-                    "cycle",
+                    Code::Cycle,
                     format!(
                         "conditions refer to each other in a cycle: {}",
                         chain.join(" → ")

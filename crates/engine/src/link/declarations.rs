@@ -8,7 +8,7 @@ use serde_saphyr::Spanned;
 use super::Parsed;
 use super::registry::{Builder, Registry, declare, identifier};
 use super::ticket::build_schema;
-use crate::diagnostic::Problem;
+use crate::diagnostic::{Code, Problem};
 use crate::load::raw::{self, Text};
 use crate::load::source::{Sources, locate};
 use crate::model::{Described, OutcomeDef};
@@ -106,7 +106,7 @@ impl<'p> Declared<'p> {
             Some((first_file, first)) => {
                 let first = b.at_spanned(*first_file, first);
                 b.problems.push(
-                    Problem::error("duplicate-schema", "a second `ticket` schema", Some(loc))
+                    Problem::error(Code::DuplicateSchema, "a second `ticket` schema", Some(loc))
                         .with_help(format!(
                             "a bundle has one ticket schema; the first is at {first}"
                         )),
@@ -121,7 +121,7 @@ impl<'p> Declared<'p> {
         let Some((file, raw)) = self.ticket else {
             let loc = locate(&sources.manifest_file, &sources.manifest.name.referenced);
             b.problems.push(
-                Problem::error("no-schema", "the bundle declares no ticket schema", Some(loc))
+                Problem::error(Code::NoSchema, "the bundle declares no ticket schema", Some(loc))
                     .with_help("add a `ticket:` section with `id_field`, `role_field` and `fields` to one of the listed files"),
             );
             return None;

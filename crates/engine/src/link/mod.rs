@@ -16,7 +16,7 @@
 //!
 //! A new section of the policy format is a new phase.
 
-use crate::diagnostic::{BundleError, Loc, Problem, Severity};
+use crate::diagnostic::{BundleError, Code, Loc, Problem, Severity};
 use crate::expr::compile::{Compiler, engine};
 use crate::load::PolicyFile;
 use crate::load::raw::{self, parse_yaml};
@@ -118,7 +118,7 @@ fn files(b: &mut Builder, sources: &Sources) -> Parsed {
     ] {
         if text.value.trim().is_empty() {
             b.problems.push(Problem::error(
-                "manifest",
+                Code::Manifest,
                 format!("the bundle {what} cannot be empty"),
                 Some(locate(&sources.manifest_file, &text.referenced)),
             ));
@@ -141,7 +141,7 @@ fn names(b: &mut Builder, schema: &Schema, declared: &Declared) {
         if schema.node(&[name]).is_some() {
             let message = format!("condition `{name}` has the name of a ticket field");
             b.problems
-                .push(Problem::error("name-clash", message, Some(loc.clone())));
+                .push(Problem::error(Code::NameClash, message, Some(loc.clone())));
         }
     }
     for (name, loc) in &declared.sets.names {
@@ -155,7 +155,7 @@ fn names(b: &mut Builder, schema: &Schema, declared: &Declared) {
         if let Some(what) = clash {
             let message = format!("set `{name}` has the name of {what}");
             b.problems
-                .push(Problem::error("name-clash", message, Some(loc.clone())));
+                .push(Problem::error(Code::NameClash, message, Some(loc.clone())));
         }
     }
 }

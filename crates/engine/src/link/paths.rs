@@ -4,7 +4,7 @@ use super::actions::action_sel;
 use super::guards::compile;
 use super::registry::Registry;
 use super::{Linker, Parsed};
-use crate::diagnostic::Problem;
+use crate::diagnostic::{Code, Problem};
 use crate::load::raw::{self, Text};
 use crate::model::{Described, FallbackDef, PathDef, StepDef};
 
@@ -42,7 +42,7 @@ impl Linker<'_> {
             None => {
                 if always.is_none() {
                     self.b.problems.push(
-                        Problem::error("no-fallback", format!("path `{}` has no fallback", name.value), Some(self.b.at(file, name)))
+                        Problem::error(Code::NoFallback, format!("path `{}` has no fallback", name.value), Some(self.b.at(file, name)))
                             .with_help("add `fallback:` with the outcome, action and rationale for when no step is eligible"),
                     );
                 }
@@ -64,7 +64,7 @@ impl Linker<'_> {
         );
         let loc = self.b.at(file, &step.id);
         self.b.problems.push(
-            Problem::error("unreachable", message, Some(loc))
+            Problem::error(Code::Unreachable, message, Some(loc))
                 .with_help(format!("step `{previous}` before it is always eligible")),
         );
     }
@@ -106,7 +106,7 @@ impl Linker<'_> {
         if let Some(previous) = always {
             let message = format!("the fallback of path `{}` can never be reached", path.value);
             b.problems.push(
-                Problem::error("unreachable", message, Some(outcome_loc)).with_help(format!(
+                Problem::error(Code::Unreachable, message, Some(outcome_loc)).with_help(format!(
                     "step `{previous}` is always eligible; remove it or the fallback"
                 )),
             );

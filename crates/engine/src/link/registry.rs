@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Loc, Problem, Severity, did_you_mean};
+use crate::diagnostic::{Code, Loc, Problem, Severity, did_you_mean};
 use crate::load::raw::{Entries, Text};
 use crate::load::source::{SourceFile, locate};
 
@@ -30,7 +30,7 @@ impl Registry {
         if let Some(&first) = self.index.get(name) {
             problems.push(
                 Problem::error(
-                    "duplicate-id",
+                    Code::DuplicateId,
                     format!("duplicate {} id `{name}`", self.kind),
                     Some(loc),
                 )
@@ -43,7 +43,7 @@ impl Registry {
         }
         if name.is_empty() {
             problems.push(Problem::error(
-                "bad-id",
+                Code::BadId,
                 format!("a {} id cannot be empty", self.kind),
                 Some(loc),
             ));
@@ -70,7 +70,7 @@ impl Registry {
             }
             None => {
                 let mut problem = Problem::error(
-                    "unknown-reference",
+                    Code::UnknownReference,
                     format!("unknown {} `{name}`", self.kind),
                     Some(loc.clone()),
                 );
@@ -103,7 +103,7 @@ impl Registry {
             if !used {
                 warnings.push(Problem {
                     severity: Severity::Warning,
-                    code: "unused",
+                    code: Code::Unused,
                     message: format!("{} `{name}` is declared but never used", self.kind),
                     help: Some("remove it, or refer to it from a rule".to_owned()),
                     location: Some(loc.clone()),
@@ -150,7 +150,7 @@ pub(super) fn identifier(problems: &mut Vec<Problem>, name: &str, loc: &Loc, kin
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
         problems.push(
-            Problem::error("bad-id", format!("{kind} name `{name}` is not an identifier"), Some(loc.clone()))
+            Problem::error(Code::BadId, format!("{kind} name `{name}` is not an identifier"), Some(loc.clone()))
                 .with_help("use letters, digits and `_`, starting with a letter, so expressions can refer to it"),
         );
     }

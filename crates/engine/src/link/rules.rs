@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::actions::action_sel;
 use super::guards::compile;
 use super::{Linker, Parsed};
-use crate::diagnostic::{Loc, Problem};
+use crate::diagnostic::{Code, Loc, Problem};
 use crate::load::raw;
 use crate::model::Rule;
 
@@ -41,7 +41,7 @@ impl Linker<'_> {
         if let Some(previous) = &walk.catch_all {
             self.b.problems.push(
                 Problem::error(
-                    "unreachable",
+                    Code::Unreachable,
                     format!("rule `{}` can never match", rule.id.value),
                     Some(loc.clone()),
                 )
@@ -89,7 +89,7 @@ impl Linker<'_> {
         match (&rule.path, escalates) {
             (None, true) => b.problems.push(
                 Problem::error(
-                    "missing-path",
+                    Code::MissingPath,
                     format!("rule `{}` escalates but names no path", rule.id.value),
                     Some(b.at(file, &rule.outcome)),
                 )
@@ -100,7 +100,7 @@ impl Linker<'_> {
             ),
             (Some(p), false) => b.problems.push(
                 Problem::error(
-                    "needless-path",
+                    Code::NeedlessPath,
                     format!(
                         "rule `{}` names path `{}` but its outcome is not an escalation",
                         rule.id.value, p.value
@@ -121,11 +121,11 @@ impl Linker<'_> {
         let b = &mut self.b;
         match (&walk.catch_all, walk.last) {
             (None, Some(loc)) => b.problems.push(
-                Problem::error("no-catch-all", "the last boundary rule is not a catch-all", Some(loc))
+                Problem::error(Code::NoCatchAll, "the last boundary rule is not a catch-all", Some(loc))
                     .with_help("end the rules with one that has no `when` (or `when: true`), so every valid ticket gets a decision"),
             ),
             (None, None) => b.problems.push(
-                Problem::error("no-rules", "the bundle declares no boundary rules", Some(self.manifest.clone()))
+                Problem::error(Code::NoRules, "the bundle declares no boundary rules", Some(self.manifest.clone()))
                     .with_help("add a `rules:` list to one of the listed files"),
             ),
             _ => {}

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::registry::{Builder, Registry, identifier};
-use crate::diagnostic::{Loc, Problem, did_you_mean};
+use crate::diagnostic::{Code, Loc, Problem, did_you_mean};
 use crate::load::raw::{self, Text};
 use crate::model::{Constraint, Piece, Template};
 use crate::schema::{FieldDef, Kind, Schema, check_value};
@@ -13,7 +13,7 @@ pub(super) fn field_ref(b: &mut Builder, schema: &Schema, path: &str, loc: Loc) 
         Some(&i) => Some(i),
         None => {
             let mut problem = Problem::error(
-                "unknown-field",
+                Code::UnknownField,
                 format!("the ticket schema has no field `{path}`"),
                 Some(loc),
             );
@@ -88,7 +88,8 @@ pub(super) fn build_schema(
         Ok(schema) => Some(schema),
         Err((index, message)) => {
             let loc = Some(locs[index].clone());
-            b.problems.push(Problem::error("bad-schema", message, loc));
+            b.problems
+                .push(Problem::error(Code::BadSchema, message, loc));
             None
         }
     }
@@ -111,7 +112,7 @@ fn declare_field(
         && (field.values.is_some() || field.values_from.is_some())
     {
         b.problems.push(Problem::error(
-            "bad-field",
+            Code::BadField,
             format!(
                 "field `{}` of type `{}` takes no `values`",
                 path.value, field.kind.value
@@ -123,7 +124,7 @@ fn declare_field(
     let mask = field.mask.as_ref().is_some_and(|m| m.value);
     if let (true, Some(problem)) = (mask, crate::schema::unmaskable(&path.value, &kind)) {
         let at = field.mask.as_ref().map(|m| b.at_spanned(cx.file, m));
-        b.problems.push(Problem::error("bad-mask", problem, at));
+        b.problems.push(Problem::error(Code::BadMask, problem, at));
     }
     let def = FieldDef {
         path: path.value.as_str().into(),
@@ -151,7 +152,7 @@ fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> O
                 (None, Some(names)) => from_sets(b, cx, names),
                 _ => {
                     b.problems.push(
-                        Problem::error("bad-field", format!("field `{}` needs exactly one of `values` and `values_from`", path.value), Some(kind_loc))
+                        Problem::error(Code::BadField, format!("field `{}` needs exactly one of `values` and `values_from`", path.value), Some(kind_loc))
                             .with_help(format!("a field of type `{kind}` lists its allowed values, or names the sets that hold them")),
                     );
                     Vec::new()
@@ -164,7 +165,7 @@ fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> O
         }
         other => {
             let mut problem = Problem::error(
-                "bad-field",
+                Code::BadField,
                 format!("unknown field type `{other}`"),
                 Some(kind_loc),
             );
@@ -201,7 +202,7 @@ fn check_default(b: &mut Builder, file: usize, path: &Text, field: &raw::Field, 
     };
     if let Err(message) = check_value(kind, &spanned.value) {
         let mut problem = Problem::error(
-            "bad-default",
+            Code::BadDefault,
             format!(
                 "the default of `{}` must be {}",
                 path.value,
@@ -215,7 +216,7 @@ fn check_default(b: &mut Builder, file: usize, path: &Text, field: &raw::Field, 
     }
     if field.required {
         b.problems.push(Problem::error(
-            "bad-default",
+            Code::BadDefault,
             format!("required field `{}` cannot have a default", path.value),
             Some(b.at_spanned(file, spanned)),
         ));
@@ -251,7 +252,7 @@ fn find(
         Some(i) if fits(&fields[i].1) => Some(i),
         Some(_) => {
             b.problems.push(Problem::error(
-                "bad-schema",
+                Code::BadSchema,
                 format!("the {what} field `{}` must be {need}", text.value),
                 Some(loc),
             ));
@@ -259,7 +260,7 @@ fn find(
         }
         None => {
             let mut problem = Problem::error(
-                "unknown-field",
+                Code::UnknownField,
                 format!("the {what} field `{}` is not declared", text.value),
                 Some(loc),
             );

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
-use crate::diagnostic::{Loc, Problem, byte_offset, lowercase_first};
+use crate::diagnostic::{Code, Loc, Problem, byte_offset, lowercase_first};
 
 pub(crate) type Text = Spanned<String>;
 
@@ -251,7 +251,7 @@ pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(
         };
         let location = error.location().map(|at| loc(file, text, &at));
         let (message, help) = plain(&message);
-        let problem = Problem::error("yaml", message, location);
+        let problem = Problem::error(Code::Yaml, message, location);
         match help {
             Some(help) => problem.with_help(help),
             None => problem,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use crate::diagnostic::{BundleError, Loc, Problem};
+use crate::diagnostic::{BundleError, Code, Loc, Problem};
 use crate::load::raw::{Manifest, parse_yaml};
 
 /// The manifest's file name, at the root of every bundle.
@@ -54,7 +54,7 @@ pub(crate) fn collect(
         Ok(text) => text.into(),
         Err(cause) => {
             let problem = Problem::error(
-                "io",
+                Code::Io,
                 format!("cannot read the manifest `{manifest_display}`: {cause}"),
                 None,
             )
@@ -87,7 +87,7 @@ pub(crate) fn collect(
         let loc = crate::load::raw::loc(&manifest_display, &text, &entry.referenced);
         if let Some(reason) = unsafe_name(name) {
             problems.push(Problem::error(
-                "bad-file-name",
+                Code::BadFileName,
                 format!("file `{name}` {reason}"),
                 Some(loc),
             ));
@@ -95,7 +95,7 @@ pub(crate) fn collect(
         }
         if seen.insert(name.to_owned(), ()).is_some() {
             problems.push(Problem::error(
-                "duplicate-file",
+                Code::DuplicateFile,
                 format!("file `{name}` is listed twice"),
                 Some(loc),
             ));
@@ -108,7 +108,7 @@ pub(crate) fn collect(
                 text: content.into(),
             }),
             Err(cause) => problems.push(Problem::error(
-                "io",
+                Code::Io,
                 format!("cannot read `{name}`: {cause}"),
                 Some(loc),
             )),

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::diagnostic::{BundleError, Problem};
+use crate::diagnostic::{BundleError, Code, Problem};
 use crate::engine::Bundle;
 use crate::load::raw::{Text, parse_yaml};
 use crate::model::Covered;
@@ -141,7 +141,7 @@ pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
             .collect(),
         Err(error) => {
             let problem = Problem::error(
-                "io",
+                Code::Io,
                 format!("cannot read `{}`: {error}", tests.display()),
                 None,
             )
@@ -157,7 +157,7 @@ pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
         match std::fs::read_to_string(&path) {
             Ok(text) => files.push((path.display().to_string(), text)),
             Err(error) => unreadable.push(Problem::error(
-                "io",
+                Code::Io,
                 format!("cannot read `{}`: {error}", path.display()),
                 None,
             )),
@@ -193,7 +193,7 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, BundleError
                         let loc = crate::load::raw::loc(name, text, &base.referenced);
                         problems.push(
                             Problem::error(
-                                "unknown-reference",
+                                Code::UnknownReference,
                                 format!("unknown base `{}`", base.value),
                                 Some(loc),
                             )

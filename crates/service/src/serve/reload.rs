@@ -9,7 +9,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::{Loaded, ReloadFailure, State, now};
-use triage_engine::{Bundle, BundleError, PolicyRef, Problem, Severity};
+use triage_engine::{Bundle, BundleError, Code, PolicyRef, Problem, Severity};
 
 /// Loads the bundle again and, when it is valid, makes it the one serving.
 pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, ReloadFailure> {
@@ -18,7 +18,7 @@ pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, Relo
     let loaded = tokio::task::spawn_blocking(move || Bundle::load(dir))
         .await
         .unwrap_or_else(|error| {
-            let problem = Problem::error("load_failed", error.to_string(), None);
+            let problem = Problem::error(Code::LoadFailed, error.to_string(), None);
             Err(BundleError::new(vec![problem], Vec::new()))
         });
     match loaded {
