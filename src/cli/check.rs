@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use serde_json::json;
 
 use super::exit;
-use triage_engine::{Bundle, BundleError, Exploration, ExploreOptions, Mode, Severity};
+use triage_engine::{
+    Bundle, BundleError, Diagnostics, Exploration, ExploreOptions, Mode, Severity,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
 
-use triage_engine::{Bundle, BundleError};
+use triage_engine::{Bundle, BundleError, Diagnostics};
 
 pub mod audit;
 mod batch;

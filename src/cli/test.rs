@@ -4,8 +4,8 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use super::exit;
-use triage_engine::Bundle;
 use triage_engine::suite::{self, SuiteReport};
+use triage_engine::{Bundle, Diagnostics};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -42,7 +42,7 @@ mod model;
 mod schema;
 mod tools;
 
-pub use diagnostic::{BundleError, Code, Loc, Problem, Severity};
+pub use diagnostic::{BundleError, Code, Diagnostics, Loc, Problem, Severity, SuiteError};
 pub use engine::Bundle;
 pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,

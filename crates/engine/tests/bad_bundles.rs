@@ -5,6 +5,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use triage_engine::Diagnostics;
+
 use crate::common::edited;
 
 #[derive(Deserialize)]

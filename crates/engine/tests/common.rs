@@ -143,11 +143,11 @@ pub fn pack_copy(dir: &Path, edit: Option<(&str, &str, &str)>) {
     std::fs::create_dir_all(dir).unwrap();
     for file in pack_files() {
         let mut text = file.text;
-        if let Some((name, from, to)) = edit {
-            if name == file.name {
-                assert!(text.contains(from), "`{from}` is not in {name}");
-                text = text.replacen(from, to, 1);
-            }
+        if let Some((name, from, to)) = edit
+            && name == file.name
+        {
+            assert!(text.contains(from), "`{from}` is not in {name}");
+            text = text.replacen(from, to, 1);
         }
         std::fs::write(dir.join(&file.name), text).unwrap();
     }

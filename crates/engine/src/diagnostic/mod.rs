@@ -16,11 +16,16 @@ use serde::Serialize;
 /// a rendered diagnostic underlines.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct Loc {
+    /// The file's name as the manifest lists it (or its path, for a file on disk).
     pub file: Arc<str>,
+    /// 1-based line.
     pub line: usize,
+    /// 1-based column, in characters.
     pub column: usize,
+    /// Byte offset of the text in the file.
     #[serde(skip)]
     pub offset: usize,
+    /// Length in bytes of the text a rendered diagnostic underlines.
     #[serde(skip)]
     pub len: usize,
 }
@@ -31,28 +36,35 @@ impl fmt::Display for Loc {
     }
 }
 
+/// Whether a problem stops the bundle from loading.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// The bundle cannot be used until it is fixed.
     Error,
+    /// Worth a look; the bundle still loads (`check --deny-warnings` fails on it).
     Warning,
 }
 
 /// One thing wrong (or suspicious) in a bundle.
 #[derive(Clone, Debug, Serialize)]
 pub struct Problem {
+    /// Error or warning.
     pub severity: Severity,
     /// A stable, machine-readable kind, such as `unknown-reference`.
     pub code: Code,
     /// One lowercase line, user values in backticks.
     pub message: String,
+    /// What to do about it, when there is something to say.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// Where it is; absent for problems with no place in a file.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Loc>,
 }
 
 impl Problem {
+    /// An error with its code, message and place.
     pub fn error(code: Code, message: impl Into<String>, location: Option<Loc>) -> Self {
         Problem {
             severity: Severity::Error,
@@ -63,6 +75,7 @@ impl Problem {
         }
     }
 
+    /// The same problem with a hint on what to do.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -90,6 +103,7 @@ impl fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid policy bundle: {}", summary(.problems))]
 pub struct BundleError {
+    /// Every problem found, errors and warnings.
     pub problems: Vec<Problem>,
     /// The text of each file, so problems can be rendered with a snippet.
     pub(crate) sources: Vec<(Arc<str>, Arc<str>)>,
@@ -107,18 +121,48 @@ fn summary(problems: &[Problem]) -> String {
 }
 
 impl BundleError {
+    /// A bundle error from its problems and the files they point into.
     pub fn new(problems: Vec<Problem>, sources: Vec<(Arc<str>, Arc<str>)>) -> Self {
         BundleError { problems, sources }
     }
+}
+
+/// A test suite that cannot be run, with every problem found in its files.
+/// A suite's problems are the author's tests, not the policy: they are
+/// reported as such, apart from the bundle's.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid test suite: {}", summary(.problems))]
+pub struct SuiteError {
+    /// Every problem found, in file order.
+    pub problems: Vec<Problem>,
+    /// The text of each suite file, so problems can be rendered with a snippet.
+    pub(crate) sources: Vec<(Arc<str>, Arc<str>)>,
+}
+
+impl SuiteError {
+    pub(crate) fn new(problems: Vec<Problem>, sources: Vec<(Arc<str>, Arc<str>)>) -> Self {
+        SuiteError { problems, sources }
+    }
+}
+
+/// Problems together with the files they point into, rendered for people
+/// with the offending text underlined.
+pub trait Diagnostics {
+    /// Every problem, errors and warnings.
+    fn problems(&self) -> &[Problem];
+
+    /// Each file's display name and text.
+    fn sources(&self) -> &[(Arc<str>, Arc<str>)];
 
     /// Each problem as a miette report with the offending text underlined.
-    pub fn reports(&self) -> Vec<Report> {
-        self.problems.iter().map(|p| self.report(p)).collect()
+    fn reports(&self) -> Vec<Report> {
+        let problems = self.problems().iter();
+        problems.map(|p| report(p, self.sources())).collect()
     }
 
     /// Every problem rendered for a terminal without colours, each with its
     /// snippet, the way `triage check` prints them.
-    pub fn render_plain(&self) -> String {
+    fn render_plain(&self) -> String {
         let handler =
             miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
                 .with_width(100);
@@ -133,37 +177,55 @@ impl BundleError {
     }
 
     /// Each error (not warning) as a report.
-    pub fn error_reports(&self) -> Vec<Report> {
-        self.problems
-            .iter()
-            .filter(|p| p.severity == Severity::Error)
-            .map(|p| self.report(p))
-            .collect()
+    fn error_reports(&self) -> Vec<Report> {
+        let errors = self.problems().iter();
+        let errors = errors.filter(|p| p.severity == Severity::Error);
+        errors.map(|p| report(p, self.sources())).collect()
+    }
+}
+
+impl Diagnostics for BundleError {
+    fn problems(&self) -> &[Problem] {
+        &self.problems
     }
 
-    fn report(&self, problem: &Problem) -> Report {
-        let mut diagnostic = MietteDiagnostic::new(problem.message.clone())
-            .with_code(format!("triage::{}", problem.code))
-            .with_severity(match problem.severity {
-                Severity::Error => miette::Severity::Error,
-                Severity::Warning => miette::Severity::Warning,
-            });
-        if let Some(help) = &problem.help {
-            diagnostic = diagnostic.with_help(help.clone());
+    fn sources(&self) -> &[(Arc<str>, Arc<str>)] {
+        &self.sources
+    }
+}
+
+impl Diagnostics for SuiteError {
+    fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    fn sources(&self) -> &[(Arc<str>, Arc<str>)] {
+        &self.sources
+    }
+}
+
+fn report(problem: &Problem, sources: &[(Arc<str>, Arc<str>)]) -> Report {
+    let mut diagnostic = MietteDiagnostic::new(problem.message.clone())
+        .with_code(format!("triage::{}", problem.code))
+        .with_severity(match problem.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+        });
+    if let Some(help) = &problem.help {
+        diagnostic = diagnostic.with_help(help.clone());
+    }
+    let Some(loc) = &problem.location else {
+        return Report::new(diagnostic);
+    };
+    diagnostic = diagnostic.with_label(LabeledSpan::new_primary_with_span(
+        Some("here".to_owned()),
+        (loc.offset, loc.len.max(1)),
+    ));
+    match sources.iter().find(|(name, _)| *name == loc.file) {
+        Some((name, text)) => {
+            Report::new(diagnostic).with_source_code(NamedSource::new(name, text.to_string()))
         }
-        let Some(loc) = &problem.location else {
-            return Report::new(diagnostic);
-        };
-        diagnostic = diagnostic.with_label(LabeledSpan::new_primary_with_span(
-            Some("here".to_owned()),
-            (loc.offset, loc.len.max(1)),
-        ));
-        match self.sources.iter().find(|(name, _)| *name == loc.file) {
-            Some((name, text)) => {
-                Report::new(diagnostic).with_source_code(NamedSource::new(name, text.to_string()))
-            }
-            None => Report::new(diagnostic),
-        }
+        None => Report::new(diagnostic),
     }
 }
 

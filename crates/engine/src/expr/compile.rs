@@ -225,10 +225,10 @@ impl<'a> Compiler<'a> {
             return;
         };
         let mut chain = Vec::new();
-        if let Some(ASTNode::Expr(Expr::Dot(dot, flags, _))) = path.iter().rev().nth(1) {
-            if let Some(dotted) = Chain::of(dot, *flags).filter(|c| c.variable == name) {
-                chain = dotted.properties;
-            }
+        if let Some(ASTNode::Expr(Expr::Dot(dot, flags, _))) = path.iter().rev().nth(1)
+            && let Some(dotted) = Chain::of(dot, *flags).filter(|c| c.variable == name)
+        {
+            chain = dotted.properties;
         }
         let mut node = root;
         let mut walked = name.to_owned();

@@ -134,8 +134,11 @@ pub(crate) struct Schema {
 pub struct InputProblem {
     /// The dotted path of the field, or `` for the ticket itself.
     pub field: String,
+    /// What the field must hold, in words (`one of a, b`).
     pub expected: String,
+    /// What the ticket holds instead, shortened if long.
     pub found: String,
+    /// The problem in one line.
     pub message: String,
 }
 

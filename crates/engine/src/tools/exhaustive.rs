@@ -21,6 +21,7 @@ pub struct ExploreOptions {
     pub max_tickets: u64,
     /// Tickets to draw when enumerating is not possible.
     pub samples: u64,
+    /// The seed of the sample, so a sampled run can be repeated exactly.
     pub seed: u64,
 }
 
@@ -44,27 +45,36 @@ pub enum Mode {
     Sampled,
 }
 
+/// What exploring a bundle found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Exploration {
     /// Exhaustive, or sampled with the reason.
     pub mode: Mode,
+    /// Why the tickets were sampled rather than enumerated.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// The fields read by some condition, and how many values each takes.
     pub fields: Vec<FieldDomain>,
+    /// Tickets decided in all.
     pub tickets: u64,
     /// Tickets the schema or its constraints reject (not decided, by design).
     pub invalid: u64,
+    /// Valid tickets that got a decision.
     pub decided: u64,
     /// Valid tickets that got an evaluation error instead of a decision.
     pub errors: u64,
+    /// The first few tickets that got an evaluation error, with the error.
     pub error_examples: Vec<Example>,
+    /// Each boundary rule, in order, and how often it decided.
     pub rules: Vec<Reach>,
+    /// Each path step and fallback (`path/step`, `path/fallback`), and how often it decided.
     pub steps: Vec<Reach>,
 }
 
+/// A field some condition reads, and how many values it can take.
 #[derive(Clone, Debug, Serialize)]
 pub struct FieldDomain {
+    /// The field's dotted path.
     pub path: Arc<str>,
     /// The number of values, or `null` for an unbounded field.
     pub values: Option<u64>,
@@ -73,8 +83,11 @@ pub struct FieldDomain {
 /// How often a rule or step decided, and the first ticket that shows it.
 #[derive(Clone, Debug, Serialize)]
 pub struct Reach {
+    /// The rule id, or `path/step`.
     pub id: String,
+    /// How many explored tickets it decided.
     pub hits: u64,
+    /// The first such ticket.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub example: Option<Example>,
 }
@@ -82,7 +95,9 @@ pub struct Reach {
 /// The values of the explored fields in one ticket (absent ones are `null`).
 #[derive(Clone, Debug, Serialize)]
 pub struct Example {
+    /// Each explored field's dotted path and value.
     pub fields: Vec<(Arc<str>, Value)>,
+    /// The evaluation error this ticket got, for an error example.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }

@@ -84,7 +84,7 @@ impl TicketGenerator {
             let path = field.path.to_string();
             let value = if *path == self.id_field {
                 Some(Value::String(format!("T-{}-{}", self.seed, self.count)))
-            } else if field.required || self.rng.next_u32() % 4 != 0 {
+            } else if field.required || !self.rng.next_u32().is_multiple_of(4) {
                 // Optional fields are left out a quarter of the time, so
                 // defaults get exercised too.
                 value_for(&self.fields[i], &mut self.rng)
@@ -107,7 +107,7 @@ fn pick(rng: &mut ChaCha8Rng, len: usize) -> usize {
 fn value_for(field: &FieldInfo, rng: &mut ChaCha8Rng) -> Option<Value> {
     let values = field.values.as_deref().unwrap_or_default();
     let value = match field.kind {
-        FieldType::Bool => Value::Bool(rng.next_u32() % 2 == 0),
+        FieldType::Bool => Value::Bool(rng.next_u32().is_multiple_of(2)),
         FieldType::Integer => Value::from(rng.next_u64() % 1000),
         FieldType::Timestamp => {
             let secs = EPOCH + (rng.next_u64() % YEAR) as i64;
@@ -118,7 +118,7 @@ fn value_for(field: &FieldInfo, rng: &mut ChaCha8Rng) -> Option<Value> {
         FieldType::List => Value::Array(
             values
                 .iter()
-                .filter(|_| rng.next_u32() % 2 == 0)
+                .filter(|_| rng.next_u32().is_multiple_of(2))
                 .map(|v| Value::String(v.to_string()))
                 .collect(),
         ),

@@ -223,12 +223,11 @@ fn insert(node: &mut Value, path: &[&str], schema: Value, required: bool) {
     let Some((first, rest)) = path.split_first() else {
         return;
     };
-    if required {
-        if let Some(list) = node.get_mut("required").and_then(Value::as_array_mut) {
-            if !list.iter().any(|r| r == first) {
-                list.push(json!(first));
-            }
-        }
+    if required
+        && let Some(list) = node.get_mut("required").and_then(Value::as_array_mut)
+        && !list.iter().any(|r| r == first)
+    {
+        list.push(json!(first));
     }
     let Some(properties) = node.get_mut("properties").and_then(Value::as_object_mut) else {
         return;

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::diagnostic::{BundleError, Code, Problem};
+use crate::diagnostic::{Code, Problem, SuiteError};
 use crate::engine::Bundle;
 use crate::load::raw::{Text, parse_yaml};
 use crate::model::Covered;
@@ -40,6 +40,7 @@ struct CaseFile {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Expect {
+    /// The outcome the decision must have.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     /// `null` expects no vehicle.
@@ -49,6 +50,7 @@ pub struct Expect {
         skip_serializing_if = "Option::is_none"
     )]
     pub vehicle: Option<Option<String>>,
+    /// The boundary rule that must decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// `null` expects no step (no path ran, or the fallback applied).
@@ -58,6 +60,7 @@ pub struct Expect {
         skip_serializing_if = "Option::is_none"
     )]
     pub path_step: Option<Option<String>>,
+    /// The action the decision must name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
     /// Whether the requester's role may take the action.
@@ -79,20 +82,30 @@ fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D:
 /// A case ready to run.
 #[derive(Debug, Clone)]
 pub struct Case {
+    /// The suite file's name.
     pub suite: String,
+    /// The case's name, as written.
     pub name: String,
+    /// The ticket: its base, if any, with the case's own fields merged in.
     pub ticket: Value,
+    /// What its decision must be.
     pub expect: Expect,
 }
 
+/// How one case fared.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
+    /// The suite file's name.
     pub suite: String,
+    /// The case's name.
     pub name: String,
+    /// Whether every expectation held.
     pub passed: bool,
+    /// Each expectation that did not hold.
     pub mismatches: Vec<Mismatch>,
     /// The decision or rejection the ticket got.
     pub result: Value,
+    /// The trace of the decision or evaluation error, for failure reports.
     #[serde(skip)]
     pub trace: Vec<crate::TraceStep>,
 }
@@ -100,39 +113,75 @@ pub struct CaseResult {
 /// One expectation that did not hold.
 #[derive(Debug, Clone, Serialize)]
 pub struct Mismatch {
+    /// The expectation: `outcome`, `vehicle`, `rule`, `path_step`, `action`, `allowed`, `error` or `error_field`.
     pub what: &'static str,
+    /// What the case expected.
     pub expected: String,
+    /// What the ticket got.
     pub actual: String,
 }
 
+/// Which rules, path steps and fallbacks the cases exercised.
 #[derive(Debug, Clone, Serialize)]
 pub struct Coverage {
+    /// Each rule, then each path's steps and fallback, in bundle order.
     pub items: Vec<CoverageItem>,
+    /// Items some case exercised.
     pub covered: usize,
+    /// Items in all.
     pub total: usize,
+    /// `covered` as a percentage of `total` (100 for an empty bundle).
     pub percent: f64,
 }
 
+/// One rule, path step or fallback, and how many cases it decided.
 #[derive(Debug, Clone, Serialize)]
 pub struct CoverageItem {
-    /// `rule`, `step` or `fallback`.
-    pub kind: &'static str,
+    /// What the item is.
+    pub kind: CoverageKind,
     /// The rule id, `path/step`, or the path of a fallback.
     pub id: String,
     /// How many cases it decided.
     pub cases: usize,
 }
 
+/// What running the suites found.
 #[derive(Debug, Clone, Serialize)]
 pub struct SuiteReport {
+    /// Every case, in suite and case order.
     pub cases: Vec<CaseResult>,
+    /// What the cases exercised.
     pub coverage: Coverage,
+    /// Cases whose expectations all held.
     pub passed: usize,
+    /// Cases with a mismatch.
     pub failed: usize,
 }
 
+/// The kind of a coverage item; written in JSON as `rule`, `step` or `fallback`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CoverageKind {
+    /// A boundary rule.
+    Rule,
+    /// A step of an escalation path.
+    Step,
+    /// A path's fallback.
+    Fallback,
+}
+
+impl std::fmt::Display for CoverageKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(match self {
+            CoverageKind::Rule => "rule",
+            CoverageKind::Step => "step",
+            CoverageKind::Fallback => "fallback",
+        })
+    }
+}
+
 /// Reads every `tests/*.yaml` suite of the bundle in `dir`, in name order.
-pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
+pub fn load_suites(dir: &Path) -> Result<Vec<Case>, SuiteError> {
     let tests = dir.join("tests");
     let mut paths: Vec<_> = match std::fs::read_dir(&tests) {
         Ok(entries) => entries
@@ -146,7 +195,7 @@ pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
                 None,
             )
             .with_help("policy test suites are YAML files in the bundle's `tests/` directory");
-            return Err(BundleError::new(vec![problem], Vec::new()));
+            return Err(SuiteError::new(vec![problem], Vec::new()));
         }
     };
     // Directory order is not ours to depend on.
@@ -164,13 +213,13 @@ pub fn load_suites(dir: &Path) -> Result<Vec<Case>, BundleError> {
         }
     }
     if !unreadable.is_empty() {
-        return Err(BundleError::new(unreadable, Vec::new()));
+        return Err(SuiteError::new(unreadable, Vec::new()));
     }
     parse_suites(&files)
 }
 
 /// Builds the cases of suites given as `(name, text)`.
-pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, BundleError> {
+pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, SuiteError> {
     let mut problems = Vec::new();
     let mut cases = Vec::new();
     for (name, text) in files {
@@ -224,7 +273,7 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, BundleError
             .iter()
             .map(|(n, t)| (Arc::from(n.as_str()), Arc::from(t.as_str())))
             .collect();
-        Err(BundleError::new(problems, sources))
+        Err(SuiteError::new(problems, sources))
     }
 }
 
@@ -252,9 +301,11 @@ pub fn run(bundle: &Bundle, cases: &[Case]) -> SuiteReport {
         .into_iter()
         .map(|item| {
             let (kind, id) = match item {
-                Covered::Rule(rule) => ("rule", rule.id.to_string()),
-                Covered::Step(path, step) => ("step", format!("{}/{}", path.id, step.id)),
-                Covered::Fallback(path) => ("fallback", path.id.to_string()),
+                Covered::Rule(rule) => (CoverageKind::Rule, rule.id.to_string()),
+                Covered::Step(path, step) => {
+                    (CoverageKind::Step, format!("{}/{}", path.id, step.id))
+                }
+                Covered::Fallback(path) => (CoverageKind::Fallback, path.id.to_string()),
             };
             CoverageItem { kind, id, cases: 0 }
         })
@@ -388,14 +439,13 @@ fn check(expect: &Expect, result: &Result<Decision, Rejection>) -> Vec<Mismatch>
             }
             if let (Some(field), RejectionKind::InvalidTicket { problems }) =
                 (&expect.error_field, &rejection.error)
+                && !problems.iter().any(|p| p.field == *field)
             {
-                if !problems.iter().any(|p| p.field == *field) {
-                    out.push(Mismatch {
-                        what: "error_field",
-                        expected: format!("`{field}`"),
-                        actual: detail,
-                    });
-                }
+                out.push(Mismatch {
+                    what: "error_field",
+                    expected: format!("`{field}`"),
+                    actual: detail,
+                });
             }
         }
     }

@@ -9,7 +9,7 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::{Loaded, ReloadFailure, State, now};
-use triage_engine::{Bundle, BundleError, Code, PolicyRef, Problem, Severity};
+use triage_engine::{Bundle, BundleError, Code, Diagnostics, PolicyRef, Problem, Severity};
 
 /// Loads the bundle again and, when it is valid, makes it the one serving.
 pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, ReloadFailure> {
