@@ -10,6 +10,7 @@ mod audit_tools;
 mod batch;
 mod check;
 mod cli;
+mod determinism_processes;
 mod diff;
 mod editor;
 mod http;

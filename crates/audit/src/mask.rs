@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::canonical;
-use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TraceStep};
+use triage_engine::{Bundle, FieldPath, Decision, Rejection, RejectionKind, TraceStep};
 
 /// The masked field paths of a bundle.
 pub fn fields(bundle: &Bundle) -> Vec<Arc<str>> {
@@ -83,9 +83,6 @@ impl Masker {
 
 /// The value at a dotted path, when present and not `null`.
 fn slot<'v>(ticket: &'v mut Value, path: &str) -> Option<&'v mut Value> {
-    let mut node = ticket;
-    for segment in path.split('.') {
-        node = node.as_object_mut()?.get_mut(segment)?;
-    }
+    let node = FieldPath::new(path).get_mut(ticket)?;
     (!node.is_null()).then_some(node)
 }

@@ -55,6 +55,6 @@ pub use model::decision::{
     Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,
     Stage, StepKind, StepResult, TraceStep,
 };
-pub use schema::FieldType;
+pub use schema::{FieldPath, FieldType};
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
 pub use tools::{generate, jsonschema, suite};

@@ -3,7 +3,7 @@
 use serde_json::json;
 use triage_engine::Bundle;
 
-use crate::common::{pack_copy, reference, ticket, with};
+use crate::common::{generated, pack_copy, policies_dir, reference, ticket, with};
 
 #[test]
 fn the_same_ticket_gives_byte_identical_json() {
@@ -127,4 +127,44 @@ fn a_typed_ticket_is_decided_like_its_json() {
         .unwrap();
     assert_eq!(from_typed, from_json);
     assert_eq!(&*from_typed.outcome, "partner_resolves");
+}
+
+#[test]
+fn many_tickets_decided_at_once_on_one_shared_bundle_give_the_single_thread_bytes() {
+    let bundle = Bundle::load(policies_dir()).unwrap();
+    let tickets = generated(300, 2027);
+    let bytes = |ticket: &serde_json::Value| serde_json::to_string(&bundle.decide(ticket)).unwrap();
+    let expected: Vec<String> = tickets.iter().map(bytes).collect();
+    let decided = expected
+        .iter()
+        .filter(|json| json.starts_with("{\"Ok\""))
+        .count();
+    assert!(decided > 100, "only {decided} of {} decided", tickets.len());
+
+    const THREADS: usize = 4;
+    let start = std::sync::Barrier::new(THREADS);
+    let results: Vec<Vec<(usize, String)>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..THREADS)
+            .map(|t| {
+                let (start, tickets, bytes) = (&start, &tickets, &bytes);
+                scope.spawn(move || {
+                    // Each thread its own order: rotated, odd threads backwards.
+                    let mut order: Vec<usize> = (0..tickets.len()).collect();
+                    order.rotate_left(t * tickets.len() / THREADS);
+                    if t % 2 == 1 {
+                        order.reverse();
+                    }
+                    start.wait();
+                    order.into_iter().map(|i| (i, bytes(&tickets[i]))).collect()
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for (t, result) in results.iter().enumerate() {
+        assert_eq!(result.len(), tickets.len());
+        for (i, json) in result {
+            assert_eq!(json, &expected[*i], "thread {t}, ticket {i}");
+        }
+    }
 }

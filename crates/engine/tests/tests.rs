@@ -4,9 +4,11 @@
 
 mod common;
 
+mod architecture;
 mod bad_bundles;
 mod determinism;
 mod native;
+mod problem_codes;
 mod properties;
 mod sandbox;
 mod tickets;

@@ -12,7 +12,7 @@ use crate::model::decision::{
     StepResult, TraceStep,
 };
 use crate::model::{ActionDef, ActionSel, Compiled, Guard, Piece, Rule, Template};
-use crate::schema::{InputProblem, Node, Values, found};
+use crate::schema::{FieldPath, InputProblem, Node, Values, found};
 
 pub(crate) fn decide(
     bundle: &Compiled,
@@ -171,8 +171,8 @@ pub(crate) fn unserialisable(bundle: &Compiled, cause: &str) -> Rejection {
 
 fn ticket_id_of(bundle: &Compiled, ticket: &Value) -> Option<Arc<str>> {
     let path = &bundle.schema.fields[bundle.schema.id_field].path;
-    path.split('.')
-        .try_fold(ticket, |value, segment| value.get(segment))
+    FieldPath::new(path)
+        .get(ticket)
         .and_then(Value::as_str)
         .map(Into::into)
 }

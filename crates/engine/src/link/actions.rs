@@ -2,7 +2,8 @@
 
 use std::sync::Arc;
 
-use super::registry::{Builder, Registry};
+use super::linker::Linker;
+use super::registry::{Builder, Parsed, Registry};
 use super::ticket::field_ref;
 use crate::diagnostic::{Code, Problem};
 use crate::load::raw::ActionRef;
@@ -83,10 +84,10 @@ pub(super) fn action_sel(
     }
 }
 
-impl super::Linker<'_> {
+impl Linker<'_> {
     /// Each action with the roles that may take it, sorted, so decisions list
     /// them in a stable order.
-    pub(super) fn actions(&mut self, parsed: &super::Parsed) -> Vec<ActionDef> {
+    pub(super) fn actions(&mut self, parsed: &Parsed) -> Vec<ActionDef> {
         let mut defs = Vec::new();
         for (file, content) in parsed {
             for (name, action) in &content.actions.0 {

@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use super::Parsed;
-use super::registry::{Builder, Registry, declare, identifier};
+use super::registry::{Builder, Parsed, Registry, declare, identifier};
 use super::ticket::build_schema;
 use crate::diagnostic::{Code, Problem};
 use crate::load::raw::{self, Text};

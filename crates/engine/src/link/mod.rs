@@ -16,19 +16,21 @@
 //!
 //! A new section of the policy format is a new phase.
 
-use crate::diagnostic::{BundleError, Code, Loc, Problem, Severity};
+use crate::diagnostic::{BundleError, Code, Problem, Severity};
 use crate::expr::compile::{Compiler, engine};
 use crate::load::PolicyFile;
 use crate::load::raw::{self, parse_yaml};
 use crate::load::source::{Sources, locate};
+use crate::model::Compiled;
 use crate::model::decision::PolicyRef;
-use crate::model::{Compiled, Condition};
 use crate::schema::Schema;
 
 mod actions;
 mod conditions;
+mod constraints;
 mod declarations;
 mod guards;
+mod linker;
 mod paths;
 mod registry;
 mod rules;
@@ -36,10 +38,8 @@ mod ticket;
 
 use declarations::Declared;
 use guards::Guards;
-use registry::Builder;
-
-/// The parsed policy files, each with its index in the bundle's file list.
-type Parsed = Vec<(usize, raw::Document)>;
+use linker::Linker;
+use registry::{Builder, Parsed};
 
 /// Builds the model from the bundle's parsed sources.
 pub(crate) fn build(sources: Sources) -> Result<Compiled, BundleError> {
@@ -73,7 +73,7 @@ pub(crate) fn build(sources: Sources) -> Result<Compiled, BundleError> {
         declared,
         guards,
     };
-    let sections = linker.sections(&parsed);
+    let sections = sections(&mut linker, &parsed);
     let warnings = linker.unused();
     // With errors present, "unused" warnings are mostly their echo (a misspelt
     // reference leaves its target unused), so only the errors are reported.
@@ -180,19 +180,6 @@ fn files_as_loaded(sources: &Sources) -> Vec<PolicyFile> {
         .collect()
 }
 
-/// The state the section phases share: the problems so far, the ticket
-/// schema, the compiler, the declarations (whose registries record what is
-/// used), and the compiled named conditions.
-struct Linker<'a> {
-    /// Where problems about the bundle as a whole point: the manifest's name.
-    manifest: Loc,
-    b: Builder<'a>,
-    schema: &'a Schema,
-    compiler: &'a Compiler<'a>,
-    declared: Declared<'a>,
-    guards: Guards,
-}
-
 /// The linked sections of the policy files.
 struct Sections {
     constraints: Vec<crate::model::Constraint>,
@@ -201,46 +188,12 @@ struct Sections {
     actions: Vec<crate::model::ActionDef>,
 }
 
-impl Linker<'_> {
-    fn sections(&mut self, parsed: &Parsed) -> Sections {
-        Sections {
-            constraints: self.constraints(),
-            rules: self.rules(parsed),
-            paths: self.paths(parsed),
-            actions: self.actions(parsed),
-        }
-    }
-
-    /// A warning for each declaration nothing uses.
-    fn unused(&mut self) -> Vec<Problem> {
-        let uses = &self.guards.uses;
-        let declared = &mut self.declared;
-        for (registry, used) in [
-            (&mut declared.conditions, &uses.conditions),
-            (&mut declared.sets, &uses.sets),
-        ] {
-            for (index, &u) in used.iter().enumerate() {
-                if u {
-                    registry.used[index] = true;
-                }
-            }
-        }
-        let mut warnings = Vec::new();
-        for registry in declared.registries() {
-            registry.unused(&mut warnings);
-        }
-        warnings
-    }
-
-    fn conditions(&mut self) -> Vec<Condition> {
-        let exprs = std::mem::take(&mut self.guards.exprs);
-        let names = &self.declared.conditions;
-        let named = exprs.into_iter().enumerate();
-        named
-            .filter_map(|(i, expr)| {
-                let name = names.id(i);
-                expr.map(|expr| Condition { name, expr })
-            })
-            .collect()
+/// Every section of the policy files, linked in order.
+fn sections(linker: &mut Linker, parsed: &Parsed) -> Sections {
+    Sections {
+        constraints: linker.constraints(),
+        rules: linker.rules(parsed),
+        paths: linker.paths(parsed),
+        actions: linker.actions(parsed),
     }
 }

@@ -2,8 +2,9 @@
 
 use super::actions::action_sel;
 use super::guards::compile;
+use super::linker::Linker;
+use super::registry::Parsed;
 use super::registry::Registry;
-use super::{Linker, Parsed};
 use crate::diagnostic::{Code, Problem};
 use crate::load::raw::{self, Text};
 use crate::model::{Described, FallbackDef, PathDef, StepDef};

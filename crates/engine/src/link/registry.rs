@@ -4,8 +4,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::diagnostic::{Code, Loc, Problem, Severity, did_you_mean};
-use crate::load::raw::{Entries, Text};
+use crate::load::raw::{self, Entries, Text};
 use crate::load::source::{SourceFile, locate};
+
+/// The parsed policy files, each with its index in the bundle's file list.
+pub(super) type Parsed = Vec<(usize, raw::Document)>;
 
 /// Declared ids of one kind, with where each was declared.
 pub(super) struct Registry {

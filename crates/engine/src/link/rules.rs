@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use super::actions::action_sel;
 use super::guards::compile;
-use super::{Linker, Parsed};
+use super::linker::Linker;
+use super::registry::Parsed;
 use crate::diagnostic::{Code, Loc, Problem};
 use crate::load::raw;
 use crate::model::Rule;

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::registry::{Builder, Registry, identifier};
 use crate::diagnostic::{Code, Loc, Problem, did_you_mean};
 use crate::load::raw::{self, Text};
-use crate::model::{Constraint, Piece, Template};
+use crate::model::{Piece, Template};
 use crate::schema::{FieldDef, Kind, Schema, check_value};
 
 pub(super) fn field_ref(b: &mut Builder, schema: &Schema, path: &str, loc: Loc) -> Option<usize> {
@@ -268,36 +268,5 @@ fn find(
             b.problems.push(problem);
             None
         }
-    }
-}
-
-impl super::Linker<'_> {
-    /// The ticket's constraints: checks across fields, each with the field it
-    /// is about and the message a rejected ticket gets.
-    pub(super) fn constraints(&mut self) -> Vec<Constraint> {
-        let Some((file, raw)) = self.declared.ticket else {
-            return Vec::new();
-        };
-        let mut constraints = Vec::new();
-        for c in &raw.value.constraints {
-            let b = &mut self.b;
-            let field_loc = b.at(file, &c.field);
-            let field = field_ref(b, self.schema, &c.field.value, field_loc);
-            let expected = template(b, self.schema, file, &c.expected);
-            let message = template(b, self.schema, file, &c.message);
-            let expr = super::guards::compile(b, self.compiler, file, &c.check);
-            if let (Some(field), Some(expected), Some(message), Some(expr)) =
-                (field, expected, message, expr)
-            {
-                constraints.push(Constraint {
-                    id: c.id.value.as_str().into(),
-                    guard: self.guards.guard(self.schema, expr),
-                    field,
-                    expected,
-                    message,
-                });
-            }
-        }
-        constraints
     }
 }

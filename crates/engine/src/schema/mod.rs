@@ -9,6 +9,9 @@ use serde_json::Value;
 
 use crate::diagnostic::did_you_mean;
 
+mod path;
+pub use path::FieldPath;
+
 /// The type of a ticket field.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -158,7 +161,7 @@ impl Schema {
     ) -> Result<Schema, (usize, String)> {
         let mut roots: Vec<(Arc<str>, Node)> = Vec::new();
         for (index, field) in fields.iter().enumerate() {
-            let segments: Vec<&str> = field.path.split('.').collect();
+            let segments: Vec<&str> = FieldPath::new(&field.path).segments().collect();
             insert(&mut roots, &segments, index).map_err(|conflict| (index, conflict))?;
         }
         let index = fields

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use crate::engine::Bundle;
 use crate::model::decision::{Decision, Rejection, RejectionKind};
 use crate::model::{Compiled, Covered};
-use crate::schema::Kind;
+use crate::schema::{FieldPath, Kind};
 
 /// How far to go.
 #[derive(Clone, Copy, Debug)]
@@ -260,20 +260,13 @@ fn base_ticket(b: &Compiled, read: &[usize]) -> Value {
     ticket
 }
 
+/// Puts a value at a field's path; `null` stands for an absent field, whose
+/// parent objects are still there.
 fn set(ticket: &mut Value, path: &str, value: Value) {
-    let mut node = ticket;
-    let mut segments = path.split('.').peekable();
-    while let Some(segment) = segments.next() {
-        let Value::Object(map) = node else { return };
-        if segments.peek().is_none() {
-            if !value.is_null() {
-                map.insert(segment.to_owned(), value);
-            }
-            return;
-        }
-        node = map
-            .entry(segment.to_owned())
-            .or_insert_with(|| Value::Object(Map::new()));
+    let Value::Object(map) = ticket else { return };
+    let path = FieldPath::new(path);
+    if let (Some(parent), false) = (path.parent(map), value.is_null()) {
+        parent.insert(path.name().to_owned(), value);
     }
 }
 

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::Bundle;
 use crate::engine::catalog::FieldInfo;
-use crate::schema::FieldType;
+use crate::schema::{FieldPath, FieldType};
 
 /// How many draws a ticket may take before the schema is declared
 /// unsatisfiable by random choice.
@@ -92,7 +92,7 @@ impl TicketGenerator {
                 None
             };
             if let Some(value) = value {
-                insert(&mut ticket, &path, value);
+                FieldPath::new(&path).set(&mut ticket, value);
             }
         }
         Value::Object(ticket)
@@ -123,43 +123,9 @@ fn value_for(field: &FieldInfo, rng: &mut ChaCha8Rng) -> Option<Value> {
                 .collect(),
         ),
         FieldType::String => {
-            let name = field.path.rsplit('.').next().unwrap_or_default();
+            let name = FieldPath::new(&field.path).name();
             Value::String(format!("{name}-{}", rng.next_u32() % 1000))
         }
     };
     Some(value)
-}
-
-/// Puts `value` at a dotted path, creating the objects on the way.
-fn insert(ticket: &mut Map<String, Value>, path: &str, value: Value) {
-    match path.split_once('.') {
-        None => {
-            ticket.insert(path.to_owned(), value);
-        }
-        Some((head, rest)) => {
-            let child = ticket
-                .entry(head.to_owned())
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(map) = child {
-                insert(map, rest, value);
-            }
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dotted_paths_nest() {
-        let mut map = Map::new();
-        insert(&mut map, "a.b", Value::from(1));
-        insert(&mut map, "a.c", Value::from(2));
-        insert(&mut map, "d", Value::from(3));
-        assert_eq!(
-            Value::Object(map),
-            serde_json::json!({"a": {"b": 1, "c": 2}, "d": 3})
-        );
-    }
 }

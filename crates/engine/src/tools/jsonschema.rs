@@ -5,7 +5,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::engine::catalog::Catalog;
-use crate::schema::FieldType;
+use crate::schema::{FieldPath, FieldType};
 
 fn text() -> Value {
     json!({ "type": "string" })
@@ -181,7 +181,7 @@ pub fn ticket(catalog: &Catalog) -> Value {
         }
         insert(
             &mut root,
-            &field.path.split('.').collect::<Vec<_>>(),
+            &FieldPath::new(&field.path).segments().collect::<Vec<_>>(),
             schema,
             field.required,
         );
