@@ -185,7 +185,10 @@ impl<'a> Compiler<'a> {
         let ast = self
             .engine
             .optimize_ast(&self.scope, ast, OptimizationLevel::Simple);
-        let always = matches!(ast.statements(), [Stmt::Expr(e)] if matches!(**e, Expr::BoolConstant(true, _)));
+        let always = matches!(
+            ast.statements(),
+            [Stmt::Expr(e)] if matches!(**e, Expr::BoolConstant(true, _))
+        );
         uses.reads.sort_unstable();
         uses.reads.dedup();
         uses.conditions.sort_unstable();
@@ -291,7 +294,10 @@ impl Place {
             Some('>') => {
                 return Err(problem(
                     "a folded scalar (`>`) cannot hold an expression",
-                    "write the expression on one line, or use a literal block (`|`) so errors point at the right line",
+                    concat!(
+                        "write the expression on one line, or use a literal block (`|`) ",
+                        "so errors point at the right line"
+                    ),
                 ));
             }
             Some(_) => {}

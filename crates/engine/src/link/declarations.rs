@@ -119,9 +119,12 @@ impl<'p> Declared<'p> {
     pub(super) fn ticket_schema(&mut self, b: &mut Builder, sources: &Sources) -> Option<Schema> {
         let Some((file, raw)) = self.ticket else {
             let loc = locate(&sources.manifest_file, &sources.manifest.name.referenced);
+            let message = "the bundle declares no ticket schema";
             b.problems.push(
-                Problem::error(Code::NoSchema, "the bundle declares no ticket schema", Some(loc))
-                    .with_help("add a `ticket:` section with `id_field`, `role_field` and `fields` to one of the listed files"),
+                Problem::error(Code::NoSchema, message, Some(loc)).with_help(concat!(
+                    "add a `ticket:` section with `id_field`, `role_field` and `fields` ",
+                    "to one of the listed files"
+                )),
             );
             return None;
         };

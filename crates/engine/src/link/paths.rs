@@ -38,18 +38,23 @@ impl Linker<'_> {
                 steps.push(linked);
             }
         }
-        let fallback = match &path.fallback {
-            Some(f) => self.fallback(file, name, f, always),
-            None => {
-                if always.is_none() {
-                    self.b.problems.push(
-                        Problem::error(Code::NoFallback, format!("path `{}` has no fallback", name.value), Some(self.b.at(file, name)))
-                            .with_help("add `fallback:` with the outcome, action and rationale for when no step is eligible"),
-                    );
+        let fallback =
+            match &path.fallback {
+                Some(f) => self.fallback(file, name, f, always),
+                None => {
+                    if always.is_none() {
+                        let message = format!("path `{}` has no fallback", name.value);
+                        let loc = Some(self.b.at(file, name));
+                        self.b.problems.push(
+                            Problem::error(Code::NoFallback, message, loc).with_help(concat!(
+                                "add `fallback:` with the outcome, action and rationale ",
+                                "for when no step is eligible"
+                            )),
+                        );
+                    }
+                    None
                 }
-                None
-            }
-        };
+            };
         PathDef {
             id: name.value.as_str().into(),
             info: Described::new(&name.value, &path.title, path.description.as_deref()),

@@ -152,9 +152,12 @@ pub(super) fn identifier(problems: &mut Vec<Problem>, name: &str, loc: &Loc, kin
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
     if !ok {
+        let message = format!("{kind} name `{name}` is not an identifier");
         problems.push(
-            Problem::error(Code::BadId, format!("{kind} name `{name}` is not an identifier"), Some(loc.clone()))
-                .with_help("use letters, digits and `_`, starting with a letter, so expressions can refer to it"),
+            Problem::error(Code::BadId, message, Some(loc.clone())).with_help(concat!(
+                "use letters, digits and `_`, starting with a letter, ",
+                "so expressions can refer to it"
+            )),
         );
     }
     ok

@@ -121,14 +121,23 @@ impl Linker<'_> {
     fn catch_all(&mut self, walk: Walk) {
         let b = &mut self.b;
         match (&walk.catch_all, walk.last) {
-            (None, Some(loc)) => b.problems.push(
-                Problem::error(Code::NoCatchAll, "the last boundary rule is not a catch-all", Some(loc))
-                    .with_help("end the rules with one that has no `when` (or `when: true`), so every valid ticket gets a decision"),
-            ),
-            (None, None) => b.problems.push(
-                Problem::error(Code::NoRules, "the bundle declares no boundary rules", Some(self.manifest.clone()))
-                    .with_help("add a `rules:` list to one of the listed files"),
-            ),
+            (None, Some(loc)) => {
+                let message = "the last boundary rule is not a catch-all";
+                b.problems.push(
+                    Problem::error(Code::NoCatchAll, message, Some(loc)).with_help(concat!(
+                        "end the rules with one that has no `when` (or `when: true`), ",
+                        "so every valid ticket gets a decision"
+                    )),
+                )
+            }
+            (None, None) => {
+                let message = "the bundle declares no boundary rules";
+                let loc = Some(self.manifest.clone());
+                b.problems.push(
+                    Problem::error(Code::NoRules, message, loc)
+                        .with_help("add a `rules:` list to one of the listed files"),
+                )
+            }
             _ => {}
         }
     }

@@ -151,10 +151,16 @@ fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> O
                 (Some(listed), None) => listed.iter().map(|v| v.value.as_str().into()).collect(),
                 (None, Some(names)) => from_sets(b, cx, names),
                 _ => {
-                    b.problems.push(
-                        Problem::error(Code::BadField, format!("field `{}` needs exactly one of `values` and `values_from`", path.value), Some(kind_loc))
-                            .with_help(format!("a field of type `{kind}` lists its allowed values, or names the sets that hold them")),
+                    let message = format!(
+                        "field `{}` needs exactly one of `values` and `values_from`",
+                        path.value
                     );
+                    let help = format!(
+                        "a field of type `{kind}` lists its allowed values, {}",
+                        "or names the sets that hold them"
+                    );
+                    let problem = Problem::error(Code::BadField, message, Some(kind_loc));
+                    b.problems.push(problem.with_help(help));
                     Vec::new()
                 }
             };
