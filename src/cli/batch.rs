@@ -3,6 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
+use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -18,40 +19,23 @@ pub(crate) fn run(
     input: &str,
     output: &str,
     workers: usize,
-    mut log: Option<triage_audit::DecisionLog>,
+    log: Option<triage_audit::DecisionLog>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
-    let (mut reader, size): (Box<dyn io::BufRead + Send>, Option<u64>) = if input == "-" {
-        (
-            Box::new(BufReader::with_capacity(BUFFER, io::stdin())),
-            None,
-        )
-    } else {
-        match File::open(input) {
-            Ok(file) => {
-                let size = file.metadata().ok().map(|m| m.len());
-                (Box::new(BufReader::with_capacity(BUFFER, file)), size)
-            }
-            Err(error) => {
-                let _ = writeln!(err, "error: cannot read `{input}`: {error}");
-                return exit::OTHER;
-            }
-        }
+    let Some((mut reader, size)) = open_input(input, err) else {
+        return exit::OTHER;
     };
     let mut file_out;
     let writer: &mut dyn Write = if output == "-" {
         out
     } else {
-        match File::create(output) {
-            Ok(file) => {
-                file_out = BufWriter::with_capacity(BUFFER, file);
+        match open_output(output, err) {
+            Some(file) => {
+                file_out = file;
                 &mut file_out
             }
-            Err(error) => {
-                let _ = writeln!(err, "error: cannot write `{output}`: {error}");
-                return exit::OTHER;
-            }
+            None => return exit::OTHER,
         }
     };
     let bar = progress_bar(size);
@@ -64,17 +48,59 @@ pub(crate) fn run(
         }
     };
     let options = Options { workers };
+    // The batch's writer thread records through the log it is lent.
+    let log = log.map(Mutex::new);
     let result = batch::run(
         bundle,
         &mut *reader,
         writer,
         &options,
         &mut progress,
-        log.as_mut(),
+        log.as_ref(),
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
+    finish(result, err)
+}
+
+/// The input to read (`-`: standard input) and its size when it is a file
+/// (for the progress bar), or `None` once the error is printed.
+fn open_input(
+    input: &str,
+    err: &mut dyn Write,
+) -> Option<(Box<dyn io::BufRead + Send>, Option<u64>)> {
+    if input == "-" {
+        return Some((
+            Box::new(BufReader::with_capacity(BUFFER, io::stdin())),
+            None,
+        ));
+    }
+    match File::open(input) {
+        Ok(file) => {
+            let size = file.metadata().ok().map(|m| m.len());
+            Some((Box::new(BufReader::with_capacity(BUFFER, file)), size))
+        }
+        Err(error) => {
+            let _ = writeln!(err, "error: cannot read `{input}`: {error}");
+            None
+        }
+    }
+}
+
+/// The output file, or `None` once the error is printed.
+fn open_output(output: &str, err: &mut dyn Write) -> Option<BufWriter<File>> {
+    match File::create(output) {
+        Ok(file) => Some(BufWriter::with_capacity(BUFFER, file)),
+        Err(error) => {
+            let _ = writeln!(err, "error: cannot write `{output}`: {error}");
+            None
+        }
+    }
+}
+
+/// Prints the summary (or why the run stopped) and gives the exit code.
+fn finish(result: io::Result<Summary>, err: &mut dyn Write) -> u8 {
     match result {
         Ok(summary) => {
             report(&summary, err);

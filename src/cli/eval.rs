@@ -1,12 +1,14 @@
 //! `triage eval`: decide tickets and print the decisions.
 
 use std::io::Write;
+use std::sync::Mutex;
 
 use serde_json::Value;
 
 use super::input::{self, Input};
 use super::{LogArgs, PolicyArgs, exit};
-use triage_engine::{Bundle, Decision, Rejection, RejectionKind, StepResult};
+use triage_audit::{Answer, AuditError, Recorder, Unreadable};
+use triage_engine::{Decision, Rejection, RejectionKind, StepResult};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -49,57 +51,72 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Err(code) => return code,
     };
     let catalog = args.explain.then(|| bundle.catalog());
-    let mut log = match args.log.open(err) {
+    let log = match args.log.open(err) {
         Ok(log) => log,
         Err(code) => return code,
     };
     if let Some(input) = &args.input {
         return super::batch::run(&bundle, input, &args.output, args.workers, log, out, err);
     }
+    let log = log.map(Mutex::new);
     // A decision is printed only once it is logged: nothing escapes the audit trail.
-    let mut record = |ticket: &Value, result: &Result<Decision, Rejection>, err: &mut dyn Write| {
-        let Some(log) = &mut log else { return true };
-        match log.append(&bundle, ticket, result) {
-            Ok(_) => true,
-            Err(e) => {
-                let _ = writeln!(err, "error: {e}");
-                false
-            }
-        }
-    };
+    let recorder = Recorder::new(&bundle, log.as_ref());
     let mut status = Status::default();
     for name in &args.files {
-        let tickets = match input::read(name) {
-            Input::Tickets(tickets) => tickets,
-            Input::Unreadable(message) => {
-                let _ = writeln!(err, "error: {message}");
-                status.io = true;
-                continue;
-            }
-            Input::Malformed(message) => {
-                let rejection = Err(malformed(&bundle, name, message));
-                if !record(&Value::Null, &rejection, err) {
-                    return exit::OTHER;
-                }
-                status.invalid = true;
-                emit(args, catalog.as_ref(), out, &rejection);
-                continue;
-            }
-        };
-        for ticket in &tickets {
-            let result = bundle.decide(ticket);
-            match &result {
-                Ok(_) => {}
-                Err(r) if r.is_invalid_ticket() => status.invalid = true,
-                Err(_) => status.evaluation = true,
-            }
-            if !record(ticket, &result, err) {
-                return exit::OTHER;
-            }
-            emit(args, catalog.as_ref(), out, &result);
+        let printed = decide_file(
+            args,
+            &recorder,
+            catalog.as_ref(),
+            name,
+            &mut status,
+            out,
+            err,
+        );
+        if let Err(error) = printed {
+            let _ = writeln!(err, "error: {error}");
+            return exit::OTHER;
         }
     }
     status.code()
+}
+
+/// Decides, records and prints the tickets in the file `name`. `Err`: a
+/// record could not be written, and its decision was not printed.
+fn decide_file(
+    args: &Args,
+    recorder: &Recorder,
+    catalog: Option<&triage_engine::Catalog>,
+    name: &str,
+    status: &mut Status,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), AuditError> {
+    let tickets = match input::read(name) {
+        Input::Tickets(tickets) => tickets,
+        Input::Unreadable(message) => {
+            let _ = writeln!(err, "error: {message}");
+            status.io = true;
+            return Ok(());
+        }
+        Input::Malformed(message) => {
+            let found = format!("the contents of `{name}`");
+            let words = Unreadable {
+                expected: "a ticket in JSON or YAML",
+                found: &found,
+                empty: None,
+            };
+            let result = recorder.reject(recorder.unreadable(&words, message))?;
+            status.note(&result);
+            emit(args, catalog, out, &result);
+            return Ok(());
+        }
+    };
+    for ticket in &tickets {
+        let result = recorder.decide(ticket)?;
+        status.note(&result);
+        emit(args, catalog, out, &result);
+    }
+    Ok(())
 }
 
 #[derive(Default)]
@@ -110,6 +127,14 @@ struct Status {
 }
 
 impl Status {
+    fn note(&mut self, result: &Answer) {
+        match result {
+            Ok(_) => {}
+            Err(r) if r.is_invalid_ticket() => self.invalid = true,
+            Err(_) => self.evaluation = true,
+        }
+    }
+
     fn code(&self) -> u8 {
         if self.io {
             exit::OTHER
@@ -123,20 +148,11 @@ impl Status {
     }
 }
 
-fn malformed(bundle: &Bundle, name: &str, message: String) -> Rejection {
-    Rejection::unreadable(
-        bundle.policy(),
-        "a ticket in JSON or YAML",
-        format!("the contents of `{name}`"),
-        message,
-    )
-}
-
 fn emit(
     args: &Args,
     catalog: Option<&triage_engine::Catalog>,
     out: &mut dyn Write,
-    result: &Result<Decision, Rejection>,
+    result: &Answer,
 ) {
     let written = match args.format {
         Format::Json => {

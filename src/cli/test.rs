@@ -55,11 +55,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             serde_json::to_string_pretty(&report).unwrap_or_default()
         ),
     };
-    if let Some(path) = &args.junit {
-        if let Err(error) = std::fs::write(path, junit(&report)) {
-            let _ = writeln!(err, "error: cannot write `{}`: {error}", path.display());
-            return exit::OTHER;
-        }
+    if let Some(path) = &args.junit
+        && let Err(error) = std::fs::write(path, junit(&report))
+    {
+        let _ = writeln!(err, "error: cannot write `{}`: {error}", path.display());
+        return exit::OTHER;
     }
     let too_low = args
         .min_coverage

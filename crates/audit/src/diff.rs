@@ -47,8 +47,10 @@ pub struct RuleChange {
     pub count: u64,
 }
 
+/// What the tickets read so far came to: how many changed, and each
+/// transition with the rule changes behind it. Merged across threads.
 #[derive(Default)]
-struct Tally {
+struct ImpactCounts {
     tickets: u64,
     changed: u64,
     unreadable: u64,
@@ -63,8 +65,8 @@ struct Entry {
     examples: Vec<String>,
 }
 
-impl Tally {
-    fn merge(mut self, other: Tally, examples: usize) -> Tally {
+impl ImpactCounts {
+    fn merge(mut self, other: ImpactCounts, examples: usize) -> ImpactCounts {
         self.tickets += other.tickets;
         self.changed += other.changed;
         self.unreadable += other.unreadable;
@@ -92,8 +94,8 @@ fn ticket_of(line: &str) -> Option<Value> {
     Some(value)
 }
 
-fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -> Tally {
-    let mut tally = Tally::default();
+fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -> ImpactCounts {
+    let mut tally = ImpactCounts::default();
     let Some(ticket) = ticket_of(line) else {
         tally.unreadable = 1;
         if examples > 0 {
@@ -160,15 +162,15 @@ pub fn impact(
                 }
             }
         });
-        let mut total = Tally::default();
+        let mut total = ImpactCounts::default();
         for chunk in chunks {
             let part = chunk?
                 .par_iter()
                 .map(|(n, line)| one(base, head, *n, line, examples))
-                .reduce(Tally::default, |a, b| a.merge(b, examples));
+                .reduce(ImpactCounts::default, |a, b| a.merge(b, examples));
             total = total.merge(part, examples);
         }
-        Ok::<Tally, std::io::Error>(total)
+        Ok::<ImpactCounts, std::io::Error>(total)
     })?;
     let mut transitions: Vec<Transition> = total
         .transitions

@@ -3,7 +3,7 @@
 
 use std::fmt::Write;
 
-use super::report::{Report, Table};
+use super::report::{LogReport, Table};
 
 /// `text` safe inside HTML or XML text and attribute values.
 pub fn esc(text: &str) -> String {
@@ -51,7 +51,7 @@ const COLOURS: [&str; 6] = [
     "#2b6cb0", "#2f855a", "#b7791f", "#c53030", "#6b46c1", "#319795",
 ];
 
-pub fn html(r: &Report) -> String {
+pub fn html(r: &LogReport) -> String {
     let mut s = String::from(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Decision log report</title><style>\

@@ -2,7 +2,8 @@
 //! (`log`), the bundles that decided archived beside it (`archive`), masked
 //! inputs (`mask`), and the tools that read it back: `verify`, `repair` (of a
 //! torn last line), `replay`, `report`, and `diff` for the impact of a policy
-//! change.
+//! change. The `recorder` is the one way to decide, record and answer: every
+//! caller that decides (`triage eval`, batch mode, the service) goes through it.
 //!
 //! The record format, `triage.decision/v1`, is described in `record`.
 
@@ -15,6 +16,7 @@ pub mod log;
 pub mod mask;
 pub mod read;
 pub mod record;
+pub mod recorder;
 pub mod repair;
 pub mod replay;
 pub mod report;
@@ -26,6 +28,7 @@ use std::path::PathBuf;
 pub use archive::Archive;
 pub use log::{DecisionLog, Flush, LogOptions};
 pub use record::{GENESIS, Record, SCHEMA};
+pub use recorder::{Answer, Observer, Pending, Recorder, Unreadable};
 
 /// What can go wrong writing or reading a decision log.
 #[derive(Debug, thiserror::Error)]
@@ -58,6 +61,10 @@ pub enum AuditError {
     Archive { digest: String, detail: String },
     #[error("cannot encode a record: {0}")]
     Encode(String),
+    /// A thread failed while appending to a log shared between threads, so
+    /// the log may be half-written: nothing more is recorded in it.
+    #[error("the decision log is unusable")]
+    Poisoned,
 }
 
 impl AuditError {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use super::canonical;
-use triage_engine::{Bundle, FieldPath, Decision, Rejection, RejectionKind, TraceStep};
+use triage_engine::{Bundle, Decision, FieldPath, Rejection, RejectionKind, TraceStep};
 
 /// The masked field paths of a bundle.
 pub fn fields(bundle: &Bundle) -> Vec<Arc<str>> {

@@ -8,11 +8,11 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::{AuditError, read, verify};
-use triage_engine::RejectionKind;
+use super::{AuditError, Record, read, verify};
+use triage_engine::{Decision, Rejection, RejectionKind};
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub struct LogReport {
     pub log: String,
     /// `intact`, or the first break `verify` found.
     pub integrity: String,
@@ -32,11 +32,11 @@ pub struct Report {
 #[derive(Debug, Serialize)]
 pub struct Table {
     pub title: String,
-    pub rows: Vec<Row>,
+    pub rows: Vec<CountRow>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Row {
+pub struct CountRow {
     pub key: String,
     pub count: u64,
 }
@@ -60,21 +60,32 @@ pub struct RejectionRow {
     pub detail: String,
 }
 
+/// Tickets named per row of `outside_role`: enough to look into, not all.
 const EXAMPLES: usize = 10;
 
-pub fn report(path: &PathBuf) -> Result<Report, AuditError> {
+/// The tables, in the order the report shows them.
+const TITLES: [&str; 7] = [
+    "outcome", "vehicle", "rule", "action", "role", "policy", "day",
+];
+const OUTCOME: usize = 0;
+const VEHICLE: usize = 1;
+const RULE: usize = 2;
+const ACTION: usize = 3;
+const ROLE: usize = 4;
+const POLICY: usize = 5;
+const DAY: usize = 6;
+
+/// Reads the log at `path` (with its rotated segments) and counts what it
+/// holds. Its integrity is checked and reported first, but a damaged log is
+/// still counted: an auditor wants what can be read.
+pub fn report(path: &PathBuf) -> Result<LogReport, AuditError> {
     let check = verify::verify(std::slice::from_ref(path))?;
     let integrity = match &check.broken {
         None => format!("intact: {} records, head {}", check.records, check.head),
         Some(b) => b.to_string(),
     };
     let (records, unreadable) = read::records(&check.files)?;
-    let titles = [
-        "outcome", "vehicle", "rule", "action", "role", "policy", "day",
-    ];
-    let mut counts: Vec<BTreeMap<String, u64>> = vec![BTreeMap::new(); titles.len()];
-    let mut outside: BTreeMap<(String, String), OutsideRole> = BTreeMap::new();
-    let mut report = Report {
+    let mut report = LogReport {
         log: path.display().to_string(),
         integrity,
         intact: check.broken.is_none(),
@@ -87,83 +98,125 @@ pub fn report(path: &PathBuf) -> Result<Report, AuditError> {
         rejections: Vec::new(),
         unreadable,
     };
+    let mut counts = TableCounts::default();
     for (_, _, record) in &records {
-        let mut count = |table: usize, key: &str| {
-            *counts[table].entry(key.to_owned()).or_default() += 1;
-        };
-        count(
-            5,
+        counts.add(
+            POLICY,
             &format!("{} {}", record.policy.name, record.policy.version),
         );
-        count(6, record.at.get(..10).unwrap_or(&record.at));
+        counts.add(DAY, record.at.get(..10).unwrap_or(&record.at));
         match record.result() {
-            Some(Ok(d)) => {
+            Some(Ok(decision)) => {
                 report.decisions += 1;
-                count(0, &d.outcome);
-                count(1, d.vehicle.as_deref().unwrap_or("(none)"));
-                count(2, &d.rule);
-                count(3, &d.action);
-                count(4, &d.requester.role);
-                if !d.requester.allowed {
-                    let entry = outside
-                        .entry((d.requester.role.to_string(), d.action.to_string()))
-                        .or_insert_with(|| OutsideRole {
-                            role: d.requester.role.to_string(),
-                            action: d.action.to_string(),
-                            allowed_roles: d.allowed_roles.iter().map(|r| r.to_string()).collect(),
-                            count: 0,
-                            tickets: Vec::new(),
-                        });
-                    entry.count += 1;
-                    if entry.tickets.len() < EXAMPLES {
-                        entry.tickets.push(d.ticket_id.to_string());
-                    }
-                }
+                counts.decision(decision);
             }
-            Some(Err(r)) => {
-                let (kind, detail) = match &r.error {
-                    RejectionKind::InvalidTicket { problems } => {
-                        report.invalid_tickets += 1;
-                        let detail = problems
-                            .iter()
-                            .map(|p| {
-                                let field = if p.field.is_empty() {
-                                    "(ticket)"
-                                } else {
-                                    &p.field
-                                };
-                                format!("{field}: {}", p.message)
-                            })
-                            .collect::<Vec<_>>()
-                            .join("; ");
-                        ("invalid ticket", detail)
-                    }
-                    RejectionKind::Evaluation(e) => {
-                        report.evaluation_errors += 1;
-                        (
-                            "evaluation error",
-                            format!("{} `{}` at {}: {}", e.stage, e.id, e.location, e.cause),
-                        )
-                    }
-                };
-                report.rejections.push(RejectionRow {
-                    decision_id: record.id.clone(),
-                    at: record.at.clone(),
-                    ticket_id: r.ticket_id.as_deref().map(str::to_owned),
-                    kind: kind.to_owned(),
-                    detail,
-                });
+            Some(Err(rejection)) => {
+                let row = rejection_row(&mut report, record, rejection);
+                report.rejections.push(row);
             }
             None => {}
         }
     }
-    report.tables = titles
+    report.tables = tables(counts.by_table);
+    report.outside_role = counts.outside.into_values().collect();
+    Ok(report)
+}
+
+/// The decisions counted so far, table by table, and the requesters who
+/// asked for an action outside their role.
+struct TableCounts {
+    by_table: Vec<BTreeMap<String, u64>>,
+    outside: BTreeMap<(String, String), OutsideRole>,
+}
+
+impl Default for TableCounts {
+    fn default() -> Self {
+        TableCounts {
+            by_table: vec![BTreeMap::new(); TITLES.len()],
+            outside: BTreeMap::new(),
+        }
+    }
+}
+
+impl TableCounts {
+    fn add(&mut self, table: usize, key: &str) {
+        *self.by_table[table].entry(key.to_owned()).or_default() += 1;
+    }
+
+    fn decision(&mut self, d: &Decision) {
+        self.add(OUTCOME, &d.outcome);
+        self.add(VEHICLE, d.vehicle.as_deref().unwrap_or("(none)"));
+        self.add(RULE, &d.rule);
+        self.add(ACTION, &d.action);
+        self.add(ROLE, &d.requester.role);
+        if !d.requester.allowed {
+            self.outside_role(d);
+        }
+    }
+
+    fn outside_role(&mut self, d: &Decision) {
+        let entry = self
+            .outside
+            .entry((d.requester.role.to_string(), d.action.to_string()))
+            .or_insert_with(|| OutsideRole {
+                role: d.requester.role.to_string(),
+                action: d.action.to_string(),
+                allowed_roles: d.allowed_roles.iter().map(|r| r.to_string()).collect(),
+                count: 0,
+                tickets: Vec::new(),
+            });
+        entry.count += 1;
+        if entry.tickets.len() < EXAMPLES {
+            entry.tickets.push(d.ticket_id.to_string());
+        }
+    }
+}
+
+/// The row for a rejected input, counted in `report` by kind.
+fn rejection_row(report: &mut LogReport, record: &Record, r: &Rejection) -> RejectionRow {
+    let (kind, detail) = match &r.error {
+        RejectionKind::InvalidTicket { problems } => {
+            report.invalid_tickets += 1;
+            let detail = problems
+                .iter()
+                .map(|p| {
+                    let field = if p.field.is_empty() {
+                        "(ticket)"
+                    } else {
+                        &p.field
+                    };
+                    format!("{field}: {}", p.message)
+                })
+                .collect::<Vec<_>>()
+                .join("; ");
+            ("invalid ticket", detail)
+        }
+        RejectionKind::Evaluation(e) => {
+            report.evaluation_errors += 1;
+            (
+                "evaluation error",
+                format!("{} `{}` at {}: {}", e.stage, e.id, e.location, e.cause),
+            )
+        }
+    };
+    RejectionRow {
+        decision_id: record.id.clone(),
+        at: record.at.clone(),
+        ticket_id: r.ticket_id.as_deref().map(str::to_owned),
+        kind: kind.to_owned(),
+        detail,
+    }
+}
+
+/// The counts as tables, each titled, rows sorted as people read them.
+fn tables(by_table: Vec<BTreeMap<String, u64>>) -> Vec<Table> {
+    TITLES
         .iter()
-        .zip(counts)
+        .zip(by_table)
         .map(|(title, rows)| {
-            let mut rows: Vec<Row> = rows
+            let mut rows: Vec<CountRow> = rows
                 .into_iter()
-                .map(|(key, count)| Row { key, count })
+                .map(|(key, count)| CountRow { key, count })
                 .collect();
             // Days read best in order; everything else by size.
             if *title != "day" {
@@ -174,13 +227,11 @@ pub fn report(path: &PathBuf) -> Result<Report, AuditError> {
                 rows,
             }
         })
-        .collect();
-    report.outside_role = outside.into_values().collect();
-    Ok(report)
+        .collect()
 }
 
 /// The report as Markdown.
-pub fn markdown(r: &Report) -> String {
+pub fn markdown(r: &LogReport) -> String {
     let mut s = format!("# Decision log report: `{}`\n\n", r.log);
     let _ = writeln!(s, "- integrity: {}", r.integrity);
     let _ = writeln!(

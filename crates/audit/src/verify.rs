@@ -69,24 +69,68 @@ pub struct Verification {
     pub broken: Option<Break>,
 }
 
+/// One line as read: where it is, whether it ends, and what its record claims.
 struct Seen {
     file: usize,
     line: usize,
     complete: bool,
-    parsed: Option<(bool, String, String, Option<u64>)>,
+    /// `None` for a line that is not a JSON object.
+    parsed: Option<Claims>,
 }
+
+/// What a record claims, and whether it matches its hash.
+struct Claims {
+    intact: bool,
+    hash: String,
+    prev: String,
+    seq: Option<u64>,
+}
+
+/// What broke the chain, and how it most likely happened.
+type Failure = (Damage, String);
 
 /// Checks the logs at `paths` (each with its rotated segments) as one chain.
 pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
     let files = read::files(paths)?;
+    let seen = scan(&files)?;
+    let mut chain = ChainWalk::new(&files, &seen);
+    let mut broken = None;
+    // Only the first break is reported: past it, every record would be "wrong".
+    for (i, s) in seen.iter().enumerate() {
+        if let Err((damage, detail)) = chain.follow(i) {
+            broken = Some(Break {
+                file: files[s.file].clone(),
+                line: s.line,
+                damage,
+                detail,
+            });
+            break;
+        }
+    }
+    let (records, head) = (chain.expected - 1, chain.prev);
+    Ok(Verification {
+        files,
+        records,
+        head,
+        broken,
+    })
+}
+
+/// Every line of `files`, in order, with its record parsed and its hash checked.
+fn scan(files: &[PathBuf]) -> Result<Vec<Seen>, AuditError> {
     let mut seen = Vec::new();
-    read::lines(&files, |line| {
+    read::lines(files, |line| {
         let parsed = serde_json::from_slice::<Value>(&line.text)
             .ok()
             .filter(Value::is_object)
             .map(|value| {
                 let c = record::check(value);
-                (c.intact, c.hash, c.prev, c.seq)
+                Claims {
+                    intact: c.intact,
+                    hash: c.hash,
+                    prev: c.prev,
+                    seq: c.seq,
+                }
             });
         seen.push(Seen {
             file: line.file,
@@ -96,86 +140,97 @@ pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
         });
         true
     })?;
-    let mut seq_at: HashMap<u64, usize> = HashMap::new();
-    for (i, s) in seen.iter().enumerate() {
-        if let Some((true, _, _, Some(seq))) = &s.parsed {
-            seq_at.entry(*seq).or_insert(i);
+    Ok(seen)
+}
+
+/// The chain as followed so far, line by line.
+struct ChainWalk<'a> {
+    files: &'a [PathBuf],
+    seen: &'a [Seen],
+    /// Where the first intact record with each `seq` is, to tell a record
+    /// moved later (reordered) from one that is gone (deleted).
+    seq_at: HashMap<u64, usize>,
+    /// Where each record taken into the chain is, by hash, to recognise a copy.
+    by_hash: HashMap<&'a str, usize>,
+    /// The `seq` the next record must have.
+    expected: u64,
+    /// The hash the next record must chain to.
+    prev: String,
+}
+
+impl<'a> ChainWalk<'a> {
+    fn new(files: &'a [PathBuf], seen: &'a [Seen]) -> Self {
+        let mut seq_at = HashMap::new();
+        for (i, s) in seen.iter().enumerate() {
+            if let Some(Claims {
+                intact: true,
+                seq: Some(seq),
+                ..
+            }) = &s.parsed
+            {
+                seq_at.entry(*seq).or_insert(i);
+            }
+        }
+        ChainWalk {
+            files,
+            seen,
+            seq_at,
+            by_hash: HashMap::new(),
+            expected: 1,
+            prev: GENESIS.to_owned(),
         }
     }
-    let mut by_hash: HashMap<&str, usize> = HashMap::new();
-    let mut expected = 1u64;
-    let mut prev = GENESIS.to_owned();
-    let mut broken = None;
-    for (i, s) in seen.iter().enumerate() {
-        let fail = |damage: Damage, detail: String| Break {
-            file: files[s.file].clone(),
-            line: s.line,
-            damage,
-            detail,
-        };
+
+    /// Takes line `i` into the chain, or says why it breaks it.
+    fn follow(&mut self, i: usize) -> Result<(), Failure> {
+        let seen = self.seen;
+        let s = &seen[i];
         if !s.complete {
-            broken = Some(fail(
+            return Err((
                 Damage::Torn,
                 "the line has no end: a write was cut short or the file was truncated".to_owned(),
             ));
-            break;
         }
-        let Some((intact, hash, claimed_prev, seq)) = &s.parsed else {
-            broken = Some(fail(
+        let Some(claims) = &s.parsed else {
+            return Err((
                 Damage::Malformed,
                 "the line is not a JSON record".to_owned(),
             ));
-            break;
         };
-        let Some(seq) = *seq else {
-            broken = Some(fail(
-                Damage::Malformed,
-                "the record has no `seq`".to_owned(),
-            ));
-            break;
+        let Some(seq) = claims.seq else {
+            return Err((Damage::Malformed, "the record has no `seq`".to_owned()));
         };
-        if !intact {
-            broken = Some(fail(
+        if !claims.intact {
+            return Err((
                 Damage::Edited,
                 format!("record {seq} does not match its hash: its contents were changed"),
             ));
-            break;
         }
-        if seq == expected && *claimed_prev == prev {
-            by_hash.insert(hash, i);
-            prev = hash.clone();
-            expected += 1;
-            continue;
+        if seq == self.expected && claims.prev == self.prev {
+            self.by_hash.insert(&claims.hash, i);
+            self.prev = claims.hash.clone();
+            self.expected += 1;
+            return Ok(());
         }
-        let damage = if let Some(&earlier) = by_hash.get(hash.as_str()) {
-            let e = &seen[earlier];
+        Err(self.misplaced(i, seq, &claims.hash))
+    }
+
+    /// Names what most likely happened to an intact record, at line `i`,
+    /// that does not follow the chain so far.
+    fn misplaced(&self, i: usize, seq: u64, hash: &str) -> Failure {
+        let expected = self.expected;
+        if let Some(&earlier) = self.by_hash.get(hash) {
+            let e = &self.seen[earlier];
             (
                 Damage::Inserted,
                 format!(
                     "a copy of record {seq} (line {} of `{}`) was inserted",
                     e.line,
-                    files[e.file].display()
+                    self.files[e.file].display()
                 ),
             )
         } else if seq > expected {
-            match seq_at.get(&expected).filter(|&&at| at > i) {
-                Some(&at) => (
-                    Damage::Reordered,
-                    format!(
-                        "record {seq} stands where record {expected} belongs (found at line {} of `{}`)",
-                        seen[at].line,
-                        files[seen[at].file].display()
-                    ),
-                ),
-                None if seq == expected + 1 => (
-                    Damage::Deleted,
-                    format!("record {expected} is missing before record {seq}"),
-                ),
-                None => (
-                    Damage::Deleted,
-                    format!("records {expected} to {} are missing", seq - 1),
-                ),
-            }
+            self.skipped(i, seq)
         } else if seq < expected {
             (
                 Damage::Inserted,
@@ -191,14 +246,30 @@ pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
                     "record {seq} does not chain to the record before it: it was inserted or replaced"
                 ),
             )
-        };
-        broken = Some(fail(damage.0, damage.1));
-        break;
+        }
     }
-    Ok(Verification {
-        files,
-        records: expected - 1,
-        head: prev,
-        broken,
-    })
+
+    /// Record `seq`, at line `i`, comes before the one expected: that one
+    /// stands further on (reordered) or nowhere (deleted).
+    fn skipped(&self, i: usize, seq: u64) -> Failure {
+        let expected = self.expected;
+        match self.seq_at.get(&expected).filter(|&&at| at > i) {
+            Some(&at) => (
+                Damage::Reordered,
+                format!(
+                    "record {seq} stands where record {expected} belongs (found at line {} of `{}`)",
+                    self.seen[at].line,
+                    self.files[self.seen[at].file].display()
+                ),
+            ),
+            None if seq == expected + 1 => (
+                Damage::Deleted,
+                format!("record {expected} is missing before record {seq}"),
+            ),
+            None => (
+                Damage::Deleted,
+                format!("records {expected} to {} are missing", seq - 1),
+            ),
+        }
+    }
 }

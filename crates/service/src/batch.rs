@@ -10,8 +10,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::Value;
 
+use triage_audit::{DecisionLog, Pending, Recorder, Unreadable};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// Lines a worker takes at once: large enough that channel traffic is noise,
@@ -24,8 +24,15 @@ pub struct Options {
     pub workers: usize,
 }
 
-/// Each line's ticket and result, kept for the decision log.
-type Kept = Vec<(Value, Result<Decision, Rejection>)>;
+/// Each line's result, kept for the decision log.
+type Kept = Vec<Pending>;
+
+/// How batch mode words the rejection of a line that is not JSON.
+const LINE: Unreadable<'static> = Unreadable {
+    expected: "a ticket as one JSON object on one line",
+    found: "a line that is not JSON",
+    empty: Some("the line is empty"),
+};
 
 /// What a run decided, for the summary.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -104,9 +111,11 @@ pub fn run(
     output: &mut dyn Write,
     options: &Options,
     progress: &mut dyn FnMut(u64, u64),
-    mut log: Option<&mut triage_audit::DecisionLog>,
+    log: Option<&Mutex<DecisionLog>>,
 ) -> io::Result<Summary> {
-    let keep = log.is_some();
+    // The workers decide; this recorder, in the writer, records.
+    let recorder = Recorder::new(bundle, log);
+    let keep = recorder.is_recording();
     let started = Instant::now();
     let workers = match options.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
@@ -129,11 +138,10 @@ pub fn run(
         drop(work_rx);
         drop(done_tx);
         let mut record = |kept: Kept| -> io::Result<()> {
-            if let Some(log) = log.as_deref_mut() {
-                for (ticket, result) in &kept {
-                    log.append(bundle, ticket, result)
-                        .map_err(io::Error::other)?;
-                }
+            for pending in kept {
+                // The worker serialised the answer already; once recorded,
+                // the writer sends it.
+                let _recorded = recorder.record(pending).map_err(io::Error::other)?;
             }
             Ok(())
         };
@@ -186,6 +194,8 @@ fn read(input: &mut (dyn BufRead + Send), tx: &SyncSender<Chunk>) -> io::Result<
 }
 
 fn work(bundle: &Bundle, rx: &Mutex<Receiver<Chunk>>, tx: &SyncSender<Done>, keep: bool) {
+    // No log here: the writer records each kept result before writing it.
+    let recorder = Recorder::new(bundle, None);
     loop {
         let chunk = match rx.lock() {
             Ok(rx) => match rx.recv() {
@@ -196,17 +206,23 @@ fn work(bundle: &Bundle, rx: &Mutex<Receiver<Chunk>>, tx: &SyncSender<Done>, kee
         };
         let mut text = Vec::with_capacity(chunk.lines.len() * 1024);
         let mut summary = Summary::default();
-        let mut tally = Tally::default();
+        let mut counts = OutcomeCounts::default();
         let mut kept = Vec::new();
         for (i, line) in chunk.lines.iter().enumerate() {
             let line_no = chunk.first_line + i as u64;
-            let (ticket, result) =
-                decide_line(bundle, line_no, line, &mut text, &mut summary, &mut tally);
+            let pending = decide_line(
+                &recorder,
+                line_no,
+                line,
+                &mut text,
+                &mut summary,
+                &mut counts,
+            );
             if keep {
-                kept.push((ticket, result));
+                kept.push(pending);
             }
         }
-        tally.into_summary(&mut summary);
+        counts.into_summary(&mut summary);
         let done = Done {
             seq: chunk.seq,
             text,
@@ -223,12 +239,12 @@ fn work(bundle: &Bundle, rx: &Mutex<Receiver<Chunk>>, tx: &SyncSender<Done>, kee
 /// Counts by outcome and vehicle keyed by the decision's shared strings, so
 /// the hot loop does not allocate a key per line.
 #[derive(Default)]
-struct Tally {
+struct OutcomeCounts {
     outcomes: HashMap<Arc<str>, u64>,
     vehicles: HashMap<Option<Arc<str>>, u64>,
 }
 
-impl Tally {
+impl OutcomeCounts {
     fn into_summary(self, summary: &mut Summary) {
         for (k, v) in self.outcomes {
             *summary.by_outcome.entry(k.to_string()).or_default() += v;
@@ -240,30 +256,24 @@ impl Tally {
     }
 }
 
-/// Decides one line into `out`, and returns the ticket (`null` for a line
-/// that is not JSON) and its result.
+/// Decides one line into `out` (the answer, written once the writer has
+/// recorded the result), and returns the result to record.
 fn decide_line(
-    bundle: &Bundle,
+    recorder: &Recorder,
     line_no: u64,
     line: &[u8],
     out: &mut Vec<u8>,
     summary: &mut Summary,
-    tally: &mut Tally,
-) -> (Value, Result<Decision, Rejection>) {
+    counts: &mut OutcomeCounts,
+) -> Pending {
     summary.lines += 1;
-    let (ticket, result) = match serde_json::from_slice::<Value>(trim(line)) {
-        Ok(ticket) => {
-            let result = bundle.decide(&ticket);
-            (ticket, result)
-        }
-        Err(error) => {
-            summary.malformed += 1;
-            (Value::Null, Err(malformed(bundle, &error)))
-        }
-    };
-    let written = match &result {
+    let pending = recorder.decide_json_unrecorded(trim(line), &LINE);
+    if pending.ticket().is_none() {
+        summary.malformed += 1;
+    }
+    let written = match pending.result() {
         Ok(decision) => {
-            count(decision, summary, tally);
+            count(decision, summary, counts);
             serde_json::to_writer(&mut *out, decision)
         }
         Err(rejection) => {
@@ -286,13 +296,13 @@ fn decide_line(
         out.extend_from_slice(message.to_string().as_bytes());
     }
     out.push(b'\n');
-    (ticket, result)
+    pending
 }
 
-fn count(decision: &Decision, summary: &mut Summary, tally: &mut Tally) {
+fn count(decision: &Decision, summary: &mut Summary, counts: &mut OutcomeCounts) {
     summary.decided += 1;
-    *tally.outcomes.entry(decision.outcome.clone()).or_default() += 1;
-    *tally.vehicles.entry(decision.vehicle.clone()).or_default() += 1;
+    *counts.outcomes.entry(decision.outcome.clone()).or_default() += 1;
+    *counts.vehicles.entry(decision.vehicle.clone()).or_default() += 1;
 }
 
 fn trim(line: &[u8]) -> &[u8] {
@@ -301,20 +311,6 @@ fn trim(line: &[u8]) -> &[u8] {
         .rposition(|b| !b.is_ascii_whitespace())
         .map_or(0, |i| i + 1);
     &line[..end]
-}
-
-fn malformed(bundle: &Bundle, error: &serde_json::Error) -> Rejection {
-    let message = if error.is_eof() && error.line() == 1 && error.column() == 0 {
-        "the line is empty".to_owned()
-    } else {
-        format!("not valid JSON: {error}")
-    };
-    Rejection::unreadable(
-        bundle.policy(),
-        "a ticket as one JSON object on one line",
-        "a line that is not JSON",
-        message,
-    )
 }
 
 fn write(

@@ -32,12 +32,12 @@ const BUCKETS: [f64; 14] = [
     0.1,
 ];
 
-/// A decision's outcome and vehicle.
-type Verdict = (Arc<str>, Option<Arc<str>>);
+/// A decision's outcome and vehicle: the key decisions are counted by.
+type OutcomeVehicle = (Arc<str>, Option<Arc<str>>);
 
 #[derive(Default)]
 pub(crate) struct Metrics {
-    decisions: Mutex<HashMap<Verdict, u64>>,
+    decisions: Mutex<HashMap<OutcomeVehicle, u64>>,
     input_errors: AtomicU64,
     evaluation_errors: Mutex<HashMap<Arc<str>, u64>>,
     latency: Histogram,
@@ -93,10 +93,21 @@ impl Metrics {
         }
     }
 
+    /// The Prometheus text exposition of every counter, in a fixed order.
     pub(crate) fn render(&self, live: Option<&Loaded>) -> String {
         let mut s = String::with_capacity(4096);
+        self.render_decisions(&mut s);
+        self.latency.render(&mut s);
+        self.render_http(&mut s);
+        self.render_reloads(&mut s);
+        render_policy(&mut s, live);
+        s
+    }
+
+    /// Decisions by outcome and vehicle, input errors, evaluation errors by rule.
+    fn render_decisions(&self, s: &mut String) {
         header(
-            &mut s,
+            s,
             "triage_decisions_total",
             "counter",
             "Decisions made, by outcome and vehicle.",
@@ -113,7 +124,7 @@ impl Metrics {
             }
         }
         header(
-            &mut s,
+            s,
             "triage_input_errors_total",
             "counter",
             "Tickets rejected as invalid.",
@@ -124,7 +135,7 @@ impl Metrics {
             self.input_errors.load(Ordering::Relaxed)
         );
         header(
-            &mut s,
+            s,
             "triage_evaluation_errors_total",
             "counter",
             "Tickets a rule failed on, by rule.",
@@ -138,9 +149,12 @@ impl Metrics {
                 );
             }
         }
-        self.latency.render(&mut s);
+    }
+
+    /// Requests by route and status, and those in flight.
+    fn render_http(&self, s: &mut String) {
         header(
-            &mut s,
+            s,
             "triage_http_requests_total",
             "counter",
             "HTTP requests, by route and status.",
@@ -155,7 +169,7 @@ impl Metrics {
             }
         }
         header(
-            &mut s,
+            s,
             "triage_http_requests_in_flight",
             "gauge",
             "HTTP requests being served.",
@@ -165,8 +179,12 @@ impl Metrics {
             "triage_http_requests_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
         );
+    }
+
+    /// Reloads by result; both results always shown, zero or not.
+    fn render_reloads(&self, s: &mut String) {
         header(
-            &mut s,
+            s,
             "triage_policy_reloads_total",
             "counter",
             "Policy reloads, by result.",
@@ -177,23 +195,26 @@ impl Metrics {
                 let _ = writeln!(s, "triage_policy_reloads_total{{result=\"{result}\"}} {n}");
             }
         }
-        header(
-            &mut s,
-            "triage_policy_info",
-            "gauge",
-            "The policy bundle serving decisions.",
+    }
+}
+
+/// The bundle serving decisions, if one is loaded.
+fn render_policy(s: &mut String, live: Option<&Loaded>) {
+    header(
+        s,
+        "triage_policy_info",
+        "gauge",
+        "The policy bundle serving decisions.",
+    );
+    if let Some(live) = live {
+        let p = live.bundle.policy();
+        let _ = writeln!(
+            s,
+            "triage_policy_info{{name=\"{}\",version=\"{}\",digest=\"{}\"}} 1",
+            escape(&p.name),
+            escape(&p.version),
+            escape(&p.digest)
         );
-        if let Some(live) = live {
-            let p = live.bundle.policy();
-            let _ = writeln!(
-                s,
-                "triage_policy_info{{name=\"{}\",version=\"{}\",digest=\"{}\"}} 1",
-                escape(&p.name),
-                escape(&p.version),
-                escape(&p.digest)
-            );
-        }
-        s
     }
 }
 

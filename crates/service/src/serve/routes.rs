@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -21,7 +21,8 @@ use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
 use super::{Loaded, State as Shared, reload};
-use triage_engine::{Bundle, Decision, Rejection};
+use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
+use triage_engine::{Bundle, Rejection};
 
 type AppState = State<Arc<Shared>>;
 
@@ -205,58 +206,66 @@ async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
     })
 }
 
-fn not_json(bundle: &Bundle, expected: &str, error: &str) -> Rejection {
-    Rejection::unreadable(
-        bundle.policy(),
-        expected,
-        "a body that is not JSON",
-        format!("not valid JSON: {error}"),
-    )
-}
+/// How the single-ticket route words a body that is not JSON.
+const TICKET_BODY: Unreadable<'static> = Unreadable {
+    expected: "a ticket as a JSON object",
+    found: "a body that is not JSON",
+    empty: None,
+};
 
-/// Decides one ticket and records the answer in the decision log, if there
-/// is one. `Err` means the record could not be written: the answer must not
-/// be sent.
-fn decide_one(
-    state: &Shared,
-    bundle: &Bundle,
-    ticket: &Value,
-) -> Result<Result<Decision, Rejection>, String> {
-    let started = Instant::now();
-    let result = bundle.decide(ticket);
-    state.metrics.decided(&result, started.elapsed());
-    if let Err(rejection) = &result {
-        if !rejection.is_invalid_ticket() {
+/// How the batch route words a body that is not JSON.
+const BATCH_BODY: Unreadable<'static> = Unreadable {
+    expected: "a JSON array of tickets",
+    found: "a body that is not JSON",
+    empty: None,
+};
+
+/// The service hears every result before it is recorded, so that a result
+/// whose record fails is still counted.
+impl Observer for Shared {
+    fn decided(&self, result: &Answer, took: Duration) {
+        self.metrics.decided(result, took);
+        // The bundle's fault, not the client's: worth an operator's attention.
+        if let Err(rejection) = result
+            && !rejection.is_invalid_ticket()
+        {
             tracing::warn!("{}", rejection.error);
         }
     }
-    record(state, bundle, ticket, &result)?;
-    Ok(result)
+
+    fn unreadable(&self, rejection: &Rejection) {
+        self.metrics.rejected(rejection);
+    }
 }
 
-fn record(
-    state: &Shared,
-    bundle: &Bundle,
-    ticket: &Value,
-    result: &Result<Decision, Rejection>,
-) -> Result<(), String> {
-    let Some(log) = &state.config.log else {
-        return Ok(());
+/// Decides with `bundle`, records in the service's decision log (if it has
+/// one), and counts in its metrics.
+fn recorder<'a>(state: &'a Shared, bundle: &'a Bundle) -> Recorder<'a> {
+    Recorder::new(bundle, state.config.log.as_deref()).observed_by(state)
+}
+
+/// The answer when a record could not be written: the decision is withheld.
+fn unrecorded(failure: AuditError) -> Response {
+    let message = match failure {
+        AuditError::Poisoned => failure.to_string(),
+        failure => {
+            tracing::error!("cannot record a decision: {failure}");
+            format!("cannot record the decision: {failure}")
+        }
     };
-    let mut log = log
-        .lock()
-        .map_err(|_| "the decision log is unusable".to_owned())?;
-    log.append(bundle, ticket, result).map(|_| ()).map_err(|e| {
-        tracing::error!("cannot record a decision: {e}");
-        format!("cannot record the decision: {e}")
-    })
-}
-
-fn unrecorded(message: String) -> Response {
     error(StatusCode::SERVICE_UNAVAILABLE, "decision_log", message)
 }
 
-fn answer(result: &Result<Decision, Rejection>) -> Response {
+/// The answer to a result the recorder handed back: the result itself, or
+/// why it is withheld.
+fn recorded(recording: Result<Answer, AuditError>) -> Response {
+    match recording {
+        Ok(result) => answer(&result),
+        Err(failure) => unrecorded(failure),
+    }
+}
+
+fn answer(result: &Answer) -> Response {
     match result {
         Ok(decision) => (StatusCode::OK, json_body(decision)).into_response(),
         Err(rejection) if rejection.is_invalid_ticket() => {
@@ -266,29 +275,13 @@ fn answer(result: &Result<Decision, Rejection>) -> Response {
     }
 }
 
-/// A body that is not JSON: counted, recorded and answered like any other
-/// rejection. `Err` as for `decide_one`.
-fn unreadable(
-    state: &Shared,
-    bundle: &Bundle,
-    expected: &str,
-    error: &serde_json::Error,
-) -> Result<Result<Decision, Rejection>, String> {
-    let rejection = not_json(bundle, expected, &error.to_string());
-    state.metrics.rejected(&rejection);
-    let result = Err(rejection);
-    record(state, bundle, &Value::Null, &result).map(|()| result)
-}
-
 async fn decide(State(state): AppState, body: Body) -> Response {
     let (loaded, bytes) = match bundle_and_body(&state, body).await {
         Ok(both) => both,
         Err(refusal) => return refusal.into_response(),
     };
-    let work = move |state: &Shared| match serde_json::from_slice::<Value>(&bytes) {
-        Ok(ticket) => decide_one(state, &loaded.bundle, &ticket),
-        Err(e) => unreadable(state, &loaded.bundle, "a ticket as a JSON object", &e),
-    };
+    let work =
+        move |state: &Shared| recorder(state, &loaded.bundle).decide_json(&bytes, &TICKET_BODY);
     // Appending to the decision log takes its lock and may sync to disk:
     // that waits off the async threads. Without a log, deciding takes a few
     // microseconds, less than handing it to another thread.
@@ -300,13 +293,16 @@ async fn decide(State(state): AppState, body: Body) -> Response {
             work(&shared)
         })
         .await
-        .unwrap_or_else(|e| Err(format!("the decision failed: {e}")))
     } else {
-        work(&state)
+        Ok(work(&state))
     };
     match result {
-        Ok(result) => answer(&result),
-        Err(message) => unrecorded(message),
+        Ok(recording) => recorded(recording),
+        Err(e) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "decision_log",
+            format!("the decision failed: {e}"),
+        ),
     }
 }
 
@@ -315,24 +311,13 @@ async fn decide_batch(State(state): AppState, body: Body) -> Response {
         Ok(both) => both,
         Err(refusal) => return refusal.into_response(),
     };
-    let tickets = match serde_json::from_slice::<Value>(&bytes) {
-        Ok(Value::Array(tickets)) => tickets,
-        Ok(other) => {
-            let found = match other {
-                Value::Object(_) => "an object",
-                _ => "a JSON value that is not an array",
-            };
-            return error(
-                StatusCode::BAD_REQUEST,
-                "not_a_batch",
-                format!("expected a JSON array of tickets, found {found}"),
-            );
-        }
-        Err(e) => {
-            return match unreadable(&state, &loaded.bundle, "a JSON array of tickets", &e) {
-                Ok(result) => answer(&result),
-                Err(message) => unrecorded(message),
-            };
+    let tickets = {
+        let recorder = recorder(&state, &loaded.bundle);
+        match recorder.read(&bytes, &BATCH_BODY) {
+            Ok(Value::Array(tickets)) => tickets,
+            Ok(other) => return not_a_batch(&other),
+            // Not JSON at all: answered like any rejection, recorded first.
+            Err(rejection) => return recorded(recorder.reject(rejection)),
         }
     };
     if tickets.len() > state.config.max_batch {
@@ -346,31 +331,32 @@ async fn decide_batch(State(state): AppState, body: Body) -> Response {
             ),
         );
     }
-    // A large batch is CPU work: off the async threads, so it cannot stall
-    // other connections.
-    let shared = Arc::clone(&state);
+    decide_all(state, loaded, tickets).await
+}
+
+/// The refusal of a JSON body that is not an array.
+fn not_a_batch(body: &Value) -> Response {
+    let found = match body {
+        Value::Object(_) => "an object",
+        _ => "a JSON value that is not an array",
+    };
+    error(
+        StatusCode::BAD_REQUEST,
+        "not_a_batch",
+        format!("expected a JSON array of tickets, found {found}"),
+    )
+}
+
+/// Decides and answers a batch. A large batch is CPU work: off the async
+/// threads, so it cannot stall other connections.
+async fn decide_all(state: Arc<Shared>, loaded: Arc<Loaded>, tickets: Vec<Value>) -> Response {
     let span = tracing::Span::current();
     let work = tokio::task::spawn_blocking(move || {
         let _entered = span.enter();
-        let mut out = Vec::with_capacity(tickets.len() * 2048 + 2);
-        out.push(b'[');
-        for (i, ticket) in tickets.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let written = match decide_one(&shared, &loaded.bundle, ticket)? {
-                Ok(decision) => serde_json::to_writer(&mut out, &decision),
-                Err(rejection) => serde_json::to_writer(&mut out, &rejection),
-            };
-            if written.is_err() {
-                out.extend_from_slice(b"null");
-            }
-        }
-        out.push(b']');
-        Ok::<Vec<u8>, String>(out)
+        answer_all(&recorder(&state, &loaded.bundle), &tickets)
     });
     match work.await {
-        Ok(Err(message)) => unrecorded(message),
+        Ok(Err(failure)) => unrecorded(failure),
         Ok(Ok(out)) => (
             StatusCode::OK,
             [(
@@ -386,6 +372,28 @@ async fn decide_batch(State(state): AppState, body: Body) -> Response {
             format!("the batch failed: {e}"),
         ),
     }
+}
+
+/// The batch's answer: a JSON array of each ticket's decision or rejection,
+/// each recorded before it is added. `Err`: a record could not be written,
+/// so the batch is not answered.
+fn answer_all(recorder: &Recorder, tickets: &[Value]) -> Result<Vec<u8>, AuditError> {
+    let mut out = Vec::with_capacity(tickets.len() * 2048 + 2);
+    out.push(b'[');
+    for (i, ticket) in tickets.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let written = match recorder.decide(ticket)? {
+            Ok(decision) => serde_json::to_writer(&mut out, &decision),
+            Err(rejection) => serde_json::to_writer(&mut out, &rejection),
+        };
+        if written.is_err() {
+            out.extend_from_slice(b"null");
+        }
+    }
+    out.push(b']');
+    Ok(out)
 }
 
 fn last_error(state: &Shared) -> Value {

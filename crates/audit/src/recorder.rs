@@ -1,0 +1,335 @@
+//! The recorder: the one way to decide, record and answer, for `triage eval`,
+//! batch mode and the HTTP service alike.
+//!
+//! Its rule: **a result is answered only after its record is written.** Every
+//! method that hands back a result to answer with has appended that result
+//! to the decision log first (when there is a log), and a result whose record
+//! could not be written comes back as the [`AuditError`] that stops the
+//! answer. Input that is not even JSON gets the one rejection shape,
+//! [`Rejection::unreadable`], worded by the caller ([`Unreadable`]), and is
+//! recorded under a `null` ticket like any other answer.
+//!
+//! Batch mode decides on many threads but records on one, in input order: its
+//! workers call [`Recorder::decide_json_unrecorded`], which gives a
+//! [`Pending`] result, and its writer passes each to [`Recorder::record`]
+//! before writing the line.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use super::{AuditError, DecisionLog};
+use triage_engine::{Bundle, Decision, Rejection};
+
+/// What a ticket comes to: its decision, or the rejection to answer with.
+pub type Answer = Result<Decision, Rejection>;
+
+/// How a caller words the rejection of input that is not a ticket at all
+/// (not JSON, or not JSON or YAML). Each caller keeps its own words, since
+/// they are part of its output.
+#[derive(Clone, Copy, Debug)]
+pub struct Unreadable<'w> {
+    /// What the caller expected, e.g. `a ticket as a JSON object`.
+    pub expected: &'w str,
+    /// What it got instead, e.g. `a body that is not JSON`.
+    pub found: &'w str,
+    /// The message for empty input, for a caller that words it apart from
+    /// other JSON errors; `None` gives empty input the parser's message.
+    pub empty: Option<&'w str>,
+}
+
+/// Hears each result as it is made, before it is recorded: the service counts
+/// them for its metrics. Both methods do nothing unless implemented.
+pub trait Observer {
+    /// A ticket was decided (or rejected by the bundle), taking `took`.
+    fn decided(&self, result: &Answer, took: Duration) {
+        let _ = (result, took);
+    }
+
+    /// Input that was not a ticket was rejected without deciding.
+    fn unreadable(&self, rejection: &Rejection) {
+        let _ = rejection;
+    }
+}
+
+/// A result decided but not yet recorded. It may be looked at, to prepare
+/// the answer, but it becomes a result to answer with only through
+/// [`Recorder::record`].
+#[derive(Debug)]
+#[must_use = "a pending result is answered only once `Recorder::record` has recorded it"]
+pub struct Pending {
+    ticket: Option<Value>,
+    result: Answer,
+}
+
+impl Pending {
+    /// The ticket, or `None` when the input was not JSON (it is recorded
+    /// under a `null` ticket).
+    pub fn ticket(&self) -> Option<&Value> {
+        self.ticket.as_ref()
+    }
+
+    /// The result, to prepare the answer from (count it, serialise it). Not
+    /// to send: the record is not written yet.
+    pub fn result(&self) -> &Answer {
+        &self.result
+    }
+}
+
+/// Decides with one bundle and records every result in one decision log (or
+/// none) before handing it back to be answered. It holds only references:
+/// make one where it is needed, per request or per thread.
+#[derive(Clone, Copy)]
+pub struct Recorder<'a> {
+    bundle: &'a Bundle,
+    log: Option<&'a Mutex<DecisionLog>>,
+    observer: Option<&'a (dyn Observer + Sync)>,
+}
+
+impl std::fmt::Debug for Recorder<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recorder")
+            .field("policy", self.bundle.policy())
+            .field("log", &self.log)
+            .field("observed", &self.observer.is_some())
+            .finish()
+    }
+}
+
+impl<'a> Recorder<'a> {
+    /// A recorder deciding with `bundle` and recording in `log`; without a
+    /// log, results are answered unrecorded. The log sits behind a mutex so
+    /// that threads can share it; a caller on one thread wraps its own.
+    pub fn new(bundle: &'a Bundle, log: Option<&'a Mutex<DecisionLog>>) -> Self {
+        Recorder {
+            bundle,
+            log,
+            observer: None,
+        }
+    }
+
+    /// The same recorder, telling `observer` of each result before recording it.
+    pub fn observed_by(self, observer: &'a (dyn Observer + Sync)) -> Self {
+        Recorder {
+            observer: Some(observer),
+            ..self
+        }
+    }
+
+    /// The bundle that decides.
+    pub fn bundle(&self) -> &'a Bundle {
+        self.bundle
+    }
+
+    /// Whether results are recorded: without a log there is nothing to keep
+    /// for [`Recorder::record`].
+    pub fn is_recording(&self) -> bool {
+        self.log.is_some()
+    }
+
+    /// Decides `ticket`, records the result, and returns it to answer with.
+    /// `Err`: the record could not be written, so there must be no answer.
+    pub fn decide(&self, ticket: &Value) -> Result<Answer, AuditError> {
+        let result = self.judge(ticket);
+        self.append(ticket, &result)?;
+        Ok(result)
+    }
+
+    /// Reads `bytes` as a JSON ticket and decides it, or rejects them as
+    /// [`Recorder::read`] does; records the result and returns it to answer
+    /// with. `Err` as for [`Recorder::decide`].
+    pub fn decide_json(&self, bytes: &[u8], words: &Unreadable) -> Result<Answer, AuditError> {
+        match self.read(bytes, words) {
+            Ok(ticket) => self.decide(&ticket),
+            Err(rejection) => self.reject(rejection),
+        }
+    }
+
+    /// Records the rejection of input that could not be read as a ticket
+    /// (made by [`Recorder::read`] or [`Recorder::unreadable`]) under a
+    /// `null` ticket, and returns it to answer with. `Err` as for
+    /// [`Recorder::decide`].
+    pub fn reject(&self, rejection: Rejection) -> Result<Answer, AuditError> {
+        if let Some(observer) = self.observer {
+            observer.unreadable(&rejection);
+        }
+        let result = Err(rejection);
+        self.append(&Value::Null, &result)?;
+        Ok(result)
+    }
+
+    /// Like [`Recorder::decide_json`] but without recording: for a caller
+    /// that records on another thread, in an order of its own, by handing
+    /// the [`Pending`] result to [`Recorder::record`] before answering.
+    pub fn decide_json_unrecorded(&self, bytes: &[u8], words: &Unreadable) -> Pending {
+        match self.read(bytes, words) {
+            Ok(ticket) => {
+                let result = self.judge(&ticket);
+                Pending {
+                    ticket: Some(ticket),
+                    result,
+                }
+            }
+            Err(rejection) => {
+                if let Some(observer) = self.observer {
+                    observer.unreadable(&rejection);
+                }
+                Pending {
+                    ticket: None,
+                    result: Err(rejection),
+                }
+            }
+        }
+    }
+
+    /// Records a result decided earlier (by any recorder with the same
+    /// bundle) and returns it to answer with. `Err` as for
+    /// [`Recorder::decide`].
+    pub fn record(&self, pending: Pending) -> Result<Answer, AuditError> {
+        let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
+        self.append(ticket, &pending.result)?;
+        Ok(pending.result)
+    }
+
+    /// `bytes` as one JSON value, or, when they are not JSON, the rejection
+    /// to answer with: the parser's message, `not valid JSON: …`, or
+    /// `words.empty` for empty input when the caller gave one.
+    pub fn read(&self, bytes: &[u8], words: &Unreadable) -> Result<Value, Rejection> {
+        serde_json::from_slice(bytes).map_err(|error| {
+            let empty = error.is_eof() && error.line() == 1 && error.column() == 0;
+            match words.empty {
+                Some(message) if empty => self.unreadable(words, message),
+                _ => self.unreadable(words, format!("not valid JSON: {error}")),
+            }
+        })
+    }
+
+    /// The one rejection of input that is not a ticket at all, in `words`,
+    /// with `message` saying what is wrong with it.
+    pub fn unreadable(&self, words: &Unreadable, message: impl Into<String>) -> Rejection {
+        Rejection::unreadable(self.bundle.policy(), words.expected, words.found, message)
+    }
+
+    /// Decides, telling the observer (timed only when there is one).
+    fn judge(&self, ticket: &Value) -> Answer {
+        let Some(observer) = self.observer else {
+            return self.bundle.decide(ticket);
+        };
+        let started = Instant::now();
+        let result = self.bundle.decide(ticket);
+        observer.decided(&result, started.elapsed());
+        result
+    }
+
+    /// Appends the record, when there is a log: the only place that does.
+    fn append(&self, ticket: &Value, result: &Answer) -> Result<(), AuditError> {
+        let Some(log) = self.log else {
+            return Ok(());
+        };
+        // A thread that failed mid-append may have left the log half-written.
+        let mut log = log.lock().map_err(|_| AuditError::Poisoned)?;
+        log.append(self.bundle, ticket, result).map(drop)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::LogOptions;
+    use triage_engine::RejectionKind;
+
+    const WORDS: Unreadable<'static> = Unreadable {
+        expected: "a ticket",
+        found: "not JSON",
+        empty: None,
+    };
+
+    fn bundle() -> Bundle {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../policies");
+        Bundle::load(&dir).unwrap()
+    }
+
+    /// `(expected, found, message)` of an unreadable-input rejection.
+    fn words_of(rejection: &Rejection) -> (String, String, String) {
+        match &rejection.error {
+            RejectionKind::InvalidTicket { problems } => {
+                let p = &problems[0];
+                (p.expected.clone(), p.found.clone(), p.message.clone())
+            }
+            other => panic!("not an unreadable-input rejection: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_recorder_can_be_shared_between_threads() {
+        fn check<T: Send + Sync>() {}
+        check::<Recorder<'static>>();
+        check::<Pending>();
+    }
+
+    #[test]
+    fn input_that_is_not_json_is_rejected_in_the_callers_words() {
+        let bundle = bundle();
+        let recorder = Recorder::new(&bundle, None);
+        let rejection = recorder.read(b"{", &WORDS).unwrap_err();
+        let (expected, found, message) = words_of(&rejection);
+        assert_eq!(
+            (expected.as_str(), found.as_str()),
+            ("a ticket", "not JSON")
+        );
+        assert!(message.starts_with("not valid JSON: "), "{message}");
+        let empty = recorder.read(b"", &WORDS).unwrap_err();
+        assert!(words_of(&empty).2.starts_with("not valid JSON: EOF"));
+        let worded = Unreadable {
+            empty: Some("nothing"),
+            ..WORDS
+        };
+        let empty = recorder.read(b"", &worded).unwrap_err();
+        assert_eq!(words_of(&empty).2, "nothing");
+    }
+
+    #[test]
+    fn every_result_is_recorded_before_it_is_handed_back() {
+        let bundle = bundle();
+        let dir = tempfile::tempdir().unwrap();
+        let log = DecisionLog::open(dir.path().join("decisions.jsonl"), LogOptions::default());
+        let log = Mutex::new(log.unwrap());
+        let recorder = Recorder::new(&bundle, Some(&log));
+        let records = || log.lock().unwrap().records();
+        recorder
+            .decide(&serde_json::json!({}))
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(records(), 1);
+        recorder
+            .decide_json(b"not json", &WORDS)
+            .unwrap()
+            .unwrap_err();
+        assert_eq!(records(), 2);
+        let pending = recorder.decide_json_unrecorded(b"[", &WORDS);
+        assert!(pending.ticket().is_none());
+        assert_eq!(records(), 2);
+        recorder.record(pending).unwrap().unwrap_err();
+        assert_eq!(records(), 3);
+    }
+
+    #[test]
+    fn no_result_is_handed_back_when_its_record_cannot_be_written() {
+        let bundle = bundle();
+        let dir = tempfile::tempdir().unwrap();
+        let log = DecisionLog::open(dir.path().join("decisions.jsonl"), LogOptions::default());
+        let log = Mutex::new(log.unwrap());
+        // A writer that failed while holding the log leaves it poisoned.
+        let _ = std::thread::scope(|s| {
+            s.spawn(|| {
+                let _held = log.lock();
+                panic!("a writer fails mid-append");
+            })
+            .join()
+        });
+        let recorder = Recorder::new(&bundle, Some(&log));
+        let failure = recorder.decide(&serde_json::json!({})).unwrap_err();
+        assert!(matches!(failure, AuditError::Poisoned), "{failure}");
+    }
+}
