@@ -245,7 +245,7 @@ fn a_report_marks_a_broken_log_broken_whatever_the_log_is_called() {
     assert!(!report.intact);
     // As it reads for a log called `intact.jsonl` in the working directory.
     report.integrity = "intact.jsonl:6: reordered: record 6 is out of order".to_owned();
-    let html = triage_audit::report::html(&report);
+    let html = triage_audit::html::html(&report);
     assert!(html.contains("class=\"broken\""), "{html}");
     assert!(!html.contains("class=\"intact\""), "{html}");
 }

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::exit;
+use super::shared::exit;
 use triage_engine::Bundle;
 use triage_service::batch::{self, Options, Summary};
 

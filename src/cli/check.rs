@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::exit;
+use super::shared::exit;
 use triage_engine::{
     Bundle, BundleError, Diagnostics, Exploration, ExploreOptions, Mode, Severity,
 };

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::io::{BufReader, Write};
 use std::path::PathBuf;
 
-use super::exit;
+use super::shared::exit;
 use triage_audit::diff::{Impact, impact};
 
 #[derive(Debug, clap::Args)]
@@ -38,11 +38,11 @@ pub enum Format {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let base = match super::load(&args.base, err) {
+    let base = match super::shared::load(&args.base, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
-    let head = match super::load(&args.head, err) {
+    let head = match super::shared::load(&args.head, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
@@ -62,7 +62,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     };
     let _ = match args.format {
         Format::Json => {
-            crate::cli::audit::json(&result, out);
+            crate::cli::shared::json(&result, out);
             Ok(())
         }
         Format::Text => write!(out, "{}", text(&result)),

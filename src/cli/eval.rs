@@ -6,7 +6,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 
 use super::input::{self, Input};
-use super::{LogArgs, PolicyArgs, exit};
+use super::shared::{LogArgs, PolicyArgs, exit};
 use triage_audit::{Answer, AuditError, Recorder, Unreadable};
 use triage_engine::{Decision, Rejection, RejectionKind, StepResult};
 
@@ -46,7 +46,7 @@ pub enum Format {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let bundle = match super::load(&args.policy.policies, err) {
+    let bundle = match super::shared::load(&args.policy.policies, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };

@@ -4,7 +4,7 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 
-use super::{PolicyArgs, exit};
+use super::shared::{PolicyArgs, exit};
 use triage_engine::generate::TicketGenerator;
 
 #[derive(Debug, clap::Args)]
@@ -32,7 +32,7 @@ pub enum What {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let bundle = match super::load(&args.policy.policies, err) {
+    let bundle = match super::shared::load(&args.policy.policies, err) {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{PolicyArgs, exit};
+use super::shared::{PolicyArgs, exit};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -27,7 +27,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let schema = match args.which {
         Which::Policy => triage_engine::jsonschema::policy(),
         Which::Suite => triage_engine::jsonschema::suite(),
-        Which::Ticket => match super::load(&args.policy.policies, err) {
+        Which::Ticket => match super::shared::load(&args.policy.policies, err) {
             Ok(bundle) => triage_engine::jsonschema::ticket(&bundle.catalog()),
             Err(code) => return code,
         },

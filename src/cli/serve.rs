@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{PolicyArgs, exit};
+use super::shared::{PolicyArgs, exit};
 use triage_service::serve::{self, Config};
 
 #[derive(Debug, clap::Args)]
@@ -13,7 +13,7 @@ pub struct Args {
     #[command(flatten)]
     pub policy: PolicyArgs,
     #[command(flatten)]
-    pub log: super::LogArgs,
+    pub log: super::shared::LogArgs,
     /// Address to listen on; port 0 picks a free one (printed on start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::exit;
+use super::shared::exit;
 use triage_engine::suite::{self, SuiteReport};
 use triage_engine::{Bundle, Diagnostics};
 

@@ -29,7 +29,7 @@ impl Archive {
     /// The archive beside `log` (any segment of it).
     pub fn of(log: &Path) -> Archive {
         Archive {
-            dir: super::log::sidecar(&super::read::base(log), "bundles"),
+            dir: super::read::sidecar(&super::read::base(log), "bundles"),
             loaded: HashMap::new(),
         }
     }

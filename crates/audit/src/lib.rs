@@ -10,7 +10,7 @@
 pub mod archive;
 pub mod canonical;
 pub mod diff;
-mod html;
+pub mod html;
 pub use html::esc as escape;
 pub mod log;
 pub mod mask;

@@ -84,7 +84,7 @@ impl DecisionLog {
             std::fs::create_dir_all(dir).map_err(AuditError::io("create", dir))?;
         }
         let lock = lock(&path)?;
-        let salt = salt(&sidecar(&path, "salt"))?;
+        let salt = salt(&read::sidecar(&path, "salt"))?;
         let (seq, prev) = last(&path)?;
         let file = append_to(&path)?;
         let size = file
@@ -200,15 +200,8 @@ impl Drop for DecisionLog {
     }
 }
 
-pub(crate) fn sidecar(log: &Path, suffix: &str) -> PathBuf {
-    let mut name = log.file_name().unwrap_or_default().to_os_string();
-    name.push(".");
-    name.push(suffix);
-    log.with_file_name(name)
-}
-
 pub(crate) fn lock(path: &Path) -> Result<File, AuditError> {
-    let lock_path = sidecar(path, "lock");
+    let lock_path = read::sidecar(path, "lock");
     let file = OpenOptions::new()
         .create(true)
         .truncate(false)

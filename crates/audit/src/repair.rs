@@ -38,7 +38,7 @@ pub fn repair(path: &Path) -> Result<Option<Repaired>, AuditError> {
         }
     })?;
     let Some(line) = torn else { return Ok(None) };
-    let saved_to = super::log::sidecar(file, "torn");
+    let saved_to = super::read::sidecar(file, "torn");
     let mut saved = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -290,5 +290,3 @@ pub fn markdown(r: &LogReport) -> String {
     }
     s
 }
-
-pub use super::html::html;

@@ -39,21 +39,3 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         AuditCommand::Repair(args) => repair::run(args, out, err),
     }
 }
-
-/// Text or JSON output, for the commands that offer both.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-}
-
-pub(crate) fn json<T: serde::Serialize>(value: &T, out: &mut dyn Write) {
-    match serde_json::to_string_pretty(value) {
-        Ok(text) => {
-            let _ = writeln!(out, "{text}");
-        }
-        Err(e) => {
-            let _ = writeln!(out, "{{\"error\":\"cannot serialise: {e}\"}}");
-        }
-    }
-}

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::exit;
+use crate::cli::shared::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {

@@ -6,8 +6,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::Format;
-use crate::cli::exit;
+use crate::cli::shared::TextOrJson as Format;
+use crate::cli::shared::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -21,7 +21,7 @@ pub struct Args {
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let bundle = match &args.policies {
-        Some(dir) => match crate::cli::load(dir, err) {
+        Some(dir) => match crate::cli::shared::load(dir, err) {
             Ok(bundle) => Some(bundle),
             Err(code) => return code,
         },
@@ -35,7 +35,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     };
     if args.format == Format::Json {
-        super::json(&replay, out);
+        crate::cli::shared::json(&replay, out);
     } else {
         let verb = if bundle.is_some() {
             "would change"

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::cli::exit;
+use crate::cli::shared::exit;
 use triage_audit::report;
 
 #[derive(Debug, clap::Args)]
@@ -29,12 +29,12 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     };
     match args.format {
-        Format::Json => super::json(&r, out),
+        Format::Json => crate::cli::shared::json(&r, out),
         Format::Md => {
             let _ = write!(out, "{}", report::markdown(&r));
         }
         Format::Html => {
-            let _ = write!(out, "{}", report::html(&r));
+            let _ = write!(out, "{}", triage_audit::html::html(&r));
         }
     }
     exit::DECIDED

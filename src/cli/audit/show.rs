@@ -5,9 +5,9 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::Format;
 use crate::cli::eval::{rejection_text, text, trace_text};
-use crate::cli::exit;
+use crate::cli::shared::TextOrJson as Format;
+use crate::cli::shared::exit;
 use triage_audit::Record;
 
 #[derive(Debug, clap::Args)]
@@ -57,7 +57,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
     if args.format == Format::Json {
         let list: Vec<&Record> = matching.iter().map(|(_, _, r)| r).collect();
-        super::json(&list, out);
+        crate::cli::shared::json(&list, out);
         return exit::DECIDED;
     }
     for (file, line, record) in matching {

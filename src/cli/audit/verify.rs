@@ -4,8 +4,8 @@
 use std::io::Write;
 use std::path::PathBuf;
 
-use super::Format;
-use crate::cli::exit;
+use crate::cli::shared::TextOrJson as Format;
+use crate::cli::shared::exit;
 use triage_audit::verify::verify;
 
 #[derive(Debug, clap::Args)]
@@ -26,7 +26,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         }
     };
     if args.format == Format::Json {
-        super::json(&checked, out);
+        crate::cli::shared::json(&checked, out);
     } else if let Some(b) = &checked.broken {
         let _ = writeln!(out, "{b}\nintact before it: {} records", checked.records);
     } else {

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use triage_engine::{Decision, Rejection, RejectionKind};
 
-use super::Loaded;
+use triage_engine::PolicyRef;
 
 /// Upper bounds of the decision-latency buckets, in seconds. A typical
 /// decision takes 1 to 3 µs, hence the fine low end.
@@ -94,13 +94,13 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every counter, in a fixed order.
-    pub(crate) fn render(&self, live: Option<&Loaded>) -> String {
+    pub(crate) fn render(&self, serving: Option<&PolicyRef>) -> String {
         let mut s = String::with_capacity(4096);
         self.render_decisions(&mut s);
         self.latency.render(&mut s);
         self.render_http(&mut s);
         self.render_reloads(&mut s);
-        render_policy(&mut s, live);
+        render_policy(&mut s, serving);
         s
     }
 
@@ -199,15 +199,14 @@ impl Metrics {
 }
 
 /// The bundle serving decisions, if one is loaded.
-fn render_policy(s: &mut String, live: Option<&Loaded>) {
+fn render_policy(s: &mut String, serving: Option<&PolicyRef>) {
     header(
         s,
         "triage_policy_info",
         "gauge",
         "The policy bundle serving decisions.",
     );
-    if let Some(live) = live {
-        let p = live.bundle.policy();
+    if let Some(p) = serving {
         let _ = writeln!(
             s,
             "triage_policy_info{{name=\"{}\",version=\"{}\",digest=\"{}\"}} 1",

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
-use super::{Loaded, ReloadFailure, State, now};
+use super::state::{Loaded, ReloadFailure, State, now};
 use triage_engine::{Bundle, BundleError, Code, Diagnostics, PolicyRef, Problem, Severity};
 
 /// Loads the bundle again and, when it is valid, makes it the one serving.

@@ -20,7 +20,8 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
-use super::{Loaded, State as Shared, reload};
+use super::reload;
+use super::state::{Loaded, State as Shared};
 use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
 use triage_engine::{Bundle, Rejection};
 
@@ -468,7 +469,9 @@ async fn readyz(State(state): AppState) -> Response {
 
 async fn metrics(State(state): AppState) -> Response {
     let live = state.live.load_full();
-    let text = state.metrics.render(live.as_deref());
+    let text = state
+        .metrics
+        .render(live.as_deref().map(|l| l.bundle.policy()));
     (
         StatusCode::OK,
         [(

@@ -1,0 +1,107 @@
+//! What the subcommands share: exit codes, the bundle and log options, loading
+//! a bundle with its problems printed, and JSON output.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use triage_engine::{Bundle, BundleError, Diagnostics};
+
+/// Exit codes, the same for every subcommand.
+pub mod exit {
+    /// Every ticket was decided.
+    pub const DECIDED: u8 = 0;
+    /// Anything else went wrong: I/O, usage.
+    pub const OTHER: u8 = 1;
+    /// At least one ticket was invalid.
+    pub const INVALID_TICKET: u8 = 2;
+    /// The policy bundle is invalid.
+    pub const INVALID_POLICY: u8 = 3;
+    /// A rule failed at run time for at least one ticket.
+    pub const EVALUATION_ERROR: u8 = 4;
+}
+
+/// Where the policy bundle is, shared by every subcommand that needs one.
+#[derive(Debug, clap::Args)]
+pub struct PolicyArgs {
+    /// The policy bundle directory.
+    #[arg(long, env = "TRIAGE_POLICIES", default_value = "policies")]
+    pub policies: PathBuf,
+}
+
+/// The decision log options, shared by every subcommand that decides.
+#[derive(Debug, clap::Args)]
+pub struct LogArgs {
+    /// Append a hash-chained record of every decision to this log.
+    #[arg(long, value_name = "PATH", env = "TRIAGE_DECISION_LOG")]
+    pub decision_log: Option<PathBuf>,
+    /// `every`: sync to disk after each record; `batch`: every `--log-batch` records.
+    #[arg(long, value_enum, default_value_t = LogFlush::Every)]
+    pub log_flush: LogFlush,
+    /// Records per sync with `--log-flush batch`.
+    #[arg(long, default_value_t = 256)]
+    pub log_batch: u32,
+    /// Start a new segment of the log (keeping the chain) past this many bytes.
+    #[arg(long, value_name = "BYTES")]
+    pub log_max_bytes: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFlush {
+    Every,
+    Batch,
+}
+
+impl LogArgs {
+    /// Opens the log if one was asked for, printing why it cannot be opened.
+    pub fn open(&self, err: &mut dyn Write) -> Result<Option<triage_audit::DecisionLog>, u8> {
+        let Some(path) = &self.decision_log else {
+            return Ok(None);
+        };
+        let options = triage_audit::LogOptions {
+            flush: match self.log_flush {
+                LogFlush::Every => triage_audit::Flush::EveryRecord,
+                LogFlush::Batch => triage_audit::Flush::Batch(self.log_batch),
+            },
+            max_bytes: self.log_max_bytes,
+        };
+        triage_audit::DecisionLog::open(path, options)
+            .map(Some)
+            .map_err(|e| {
+                let _ = writeln!(err, "error: {e}");
+                exit::OTHER
+            })
+    }
+}
+
+/// Loads the bundle in `dir`, or reports why not and gives the exit code.
+pub fn load(dir: &Path, err: &mut dyn Write) -> Result<Bundle, u8> {
+    Bundle::load(dir).map_err(|error| {
+        report_bundle_error(&error, err);
+        exit::INVALID_POLICY
+    })
+}
+
+pub fn report_bundle_error(error: &BundleError, err: &mut dyn Write) {
+    for report in error.error_reports() {
+        let _ = writeln!(err, "{report:?}");
+    }
+    let _ = writeln!(err, "{error}");
+}
+
+/// Text or JSON output, for the commands that offer both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextOrJson {
+    Text,
+    Json,
+}
+
+pub fn json<T: serde::Serialize>(value: &T, out: &mut dyn Write) {
+    match serde_json::to_string_pretty(value) {
+        Ok(text) => {
+            let _ = writeln!(out, "{text}");
+        }
+        Err(e) => {
+            let _ = writeln!(out, "{{\"error\":\"cannot serialise: {e}\"}}");
+        }
+    }
+}
