@@ -49,13 +49,6 @@ pub fn arg(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
-/// A one-rule policy change, for `pack_copy`: the marketplace rule's outcome.
-pub const ONE_RULE_CHANGE: (&str, &str, &str) = (
-    "boundaries.yaml",
-    "outcome: contact_publisher",
-    "outcome: diagnose_first",
-);
-
 /// Tickets as JSON lines.
 pub fn jsonl(tickets: &[Value]) -> String {
     tickets.iter().map(|t| format!("{t}\n")).collect()

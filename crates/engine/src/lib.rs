@@ -57,4 +57,4 @@ pub use model::decision::{
 };
 pub use schema::{FieldPath, FieldType};
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
-pub use tools::{generate, jsonschema, suite};
+pub use tools::{analysis, generate, jsonschema, suite};

@@ -191,3 +191,10 @@ rules:
         },
     ])
 }
+
+/// A one-rule policy change, for `pack_copy`: the marketplace rule's outcome.
+pub const ONE_RULE_CHANGE: (&str, &str, &str) = (
+    "boundaries.yaml",
+    "outcome: contact_publisher",
+    "outcome: diagnose_first",
+);

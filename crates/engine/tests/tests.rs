@@ -4,6 +4,7 @@
 
 mod common;
 
+mod analysis;
 mod architecture;
 mod bad_bundles;
 mod determinism;

@@ -38,8 +38,10 @@ struct SizeLimits {
     max_array: usize,
 }
 
+/// A lowered expression: the subset whose rhai semantics are known exactly,
+/// which the analysis (`tools::analysis`) reads too.
 #[derive(Debug)]
-enum Term {
+pub(crate) enum Term {
     Field(usize),
     Condition(usize),
     Str(Box<str>),
@@ -54,8 +56,9 @@ enum Term {
     In(Box<(Term, Term)>),
 }
 
-#[derive(Debug, Clone, Copy)]
-enum Cmp {
+/// A comparison operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Cmp {
     Eq,
     Ne,
     Lt,
@@ -112,6 +115,11 @@ impl Program {
             max_array: engine.max_array_size(),
         };
         Some(Program { root, limits })
+    }
+
+    /// The lowered tree.
+    pub fn term(&self) -> &Term {
+        &self.root
     }
 
     /// The expression's value, or `None` where only rhai can say.

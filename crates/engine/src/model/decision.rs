@@ -167,7 +167,7 @@ pub enum RejectionKind {
 
 /// What was being evaluated when evaluation failed; written in JSON as
 /// `rule`, `path_step`, `path`, `condition` or `constraint`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Stage {
     /// A ticket constraint's check.

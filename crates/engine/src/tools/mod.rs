@@ -2,6 +2,7 @@
 //! suites (`suite`), the exhaustive check (`exhaustive`), ticket generation
 //! (`generate`) and JSON Schemas (`jsonschema`).
 
+pub mod analysis;
 pub mod exhaustive;
 pub mod generate;
 pub mod jsonschema;

@@ -1,0 +1,392 @@
+//! `triage check`'s proofs: every valid ticket gets a decision, every rule,
+//! path step and fallback decides some ticket, no ticket can fail at run
+//! time, and, for each rule, which earlier rules take tickets it also
+//! matches. Each finding carries a witness that the engine decides as stated.
+
+use std::sync::Arc;
+
+use biodivine_lib_bdd::Bdd;
+use serde::Serialize;
+
+use super::Class;
+use super::classes::{classes, describe, ticket};
+use super::flow::{Failure, Flow};
+use super::side::Side;
+use super::space::Space;
+use super::specs::specs;
+use crate::engine::Bundle;
+use crate::model::Compiled;
+use crate::model::decision::{RejectionKind, Stage};
+
+/// What the analysis of one bundle found.
+#[derive(Clone, Debug, Serialize)]
+pub struct Analysis {
+    /// Whether every property was decided exactly: false when an
+    /// expression could not be analysed, or a witness disagreed.
+    pub proven: bool,
+    /// The expressions that stood in the way of a proof.
+    pub opaque: Vec<Opaque>,
+    /// Problems found: tickets without a decision, run-time errors, rules
+    /// and steps that decide nothing.
+    pub findings: Vec<Finding>,
+    /// For each rule, the earlier rules that take tickets it also matches.
+    pub precedence: Vec<Precedence>,
+    /// The fields the analysis splits, with how many cells each has.
+    pub fields: Vec<(Arc<str>, usize)>,
+}
+
+/// An expression the analysis cannot model.
+#[derive(Clone, Debug, Serialize)]
+pub struct Opaque {
+    /// Where it is written (`file:line:col`).
+    pub location: String,
+    /// The expression.
+    pub expression: Arc<str>,
+    /// What in it is outside the analysed subset.
+    pub reason: String,
+}
+
+/// One finding, with where it is and a ticket that shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finding {
+    /// What kind of problem.
+    pub kind: FindingKind,
+    /// The rule, step, condition or constraint it is about.
+    pub id: String,
+    /// Where that is written, when it is written somewhere.
+    pub location: String,
+    /// The problem in one line.
+    pub message: String,
+    /// The tickets it concerns, when there are some.
+    pub class: Option<Class>,
+    /// For a rule or step that decides nothing: the rules or steps before it
+    /// that take its tickets.
+    pub taken_by: Vec<String>,
+}
+
+/// The kinds of findings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// Valid tickets no rule decides (an error).
+    Undecided,
+    /// Valid tickets on which evaluation fails (an error).
+    EvaluationError,
+    /// A rule that decides no ticket (a warning).
+    UnreachableRule,
+    /// A path step that chooses no ticket's vehicle (a warning).
+    UnreachableStep,
+    /// A fallback no ticket reaches (a warning).
+    UnreachableFallback,
+    /// A witness the engine decides otherwise than the analysis says: a bug
+    /// in the analysis, and the result is not proven (an error).
+    Disagreement,
+}
+
+impl FindingKind {
+    /// Whether the finding is an error (the others are warnings).
+    pub fn is_error(self) -> bool {
+        matches!(
+            self,
+            FindingKind::Undecided | FindingKind::EvaluationError | FindingKind::Disagreement
+        )
+    }
+}
+
+/// The earlier rules that take tickets a rule also matches.
+#[derive(Clone, Debug, Serialize)]
+pub struct Precedence {
+    /// The rule.
+    pub rule: Arc<str>,
+    /// Where it is written.
+    pub location: String,
+    /// Each earlier rule that takes some of its tickets, with the class.
+    pub taken: Vec<Taking>,
+}
+
+/// An earlier rule and the tickets it takes.
+#[derive(Clone, Debug, Serialize)]
+pub struct Taking {
+    /// The earlier rule.
+    pub by: Arc<str>,
+    /// Where it is written.
+    pub location: String,
+    /// The tickets both rules match, which the earlier one decides.
+    pub class: Class,
+}
+
+/// How many classes a finding's predicate shows at most.
+const CLASSES: usize = 4;
+
+impl Bundle {
+    /// Analyses the bundle exactly: see the module documentation.
+    pub fn analyse(&self) -> Analysis {
+        analyse(self, &self.inner)
+    }
+}
+
+fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
+    let space = Space::new(&specs(&[b]));
+    let side = Side::new(b, &space);
+    let fields = space
+        .dims
+        .iter()
+        .map(|d| (d.path.clone(), cells(d)))
+        .collect();
+    let flow = match side.flow() {
+        Ok(flow) => flow,
+        Err(opaque) => {
+            let opaque = opaque
+                .into_iter()
+                .map(|(location, expression, reason)| Opaque {
+                    location,
+                    expression,
+                    reason,
+                })
+                .collect();
+            return Analysis {
+                proven: false,
+                opaque,
+                findings: Vec::new(),
+                precedence: Vec::new(),
+                fields,
+            };
+        }
+    };
+    let mut report = Report {
+        bundle,
+        b,
+        space: &space,
+        flow: &flow,
+        findings: Vec::new(),
+        witnesses: 0,
+    };
+    report.undecided();
+    report.failures();
+    report.unreachable();
+    let precedence = report.precedence();
+    let proven = !report
+        .findings
+        .iter()
+        .any(|f| f.kind == FindingKind::Disagreement);
+    Analysis {
+        proven,
+        opaque: Vec::new(),
+        findings: report.findings,
+        precedence,
+        fields,
+    }
+}
+
+fn cells(dim: &super::space::Dim) -> usize {
+    match &dim.shape {
+        super::space::Shape::Cells { cells, .. } => cells.len(),
+        super::space::Shape::List { members, absent } => {
+            members.len() + usize::from(absent.is_some())
+        }
+    }
+}
+
+struct Report<'a> {
+    bundle: &'a Bundle,
+    b: &'a Compiled,
+    space: &'a Space,
+    flow: &'a Flow,
+    findings: Vec<Finding>,
+    witnesses: usize,
+}
+
+impl Report<'_> {
+    /// A class of `set`: its first few disjoint parts, its share, a witness.
+    fn class(&mut self, set: &Bdd) -> Option<Class> {
+        let valuation = self.space.pick(set)?;
+        self.witnesses += 1;
+        let parts = classes(self.space, set, &self.flow.care, CLASSES);
+        let mut text: Vec<String> = parts
+            .iter()
+            .take(CLASSES)
+            .map(|p| describe(self.space, p))
+            .collect();
+        if parts.len() >= CLASSES {
+            text.push("…".to_owned());
+        }
+        Some(Class {
+            class: text.join("; or "),
+            share: self.space.share(set, &self.flow.valid),
+            witness: ticket(self.space, &valuation, self.b, self.witnesses),
+        })
+    }
+
+    fn undecided(&mut self) {
+        if let Some(class) = self.class(&self.flow.leftover.clone()) {
+            self.findings.push(Finding {
+                kind: FindingKind::Undecided,
+                id: String::new(),
+                location: String::new(),
+                message: "no rule decides these tickets".to_owned(),
+                class: Some(class),
+                taken_by: Vec::new(),
+            });
+        }
+    }
+
+    fn failures(&mut self) {
+        for failure in &self.flow.failures {
+            let Some(class) = self.class(&failure.set) else {
+                continue;
+            };
+            let agrees = fails_as(self.bundle, &class.witness, failure);
+            self.findings.push(Finding {
+                kind: FindingKind::EvaluationError,
+                id: failure.id.to_string(),
+                location: failure.location.clone(),
+                message: format!(
+                    "{} `{}` fails at run time: `{}`",
+                    failure.stage, failure.id, failure.expression
+                ),
+                class: Some(class.clone()),
+                taken_by: Vec::new(),
+            });
+            if !agrees {
+                self.disagree(&failure.id, &class, "an evaluation error");
+            }
+        }
+    }
+
+    fn disagree(&mut self, id: &str, class: &Class, claim: &str) {
+        self.findings.push(Finding {
+            kind: FindingKind::Disagreement,
+            id: id.to_owned(),
+            location: String::new(),
+            message: format!(
+                "the analysis expects {claim} for this ticket, and the engine decides otherwise"
+            ),
+            class: Some(class.clone()),
+            taken_by: Vec::new(),
+        });
+    }
+
+    fn unreachable(&mut self) {
+        let b = self.b;
+        for (i, rule) in b.rules.iter().enumerate() {
+            if !self.flow.rule_decides[i].is_false() {
+                continue;
+            }
+            let taken_by = (0..i)
+                .filter(|&j| {
+                    !self.flow.rule_decides[j]
+                        .and(&self.flow.rule_true[i])
+                        .is_false()
+                })
+                .map(|j| b.rules[j].id.to_string())
+                .collect::<Vec<_>>();
+            let message = match taken_by.is_empty() {
+                true => format!(
+                    "rule `{}` decides no ticket: its condition is never true for a ticket the schema and constraints accept",
+                    rule.id
+                ),
+                false => format!(
+                    "rule `{}` decides no ticket: the rules before it take every ticket it matches",
+                    rule.id
+                ),
+            };
+            self.findings.push(Finding {
+                kind: FindingKind::UnreachableRule,
+                id: rule.id.to_string(),
+                location: rule.guard.expr.loc.to_string(),
+                message,
+                class: None,
+                taken_by,
+            });
+        }
+        for (p, path) in b.paths.iter().enumerate() {
+            let used = b
+                .rules
+                .iter()
+                .enumerate()
+                .any(|(i, r)| r.path == Some(p) && !self.flow.rule_decides[i].is_false());
+            if !used {
+                continue;
+            }
+            for (s, step) in path.steps.iter().enumerate() {
+                if self.flow.steps[p].get(s).is_none_or(Bdd::is_false) {
+                    self.findings.push(Finding {
+                        kind: FindingKind::UnreachableStep,
+                        id: format!("{}/{}", path.id, step.id),
+                        location: step.guard.expr.loc.to_string(),
+                        message: format!(
+                            "step `{}` of path `{}` chooses no ticket's vehicle",
+                            step.id, path.id
+                        ),
+                        class: None,
+                        taken_by: Vec::new(),
+                    });
+                }
+            }
+            if path.fallback.is_some() && self.flow.fallbacks[p].is_false() {
+                self.findings.push(Finding {
+                    kind: FindingKind::UnreachableFallback,
+                    id: format!("{}/fallback", path.id),
+                    location: String::new(),
+                    message: format!("the fallback of path `{}` is never reached", path.id),
+                    class: None,
+                    taken_by: Vec::new(),
+                });
+            }
+        }
+    }
+
+    fn precedence(&mut self) -> Vec<Precedence> {
+        let b = self.b;
+        let mut out = Vec::new();
+        for (i, rule) in b.rules.iter().enumerate() {
+            // A catch-all takes what the rules above leave, by design.
+            if rule.guard.expr.always {
+                continue;
+            }
+            let mut taken = Vec::new();
+            for j in 0..i {
+                let both = self.flow.rule_decides[j].and(&self.flow.rule_true[i]);
+                let Some(class) = self.class(&both) else {
+                    continue;
+                };
+                let by = b.rules[j].id.clone();
+                if !decided_by(self.bundle, &class.witness, &by) {
+                    self.disagree(&by, &class, "a decision by this rule");
+                }
+                let location = b.rules[j].guard.expr.loc.to_string();
+                taken.push(Taking {
+                    by,
+                    location,
+                    class,
+                });
+            }
+            if !taken.is_empty() {
+                out.push(Precedence {
+                    rule: rule.id.clone(),
+                    location: rule.guard.expr.loc.to_string(),
+                    taken,
+                });
+            }
+        }
+        out
+    }
+}
+
+/// Whether the engine fails on `ticket` where the analysis says.
+fn fails_as(bundle: &Bundle, ticket: &serde_json::Value, failure: &Failure) -> bool {
+    match bundle.decide(ticket) {
+        Err(r) => match &r.error {
+            RejectionKind::Evaluation(e) => {
+                e.stage == failure.stage && (e.id == failure.id || failure.stage == Stage::Path)
+            }
+            RejectionKind::InvalidTicket { .. } => false,
+        },
+        Ok(_) => false,
+    }
+}
+
+/// Whether the engine decides `ticket` by rule `rule`.
+fn decided_by(bundle: &Bundle, ticket: &serde_json::Value, rule: &str) -> bool {
+    bundle.decide(ticket).is_ok_and(|d| &*d.rule == rule)
+}

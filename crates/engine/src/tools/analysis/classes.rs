@@ -1,0 +1,353 @@
+//! Sets of tickets for people: a set split into disjoint classes, each a
+//! conjunction of one condition a field (`service = azure and issue.severity
+//! in [A, B]`), and a concrete ticket from a class.
+
+use std::sync::Arc;
+
+use biodivine_lib_bdd::{Bdd, BddValuation};
+use serde_json::{Map, Value};
+
+use super::space::{Cell, Choice, Shape, Space, put};
+use crate::model::Compiled;
+use crate::schema::{FieldDef, Kind};
+
+/// One field's condition in a class: the cells (or list memberships) it allows.
+#[derive(Clone, Debug)]
+pub(crate) enum Part {
+    Cells(usize, Vec<Cell>),
+    Member(usize, Arc<str>, bool),
+    ListAbsent(usize, bool),
+}
+
+/// A set split into disjoint classes; at most `limit` of them, the rest
+/// merged into the last (so the output stays readable). Tickets outside
+/// `care` (which no side accepts, or a constraint refuses) may fall in a
+/// class's predicate: leaving them out of the words keeps the words short
+/// (`category = technical` rather than also naming every technical type).
+pub(crate) fn classes(space: &Space, set: &Bdd, care: &Bdd, limit: usize) -> Vec<Vec<Part>> {
+    let set = set.and(&space.encoding);
+    let care = care.and(&space.encoding);
+    let loose = set.or(&space.encoding.and_not(&care));
+    let mut out = Vec::new();
+    split(
+        space,
+        (&set, &loose, &care),
+        0,
+        &mut Vec::new(),
+        &mut out,
+        limit,
+    );
+    out
+}
+
+/// The set; the same set with the tickets nobody cares about added; and the
+/// tickets somebody cares about.
+type Sets<'b> = (&'b Bdd, &'b Bdd, &'b Bdd);
+
+fn split(
+    space: &Space,
+    (set, loose, care): Sets,
+    dim: usize,
+    parts: &mut Vec<Part>,
+    out: &mut Vec<Vec<Part>>,
+    limit: usize,
+) {
+    if set.is_false() {
+        return;
+    }
+    if dim == space.dims.len() || out.len() >= limit {
+        out.push(parts.clone());
+        return;
+    }
+    for (added, [rest, loose_rest, care_rest]) in branches(space, (set, loose, care), dim) {
+        let n = added.len();
+        parts.extend(added);
+        split(
+            space,
+            (&rest, &loose_rest, &care_rest),
+            dim + 1,
+            parts,
+            out,
+            limit,
+        );
+        parts.truncate(parts.len() - n);
+    }
+}
+
+/// A branch: the parts it adds, and the three sets below it.
+type Branch = (Vec<Part>, [Bdd; 3]);
+
+/// The ways field `dim` splits the set: cells whose loose rests agree go
+/// together; a field that does not matter gives one branch without a part.
+fn branches(space: &Space, (set, loose, care): Sets, dim: usize) -> Vec<Branch> {
+    match &space.dims[dim].shape {
+        Shape::Cells { cells, vars: cv } => {
+            let mut groups: Vec<(Vec<Cell>, Bdd, Bdd, Bdd)> = Vec::new();
+            // Cells nobody cares about here go with whichever group.
+            let mut cared = 0;
+            for (i, cell) in cells.iter().enumerate() {
+                let fixed: Vec<_> = cv.iter().enumerate().map(|(j, v)| (*v, i == j)).collect();
+                let care_rest = care.restrict(&fixed);
+                if care_rest.is_false() {
+                    continue;
+                }
+                cared += 1;
+                let rest = loose.restrict(&fixed);
+                let exact = set.restrict(&fixed);
+                match groups.iter_mut().find(|(_, r, ..)| r.iff(&rest).is_true()) {
+                    Some((members, _, e, c)) => {
+                        members.push(cell.clone());
+                        *e = e.or(&exact);
+                        *c = c.or(&care_rest);
+                    }
+                    None => groups.push((vec![cell.clone()], rest, exact, care_rest)),
+                }
+            }
+            let whole = groups.len() == 1 && groups[0].0.len() == cared;
+            groups
+                .into_iter()
+                .filter(|(_, _, exact, _)| !exact.is_false())
+                .map(|(members, rest, exact, care_rest)| {
+                    let part = (!whole).then_some(Part::Cells(dim, members));
+                    (part.into_iter().collect(), [exact, rest, care_rest])
+                })
+                .collect()
+        }
+        Shape::List { absent, members } => {
+            let mut out = vec![(Vec::new(), [set.clone(), loose.clone(), care.clone()])];
+            if let Some(a) = absent {
+                out = fork(out, *a, |b| Part::ListAbsent(dim, b), |_| false);
+            }
+            for (m, v) in members {
+                // An absent list has no members: nothing to say of each.
+                let gone =
+                    |prior: &[Part]| prior.iter().any(|p| matches!(p, Part::ListAbsent(_, true)));
+                out = fork(out, *v, |b| Part::Member(dim, m.clone(), b), gone);
+            }
+            out
+        }
+    }
+}
+
+/// Splits each branch on one boolean variable, where it matters.
+fn fork(
+    branches: Vec<Branch>,
+    var: biodivine_lib_bdd::BddVariable,
+    part: impl Fn(bool) -> Part,
+    silent: impl Fn(&[Part]) -> bool,
+) -> Vec<Branch> {
+    let mut out = Vec::new();
+    for (prior, [set, loose, care]) in branches {
+        let at = |b: &Bdd, value: bool| b.restrict(&[(var, value)]);
+        let (yes, no) = (at(&loose, true), at(&loose, false));
+        let (set_yes, set_no) = (at(&set, true), at(&set, false));
+        let (care_yes, care_no) = (at(&care, true), at(&care, false));
+        let one_sided = care_yes.is_false() || care_no.is_false();
+        if yes.iff(&no).is_true() || silent(&prior) || one_sided {
+            let sets = [set_yes.or(&set_no), yes.or(&no), care_yes.or(&care_no)];
+            out.push((prior, sets));
+            continue;
+        }
+        for (value, exact, rest, care) in
+            [(true, set_yes, yes, care_yes), (false, set_no, no, care_no)]
+        {
+            if exact.is_false() {
+                continue;
+            }
+            let mut parts = prior.clone();
+            parts.push(part(value));
+            out.push((parts, [exact, rest, care]));
+        }
+    }
+    out
+}
+
+/// A class as a predicate a person reads.
+pub(crate) fn describe(space: &Space, parts: &[Part]) -> String {
+    if parts.is_empty() {
+        return "every ticket".to_owned();
+    }
+    let words: Vec<String> = parts.iter().map(|p| part_text(space, p)).collect();
+    words.join(" and ")
+}
+
+fn part_text(space: &Space, part: &Part) -> String {
+    match part {
+        Part::Cells(dim, cells) => cells_text(space, *dim, cells),
+        Part::Member(dim, m, true) => format!("{} includes {m}", space.dims[*dim].path),
+        Part::Member(dim, m, false) => format!("{} excludes {m}", space.dims[*dim].path),
+        Part::ListAbsent(dim, true) => format!("{} is absent", space.dims[*dim].path),
+        Part::ListAbsent(dim, false) => format!("{} is present", space.dims[*dim].path),
+    }
+}
+
+fn cells_text(space: &Space, dim: usize, chosen: &[Cell]) -> String {
+    let path = &space.dims[dim].path;
+    let Shape::Cells { cells, .. } = &space.dims[dim].shape else {
+        return String::new();
+    };
+    let absent = chosen.contains(&Cell::Absent);
+    let present: Vec<&Cell> = chosen.iter().filter(|c| **c != Cell::Absent).collect();
+    let body = if present.is_empty() {
+        None
+    } else if present.iter().all(|c| matches!(c, Cell::Int(..))) {
+        Some(ints_text(path, &present))
+    } else if present.contains(&&Cell::OtherStr) {
+        let named: Vec<String> = cells
+            .iter()
+            .filter(|c| matches!(c, Cell::Str(_)) && !present.contains(c))
+            .map(cell_text)
+            .collect();
+        Some(match named.len() {
+            0 => format!("{path} is any value"),
+            1 => format!("{path} != {}", named[0]),
+            _ => format!("{path} not in [{}]", named.join(", ")),
+        })
+    } else if present.len() == 1 {
+        Some(format!("{path} = {}", cell_text(present[0])))
+    } else {
+        let items: Vec<String> = present.iter().map(|c| cell_text(c)).collect();
+        Some(format!("{path} in [{}]", items.join(", ")))
+    };
+    match (absent, body) {
+        (true, Some(body)) => format!("({path} is absent or {body})"),
+        (true, None) => format!("{path} is absent"),
+        (false, Some(body)) => body,
+        (false, None) => String::new(),
+    }
+}
+
+fn cell_text(cell: &Cell) -> String {
+    match cell {
+        Cell::Absent => "absent".to_owned(),
+        Cell::Str(s) => s.to_string(),
+        Cell::OtherStr => "another value".to_owned(),
+        Cell::Bool(b) => b.to_string(),
+        Cell::Int(lo, hi) if lo == hi => lo.to_string(),
+        Cell::Int(lo, hi) => format!("{lo}..{hi}"),
+    }
+}
+
+/// Integer cells as ranges: `n < 5`, `5 <= n <= 9`, `n = 7`.
+fn ints_text(path: &str, cells: &[&Cell]) -> String {
+    let ranges: Vec<String> = cells
+        .iter()
+        .filter_map(|c| match c {
+            Cell::Int(lo, hi) => Some(match (*lo, *hi) {
+                (lo, hi) if lo == hi => format!("{path} = {lo}"),
+                (i64::MIN, hi) => format!("{path} <= {hi}"),
+                (lo, i64::MAX) => format!("{path} >= {lo}"),
+                (lo, hi) => format!("{lo} <= {path} <= {hi}"),
+            }),
+            _ => None,
+        })
+        .collect();
+    match ranges.len() {
+        1 => ranges[0].clone(),
+        _ => format!("({})", ranges.join(" or ")),
+    }
+}
+
+/// A complete ticket for `valuation`, valid for `bundle` where the
+/// valuation says so: the space's fields as chosen, every other required
+/// field of the bundle with a value of its type.
+pub(crate) fn ticket(
+    space: &Space,
+    valuation: &BddValuation,
+    bundle: &Compiled,
+    n: usize,
+) -> Value {
+    let mut ticket = Map::new();
+    let choices = space.choices(valuation);
+    for (dim, choice) in space.dims.iter().zip(&choices) {
+        let timestamp = field_def(bundle, &dim.path).is_some_and(|f| f.kind == Kind::Timestamp);
+        let value = match choice {
+            Choice::Cell(cell) => {
+                let taken: Vec<&str> = match &dim.shape {
+                    Shape::Cells { cells, .. } => cells
+                        .iter()
+                        .filter_map(|c| match c {
+                            Cell::Str(s) => Some(&**s),
+                            _ => None,
+                        })
+                        .collect(),
+                    Shape::List { .. } => Vec::new(),
+                };
+                cell.sample(&taken, timestamp)
+            }
+            Choice::Members(members) => Some(Value::Array(
+                members
+                    .iter()
+                    .map(|m| Value::String(m.to_string()))
+                    .collect(),
+            )),
+        };
+        put(&mut ticket, &dim.path, value);
+    }
+    let in_space = |path: &str| space.dims.iter().any(|d| &*d.path == path);
+    for (i, field) in bundle.schema.fields.iter().enumerate() {
+        if !field.required || in_space(&field.path) {
+            continue;
+        }
+        let value = if i == bundle.schema.id_field {
+            Value::String(format!("W-{n}"))
+        } else {
+            filler(&field.kind)
+        };
+        put(&mut ticket, &field.path, Some(value));
+    }
+    Value::Object(ticket)
+}
+
+fn field_def<'b>(bundle: &'b Compiled, path: &str) -> Option<&'b FieldDef> {
+    bundle
+        .schema
+        .index
+        .get(path)
+        .map(|&i| &bundle.schema.fields[i])
+}
+
+/// Some valid value of a kind, for a required field no condition reads.
+fn filler(kind: &Kind) -> Value {
+    match kind {
+        Kind::String => Value::String("x".into()),
+        Kind::Bool => Value::Bool(false),
+        Kind::Integer => Value::from(0),
+        Kind::Timestamp => Value::String("2001-01-01T00:00:00Z".into()),
+        Kind::Enum(values) => {
+            Value::String(values.first().map(|v| v.to_string()).unwrap_or_default())
+        }
+        Kind::List(_) => Value::Array(Vec::new()),
+    }
+}
+
+/// The tickets a class's parts allow (any value for fields without a part).
+pub(crate) fn cube(space: &Space, parts: &[Part]) -> Bdd {
+    let vars = &space.vars;
+    parts.iter().fold(space.encoding.clone(), |acc, part| {
+        let set = match part {
+            Part::Cells(dim, chosen) => match &space.dims[*dim].shape {
+                Shape::Cells { cells, vars: cv } => cells
+                    .iter()
+                    .zip(cv)
+                    .filter(|(c, _)| chosen.contains(c))
+                    .fold(vars.mk_false(), |any, (_, v)| any.or(&vars.mk_var(*v))),
+                Shape::List { .. } => vars.mk_false(),
+            },
+            Part::Member(dim, member, held) => match &space.dims[*dim].shape {
+                Shape::List { members, .. } => members
+                    .iter()
+                    .find(|(m, _)| m == member)
+                    .map_or(vars.mk_false(), |(_, v)| vars.mk_literal(*v, *held)),
+                Shape::Cells { .. } => vars.mk_false(),
+            },
+            Part::ListAbsent(dim, gone) => match &space.dims[*dim].shape {
+                Shape::List {
+                    absent: Some(a), ..
+                } => vars.mk_literal(*a, *gone),
+                _ => vars.mk_false(),
+            },
+        };
+        acc.and(&set)
+    })
+}

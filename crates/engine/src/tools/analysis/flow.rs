@@ -1,0 +1,472 @@
+//! A bundle's decision as sets: the constraints, then the first rule that
+//! matches, then along its path the first eligible step or the fallback,
+//! then the action; at each point, the tickets that fail instead. The
+//! classes it ends in are disjoint and cover every ticket the schema accepts.
+
+use std::sync::Arc;
+
+use biodivine_lib_bdd::Bdd;
+use serde::Serialize;
+
+use super::side::{AVal, Side};
+use super::terms::{Opaque, Tri};
+use crate::expr::native::Term;
+use crate::model::decision::Stage;
+use crate::model::{ActionSel, Guard};
+
+/// How a ticket's decision ends.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Ending {
+    /// Decided.
+    Decided(Verdict),
+    /// Refused by the schema (the field's value or presence).
+    InvalidTicket,
+    /// Refused by a ticket constraint.
+    Constraint,
+    /// An evaluation error.
+    Error {
+        /// What was being evaluated.
+        stage: Stage,
+        /// Its id.
+        id: Arc<str>,
+    },
+}
+
+/// What a decision says, as far as a change to it matters.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct Verdict {
+    /// The outcome.
+    pub outcome: Arc<str>,
+    /// The vehicle, when the path chose one.
+    pub vehicle: Option<Arc<str>>,
+    /// The boundary rule that decided.
+    pub rule: Arc<str>,
+    /// The path step that chose the vehicle; `fallback` when the path's
+    /// fallback applied; absent without a path.
+    pub path_step: Option<Arc<str>>,
+    /// The action.
+    pub action: Arc<str>,
+    /// Every role that may take the action.
+    pub allowed_roles: Vec<Arc<str>>,
+}
+
+/// Where an evaluation error can happen, and on which tickets.
+#[derive(Clone)]
+pub(crate) struct Failure {
+    pub set: Bdd,
+    pub stage: Stage,
+    pub id: Arc<str>,
+    pub location: String,
+    pub expression: Arc<str>,
+}
+
+/// The decision of one bundle, as sets.
+pub(crate) struct Flow {
+    /// Tickets the schema accepts.
+    pub valid: Bdd,
+    /// Of those, the ones every constraint accepts.
+    pub passed: Bdd,
+    /// Valid tickets no constraint refuses: decided, or failing. A class
+    /// described for people may leave out the others.
+    pub care: Bdd,
+    /// Each class and how it ends, disjoint, covering `valid`.
+    pub endings: Vec<(Bdd, Ending)>,
+    pub failures: Vec<Failure>,
+    /// Per rule: the tickets its condition is true on, and those it decides.
+    pub rule_true: Vec<Bdd>,
+    pub rule_decides: Vec<Bdd>,
+    /// Per path: per step, the tickets it chooses; then its fallback's.
+    pub steps: Vec<Vec<Bdd>>,
+    pub fallbacks: Vec<Bdd>,
+    /// Valid tickets no rule decides.
+    pub leftover: Bdd,
+}
+
+/// The sets of a guard: where it holds, and where it fails (and why).
+struct GuardSets {
+    t: Bdd,
+    f: Bdd,
+    failures: Vec<Failure>,
+}
+
+impl Side<'_> {
+    /// The bundle's decision as sets; every expression it cannot analyse
+    /// instead, each with where it is and why.
+    pub(crate) fn flow(&self) -> Result<Flow, Vec<(String, Arc<str>, Opaque)>> {
+        let conditions = self.conditions();
+        let mut opaque = Vec::new();
+        for (i, c) in conditions.iter().enumerate() {
+            if let Err(why) = c {
+                let expr = &self.bundle.conditions[i].expr;
+                opaque.push((expr.loc.to_string(), expr.source.clone(), why.clone()));
+            }
+        }
+        let known: Vec<Option<Tri>> = conditions.into_iter().map(Result::ok).collect();
+        let mut walk = Walk::new(self, &known);
+        walk.run(&mut opaque);
+        if opaque.is_empty() {
+            Ok(walk.flow)
+        } else {
+            opaque.sort();
+            opaque.dedup();
+            Err(opaque)
+        }
+    }
+
+    /// Each named condition's sets, dependencies first.
+    fn conditions(&self) -> Vec<Result<Tri, Opaque>> {
+        let n = self.bundle.conditions.len();
+        let mut done: Vec<Option<Result<Tri, Opaque>>> = vec![None; n];
+        for i in 0..n {
+            self.condition(i, &mut done);
+        }
+        done.into_iter()
+            .map(|c| c.unwrap_or_else(|| Err("a cycle".into())))
+            .collect()
+    }
+
+    fn condition(&self, i: usize, done: &mut Vec<Option<Result<Tri, Opaque>>>) {
+        if done[i].is_some() {
+            return;
+        }
+        let expr = &self.bundle.conditions[i].expr;
+        for &j in &expr.conditions {
+            if j != i {
+                self.condition(j, done);
+            }
+        }
+        let known: Vec<Option<Tri>> = done
+            .iter()
+            .map(|c| c.as_ref().and_then(|c| c.as_ref().ok().cloned()))
+            .collect();
+        done[i] = Some(match &expr.native {
+            Some(program) => self.tri(program.term(), &known),
+            None => Err(RHAI_ONLY.into()),
+        });
+    }
+}
+
+/// Why an expression without a native form is opaque.
+const RHAI_ONLY: &str = "it runs in rhai only (a method call, an `if`, a computed value, or more operations than the analysed form allows)";
+
+/// The walk through a bundle's rules and paths, building its `Flow`.
+struct Walk<'s, 'a> {
+    side: &'s Side<'a>,
+    conditions: &'s [Option<Tri>],
+    flow: Flow,
+}
+
+impl<'s, 'a> Walk<'s, 'a> {
+    fn new(side: &'s Side<'a>, conditions: &'s [Option<Tri>]) -> Self {
+        let valid = side.valid();
+        let none = side.none();
+        Walk {
+            side,
+            conditions,
+            flow: Flow {
+                passed: none.clone(),
+                care: valid.clone(),
+                valid,
+                endings: Vec::new(),
+                failures: Vec::new(),
+                rule_true: Vec::new(),
+                rule_decides: Vec::new(),
+                steps: Vec::new(),
+                fallbacks: Vec::new(),
+                leftover: none,
+            },
+        }
+    }
+
+    fn run(&mut self, opaque: &mut Vec<(String, Arc<str>, Opaque)>) {
+        let bundle = self.side.bundle;
+        let mut sets = Vec::new();
+        for c in &bundle.constraints {
+            sets.push(self.guard(&c.guard, Stage::Constraint, &c.id, opaque));
+        }
+        let rules: Vec<Option<GuardSets>> = (bundle.rules.iter())
+            .map(|r| self.guard(&r.guard, Stage::Rule, &r.id, opaque))
+            .collect();
+        let steps: Vec<Vec<Option<GuardSets>>> = (bundle.paths.iter())
+            .map(|p| {
+                let guards = p.steps.iter();
+                guards
+                    .map(|s| self.guard(&s.guard, Stage::PathStep, &s.id, opaque))
+                    .collect()
+            })
+            .collect();
+        if !opaque.is_empty() {
+            return;
+        }
+        let sets: Vec<GuardSets> = sets.into_iter().flatten().collect();
+        let reached = self.constraints(&sets);
+        let rules: Vec<GuardSets> = rules.into_iter().flatten().collect();
+        let steps: Vec<Vec<GuardSets>> = (steps.into_iter())
+            .map(|p| p.into_iter().flatten().collect())
+            .collect();
+        self.rules(reached, &rules, &steps);
+    }
+
+    /// The sets of a guard, or `None` (with why) if it cannot be analysed.
+    fn guard(
+        &self,
+        guard: &Guard,
+        stage: Stage,
+        id: &Arc<str>,
+        opaque: &mut Vec<(String, Arc<str>, Opaque)>,
+    ) -> Option<GuardSets> {
+        let expr = &guard.expr;
+        let tri = match (&expr.native, expr.always) {
+            (_, true) => Ok(Tri {
+                t: self.side.everything(),
+                f: self.side.none(),
+                e: self.side.none(),
+            }),
+            (Some(program), false) => self.side.tri(program.term(), self.conditions),
+            (None, false) => Err(RHAI_ONLY.into()),
+        };
+        let tri = match tri {
+            Ok(tri) => tri,
+            Err(why) => {
+                opaque.push((expr.loc.to_string(), expr.source.clone(), why));
+                return None;
+            }
+        };
+        let mut failures = Vec::new();
+        let mut failing = self.side.none();
+        for &c in &guard.needs {
+            let Some(Some(cond)) = self.conditions.get(c) else {
+                continue;
+            };
+            let condition = &self.side.bundle.conditions[c];
+            let set = cond.e.and_not(&failing);
+            failing = failing.or(&set);
+            failures.push(Failure {
+                set,
+                stage: Stage::Condition,
+                id: condition.name.clone(),
+                location: condition.expr.loc.to_string(),
+                expression: condition.expr.source.clone(),
+            });
+        }
+        let own = tri.e.and_not(&failing);
+        failing = failing.or(&own);
+        failures.push(Failure {
+            set: own,
+            stage,
+            id: id.clone(),
+            location: expr.loc.to_string(),
+            expression: expr.source.clone(),
+        });
+        Some(GuardSets {
+            t: tri.t.and_not(&failing),
+            f: tri.f.and_not(&failing),
+            failures,
+        })
+    }
+
+    fn fail(&mut self, within: &Bdd, failures: &[Failure]) {
+        for failure in failures {
+            let set = failure.set.and(within);
+            if set.is_false() {
+                continue;
+            }
+            let ending = Ending::Error {
+                stage: failure.stage,
+                id: failure.id.clone(),
+            };
+            self.flow.endings.push((set.clone(), ending));
+            self.flow.failures.push(Failure {
+                set,
+                ..failure.clone()
+            });
+        }
+    }
+
+    /// Every constraint is evaluated; the first failure stops the decision.
+    fn constraints(&mut self, sets: &[GuardSets]) -> Bdd {
+        let valid = self.flow.valid.clone();
+        let mut failing = self.side.none();
+        let mut rejected = self.side.none();
+        for set in sets {
+            let ok = valid.and_not(&failing);
+            let before = failing.clone();
+            for f in &set.failures {
+                failing = failing.or(&f.set.and(&ok));
+            }
+            let mut scoped = set.failures.clone();
+            for s in &mut scoped {
+                s.set = s.set.and(&ok).and_not(&before);
+            }
+            self.fail(&valid, &scoped);
+            rejected = rejected.or(&set.f);
+        }
+        let rejected = valid.and_not(&failing).and(&rejected);
+        self.flow.care = valid.and_not(&rejected);
+        if !rejected.is_false() {
+            self.flow
+                .endings
+                .push((rejected.clone(), Ending::Constraint));
+        }
+        let passed = valid.and_not(&failing).and_not(&rejected);
+        self.flow.passed = passed.clone();
+        passed
+    }
+
+    fn rules(&mut self, mut reached: Bdd, rules: &[GuardSets], steps: &[Vec<GuardSets>]) {
+        let bundle = self.side.bundle;
+        for (rule, sets) in bundle.rules.iter().zip(rules) {
+            self.flow.rule_true.push(sets.t.and(&self.flow.passed));
+            self.fail(&reached, &sets.failures);
+            let decides = reached.and(&sets.t);
+            reached = reached.and(&sets.f);
+            self.flow.rule_decides.push(decides.clone());
+            if decides.is_false() {
+                continue;
+            }
+            match rule.path {
+                None => self.act(&decides, rule, rule.outcome, &rule.action, None, None),
+                Some(p) => self.path(&decides, rule, p, &steps[p]),
+            }
+        }
+        self.flow.leftover = reached;
+        self.flow.steps.resize(bundle.paths.len(), Vec::new());
+        self.flow
+            .fallbacks
+            .resize(bundle.paths.len(), self.side.none());
+    }
+
+    fn path(&mut self, decides: &Bdd, rule: &crate::model::Rule, p: usize, steps: &[GuardSets]) {
+        let bundle = self.side.bundle;
+        let path = &bundle.paths[p];
+        if self.flow.steps.len() <= p {
+            self.flow.steps.resize(bundle.paths.len(), Vec::new());
+            self.flow
+                .fallbacks
+                .resize(bundle.paths.len(), self.side.none());
+        }
+        if self.flow.steps[p].is_empty() {
+            self.flow.steps[p] = vec![self.side.none(); path.steps.len()];
+        }
+        let mut left = decides.clone();
+        for (i, (step, sets)) in path.steps.iter().zip(steps).enumerate() {
+            self.fail(&left, &sets.failures);
+            let chosen = left.and(&sets.t);
+            left = left.and(&sets.f);
+            self.flow.steps[p][i] = self.flow.steps[p][i].or(&chosen);
+            if !chosen.is_false() {
+                let vehicle = bundle.vehicles[step.vehicle].id.clone();
+                let via = Some((step.id.clone(), Some(vehicle)));
+                self.act(&chosen, rule, rule.outcome, &rule.action, Some(p), via);
+            }
+        }
+        if left.is_false() {
+            return;
+        }
+        match &path.fallback {
+            Some(f) => {
+                self.flow.fallbacks[p] = self.flow.fallbacks[p].or(&left);
+                let via = Some(("fallback".into(), None));
+                self.act(&left, rule, f.outcome, &f.action, Some(p), via);
+            }
+            None => {
+                let ending = Ending::Error {
+                    stage: Stage::Path,
+                    id: path.id.clone(),
+                };
+                self.flow.endings.push((left.clone(), ending));
+                self.flow.failures.push(Failure {
+                    set: left,
+                    stage: Stage::Path,
+                    id: path.id.clone(),
+                    location: String::new(),
+                    expression: "(none)".into(),
+                });
+            }
+        }
+    }
+
+    /// The decided classes of `set`, split by the action a field picks.
+    fn act(
+        &mut self,
+        set: &Bdd,
+        rule: &crate::model::Rule,
+        outcome: usize,
+        action: &ActionSel,
+        path: Option<usize>,
+        via: Option<(Arc<str>, Option<Arc<str>>)>,
+    ) {
+        let bundle = self.side.bundle;
+        let _ = path;
+        let (path_step, vehicle) = match via {
+            Some((step, vehicle)) => (Some(step), vehicle),
+            None => (None, None),
+        };
+        let verdict = |action: usize| Verdict {
+            outcome: bundle.outcomes[outcome].id.clone(),
+            vehicle: vehicle.clone(),
+            rule: rule.id.clone(),
+            path_step: path_step.clone(),
+            action: bundle.actions[action].id.clone(),
+            allowed_roles: bundle.actions[action].roles.clone(),
+        };
+        match action {
+            ActionSel::Fixed(a) => {
+                let ending = Ending::Decided(verdict(*a));
+                self.flow.endings.push((set.clone(), ending));
+            }
+            ActionSel::ByField { field, cases } => {
+                let mut left = set.clone();
+                if let Ok(dim) = self.side.dim(*field)
+                    && let Ok(cells) = self.side.cells(dim)
+                {
+                    for (cell, value) in cells {
+                        let AVal::Str(v) = value else { continue };
+                        let Some((_, a)) = cases.iter().find(|(case, _)| **case == *v) else {
+                            continue;
+                        };
+                        let picked = set.and(&cell);
+                        left = left.and_not(&cell);
+                        if !picked.is_false() {
+                            self.flow
+                                .endings
+                                .push((picked, Ending::Decided(verdict(*a))));
+                        }
+                    }
+                }
+                if !left.is_false() {
+                    let path = &bundle.schema.fields[*field].path;
+                    self.flow.endings.push((
+                        left.clone(),
+                        Ending::Error {
+                            stage: Stage::Rule,
+                            id: rule.id.clone(),
+                        },
+                    ));
+                    self.flow.failures.push(Failure {
+                        set: left,
+                        stage: Stage::Rule,
+                        id: rule.id.clone(),
+                        location: String::new(),
+                        expression: path.clone(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Every field a term reads, and the terms below it, for gathering literals.
+pub(crate) fn visit<'t>(term: &'t Term, out: &mut Vec<&'t Term>) {
+    out.push(term);
+    match term {
+        Term::Not(x) => visit(x, out),
+        Term::And(xs) | Term::Or(xs) => xs.iter().for_each(|x| visit(x, out)),
+        Term::Compare(_, pair) | Term::In(pair) => {
+            visit(&pair.0, out);
+            visit(&pair.1, out);
+        }
+        _ => {}
+    }
+}
