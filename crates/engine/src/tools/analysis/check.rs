@@ -8,9 +8,8 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
-use super::Class;
-use super::classes::{classes, describe, ticket};
-use super::flow::{Failure, Flow};
+use super::classes::{Class, classes, describe, ticket};
+use super::flow::{Failure, Flow, Opaque};
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
@@ -33,17 +32,6 @@ pub struct Analysis {
     pub precedence: Vec<Precedence>,
     /// The fields the analysis splits, with how many cells each has.
     pub fields: Vec<(Arc<str>, usize)>,
-}
-
-/// An expression the analysis cannot model.
-#[derive(Clone, Debug, Serialize)]
-pub struct Opaque {
-    /// Where it is written (`file:line:col`).
-    pub location: String,
-    /// The expression.
-    pub expression: Arc<str>,
-    /// What in it is outside the analysed subset.
-    pub reason: String,
 }
 
 /// One finding, with where it is and a ticket that shows it.
@@ -136,14 +124,6 @@ fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
     let flow = match side.flow() {
         Ok(flow) => flow,
         Err(opaque) => {
-            let opaque = opaque
-                .into_iter()
-                .map(|(location, expression, reason)| Opaque {
-                    location,
-                    expression,
-                    reason,
-                })
-                .collect();
             return Analysis {
                 proven: false,
                 opaque,

@@ -5,11 +5,25 @@
 use std::sync::Arc;
 
 use biodivine_lib_bdd::{Bdd, BddValuation};
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::space::{Cell, Choice, Shape, Space, put};
 use crate::model::Compiled;
 use crate::schema::{FieldDef, Kind};
+
+/// A class of tickets: a readable predicate, its share of the tickets the
+/// schema accepts, and one complete ticket in it.
+#[derive(Clone, Debug, Serialize)]
+pub struct Class {
+    /// The class as a predicate (`service = azure and issue.severity = A`).
+    pub class: String,
+    /// Its share of the valid ticket space, counting each combination of
+    /// field cells once.
+    pub share: f64,
+    /// A complete ticket in the class.
+    pub witness: serde_json::Value,
+}
 
 /// One field's condition in a class: the cells (or list memberships) it allows.
 #[derive(Clone, Debug)]

@@ -9,10 +9,31 @@ use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
 use super::side::{AVal, Side};
-use super::terms::{Opaque, Tri};
+use super::terms::{Tri, Why};
 use crate::expr::native::Term;
 use crate::model::decision::Stage;
 use crate::model::{ActionSel, Guard};
+
+/// An expression the analysis cannot model.
+#[derive(Clone, Debug, Serialize)]
+pub struct Opaque {
+    /// Where it is written (`file:line:col`).
+    pub location: String,
+    /// The expression.
+    pub expression: Arc<str>,
+    /// What in it is outside the analysed subset.
+    pub reason: String,
+}
+
+impl Opaque {
+    fn at(expr: &crate::expr::Expression, reason: Why) -> Opaque {
+        Opaque {
+            location: expr.loc.to_string(),
+            expression: expr.source.clone(),
+            reason,
+        }
+    }
+}
 
 /// How a ticket's decision ends.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
@@ -93,13 +114,13 @@ struct GuardSets {
 impl Side<'_> {
     /// The bundle's decision as sets; every expression it cannot analyse
     /// instead, each with where it is and why.
-    pub(crate) fn flow(&self) -> Result<Flow, Vec<(String, Arc<str>, Opaque)>> {
+    pub(crate) fn flow(&self) -> Result<Flow, Vec<Opaque>> {
         let conditions = self.conditions();
         let mut opaque = Vec::new();
         for (i, c) in conditions.iter().enumerate() {
             if let Err(why) = c {
                 let expr = &self.bundle.conditions[i].expr;
-                opaque.push((expr.loc.to_string(), expr.source.clone(), why.clone()));
+                opaque.push(Opaque::at(expr, why.clone()));
             }
         }
         let known: Vec<Option<Tri>> = conditions.into_iter().map(Result::ok).collect();
@@ -108,16 +129,16 @@ impl Side<'_> {
         if opaque.is_empty() {
             Ok(walk.flow)
         } else {
-            opaque.sort();
-            opaque.dedup();
+            opaque.sort_by(|a, b| a.location.cmp(&b.location));
+            opaque.dedup_by(|a, b| a.location == b.location);
             Err(opaque)
         }
     }
 
     /// Each named condition's sets, dependencies first.
-    fn conditions(&self) -> Vec<Result<Tri, Opaque>> {
+    fn conditions(&self) -> Vec<Result<Tri, Why>> {
         let n = self.bundle.conditions.len();
-        let mut done: Vec<Option<Result<Tri, Opaque>>> = vec![None; n];
+        let mut done: Vec<Option<Result<Tri, Why>>> = vec![None; n];
         for i in 0..n {
             self.condition(i, &mut done);
         }
@@ -126,7 +147,7 @@ impl Side<'_> {
             .collect()
     }
 
-    fn condition(&self, i: usize, done: &mut Vec<Option<Result<Tri, Opaque>>>) {
+    fn condition(&self, i: usize, done: &mut [Option<Result<Tri, Why>>]) {
         if done[i].is_some() {
             return;
         }
@@ -179,7 +200,7 @@ impl<'s, 'a> Walk<'s, 'a> {
         }
     }
 
-    fn run(&mut self, opaque: &mut Vec<(String, Arc<str>, Opaque)>) {
+    fn run(&mut self, opaque: &mut Vec<Opaque>) {
         let bundle = self.side.bundle;
         let mut sets = Vec::new();
         for c in &bundle.constraints {
@@ -214,7 +235,7 @@ impl<'s, 'a> Walk<'s, 'a> {
         guard: &Guard,
         stage: Stage,
         id: &Arc<str>,
-        opaque: &mut Vec<(String, Arc<str>, Opaque)>,
+        opaque: &mut Vec<Opaque>,
     ) -> Option<GuardSets> {
         let expr = &guard.expr;
         let tri = match (&expr.native, expr.always) {
@@ -229,7 +250,7 @@ impl<'s, 'a> Walk<'s, 'a> {
         let tri = match tri {
             Ok(tri) => tri,
             Err(why) => {
-                opaque.push((expr.loc.to_string(), expr.source.clone(), why));
+                opaque.push(Opaque::at(expr, why));
                 return None;
             }
         };

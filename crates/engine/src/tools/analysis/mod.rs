@@ -21,22 +21,8 @@ mod specs;
 mod table;
 mod terms;
 
-use serde::Serialize;
-
-pub use check::{Analysis, Finding, FindingKind, Opaque, Precedence, Taking};
-pub use flow::{Ending, Verdict};
+pub use check::{Analysis, Finding, FindingKind, Precedence, Taking};
+pub use classes::Class;
+pub use flow::{Ending, Opaque, Verdict};
 pub use plan::{Change, Plan, PlanSide};
 pub use table::{Row, Table};
-
-/// A class of tickets: a readable predicate, its share of the tickets the
-/// schema accepts, and one complete ticket in it.
-#[derive(Clone, Debug, Serialize)]
-pub struct Class {
-    /// The class as a predicate (`service = azure and issue.severity = A`).
-    pub class: String,
-    /// Its share of the valid ticket space, counting each combination of
-    /// field cells once.
-    pub share: f64,
-    /// A complete ticket in the class.
-    pub witness: serde_json::Value,
-}

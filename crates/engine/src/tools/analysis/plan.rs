@@ -10,9 +10,8 @@ use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::check::Opaque;
 use super::classes::{Part, classes, cube, describe, ticket};
-use super::flow::{Ending, Flow, Verdict};
+use super::flow::{Ending, Flow, Opaque, Verdict};
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
@@ -141,14 +140,7 @@ fn plan(base: &Bundle, head: &Bundle, tickets: Option<&[Value]>) -> Plan {
     let (fb, fh) = match flows {
         (Ok(fb), Ok(fh)) => (fb, fh),
         (b, h) => {
-            for (location, expression, reason) in [b.err(), h.err()].into_iter().flatten().flatten()
-            {
-                plan.opaque.push(Opaque {
-                    location,
-                    expression,
-                    reason,
-                });
-            }
+            plan.opaque = [b.err(), h.err()].into_iter().flatten().flatten().collect();
             plan.proven = false;
             plan.not_proven
                 .push("an expression on either side cannot be analysed".into());

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use biodivine_lib_bdd::Bdd;
+use serde_json::Value;
 
 use super::space::{Cell, Shape, Space};
-use super::terms::aval;
 use crate::model::Compiled;
 use crate::schema::{FieldDef, Kind, check_value};
 
@@ -157,5 +157,21 @@ fn accepts(def: &FieldDef, cell: &Cell) -> bool {
         (Kind::Bool, Cell::Bool(_)) => true,
         (Kind::Integer, Cell::Int(..)) => true,
         _ => false,
+    }
+}
+
+/// A JSON default as a value.
+pub(crate) fn aval(value: &Value) -> AVal {
+    match value {
+        Value::String(s) => AVal::Str(s.as_str().into()),
+        Value::Bool(b) => AVal::Bool(*b),
+        Value::Number(n) => n.as_i64().map_or(AVal::Unit, |n| AVal::Int(n, n)),
+        Value::Array(items) => AVal::List(
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(Into::into))
+                .collect(),
+        ),
+        _ => AVal::Unit,
     }
 }

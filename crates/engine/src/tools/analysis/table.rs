@@ -7,10 +7,8 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
-use super::Class;
-use super::check::Opaque;
-use super::classes::{classes, cube, describe, ticket};
-use super::flow::{Ending, Flow};
+use super::classes::{Class, classes, cube, describe, ticket};
+use super::flow::{Ending, Flow, Opaque};
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
@@ -71,14 +69,7 @@ impl Bundle {
             Ok(flow) => table.rows = rows(self, &space, &flow),
             Err(opaque) => {
                 table.proven = false;
-                table.opaque = opaque
-                    .into_iter()
-                    .map(|(location, expression, reason)| Opaque {
-                        location,
-                        expression,
-                        reason,
-                    })
-                    .collect();
+                table.opaque = opaque;
             }
         }
         table

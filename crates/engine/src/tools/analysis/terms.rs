@@ -8,7 +8,6 @@
 use std::sync::Arc;
 
 use biodivine_lib_bdd::Bdd;
-use serde_json::Value;
 
 use super::side::{AVal, Side};
 use super::space::Shape;
@@ -33,16 +32,16 @@ enum Operand {
 }
 
 /// Why an expression cannot be analysed.
-pub(crate) type Opaque = String;
+pub(crate) type Why = String;
 
 impl Side<'_> {
     /// The sets of `term`, with named conditions read from `conditions`.
-    pub(crate) fn tri(&self, term: &Term, conditions: &[Option<Tri>]) -> Result<Tri, Opaque> {
+    pub(crate) fn tri(&self, term: &Term, conditions: &[Option<Tri>]) -> Result<Tri, Why> {
         let operand = self.operand(term, conditions)?;
         self.as_tri(operand)
     }
 
-    fn operand(&self, term: &Term, conditions: &[Option<Tri>]) -> Result<Operand, Opaque> {
+    fn operand(&self, term: &Term, conditions: &[Option<Tri>]) -> Result<Operand, Why> {
         Ok(match term {
             Term::Field(i) => Operand::Field(self.dim(*i)?),
             Term::Condition(i) => match conditions.get(*i) {
@@ -82,12 +81,7 @@ impl Side<'_> {
 
     /// `&&` (`all`) or `||` from left to right, stopping at the first false
     /// (true) operand and failing at the first that fails.
-    fn chain(
-        &self,
-        operands: &[Term],
-        conditions: &[Option<Tri>],
-        all: bool,
-    ) -> Result<Tri, Opaque> {
+    fn chain(&self, operands: &[Term], conditions: &[Option<Tri>], all: bool) -> Result<Tri, Why> {
         let mut going = self.everything();
         let mut stop = self.none();
         let mut e = self.none();
@@ -103,7 +97,7 @@ impl Side<'_> {
     }
 
     /// An operand where a boolean is needed: anything else fails.
-    fn as_tri(&self, operand: Operand) -> Result<Tri, Opaque> {
+    fn as_tri(&self, operand: Operand) -> Result<Tri, Why> {
         Ok(match operand {
             Operand::Tri(tri) => tri,
             Operand::Bool(b) => self.constant(Some(b)),
@@ -123,7 +117,7 @@ impl Side<'_> {
         })
     }
 
-    fn compare(&self, cmp: Cmp, a: Operand, b: Operand) -> Result<Tri, Opaque> {
+    fn compare(&self, cmp: Cmp, a: Operand, b: Operand) -> Result<Tri, Why> {
         match (a, b) {
             (Operand::Field(x), Operand::Field(y)) => self.fields_compare(cmp, x, y),
             (Operand::Field(x), other) => {
@@ -149,11 +143,7 @@ impl Side<'_> {
     }
 
     /// `field <op> value`, cell by cell.
-    fn field_compare(
-        &self,
-        dim: usize,
-        test: impl Fn(&AVal) -> Option<bool>,
-    ) -> Result<Tri, Opaque> {
+    fn field_compare(&self, dim: usize, test: impl Fn(&AVal) -> Option<bool>) -> Result<Tri, Why> {
         let mut tri = self.failing();
         for (cell, value) in self.cells(dim)? {
             match test(&value) {
@@ -165,7 +155,7 @@ impl Side<'_> {
         Ok(tri)
     }
 
-    fn fields_compare(&self, cmp: Cmp, x: usize, y: usize) -> Result<Tri, Opaque> {
+    fn fields_compare(&self, cmp: Cmp, x: usize, y: usize) -> Result<Tri, Why> {
         let (xs, ys) = (self.cells(x)?, self.cells(y)?);
         if xs.len() * ys.len() > 4096 {
             return Err("a comparison of two fields with too many values".into());
@@ -206,7 +196,7 @@ impl Side<'_> {
     }
 
     /// `item in list`.
-    fn member(&self, item: Operand, list: Operand) -> Result<Tri, Opaque> {
+    fn member(&self, item: Operand, list: Operand) -> Result<Tri, Why> {
         match (item, list) {
             (item, Operand::List(items)) => match item {
                 Operand::Field(dim) => self.field_compare(dim, |v| {
@@ -223,7 +213,7 @@ impl Side<'_> {
 
     /// A list field holds a member for which `wanted` is true; an absent
     /// list fails, as rhai's `contains` on `()` does.
-    fn holds(&self, dim: usize, wanted: impl Fn(&str) -> bool) -> Result<Tri, Opaque> {
+    fn holds(&self, dim: usize, wanted: impl Fn(&str) -> bool) -> Result<Tri, Why> {
         let Shape::List { absent, members } = &self.space.dims[dim].shape else {
             return Err("an `in` test on a text field (a substring test)".into());
         };
@@ -252,7 +242,7 @@ impl Side<'_> {
         Ok(Tri { t, f, e })
     }
 
-    fn field_in_list(&self, item: usize, dim: usize) -> Result<Tri, Opaque> {
+    fn field_in_list(&self, item: usize, dim: usize) -> Result<Tri, Why> {
         let mut tri = self.failing();
         for (cell, value) in self.cells(item)? {
             let inside = match &value {
@@ -343,20 +333,4 @@ fn compare(cmp: Cmp, a: &AVal, b: &AVal) -> Option<bool> {
         Cmp::Gt => ordering.is_gt(),
         Cmp::Ge => ordering.is_ge(),
     })
-}
-
-/// A JSON default as a value.
-pub(crate) fn aval(value: &Value) -> AVal {
-    match value {
-        Value::String(s) => AVal::Str(s.as_str().into()),
-        Value::Bool(b) => AVal::Bool(*b),
-        Value::Number(n) => n.as_i64().map_or(AVal::Unit, |n| AVal::Int(n, n)),
-        Value::Array(items) => AVal::List(
-            items
-                .iter()
-                .filter_map(|i| i.as_str().map(Into::into))
-                .collect(),
-        ),
-        _ => AVal::Unit,
-    }
 }
