@@ -5,6 +5,7 @@
 mod common;
 
 mod analysis;
+mod analysis_enumeration;
 mod architecture;
 mod bad_bundles;
 mod determinism;

@@ -23,6 +23,8 @@ pub struct Analysis {
     /// Whether every property was decided exactly: false when an
     /// expression could not be analysed, or a witness disagreed.
     pub proven: bool,
+    /// Why it is not proven, when it is not.
+    pub not_proven: Vec<String>,
     /// The expressions that stood in the way of a proof.
     pub opaque: Vec<Opaque>,
     /// Problems found: tickets without a decision, run-time errors, rules
@@ -113,8 +115,22 @@ impl Bundle {
     }
 }
 
+/// Why a space that is too large is not analysed.
+pub(crate) const TOO_LARGE: &str =
+    "the ticket space has more cells than the analysis can number (65,535)";
+
 fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
-    let space = Space::new(&specs(&[b]));
+    let unproven = |not_proven: Vec<String>, opaque, fields| Analysis {
+        proven: false,
+        not_proven,
+        opaque,
+        findings: Vec::new(),
+        precedence: Vec::new(),
+        fields,
+    };
+    let Some(space) = Space::new(&specs(&[b])) else {
+        return unproven(vec![TOO_LARGE.into()], Vec::new(), Vec::new());
+    };
     let side = Side::new(b, &space);
     let fields = space
         .dims
@@ -124,13 +140,8 @@ fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
     let flow = match side.flow() {
         Ok(flow) => flow,
         Err(opaque) => {
-            return Analysis {
-                proven: false,
-                opaque,
-                findings: Vec::new(),
-                precedence: Vec::new(),
-                fields,
-            };
+            let why = "an expression cannot be analysed".to_owned();
+            return unproven(vec![why], opaque, fields);
         }
     };
     let mut report = Report {
@@ -145,12 +156,14 @@ fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
     report.failures();
     report.unreachable();
     let precedence = report.precedence();
-    let proven = !report
-        .findings
-        .iter()
-        .any(|f| f.kind == FindingKind::Disagreement);
+    let disagree = (report.findings.iter()).any(|f| f.kind == FindingKind::Disagreement);
+    let not_proven = match disagree {
+        true => vec!["the engine decides a witness otherwise than the analysis".to_owned()],
+        false => Vec::new(),
+    };
     Analysis {
-        proven,
+        proven: !disagree,
+        not_proven,
         opaque: Vec::new(),
         findings: report.findings,
         precedence,

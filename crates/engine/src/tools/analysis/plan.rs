@@ -131,7 +131,11 @@ fn plan(base: &Bundle, head: &Bundle, tickets: Option<&[Value]>) -> Plan {
         version_unchanged: false,
         tickets: None,
     };
-    let space = Space::new(&specs(&[&base.inner, &head.inner]));
+    let Some(space) = Space::new(&specs(&[&base.inner, &head.inner])) else {
+        plan.proven = false;
+        plan.not_proven.push(super::check::TOO_LARGE.into());
+        return plan;
+    };
     let (sb, sh) = (
         Side::new(&base.inner, &space),
         Side::new(&head.inner, &space),

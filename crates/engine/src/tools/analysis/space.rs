@@ -77,16 +77,12 @@ pub(crate) struct Space {
 }
 
 impl Space {
-    pub(crate) fn new(specs: &[FieldSpec]) -> Space {
-        let mut names: Vec<String> = Vec::new();
-        let mut layouts = Vec::new();
-        for spec in specs {
-            let (layout, mut vars) = layout(spec);
-            names.append(&mut vars);
-            layouts.push(layout);
-        }
-        let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
-        let vars = BddVariableSet::new(&name_refs);
+    /// The space of `specs`; `None` when it needs more variables than the
+    /// decision diagrams can number (65,535).
+    pub(crate) fn new(specs: &[FieldSpec]) -> Option<Space> {
+        let layouts: Vec<Layout> = specs.iter().map(layout).collect();
+        let count: usize = layouts.iter().map(Layout::vars).sum();
+        let vars = BddVariableSet::new_anonymous(u16::try_from(count).ok()?);
         let all = vars.variables();
         let mut next = 0;
         let mut dims = Vec::new();
@@ -114,11 +110,11 @@ impl Space {
         let encoding = dims.iter().fold(vars.mk_true(), |acc, dim| {
             acc.and(&well_formed(&vars, &dim.shape))
         });
-        Space {
+        Some(Space {
             vars,
             dims,
             encoding,
-        }
+        })
     }
 
     /// The assignments where field `dim` is in cell `cell`.
@@ -253,16 +249,21 @@ enum Layout {
     List(bool, Vec<Arc<str>>),
 }
 
-/// The cells of one field, and a variable name for each.
-fn layout(spec: &FieldSpec) -> (Layout, Vec<String>) {
+impl Layout {
+    /// How many variables the field takes.
+    fn vars(&self) -> usize {
+        match self {
+            Layout::Cells(cells) => cells.len(),
+            Layout::List(absent, members) => members.len() + usize::from(*absent),
+        }
+    }
+}
+
+/// The cells of one field.
+fn layout(spec: &FieldSpec) -> Layout {
     if let Some(members) = &spec.list {
         let members: Vec<Arc<str>> = members.iter().cloned().collect();
-        let mut names: Vec<String> = Vec::new();
-        if spec.absent {
-            names.push(format!("{}=absent", spec.path));
-        }
-        names.extend(members.iter().map(|m| format!("{} has {m}", spec.path)));
-        return (Layout::List(spec.absent, members), names);
+        return Layout::List(spec.absent, members);
     }
     let mut cells = Vec::new();
     if spec.absent {
@@ -278,10 +279,7 @@ fn layout(spec: &FieldSpec) -> (Layout, Vec<String>) {
     if let Some(points) = &spec.ints {
         cells.extend(intervals(points));
     }
-    let names = (0..cells.len())
-        .map(|i| format!("{}#{i}", spec.path))
-        .collect();
-    (Layout::Cells(cells), names)
+    Layout::Cells(cells)
 }
 
 /// The integer line cut at each threshold: below, at, between, above.
@@ -356,7 +354,7 @@ mod tests {
             absent: true,
             ..FieldSpec::default()
         };
-        let space = Space::new(&[spec]);
+        let space = Space::new(&[spec]).unwrap();
         assert_eq!(space.encoding.cardinality(), 4.0);
         let ticket = serde_json::json!({ "f": "zzz" });
         let valuation = space.place(&ticket).unwrap();

@@ -40,6 +40,10 @@ fn read_fields(b: &Compiled) -> Vec<usize> {
     for guard in guards(b) {
         read.extend(guard.reads.iter().copied());
     }
+    // A condition no guard needs is still analysed (and may be opaque).
+    for condition in &b.conditions {
+        read.extend(condition.expr.reads.iter().copied());
+    }
     let selectors = b.rules.iter().map(|r| &r.action);
     let fallbacks = b.paths.iter().filter_map(|p| p.fallback.as_ref());
     for action in selectors.chain(fallbacks.map(|f| &f.action)) {

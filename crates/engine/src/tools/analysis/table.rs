@@ -57,14 +57,17 @@ pub struct Row {
 impl Bundle {
     /// The bundle's decision table.
     pub fn table(&self) -> Table {
-        let space = Space::new(&specs(&[&self.inner]));
-        let side = Side::new(&self.inner, &space);
         let mut table = Table {
             policy: self.policy().clone(),
-            proven: true,
+            proven: false,
             opaque: Vec::new(),
             rows: Vec::new(),
         };
+        let Some(space) = Space::new(&specs(&[&self.inner])) else {
+            return table;
+        };
+        table.proven = true;
+        let side = Side::new(&self.inner, &space);
         match side.flow() {
             Ok(flow) => table.rows = rows(self, &space, &flow),
             Err(opaque) => {
