@@ -90,8 +90,12 @@ pub struct Precedence {
     pub rule: Arc<str>,
     /// Where it is written.
     pub location: String,
-    /// Each earlier rule that takes some of its tickets, with the class.
+    /// The nearest earlier rules that take some of its tickets, with the
+    /// class each takes (at most a few, nearest first in the walk, listed
+    /// in rule order).
     pub taken: Vec<Taking>,
+    /// How many more earlier rules take some of its tickets.
+    pub more: usize,
 }
 
 /// An earlier rule and the tickets it takes.
@@ -107,6 +111,9 @@ pub struct Taking {
 
 /// How many classes a finding's predicate shows at most.
 const CLASSES: usize = 4;
+
+/// How many rules a precedence entry lists; the rest are counted.
+const TAKERS: usize = 5;
 
 impl Bundle {
     /// Analyses the bundle exactly: see the module documentation.
@@ -332,14 +339,32 @@ impl Report<'_> {
     fn precedence(&mut self) -> Vec<Precedence> {
         let b = self.b;
         let mut out = Vec::new();
+        let mut earlier = self.space.vars.mk_false();
         for (i, rule) in b.rules.iter().enumerate() {
+            let decided_before = earlier.clone();
+            earlier = earlier.or(&self.flow.rule_decides[i]);
             // A catch-all takes what the rules above leave, by design.
             if rule.guard.expr.always {
                 continue;
             }
+            // What the rules before take of this rule's tickets, in one step;
+            // then, only where there is some, which rules take it.
+            let mut left = self.flow.rule_true[i].and(&decided_before);
             let mut taken = Vec::new();
-            for j in 0..i {
-                let both = self.flow.rule_decides[j].and(&self.flow.rule_true[i]);
+            let mut more = 0;
+            for j in (0..i).rev() {
+                if left.is_false() {
+                    break;
+                }
+                let both = self.flow.rule_decides[j].and(&left);
+                if both.is_false() {
+                    continue;
+                }
+                left = left.and_not(&both);
+                if taken.len() == TAKERS {
+                    more += 1;
+                    continue;
+                }
                 let Some(class) = self.class(&both) else {
                     continue;
                 };
@@ -355,10 +380,12 @@ impl Report<'_> {
                 });
             }
             if !taken.is_empty() {
+                taken.reverse();
                 out.push(Precedence {
                     rule: rule.id.clone(),
                     location: rule.guard.expr.loc.to_string(),
                     taken,
+                    more,
                 });
             }
         }

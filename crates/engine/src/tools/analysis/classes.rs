@@ -42,49 +42,55 @@ pub(crate) fn classes(space: &Space, set: &Bdd, care: &Bdd, limit: usize) -> Vec
     let set = set.and(&space.encoding);
     let care = care.and(&space.encoding);
     let loose = set.or(&space.encoding.and_not(&care));
+    // Fields neither set mentions cannot split it: skip them.
+    let support = loose.support_set();
+    let dims: Vec<usize> = (0..space.dims.len())
+        .filter(|&d| space.dims[d].vars().iter().any(|v| support.contains(v)))
+        .collect();
     let mut out = Vec::new();
-    split(
+    let walk = Walk {
         space,
-        (&set, &loose, &care),
-        0,
-        &mut Vec::new(),
-        &mut out,
+        dims: &dims,
         limit,
-    );
+    };
+    walk.split((&set, &loose, &care), 0, &mut Vec::new(), &mut out);
     out
+}
+
+/// The decomposition: the space, the fields that matter, and the most classes.
+struct Walk<'a> {
+    space: &'a Space,
+    dims: &'a [usize],
+    limit: usize,
 }
 
 /// The set; the same set with the tickets nobody cares about added; and the
 /// tickets somebody cares about.
 type Sets<'b> = (&'b Bdd, &'b Bdd, &'b Bdd);
 
-fn split(
-    space: &Space,
-    (set, loose, care): Sets,
-    dim: usize,
-    parts: &mut Vec<Part>,
-    out: &mut Vec<Vec<Part>>,
-    limit: usize,
-) {
-    if set.is_false() {
-        return;
-    }
-    if dim == space.dims.len() || out.len() >= limit {
-        out.push(parts.clone());
-        return;
-    }
-    for (added, [rest, loose_rest, care_rest]) in branches(space, (set, loose, care), dim) {
-        let n = added.len();
-        parts.extend(added);
-        split(
-            space,
-            (&rest, &loose_rest, &care_rest),
-            dim + 1,
-            parts,
-            out,
-            limit,
-        );
-        parts.truncate(parts.len() - n);
+impl Walk<'_> {
+    fn split(
+        &self,
+        (set, loose, care): Sets,
+        at: usize,
+        parts: &mut Vec<Part>,
+        out: &mut Vec<Vec<Part>>,
+    ) {
+        if set.is_false() {
+            return;
+        }
+        if at == self.dims.len() || out.len() >= self.limit {
+            out.push(parts.clone());
+            return;
+        }
+        let dim = self.dims[at];
+        for (added, [rest, loose_rest, care_rest]) in branches(self.space, (set, loose, care), dim)
+        {
+            let n = added.len();
+            parts.extend(added);
+            self.split((&rest, &loose_rest, &care_rest), at + 1, parts, out);
+            parts.truncate(parts.len() - n);
+        }
     }
 }
 

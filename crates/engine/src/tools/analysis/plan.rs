@@ -18,8 +18,25 @@ use super::specs::specs;
 use crate::engine::Bundle;
 use crate::model::decision::{Decision, PolicyRef, Rejection, RejectionKind};
 
-/// The most classes a plan lists before it gives up on being readable.
-const MAX_CLASSES: usize = 5_000;
+/// The most classes one before-and-after pair is split into; past it, the
+/// pair is one change named by its first classes.
+const PAIR_CLASSES: usize = 24;
+
+/// How many classes name an abbreviated change.
+const NAMED: usize = 3;
+
+/// A set too fragmented to list, named by its first classes.
+fn abbreviated(space: &Space, found: &[Vec<Part>]) -> String {
+    let named: Vec<String> = found
+        .iter()
+        .take(NAMED)
+        .map(|p| describe(space, p))
+        .collect();
+    format!(
+        "{}; or … (more than {PAIR_CLASSES} classes)",
+        named.join("; or ")
+    )
+}
 
 /// The change between two bundles.
 #[derive(Clone, Debug, Serialize)]
@@ -215,17 +232,19 @@ impl<'s> Pairs<'s> {
                 if y.is_false() {
                     continue;
                 }
-                let found = classes(self.space, &y, &self.care, MAX_CLASSES - plan.changes.len());
-                if plan.changes.len() + found.len() > MAX_CLASSES {
-                    plan.proven = false;
-                    plan.not_proven
-                        .push(format!("the change has more than {MAX_CLASSES} classes"));
-                    return cubes;
-                }
-                for parts in found {
+                let found = classes(self.space, &y, &self.care, PAIR_CLASSES + 1);
+                // Past a readable number of classes, one change holds the
+                // whole set (still exact and disjoint), named by its first
+                // classes.
+                let groups: Vec<(String, Bdd)> = match found.len() > PAIR_CLASSES {
+                    true => vec![(abbreviated(self.space, &found), y.clone())],
+                    false => (found.iter())
+                        .map(|parts| (describe(self.space, parts), cube(self.space, parts).and(&y)))
+                        .collect(),
+                };
+                for (class, set) in groups {
                     n += 1;
-                    let set = cube(self.space, &parts).and(&y);
-                    let change = self.change(&parts, &set, kb, kh, base, head, n);
+                    let change = self.change(class, &set, kb, kh, base, head, n);
                     if let Some(change) = change {
                         if !decides_as(base, &change.witness, kb)
                             || !decides_as(head, &change.witness, kh)
@@ -248,7 +267,7 @@ impl<'s> Pairs<'s> {
     #[allow(clippy::too_many_arguments)]
     fn change(
         &self,
-        parts: &[Part],
+        class: String,
         set: &Bdd,
         kb: &Ending,
         kh: &Ending,
@@ -263,7 +282,7 @@ impl<'s> Pairs<'s> {
             _ => witness_base,
         };
         Some(Change {
-            class: describe(self.space, parts),
+            class,
             before: outcome(kb, base, &witness),
             after: outcome(kh, head, &witness),
             share: self.space.share(set, &self.either),

@@ -190,6 +190,20 @@ impl Space {
     }
 }
 
+impl Dim {
+    /// The field's variables.
+    pub(crate) fn vars(&self) -> Vec<BddVariable> {
+        match &self.shape {
+            Shape::Cells { vars, .. } => vars.clone(),
+            Shape::List { absent, members } => absent
+                .iter()
+                .copied()
+                .chain(members.iter().map(|(_, v)| *v))
+                .collect(),
+        }
+    }
+}
+
 /// A field's value in one assignment.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Choice {
