@@ -17,7 +17,8 @@
 //! A new section of the policy format is a new phase.
 
 use crate::diagnostic::{BundleError, Code, Problem, Severity};
-use crate::expr::compile::{Compiler, engine};
+use crate::expr::compile::Compiler;
+use crate::expr::sandbox::engine;
 use crate::load::PolicyFile;
 use crate::load::raw::{self, parse_yaml};
 use crate::load::source::{Sources, locate};
@@ -124,6 +125,8 @@ fn files(b: &mut Builder, sources: &Sources) -> Parsed {
             ));
         }
     }
+    let limits = sources.manifest.limits.check(&sources.manifest_file);
+    b.problems.extend(limits);
     let mut parsed = Vec::new();
     for (index, file) in sources.files.iter().enumerate() {
         match parse_yaml::<raw::Document>(&file.display, &file.text) {

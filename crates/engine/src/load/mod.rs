@@ -1,10 +1,11 @@
 //! Load: the bundle's files as written. `source` reads the manifest and the
 //! files it lists and computes the digest; `raw` parses the YAML with source
-//! locations.
+//! locations; `limits` bounds the sandbox limits a manifest may set.
 
 use serde::Serialize;
 
 pub mod digest;
+pub(crate) mod limits;
 pub mod raw;
 pub mod source;
 

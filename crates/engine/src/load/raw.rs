@@ -25,15 +25,16 @@ pub(crate) struct Manifest {
     pub limits: Limits,
 }
 
-/// Sandbox limits for every expression of the bundle; unset ones keep their defaults.
+/// Sandbox limits for every expression of the bundle; unset ones keep their
+/// defaults, and each has a range (`load::limits`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Limits {
-    pub max_operations: Option<u64>,
-    pub max_expression_depth: Option<usize>,
-    pub max_string_size: Option<usize>,
-    pub max_array_size: Option<usize>,
-    pub max_map_size: Option<usize>,
+    pub max_operations: Option<Spanned<u64>>,
+    pub max_expression_depth: Option<Spanned<u64>>,
+    pub max_string_size: Option<Spanned<u64>>,
+    pub max_array_size: Option<Spanned<u64>>,
+    pub max_map_size: Option<Spanned<u64>>,
 }
 
 /// One policy file: any of the sections, each merged with the same section of
