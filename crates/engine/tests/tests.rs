@@ -11,4 +11,5 @@ mod native;
 mod problem_codes;
 mod properties;
 mod sandbox;
+mod scale;
 mod tickets;

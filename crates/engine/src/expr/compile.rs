@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
-use crate::diagnostic::{Code, Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
+use crate::diagnostic::{
+    Code, Loc, Problem, byte_offset_from, closest, did_you_mean, lowercase_first,
+};
 use crate::expr::chain::Chain;
 use crate::expr::sandbox;
 use crate::expr::scan::scan;
@@ -27,6 +29,10 @@ pub(crate) struct Expression {
     pub conditions: Vec<usize>,
     /// Named sets the expression refers to.
     pub sets: Vec<usize>,
+    /// Ticket roots (top-level names, as indices into `Schema::roots`) the
+    /// expression refers to: with `conditions`, every variable rhai needs
+    /// to run it.
+    pub roots: Vec<usize>,
     /// Compiles to the constant `true`.
     pub always: bool,
     /// The same expression for native evaluation, when it has that form.
@@ -124,6 +130,7 @@ impl<'a> Compiler<'a> {
             reads: Vec::new(),
             conditions: Vec::new(),
             sets: Vec::new(),
+            roots: Vec::new(),
             always: true,
             native: None,
             loc,
@@ -186,6 +193,8 @@ impl<'a> Compiler<'a> {
         uses.conditions.dedup();
         uses.sets.sort_unstable();
         uses.sets.dedup();
+        uses.roots.sort_unstable();
+        uses.roots.dedup();
         let native =
             crate::expr::native::Program::lower(&ast, self.schema, &self.conditions, self.engine);
         Ok(Expression {
@@ -194,6 +203,7 @@ impl<'a> Compiler<'a> {
             reads: uses.reads,
             conditions: uses.conditions,
             sets: uses.sets,
+            roots: uses.roots,
             always,
             native,
             loc: place.start(),
@@ -255,9 +265,12 @@ impl<'a> Compiler<'a> {
             uses.sets.push(index);
             return;
         }
-        let Some(root) = self.schema.node(&[name]) else {
+        let Some((position, (_, root))) =
+            (self.schema.roots().iter().enumerate()).find(|(_, (root, _))| &**root == name)
+        else {
             return;
         };
+        uses.roots.push(position);
         let mut chain = Vec::new();
         if let Some(ASTNode::Expr(Expr::Dot(dot, flags, _))) = path.iter().rev().nth(1)
             && let Some(dotted) = Chain::of(dot, *flags).filter(|c| c.variable == name)
@@ -306,6 +319,7 @@ struct Refs {
     reads: Vec<usize>,
     conditions: Vec<usize>,
     sets: Vec<usize>,
+    roots: Vec<usize>,
 }
 
 /// Where an expression's text starts in its YAML file, and how its lines map.
@@ -386,7 +400,7 @@ impl Place {
     fn at_line(&self, line: usize, column: usize) -> Loc {
         let line = self.line + line - 1;
         let column = self.column + column - 1;
-        let offset = byte_offset(&self.text, line, column);
+        let offset = byte_offset_from(&self.text, self.offset, self.line, line, column);
         let rest = self.text.get(offset..).unwrap_or_default();
         // Underline a whole string literal, or a whole word.
         let len = match rest.strip_prefix('"') {

@@ -16,7 +16,7 @@
 //!
 //! A new section of the policy format is a new phase.
 
-use crate::diagnostic::{BundleError, Code, Problem, Severity};
+use crate::diagnostic::{BundleError, Code, Problem, Severity, with_suggestion_budget};
 use crate::expr::compile::Compiler;
 use crate::expr::sandbox::engine;
 use crate::load::PolicyFile;
@@ -42,8 +42,17 @@ use guards::Guards;
 use linker::Linker;
 use registry::{Builder, Parsed};
 
+/// The character comparisons all the suggestions of one load may make
+/// (a few hundred suggestions among thousands of names; a fraction of a
+/// second): see `with_suggestion_budget`.
+const SUGGESTION_BUDGET: u64 = 4_000_000;
+
 /// Builds the model from the bundle's parsed sources.
 pub(crate) fn build(sources: Sources) -> Result<Compiled, BundleError> {
+    with_suggestion_budget(SUGGESTION_BUDGET, || link(sources))
+}
+
+fn link(sources: Sources) -> Result<Compiled, BundleError> {
     let texts = sources.texts();
     let fail = |problems: Vec<Problem>| BundleError::new(problems, texts.clone());
     let mut b = Builder {

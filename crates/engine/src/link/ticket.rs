@@ -187,11 +187,12 @@ fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> O
 /// The members of the named sets, each once, in order.
 fn from_sets(b: &mut Builder, cx: &mut Context, names: &[Text]) -> Vec<Arc<str>> {
     let mut out: Vec<Arc<str>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for name in names {
         let loc = b.at(cx.file, name);
         if let Some(i) = cx.sets.resolve(&name.value, &loc, &mut b.problems) {
             for v in &cx.set_values[i].1 {
-                if !out.contains(v) {
+                if seen.insert(v.clone()) {
                     out.push(v.clone());
                 }
             }
