@@ -50,7 +50,8 @@ codes! {
     Yaml = "yaml",
     /// An id is declared twice within its kind.
     DuplicateId = "duplicate-id",
-    /// An id is empty, or a name used in expressions is not an identifier.
+    /// An id is empty or does not follow the id pattern (a lowercase letter,
+    /// then lowercase letters, digits and `_`, at most 64 characters).
     BadId = "bad-id",
     /// A second `ticket` schema.
     DuplicateSchema = "duplicate-schema",

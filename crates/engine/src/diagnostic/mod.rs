@@ -223,10 +223,30 @@ fn report(problem: &Problem, sources: &[(Arc<str>, Arc<str>)]) -> Report {
     ));
     match sources.iter().find(|(name, _)| *name == loc.file) {
         Some((name, text)) => {
-            Report::new(diagnostic).with_source_code(NamedSource::new(name, text.to_string()))
+            Report::new(diagnostic).with_source_code(NamedSource::new(name, shown_source(text)))
         }
         None => Report::new(diagnostic),
     }
+}
+
+/// A file's text as a snippet shows it: shared, not copied, and with each
+/// hidden character (`is_hidden`) replaced by a visible one of the same
+/// length in bytes, so that a snippet neither reorders the terminal line it
+/// is printed on nor shifts what it underlines.
+fn shown_source(text: &Arc<str>) -> Arc<str> {
+    if !text.chars().any(is_hidden) {
+        return text.clone();
+    }
+    let shown: String = text
+        .chars()
+        .map(|c| match (is_hidden(c), c.len_utf8()) {
+            (false, _) => c,
+            (true, 1) => '?',
+            (true, 2) => '\u{BF}',
+            (true, _) => '\u{FFFD}',
+        })
+        .collect();
+    shown.into()
 }
 
 /// Turns a 1-based line and column (in characters) into a byte offset.
@@ -275,6 +295,57 @@ pub(crate) fn byte_offset_from(
         .map(char::len_utf8)
         .sum();
     start + within
+}
+
+/// Whether `c` may not appear in a policy's text: a control character other
+/// than a tab or a line break, a bidirectional control, a zero-width
+/// character, or a line or paragraph separator. Each is invisible, or
+/// reorders the text around it, so a policy holding one would not read as
+/// it runs.
+pub(crate) fn is_hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// What a hidden character is, for a message: `U+202E (a bidirectional
+/// control)`.
+pub(crate) fn describe_hidden(c: char) -> String {
+    let what = match c {
+        '\u{061C}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => "a bidirectional control",
+        '\u{2028}' | '\u{2029}' => "a line separator",
+        c if c.is_control() => "a control character",
+        _ => "a zero-width character",
+    };
+    format!("U+{:04X} ({what})", u32::from(c))
+}
+
+/// `text` as a message may show it: hidden characters (see `is_hidden`)
+/// written as `\u{…}` escapes, and cut after `max` characters.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if is_hidden(c) || c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// A message from a library in this project's style: it starts lowercase.

@@ -16,6 +16,7 @@ use crate::expr::scan::scan;
 use crate::expr::typecheck::Types;
 use crate::load::raw::Text;
 use crate::load::source::SourceFile;
+use crate::load::text::hidden_in;
 use crate::schema::{Node, Schema};
 
 /// A compiled condition and what it depends on.
@@ -141,6 +142,9 @@ impl<'a> Compiler<'a> {
     pub fn compile(&self, file: &SourceFile, text: &Text) -> Result<Expression, Vec<Problem>> {
         let place = Place::of(file, text).map_err(|p| vec![p])?;
         let source = text.value.as_str();
+        if let Some(problem) = hidden_in("the expression", source, &place.start()) {
+            return Err(vec![problem]);
+        }
         // Measured before rhai's recursive parser sees it.
         let max_depth = self.engine.max_expr_depth();
         let names = scan(source, max_depth).map_err(|at| {

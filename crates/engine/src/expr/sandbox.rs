@@ -134,6 +134,18 @@ pub(crate) fn engine(limits: &Limits) -> Engine {
     engine
 }
 
+/// Whether `name` (an id) is a keyword of rhai, which an expression cannot
+/// use as a variable: `if`, `true`, `in`, `fn`, `call`, …
+pub(crate) fn is_keyword(engine: &Engine, name: &str) -> bool {
+    let mut scope = rhai::Scope::new();
+    scope.push_dynamic(name.to_owned(), rhai::Dynamic::UNIT);
+    let ast = engine.compile_expression_with_scope(&scope, name);
+    let variable = ast.as_ref().is_ok_and(
+        |ast| matches!(ast.statements(), [Stmt::Expr(e)] if matches!(**e, Expr::Variable(..))),
+    );
+    !variable
+}
+
 /// Why one node of an expression's syntax tree is outside the allow-list,
 /// and where; `None` for a node that is allowed.
 pub(crate) fn refusal(node: &ASTNode) -> Option<(String, Position)> {
@@ -273,6 +285,19 @@ mod tests {
         ] {
             let message = engine.compile_expression(script).unwrap_err().to_string();
             assert!(message.contains("is disabled"), "{script}: {message}");
+        }
+    }
+
+    #[test]
+    fn keywords_are_not_variables() {
+        let engine = engine(&Limits::default());
+        for name in [
+            "if", "true", "in", "fn", "call", "print", "let", "this", "switch",
+        ] {
+            assert!(is_keyword(&engine, name), "{name}");
+        }
+        for name in ["a", "sleep", "technical", "len", "x_1"] {
+            assert!(!is_keyword(&engine, name), "{name}");
         }
     }
 

@@ -205,6 +205,89 @@ pub(crate) struct Fallback {
     pub rationale: String,
 }
 
+/// The free texts of a declaration (titles, descriptions, fees, rationales),
+/// each with what to call it: the linker checks each for hidden characters.
+pub(crate) trait Prose {
+    /// Each text the declaration gives, with its key.
+    fn prose(&self) -> Vec<(&'static str, &str)>;
+}
+
+/// The texts among `texts` that are given.
+fn given<'a>(texts: &[(&'static str, Option<&'a str>)]) -> Vec<(&'static str, &'a str)> {
+    texts.iter().filter_map(|&(k, t)| Some((k, t?))).collect()
+}
+
+impl Prose for Described {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", self.description.as_deref()),
+        ])
+    }
+}
+
+impl Prose for Action {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", self.description.as_deref()),
+        ])
+    }
+}
+
+impl Prose for Outcome {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", Some(&self.description)),
+        ])
+    }
+}
+
+impl Prose for Vehicle {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", Some(&self.description)),
+            ("fee", self.fee.as_deref()),
+            ("covers", self.covers.as_deref()),
+        ])
+    }
+}
+
+impl Prose for EscalationPath {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", self.description.as_deref()),
+        ])
+    }
+}
+
+impl Prose for Rule {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        vec![("rationale", &self.rationale)]
+    }
+}
+
+impl Prose for Step {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        vec![("rationale", &self.rationale)]
+    }
+}
+
+impl Prose for Fallback {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        vec![("fallback rationale", &self.rationale)]
+    }
+}
+
+impl Prose for Field {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[("description", self.description.as_deref())])
+    }
+}
+
 /// A YAML mapping kept in source order, keys with their locations.
 #[derive(Debug)]
 pub(crate) struct Entries<V>(pub Vec<(Text, V)>);
