@@ -458,3 +458,26 @@ fn hostile_manifests_get_a_clear_answer() {
         judge(files).unwrap_or_else(|e| panic!("{name}: {e}"));
     }
 }
+
+/// The YAML parser's own limits are named in plain words.
+#[test]
+fn the_yaml_parsers_limits_are_named_plainly() {
+    for (text, message) in [
+        (
+            format!("sets:\n  s: [{}]\n", vec!["m"; 300_000].join(", ")),
+            "the file holds more than 250000 YAML nodes",
+        ),
+        (
+            format!("sets:\n  s: {}", "[".repeat(100_000)),
+            "the YAML nests too deeply",
+        ),
+        (
+            "---\nroles: {}\n".repeat(3),
+            "a policy file is one YAML document, and this one holds several",
+        ),
+    ] {
+        let error = Bundle::from_files(&bundle_files(MANIFEST, text)).unwrap_err();
+        assert_eq!(error.problems[0].message, message);
+        assert!(error.problems[0].location.is_some());
+    }
+}

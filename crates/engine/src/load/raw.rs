@@ -330,8 +330,14 @@ pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(
         let message = error.without_snippet().to_string();
         // The location is reported by the problem itself, not in its message.
         let message = match message.rsplit_once(" at line ") {
-            Some((head, _)) => head.to_owned(),
-            None => message,
+            Some((head, place))
+                if place
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ", column".contains(c)) =>
+            {
+                head.to_owned()
+            }
+            _ => message,
         };
         let location = error.location().map(|at| loc(file, text, &at));
         let (message, help) = plain(&message);
@@ -375,6 +381,33 @@ fn plain(message: &str) -> (String, Option<&'static str>) {
         return (
             format!("duplicate key `{key}`"),
             Some("a key may appear once in a mapping; remove or rename one"),
+        );
+    }
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        // The parser's budget: what a file may hold, so no file can take the
+        // loader's time, memory or stack.
+        let what = breach.split([' ', '{']).next().unwrap_or(breach);
+        let message = match what {
+            "Depth" => "the YAML nests deeper than 64 levels".to_owned(),
+            "Nodes" => "the file holds more than 250000 YAML nodes".to_owned(),
+            "Events" => "the file is longer than the YAML parser reads (1000000 events)".to_owned(),
+            "Aliases" | "Anchors" | "AliasAnchorRatio" => {
+                "the file uses more YAML aliases than the parser expands".to_owned()
+            }
+            _ => format!("the file is past a limit of the YAML parser ({breach})"),
+        };
+        return (message, Some("split the file, or flatten what it nests"));
+    }
+    if message == "recursion limit exceeded" {
+        return (
+            "the YAML nests too deeply".to_owned(),
+            Some("split the file, or flatten what it nests"),
+        );
+    }
+    if message.starts_with("multiple YAML documents detected") {
+        return (
+            "a policy file is one YAML document, and this one holds several".to_owned(),
+            Some("remove the `---` line that starts the second"),
         );
     }
     match message {
