@@ -38,6 +38,10 @@ const PINNED: &[&str] = &[
     "unreachable",
     "unused",
     "load-failed",
+    "not-allowed",
+    "bad-limit",
+    "too-deep",
+    "bad-text",
 ];
 
 #[test]

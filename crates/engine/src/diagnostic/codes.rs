@@ -50,7 +50,8 @@ codes! {
     Yaml = "yaml",
     /// An id is declared twice within its kind.
     DuplicateId = "duplicate-id",
-    /// An id is empty, or a name used in expressions is not an identifier.
+    /// An id is empty or does not follow the id pattern (a lowercase letter,
+    /// then lowercase letters, digits and `_`, at most 64 characters).
     BadId = "bad-id",
     /// A second `ticket` schema.
     DuplicateSchema = "duplicate-schema",
@@ -99,6 +100,16 @@ codes! {
     Unused = "unused",
     /// The loader itself failed (a bug): the bundle was not judged.
     LoadFailed = "load-failed",
+    /// An expression uses a function, statement or syntax outside the sandbox's
+    /// allow-list (`sleep`, `Fn`, a loop, an assignment, …).
+    NotAllowed = "not-allowed",
+    /// A manifest limit is outside its allowed range (`0`, which rhai reads as
+    /// unlimited, or a value too large to bound a decision).
+    BadLimit = "bad-limit",
+    /// An expression nests deeper than `max_expression_depth` allows.
+    TooDeep = "too-deep",
+    /// A text holds a control, bidirectional or zero-width character.
+    BadText = "bad-text",
 }
 
 impl fmt::Display for Code {

@@ -223,10 +223,30 @@ fn report(problem: &Problem, sources: &[(Arc<str>, Arc<str>)]) -> Report {
     ));
     match sources.iter().find(|(name, _)| *name == loc.file) {
         Some((name, text)) => {
-            Report::new(diagnostic).with_source_code(NamedSource::new(name, text.to_string()))
+            Report::new(diagnostic).with_source_code(NamedSource::new(name, shown_source(text)))
         }
         None => Report::new(diagnostic),
     }
+}
+
+/// A file's text as a snippet shows it: shared, not copied, and with each
+/// hidden character (`is_hidden`) replaced by a visible one of the same
+/// length in bytes, so that a snippet neither reorders the terminal line it
+/// is printed on nor shifts what it underlines.
+fn shown_source(text: &Arc<str>) -> Arc<str> {
+    if !text.chars().any(is_hidden) {
+        return text.clone();
+    }
+    let shown: String = text
+        .chars()
+        .map(|c| match (is_hidden(c), c.len_utf8()) {
+            (false, _) => c,
+            (true, 1) => '?',
+            (true, 2) => '\u{BF}',
+            (true, _) => '\u{FFFD}',
+        })
+        .collect();
+    shown.into()
 }
 
 /// Turns a 1-based line and column (in characters) into a byte offset.
@@ -246,6 +266,88 @@ pub(crate) fn byte_offset(text: &str, line: usize, column: usize) -> usize {
     text.len()
 }
 
+/// `byte_offset`, found from a known place (`from`, a byte offset on line
+/// `from_line`) rather than from the start of the file: a bundle's many
+/// problems then cost what lies between, not each the whole file. `line`
+/// must not be before `from_line`.
+pub(crate) fn byte_offset_from(
+    text: &str,
+    from: usize,
+    from_line: usize,
+    line: usize,
+    column: usize,
+) -> usize {
+    let mut start = text
+        .get(..from)
+        .and_then(|before| before.rfind('\n'))
+        .map_or(0, |newline| newline + 1);
+    for _ in from_line..line {
+        match text.get(start..).and_then(|rest| rest.find('\n')) {
+            Some(newline) => start += newline + 1,
+            None => return text.len(),
+        }
+    }
+    let rest = text.get(start..).unwrap_or_default();
+    let line_text = rest.split_inclusive('\n').next().unwrap_or_default();
+    let within: usize = line_text
+        .chars()
+        .take(column.saturating_sub(1))
+        .map(char::len_utf8)
+        .sum();
+    start + within
+}
+
+/// Whether `c` may not appear in a policy's text: a control character other
+/// than a tab or a line break, a bidirectional control, a zero-width
+/// character, or a line or paragraph separator. Each is invisible, or
+/// reorders the text around it, so a policy holding one would not read as
+/// it runs.
+pub(crate) fn is_hidden(c: char) -> bool {
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+        || matches!(
+            c,
+            '\u{061C}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2028}'..='\u{202E}'
+                | '\u{2060}'..='\u{2069}'
+                | '\u{FEFF}'
+        )
+}
+
+/// What a hidden character is, for a message: `U+202E (a bidirectional
+/// control)`.
+pub(crate) fn describe_hidden(c: char) -> String {
+    let what = match c {
+        '\u{061C}'
+        | '\u{200E}'
+        | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2066}'..='\u{2069}' => "a bidirectional control",
+        '\u{2028}' | '\u{2029}' => "a line separator",
+        c if c.is_control() => "a control character",
+        _ => "a zero-width character",
+    };
+    format!("U+{:04X} ({what})", u32::from(c))
+}
+
+/// `text` as a message may show it: hidden characters (see `is_hidden`)
+/// written as `\u{…}` escapes, and cut after `max` characters.
+pub(crate) fn printable(text: &str, max: usize) -> String {
+    let mut out = String::new();
+    for (i, c) in text.chars().enumerate() {
+        if i == max {
+            out.push('…');
+            break;
+        }
+        if is_hidden(c) || c.is_control() {
+            out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A message from a library in this project's style: it starts lowercase.
 pub(crate) fn lowercase_first(message: &str) -> String {
     let mut chars = message.chars();
@@ -263,13 +365,49 @@ pub(crate) fn did_you_mean<'a>(
     closest(word, candidates).map(|c| format!("did you mean `{c}`?"))
 }
 
-/// The candidate nearest to `word` by edit distance, within a third of its length.
+thread_local! {
+    /// The character comparisons `closest` may still make on this thread:
+    /// `None` outside `with_suggestion_budget`, where they are not bounded.
+    static BUDGET: std::cell::Cell<Option<u64>> = const { std::cell::Cell::new(None) };
+}
+
+/// Runs `work` with every suggestion it asks for (`did you mean …?`) drawn
+/// from one budget of `comparisons` character comparisons: a bundle with
+/// tens of thousands of names and as many mistakes gets hints for the first
+/// ones and a plain message for the rest, rather than a load that compares
+/// every name with every other for minutes. The same input spends the
+/// budget the same way, so the same hints come back.
+pub(crate) fn with_suggestion_budget<T>(comparisons: u64, work: impl FnOnce() -> T) -> T {
+    let previous = BUDGET.replace(Some(comparisons));
+    let result = work();
+    BUDGET.set(previous);
+    result
+}
+
+/// Takes what comparing `a` with `b` costs from the budget; `false` when
+/// the budget cannot pay for it (it is then spent).
+fn spend(a: &str, b: &str) -> bool {
+    BUDGET.with(|budget| match budget.get() {
+        None => true,
+        Some(left) => {
+            let cost = (a.len() as u64 + 1).saturating_mul(b.len() as u64 + 1);
+            budget.set(Some(left.saturating_sub(cost)));
+            left >= cost
+        }
+    })
+}
+
+/// The candidate nearest to `word` by edit distance, within a third of its
+/// length; `None` also when the suggestion budget runs out.
 pub(crate) fn closest<'a>(
     word: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
     let mut best: Option<(usize, &str)> = None;
     for candidate in candidates {
+        if !spend(word, candidate) {
+            return None;
+        }
         let distance = edit_distance(word, candidate);
         let limit = (word.chars().count().max(candidate.chars().count()) / 3).max(1);
         if distance <= limit && best.is_none_or(|(d, _)| distance < d) {
@@ -312,5 +450,21 @@ mod tests {
         let text = "a: 1\nbé: 2\n";
         assert_eq!(byte_offset(text, 2, 1), 5);
         assert_eq!(byte_offset(text, 2, 3), 8);
+    }
+
+    #[test]
+    fn byte_offsets_from_a_known_place_are_the_same() {
+        let text = "a: 1\nbé: |\n  x ==\n  \"é\"\nc: 2";
+        for (from_line, from) in [(1, 0), (2, 5), (2, 9), (3, 13)] {
+            for line in from_line..=5 {
+                for column in 1..6 {
+                    assert_eq!(
+                        byte_offset_from(text, from, from_line, line, column),
+                        byte_offset(text, line, column),
+                        "from {from_line}:{from} to {line}:{column}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -178,12 +178,13 @@ fn ticket_id_of(bundle: &Compiled, ticket: &Value) -> Option<Arc<str>> {
 }
 
 /// The state of one evaluation: the conditions already evaluated, the trace
-/// so far, and the rhai scope once an expression needs rhai.
+/// so far, and each ticket root as rhai sees it, once an expression run by
+/// rhai needs it.
 struct Run<'a> {
     bundle: &'a Compiled,
     values: &'a Values<'a>,
     native: bool,
-    scope: Option<Scope<'a>>,
+    roots: Vec<Option<Dynamic>>,
     conditions: Vec<Option<bool>>,
     trace: Vec<TraceStep>,
     ticket_id: Arc<str>,
@@ -199,28 +200,30 @@ impl<'a> Run<'a> {
             bundle,
             values,
             native,
-            scope: None,
+            roots: vec![None; bundle.schema.roots().len()],
             conditions: vec![None; bundle.conditions.len()],
             trace: Vec::new(),
             ticket_id,
         }
     }
 
-    /// The ticket and the conditions evaluated so far, as rhai variables.
-    fn scope(&mut self) -> &mut Scope<'a> {
-        let (bundle, values, conditions) = (self.bundle, self.values, &self.conditions);
-        self.scope.get_or_insert_with(|| {
-            let mut scope =
-                Scope::with_capacity(bundle.schema.roots().len() + bundle.conditions.len());
-            for (name, node) in bundle.schema.roots() {
-                scope.push_dynamic(&**name, dynamic(node, values));
-            }
-            for (condition, value) in bundle.conditions.iter().zip(conditions) {
-                let value = value.map_or(Dynamic::UNIT, Dynamic::from_bool);
-                scope.push_dynamic(&*condition.name, value);
-            }
-            scope
-        })
+    /// The variables `expr` uses, as rhai sees them: its ticket roots, and
+    /// its named conditions as evaluated so far (`()` for one not yet). Only
+    /// those: rhai finds a variable by a search of its scope, so a scope of
+    /// every condition of a large bundle would cost each lookup its size.
+    fn scope(&mut self, expr: &crate::expr::compile::Expression) -> Scope<'a> {
+        let (bundle, values) = (self.bundle, self.values);
+        let mut scope = Scope::with_capacity(expr.roots.len() + expr.conditions.len());
+        for &root in &expr.roots {
+            let (name, node) = &bundle.schema.roots()[root];
+            let value = self.roots[root].get_or_insert_with(|| dynamic(node, values));
+            scope.push_dynamic(&**name, value.clone());
+        }
+        for &index in &expr.conditions {
+            let value = self.conditions[index].map_or(Dynamic::UNIT, Dynamic::from_bool);
+            scope.push_dynamic(&*bundle.conditions[index].name, value);
+        }
+        scope
     }
 
     fn check_constraints(&mut self) -> Result<(), Rejection> {
@@ -318,9 +321,6 @@ impl<'a> Run<'a> {
             let condition = &self.bundle.conditions[index];
             let value = self.run_expr(&condition.expr, Stage::Condition, &condition.name, rule)?;
             self.conditions[index] = Some(value);
-            if let Some(scope) = &mut self.scope {
-                scope.set_value(&*condition.name, value);
-            }
         }
         if guard.expr.always {
             return Ok(true);
@@ -345,7 +345,8 @@ impl<'a> Run<'a> {
             }
         }
         let engine = &self.bundle.engine;
-        let cause = match engine.eval_ast_with_scope::<Dynamic>(self.scope(), &expr.ast) {
+        let mut scope = self.scope(expr);
+        let cause = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &expr.ast) {
             Ok(value) => match value.as_bool() {
                 Ok(b) => return Ok(b),
                 Err(type_name) => format!(

@@ -7,11 +7,16 @@ use std::sync::Arc;
 
 use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
-use crate::diagnostic::{Code, Loc, Problem, byte_offset, closest, did_you_mean, lowercase_first};
+use crate::diagnostic::{
+    Code, Loc, Problem, byte_offset_from, closest, did_you_mean, lowercase_first,
+};
 use crate::expr::chain::Chain;
+use crate::expr::sandbox;
+use crate::expr::scan::scan;
 use crate::expr::typecheck::Types;
-use crate::load::raw::{Limits, Text};
+use crate::load::raw::Text;
 use crate::load::source::SourceFile;
+use crate::load::text::hidden_in;
 use crate::schema::{Node, Schema};
 
 /// A compiled condition and what it depends on.
@@ -25,6 +30,10 @@ pub(crate) struct Expression {
     pub conditions: Vec<usize>,
     /// Named sets the expression refers to.
     pub sets: Vec<usize>,
+    /// Ticket roots (top-level names, as indices into `Schema::roots`) the
+    /// expression refers to: with `conditions`, every variable rhai needs
+    /// to run it.
+    pub roots: Vec<usize>,
     /// Compiles to the constant `true`.
     pub always: bool,
     /// The same expression for native evaluation, when it has that form.
@@ -32,56 +41,18 @@ pub(crate) struct Expression {
     pub loc: Loc,
 }
 
-/// The sandbox every expression runs in: expressions only, no loops, no
-/// functions, no I/O, strict variables, bounded work and data.
-pub(crate) fn engine(limits: &Limits) -> Engine {
-    let mut engine = Engine::new_raw();
-    // Arithmetic, logic, strings and arrays; nothing that prints, reads or sleeps.
-    engine.register_global_module(rhai::packages::StandardPackage::new().as_shared_module());
-    // `x in list` calls `contains(list, x)`. rhai's generic version dispatches
-    // `==` through the function table for every element; string membership is
-    // the common case in policies, so it gets a direct comparison.
-    engine.register_fn(
-        "contains",
-        |list: &mut rhai::Array, item: rhai::ImmutableString| {
-            list.iter().any(|x| {
-                x.read_lock::<rhai::ImmutableString>()
-                    .is_some_and(|s| *s == item)
-            })
-        },
-    );
-    for symbol in ["eval", "print", "debug", "import", "export"] {
-        engine.disable_symbol(symbol);
-    }
-    engine
-        .set_strict_variables(true)
-        .set_fail_on_invalid_map_property(true)
-        .set_allow_looping(false)
-        .set_allow_statement_expression(false)
-        .set_allow_shadowing(false)
-        .set_allow_if_expression(true)
-        .set_allow_switch_expression(true)
-        .set_optimization_level(OptimizationLevel::None)
-        .set_max_operations(limits.max_operations.unwrap_or(10_000))
-        .set_max_expr_depths(limits.max_expression_depth.unwrap_or(32))
-        .set_max_string_size(limits.max_string_size.unwrap_or(4_096))
-        .set_max_array_size(limits.max_array_size.unwrap_or(1_024))
-        .set_max_map_size(limits.max_map_size.unwrap_or(256))
-        .set_max_variables(256);
-    engine
-}
-
-use rhai::packages::Package;
-
 /// What names an expression may use, and how to compile it.
 pub(crate) struct Compiler<'a> {
     pub engine: &'a Engine,
     pub schema: &'a Schema,
-    /// Ticket roots, then conditions (as variables), then sets (as constants).
-    pub scope: Scope<'static>,
     pub conditions: HashMap<Arc<str>, usize>,
     pub sets: HashMap<Arc<str>, usize>,
     set_values: &'a [(Arc<str>, Vec<Arc<str>>)],
+    /// Each set as the constant array expressions see.
+    set_arrays: Vec<Dynamic>,
+    /// Every name an expression may use: ticket roots, then conditions, then
+    /// sets (for suggestions).
+    names: Vec<Arc<str>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -91,24 +62,24 @@ impl<'a> Compiler<'a> {
         conditions: &[Arc<str>],
         sets: &'a [(Arc<str>, Vec<Arc<str>>)],
     ) -> Self {
-        let mut scope = Scope::new();
-        for (name, _) in schema.roots() {
-            scope.push_dynamic(name.to_string(), Dynamic::UNIT);
-        }
-        for name in conditions {
-            scope.push_dynamic(name.to_string(), Dynamic::FALSE);
-        }
-        for (name, members) in sets {
-            let array: rhai::Array = members
-                .iter()
-                .map(|m| Dynamic::from(m.to_string()))
-                .collect();
-            scope.push_constant(name.to_string(), array);
-        }
+        let set_arrays = sets
+            .iter()
+            .map(|(_, members)| {
+                let array: rhai::Array = members
+                    .iter()
+                    .map(|m| Dynamic::from(m.to_string()))
+                    .collect();
+                Dynamic::from_array(array)
+            })
+            .collect();
+        let roots = schema.roots().iter().map(|(name, _)| name.clone());
+        let names = roots
+            .chain(conditions.iter().cloned())
+            .chain(sets.iter().map(|(name, _)| name.clone()))
+            .collect();
         Compiler {
             engine,
             schema,
-            scope,
             conditions: conditions
                 .iter()
                 .enumerate()
@@ -120,7 +91,36 @@ impl<'a> Compiler<'a> {
                 .map(|(i, (n, _))| (n.clone(), i))
                 .collect(),
             set_values: sets,
+            set_arrays,
+            names,
         }
+    }
+
+    /// The scope to compile an expression that mentions `names` in: only the
+    /// ticket roots, conditions and sets among them (roots first, then
+    /// conditions, then sets, as evaluation sees them), so that compiling
+    /// costs the size of the expression, not of the bundle.
+    fn scope(&self, names: &[&str]) -> Scope<'static> {
+        let mut unique: Vec<&str> = names.to_vec();
+        unique.sort_unstable();
+        unique.dedup();
+        let mut scope = Scope::new();
+        for &name in &unique {
+            if self.schema.node(&[name]).is_some() {
+                scope.push_dynamic(name.to_owned(), Dynamic::UNIT);
+            }
+        }
+        for &name in &unique {
+            if self.conditions.contains_key(name) {
+                scope.push_dynamic(name.to_owned(), Dynamic::FALSE);
+            }
+        }
+        for &name in &unique {
+            if let Some(&index) = self.sets.get(name) {
+                scope.push_constant_dynamic(name.to_owned(), self.set_arrays[index].clone());
+            }
+        }
+        scope
     }
 
     /// The expression that is always true, for a rule or step without `when`.
@@ -131,6 +131,7 @@ impl<'a> Compiler<'a> {
             reads: Vec::new(),
             conditions: Vec::new(),
             sets: Vec::new(),
+            roots: Vec::new(),
             always: true,
             native: None,
             loc,
@@ -141,38 +142,39 @@ impl<'a> Compiler<'a> {
     pub fn compile(&self, file: &SourceFile, text: &Text) -> Result<Expression, Vec<Problem>> {
         let place = Place::of(file, text).map_err(|p| vec![p])?;
         let source = text.value.as_str();
+        if let Some(problem) = hidden_in("the expression", source, &place.start()) {
+            return Err(vec![problem]);
+        }
+        // Measured before rhai's recursive parser sees it.
+        let max_depth = self.engine.max_expr_depth();
+        let names = scan(source, max_depth).map_err(|at| {
+            let problem = Problem::error(
+                Code::TooDeep,
+                format!("the expression nests deeper than `max_expression_depth` ({max_depth})"),
+                Some(place.at_line(at.line, at.column)),
+            );
+            vec![problem.with_help(too_deep_help())]
+        })?;
+        let scope = self.scope(&names);
         let ast = self
             .engine
-            .compile_expression_with_scope(&self.scope, source)
-            .map_err(|error| {
-                let (kind, position) = (error.0, error.1);
-                let message = match &*kind {
-                    rhai::ParseErrorType::VariableUndefined(name) => {
-                        format!("undefined variable `{name}`")
-                    }
-                    other => lowercase_first(&other.to_string()),
-                };
-                let mut problem =
-                    Problem::error(Code::Expression, message, Some(place.at(position)));
-                if let rhai::ParseErrorType::VariableUndefined(name) = &*kind {
-                    let names = self.scope.iter_raw().map(|(n, _, _)| n);
-                    problem.help = did_you_mean(name, names).or_else(|| {
-                        Some(
-                            "conditions may use ticket fields, named sets and named conditions"
-                                .to_owned(),
-                        )
-                    });
-                }
-                vec![problem]
-            })?;
+            .compile_expression_with_scope(&scope, source)
+            .map_err(|error| vec![self.parse_problem(&place, &error)])?;
 
         let mut uses = Refs::default();
         let mut problems = Vec::new();
         let types = Types {
             schema: self.schema,
             sets: self.set_values,
+            set_index: &self.sets,
         };
         ast.walk(&mut |path: &[ASTNode]| {
+            if let Some(node) = path.last()
+                && let Some((message, position)) = sandbox::refusal(node)
+            {
+                let problem = Problem::error(Code::NotAllowed, message, Some(place.at(position)));
+                problems.push(problem.with_help(sandbox::HELP));
+            }
             self.visit(path, &place, &mut uses, &mut problems);
             if let Some(ASTNode::Expr(Expr::FnCall(call, position))) = path.last() {
                 types.check_call(call, *position, &|p| place.at(p), &mut problems);
@@ -184,7 +186,7 @@ impl<'a> Compiler<'a> {
         }
         let ast = self
             .engine
-            .optimize_ast(&self.scope, ast, OptimizationLevel::Simple);
+            .optimize_ast(&scope, ast, OptimizationLevel::Simple);
         let always = matches!(
             ast.statements(),
             [Stmt::Expr(e)] if matches!(**e, Expr::BoolConstant(true, _))
@@ -195,6 +197,8 @@ impl<'a> Compiler<'a> {
         uses.conditions.dedup();
         uses.sets.sort_unstable();
         uses.sets.dedup();
+        uses.roots.sort_unstable();
+        uses.roots.dedup();
         let native =
             crate::expr::native::Program::lower(&ast, self.schema, &self.conditions, self.engine);
         Ok(Expression {
@@ -203,10 +207,51 @@ impl<'a> Compiler<'a> {
             reads: uses.reads,
             conditions: uses.conditions,
             sets: uses.sets,
+            roots: uses.roots,
             always,
             native,
             loc: place.start(),
         })
+    }
+
+    /// A parse error as a located problem, in this project's words where a
+    /// keyword or statement outside the sandbox is the cause.
+    fn parse_problem(&self, place: &Place, error: &rhai::ParseError) -> Problem {
+        let (kind, position) = (&error.0, error.1);
+        let at = place.at(position);
+        let rest = place.text.get(at.offset..).unwrap_or_default();
+        let unexpected = matches!(
+            &**kind,
+            rhai::ParseErrorType::BadInput(rhai::LexError::UnexpectedInput(_))
+        );
+        if let Some((message, help)) = sandbox::refused_word(rest, unexpected) {
+            return Problem::error(Code::NotAllowed, message, Some(at)).with_help(help);
+        }
+        match &**kind {
+            rhai::ParseErrorType::VariableUndefined(name) => {
+                let message = format!("undefined variable `{name}`");
+                let mut problem = Problem::error(Code::Expression, message, Some(at));
+                problem.help = did_you_mean(name, self.names.iter().map(|n| &**n)).or_else(|| {
+                    Some(
+                        "conditions may use ticket fields, named sets and named conditions"
+                            .to_owned(),
+                    )
+                });
+                problem
+            }
+            rhai::ParseErrorType::ExprTooDeep => {
+                let max_depth = self.engine.max_expr_depth();
+                let message = format!(
+                    "the expression nests deeper than `max_expression_depth` ({max_depth})"
+                );
+                Problem::error(Code::TooDeep, message, Some(at)).with_help(too_deep_help())
+            }
+            other => Problem::error(
+                Code::Expression,
+                lowercase_first(&other.to_string()),
+                Some(at),
+            ),
+        }
     }
 
     /// Records what a variable reference reads, and checks property chains
@@ -224,9 +269,12 @@ impl<'a> Compiler<'a> {
             uses.sets.push(index);
             return;
         }
-        let Some(root) = self.schema.node(&[name]) else {
+        let Some((position, (_, root))) =
+            (self.schema.roots().iter().enumerate()).find(|(_, (root, _))| &**root == name)
+        else {
             return;
         };
+        uses.roots.push(position);
         let mut chain = Vec::new();
         if let Some(ASTNode::Expr(Expr::Dot(dot, flags, _))) = path.iter().rev().nth(1)
             && let Some(dotted) = Chain::of(dot, *flags).filter(|c| c.variable == name)
@@ -261,11 +309,21 @@ impl<'a> Compiler<'a> {
     }
 }
 
+/// What to do about an expression that nests too deeply.
+fn too_deep_help() -> String {
+    format!(
+        "split it into named conditions, or raise `limits.max_expression_depth` in {} (at most {})",
+        crate::load::source::MANIFEST,
+        crate::load::limits::DEPTH.max
+    )
+}
+
 #[derive(Default)]
 struct Refs {
     reads: Vec<usize>,
     conditions: Vec<usize>,
     sets: Vec<usize>,
+    roots: Vec<usize>,
 }
 
 /// Where an expression's text starts in its YAML file, and how its lines map.
@@ -339,9 +397,14 @@ impl Place {
         let (Some(line), Some(column)) = (position.line(), position.position()) else {
             return self.start();
         };
+        self.at_line(line, column)
+    }
+
+    /// The file location of a line and column (from 1) inside the expression.
+    fn at_line(&self, line: usize, column: usize) -> Loc {
         let line = self.line + line - 1;
         let column = self.column + column - 1;
-        let offset = byte_offset(&self.text, line, column);
+        let offset = byte_offset_from(&self.text, self.offset, self.line, line, column);
         let rest = self.text.get(offset..).unwrap_or_default();
         // Underline a whole string literal, or a whole word.
         let len = match rest.strip_prefix('"') {

@@ -5,6 +5,8 @@
 pub(crate) mod chain;
 pub(crate) mod compile;
 pub(crate) mod native;
+pub(crate) mod sandbox;
+pub(crate) mod scan;
 pub(crate) mod typecheck;
 
 pub(crate) use compile::Expression;

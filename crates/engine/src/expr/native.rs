@@ -25,6 +25,12 @@ use crate::schema::{Node as Layout, Schema, Values};
 /// property test in `tests/native.rs` fails at 1); 4 leaves a margin.
 const OPERATIONS_PER_NODE: u64 = 4;
 
+/// The deepest tree that is lowered. rhai's parser already holds an
+/// expression to `max_expression_depth` (at most 128), and the text scan
+/// before it to the same; this keeps the lowering and the evaluation of the
+/// tree, both recursive, bounded on their own: a deeper tree stays with rhai.
+const MAX_TERM_DEPTH: usize = 2 * crate::load::limits::DEPTH.max as usize;
+
 #[derive(Debug)]
 pub(crate) struct Program {
     root: Term,
@@ -102,9 +108,9 @@ impl Program {
         // The statement the expression sits in counts too.
         let mut nodes = 1;
         let root = match ast.statements() {
-            [Stmt::Expr(expr)] => lowering.expr(expr, &mut nodes)?,
+            [Stmt::Expr(expr)] => lowering.expr(expr, &mut nodes, 0)?,
             // A call at the top is a statement of its own kind.
-            [Stmt::FnCall(call, _)] => lowering.call(call, &mut nodes)?,
+            [Stmt::FnCall(call, _)] => lowering.call(call, &mut nodes, 0)?,
             _ => return None,
         };
         if max_operations > 0 && nodes * OPERATIONS_PER_NODE > max_operations {
@@ -141,8 +147,13 @@ struct Lowering<'a> {
 }
 
 impl Lowering<'_> {
-    fn expr(&self, expr: &Expr, nodes: &mut u64) -> Option<Term> {
+    /// The tree of `expr`, which sits `depth` levels down.
+    fn expr(&self, expr: &Expr, nodes: &mut u64, depth: usize) -> Option<Term> {
         *nodes += 1;
+        if depth > MAX_TERM_DEPTH {
+            return None;
+        }
+        let depth = depth + 1;
         Some(match expr {
             Expr::BoolConstant(b, _) => Term::Bool(*b),
             Expr::IntegerConstant(i, _) => Term::Int(*i),
@@ -165,20 +176,21 @@ impl Lowering<'_> {
                 }
             }
             Expr::Dot(dot, flags, _) => self.field(dot, *flags, nodes)?,
-            Expr::And(operands, _) => Term::And(self.all(operands, nodes)?),
-            Expr::Or(operands, _) => Term::Or(self.all(operands, nodes)?),
-            Expr::FnCall(call, _) => self.call(call, nodes)?,
+            Expr::And(operands, _) => Term::And(self.all(operands, nodes, depth)?),
+            Expr::Or(operands, _) => Term::Or(self.all(operands, nodes, depth)?),
+            Expr::FnCall(call, _) => self.call(call, nodes, depth)?,
             _ => return None,
         })
     }
 
-    fn call(&self, call: &rhai::FnCallExpr, nodes: &mut u64) -> Option<Term> {
+    fn call(&self, call: &rhai::FnCallExpr, nodes: &mut u64, depth: usize) -> Option<Term> {
+        let expr = |e: &Expr, nodes: &mut u64| self.expr(e, nodes, depth);
         Some(match (call.name.as_str(), &call.args[..]) {
             ("!", [operand]) if call.op_token == Some(Token::Bang) => {
-                Term::Not(Box::new(self.expr(operand, nodes)?))
+                Term::Not(Box::new(expr(operand, nodes)?))
             }
             ("contains", [list, item]) => {
-                Term::In(Box::new((self.expr(item, nodes)?, self.expr(list, nodes)?)))
+                Term::In(Box::new((expr(item, nodes)?, expr(list, nodes)?)))
             }
             (name, [lhs, rhs]) if call.op_token.is_some() => {
                 let cmp = match name {
@@ -190,17 +202,17 @@ impl Lowering<'_> {
                     ">=" => Cmp::Ge,
                     _ => return None,
                 };
-                Term::Compare(
-                    cmp,
-                    Box::new((self.expr(lhs, nodes)?, self.expr(rhs, nodes)?)),
-                )
+                Term::Compare(cmp, Box::new((expr(lhs, nodes)?, expr(rhs, nodes)?)))
             }
             _ => return None,
         })
     }
 
-    fn all(&self, operands: &[Expr], nodes: &mut u64) -> Option<Box<[Term]>> {
-        operands.iter().map(|e| self.expr(e, nodes)).collect()
+    fn all(&self, operands: &[Expr], nodes: &mut u64, depth: usize) -> Option<Box<[Term]>> {
+        operands
+            .iter()
+            .map(|e| self.expr(e, nodes, depth))
+            .collect()
     }
 
     /// A dot chain down to a leaf field; `?.` stays with rhai.
@@ -326,4 +338,53 @@ fn field(value: &Value, limits: SizeLimits) -> Option<Val<'_>> {
         Value::Array(items) if within(items.len(), limits.max_array) => Val::Items(items),
         _ => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::{FieldDef, Kind};
+
+    fn field(path: &str, kind: Kind) -> FieldDef {
+        FieldDef {
+            path: path.into(),
+            kind,
+            required: true,
+            default: None,
+            description: None,
+            mask: false,
+        }
+    }
+
+    /// The lowering and the evaluation of a tree are recursive; a tree deeper
+    /// than `MAX_TERM_DEPTH` is not lowered, whatever let it through.
+    #[test]
+    fn a_tree_deeper_than_the_bound_stays_with_rhai() {
+        let schema = Schema::new(
+            vec![field("id", Kind::String), field("f", Kind::Bool)],
+            0,
+            0,
+        )
+        .unwrap();
+        // An engine without the sandbox's depth limit.
+        let mut engine = Engine::new_raw();
+        engine
+            .set_max_expr_depths(0)
+            .set_optimization_level(rhai::OptimizationLevel::None);
+        let lower = |k: usize| {
+            let ast = engine
+                .compile_expression_with_scope(
+                    &{
+                        let mut scope = rhai::Scope::new();
+                        scope.push("f", false);
+                        scope
+                    },
+                    format!("{}f", "!".repeat(k)),
+                )
+                .unwrap();
+            Program::lower(&ast, &schema, &HashMap::new(), &engine)
+        };
+        assert!(lower(MAX_TERM_DEPTH).is_some());
+        assert!(lower(MAX_TERM_DEPTH + 1).is_none());
+    }
 }

@@ -2,6 +2,7 @@
 //! ticket schema when a bundle loads, so `issue.type == "passwrd_reset"` is a
 //! located error with a suggestion rather than a rule that silently never matches.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use rhai::{Expr, FnCallExpr, Position};
@@ -25,6 +26,8 @@ enum Operand<'e> {
 pub(crate) struct Types<'a> {
     pub schema: &'a Schema,
     pub sets: &'a [(Arc<str>, Vec<Arc<str>>)],
+    /// Each set's index in `sets`, by name.
+    pub set_index: &'a HashMap<Arc<str>, usize>,
 }
 
 impl Types<'_> {
@@ -160,7 +163,9 @@ impl Types<'_> {
                 }
             }
             Expr::Variable(var, _, position) => {
-                if let Some((_, members)) = self.sets.iter().find(|(n, _)| **n == *var.1) {
+                if let Some((_, members)) =
+                    self.set_index.get(var.1.as_str()).map(|&i| &self.sets[i])
+                {
                     return Operand::Strings(
                         members.iter().map(|m| (m.to_string(), *position)).collect(),
                     );

@@ -3,6 +3,7 @@
 
 use super::guards::compile;
 use super::linker::Linker;
+use super::registry::Registry;
 use super::ticket::{field_ref, template};
 use crate::model::Constraint;
 
@@ -14,8 +15,11 @@ impl Linker<'_> {
             return Vec::new();
         };
         let mut constraints = Vec::new();
+        let mut ids = Registry::new("constraint");
         for c in &raw.value.constraints {
             let b = &mut self.b;
+            let loc = b.at(file, &c.id);
+            ids.declare(&c.id.value, loc, &mut b.problems);
             let field_loc = b.at(file, &c.field);
             let field = field_ref(b, self.schema, &c.field.value, field_loc);
             let expected = template(b, self.schema, file, &c.expected);

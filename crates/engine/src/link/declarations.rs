@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use serde_saphyr::Spanned;
 
-use super::registry::{Builder, Parsed, Registry, declare, identifier};
+use super::registry::{Builder, Parsed, Registry, declare, prose};
 use super::ticket::build_schema;
 use crate::diagnostic::{Code, Problem};
 use crate::load::raw::{self, Text};
 use crate::load::source::{Sources, locate};
+use crate::load::text::hidden_in;
 use crate::model::{Described, OutcomeDef};
 use crate::schema::Schema;
 
@@ -65,6 +66,7 @@ impl<'p> Declared<'p> {
         declare(b, file, &mut self.actions, &content.actions);
         for (name, o) in &content.outcomes.0 {
             let loc = b.at(file, name);
+            prose(b, "outcome", &name.value, o, &loc);
             if self.outcomes.declare(&name.value, loc, &mut b.problems) {
                 let info = Described::new(&name.value, &o.title, Some(&o.description));
                 self.outcome_defs.push((o.escalates, info));
@@ -72,6 +74,11 @@ impl<'p> Declared<'p> {
         }
         declare(b, file, &mut self.vehicles, &content.vehicles);
         for (name, members) in &content.sets.0 {
+            for member in members {
+                let what = format!("a member of set `{}`", name.value);
+                let loc = b.at(file, member);
+                b.problems.extend(hidden_in(&what, &member.value, &loc));
+            }
             if self.named(b, file, name, Named::Set) {
                 let members = members.iter().map(|m| m.value.as_str().into()).collect();
                 self.set_values.push((name.value.as_str().into(), members));
@@ -91,12 +98,11 @@ impl<'p> Declared<'p> {
     /// Declares a set or condition name, which expressions use as a variable.
     fn named(&mut self, b: &mut Builder, file: usize, name: &Text, kind: Named) -> bool {
         let loc = b.at(file, name);
-        let (registry, what) = match kind {
-            Named::Set => (&mut self.sets, "set"),
-            Named::Condition => (&mut self.conditions, "condition"),
+        let registry = match kind {
+            Named::Set => &mut self.sets,
+            Named::Condition => &mut self.conditions,
         };
-        identifier(&mut b.problems, &name.value, &loc, what)
-            && registry.declare(&name.value, loc, &mut b.problems)
+        registry.declare(&name.value, loc, &mut b.problems)
     }
 
     fn ticket_at(&mut self, b: &mut Builder, file: usize, schema: &'p Spanned<raw::TicketSchema>) {

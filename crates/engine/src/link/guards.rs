@@ -1,7 +1,7 @@
 //! Expressions: the named conditions compiled in dependency order, and the
 //! guard of each rule, step and constraint, with every field it reads.
 
-use super::conditions::{condition_order, depends};
+use super::conditions::condition_order;
 use super::declarations::Declared;
 use super::registry::Builder;
 use crate::expr::compile::{Compiler, Expression};
@@ -14,8 +14,12 @@ pub(super) struct Guards {
     /// Each named condition's expression, in declaration order (`None` where
     /// it did not compile).
     pub exprs: Vec<Option<Expression>>,
-    /// The conditions in an order where each comes after those it uses.
-    order: Vec<usize>,
+    /// Each condition's place in an order where each comes after those it uses.
+    rank: Vec<usize>,
+    /// Scratch for the walk of one guard's conditions: the walk that last
+    /// reached each condition.
+    seen: Vec<usize>,
+    walks: usize,
     pub uses: Used,
 }
 
@@ -35,27 +39,47 @@ impl Guards {
             .map(|(file, text)| compile(b, compiler, *file, text))
             .collect();
         let order = condition_order(b, &exprs, &declared.conditions)?;
+        let mut rank = vec![0; exprs.len()];
+        for (place, &condition) in order.iter().enumerate() {
+            rank[condition] = place;
+        }
         let uses = Used {
             conditions: vec![false; exprs.len()],
             sets: vec![false; compiler.sets.len()],
         };
-        Some(Guards { exprs, order, uses })
+        Some(Guards {
+            seen: vec![0; exprs.len()],
+            walks: 0,
+            exprs,
+            rank,
+            uses,
+        })
     }
 
     /// The guard of `expr`: the named conditions it needs, dependencies
-    /// first, and every field it reads through them, sorted by path.
+    /// first, and every field it reads through them, sorted by path. Each
+    /// condition it needs is reached once, so a guard costs what it needs,
+    /// not the number of conditions in the bundle.
     pub(super) fn guard(&mut self, schema: &Schema, expr: Expression) -> Guard {
-        let exprs = &self.exprs;
-        let needs: Vec<usize> = self
-            .order
-            .iter()
-            .copied()
-            .filter(|&c| depends(&expr, c, exprs))
-            .collect();
+        self.walks += 1;
+        let walk = self.walks;
+        let mut needs = Vec::new();
+        let mut stack = expr.conditions.clone();
+        while let Some(c) = stack.pop() {
+            if std::mem::replace(&mut self.seen[c], walk) == walk {
+                continue;
+            }
+            needs.push(c);
+            if let Some(e) = &self.exprs[c] {
+                stack.extend(e.conditions.iter().filter(|&&d| self.seen[d] != walk));
+            }
+        }
+        // The order every guard evaluates its conditions in.
+        needs.sort_unstable_by_key(|&c| self.rank[c]);
         let mut reads = expr.reads.clone();
         for &c in &needs {
             self.uses.conditions[c] = true;
-            if let Some(e) = &exprs[c] {
+            if let Some(e) = &self.exprs[c] {
                 reads.extend(&e.reads);
                 e.sets.iter().for_each(|&s| self.uses.sets[s] = true);
             }

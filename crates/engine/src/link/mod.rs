@@ -16,11 +16,13 @@
 //!
 //! A new section of the policy format is a new phase.
 
-use crate::diagnostic::{BundleError, Code, Problem, Severity};
-use crate::expr::compile::{Compiler, engine};
+use crate::diagnostic::{BundleError, Code, Problem, Severity, with_suggestion_budget};
+use crate::expr::compile::Compiler;
+use crate::expr::sandbox::{engine, is_keyword};
 use crate::load::PolicyFile;
 use crate::load::raw::{self, parse_yaml};
 use crate::load::source::{Sources, locate};
+use crate::load::text::{hidden_characters, hidden_in};
 use crate::model::Compiled;
 use crate::model::decision::PolicyRef;
 use crate::schema::Schema;
@@ -41,8 +43,17 @@ use guards::Guards;
 use linker::Linker;
 use registry::{Builder, Parsed};
 
+/// The character comparisons all the suggestions of one load may make
+/// (a few hundred suggestions among thousands of names; a fraction of a
+/// second): see `with_suggestion_budget`.
+const SUGGESTION_BUDGET: u64 = 4_000_000;
+
 /// Builds the model from the bundle's parsed sources.
 pub(crate) fn build(sources: Sources) -> Result<Compiled, BundleError> {
+    with_suggestion_budget(SUGGESTION_BUDGET, || link(sources))
+}
+
+fn link(sources: Sources) -> Result<Compiled, BundleError> {
     let texts = sources.texts();
     let fail = |problems: Vec<Problem>| BundleError::new(problems, texts.clone());
     let mut b = Builder {
@@ -58,7 +69,7 @@ pub(crate) fn build(sources: Sources) -> Result<Compiled, BundleError> {
         return Err(fail(b.problems));
     };
     let engine = engine(&sources.manifest.limits);
-    names(&mut b, &schema, &declared);
+    names(&mut b, &engine, &schema, &declared);
     let condition_names = declared.conditions.ids();
     let set_values = std::mem::take(&mut declared.set_values);
     let compiler = Compiler::new(&engine, &schema, &condition_names, &set_values);
@@ -124,8 +135,29 @@ fn files(b: &mut Builder, sources: &Sources) -> Parsed {
             ));
         }
     }
+    let limits = sources.manifest.limits.check(&sources.manifest_file);
+    b.problems.extend(limits);
+    let manifest = &sources.manifest;
+    let at = |text: &raw::Text| locate(&sources.manifest_file, &text.referenced);
+    for (what, text) in [
+        ("the bundle name", &manifest.name),
+        ("the bundle version", &manifest.version),
+    ] {
+        b.problems.extend(hidden_in(what, &text.value, &at(text)));
+    }
+    if let Some(description) = &manifest.description {
+        let what = "the bundle description";
+        b.problems
+            .extend(hidden_in(what, description, &at(&manifest.name)));
+    }
     let mut parsed = Vec::new();
     for (index, file) in sources.files.iter().enumerate() {
+        // A file with a hidden character is not parsed: what it says is in doubt.
+        let hidden = hidden_characters(&file.display, &file.text);
+        if !hidden.is_empty() {
+            b.problems.extend(hidden);
+            continue;
+        }
         match parse_yaml::<raw::Document>(&file.display, &file.text) {
             Ok(content) => parsed.push((index, content)),
             Err(problem) => b.problems.push(problem),
@@ -135,8 +167,19 @@ fn files(b: &mut Builder, sources: &Sources) -> Parsed {
 }
 
 /// Conditions, sets and ticket fields share one namespace in expressions.
-fn names(b: &mut Builder, schema: &Schema, declared: &Declared) {
+fn names(b: &mut Builder, engine: &rhai::Engine, schema: &Schema, declared: &Declared) {
     let conditions = &declared.conditions;
+    for (registry, kind) in [(conditions, "condition"), (&declared.sets, "set")] {
+        for (name, loc) in &registry.names {
+            if is_keyword(engine, name) {
+                let message = format!("`{name}` is a keyword of the expression language");
+                let problem = Problem::error(Code::BadId, message, Some(loc.clone()));
+                b.problems.push(problem.with_help(format!(
+                    "expressions could not use the {kind} by this name; call it, say, `{name}_{kind}`"
+                )));
+            }
+        }
+    }
     for (name, loc) in &conditions.names {
         if schema.node(&[name]).is_some() {
             let message = format!("condition `{name}` has the name of a ticket field");

@@ -4,7 +4,7 @@ use super::actions::action_sel;
 use super::guards::compile;
 use super::linker::Linker;
 use super::registry::Parsed;
-use super::registry::Registry;
+use super::registry::{Registry, prose};
 use crate::diagnostic::{Code, Problem};
 use crate::load::raw::{self, Text};
 use crate::model::{Described, FallbackDef, PathDef, StepDef};
@@ -27,6 +27,7 @@ impl Linker<'_> {
         let mut always: Option<&str> = None;
         for step in &path.steps {
             let loc = self.b.at(file, &step.id);
+            prose(&mut self.b, "step", &step.id.value, step, &loc);
             ids.declare(&step.id.value, loc, &mut self.b.problems);
             if let Some(previous) = always {
                 self.unreachable_step(file, name, step, previous);
@@ -105,6 +106,7 @@ impl Linker<'_> {
         let b = &mut self.b;
         let declared = &mut self.declared;
         let outcome_loc = b.at(file, &f.outcome);
+        prose(b, "path", &path.value, f, &outcome_loc);
         let outcome = declared
             .outcomes
             .resolve(&f.outcome.value, &outcome_loc, &mut b.problems);

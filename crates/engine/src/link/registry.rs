@@ -3,9 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Code, Loc, Problem, Severity, did_you_mean};
-use crate::load::raw::{self, Entries, Text};
+use crate::diagnostic::{Code, Loc, Problem, Severity, did_you_mean, printable};
+use crate::load::raw::{self, Entries, Prose, Text};
 use crate::load::source::{SourceFile, locate};
+use crate::load::text::hidden_in;
 
 /// The parsed policy files, each with its index in the bundle's file list.
 pub(super) type Parsed = Vec<(usize, raw::Document)>;
@@ -28,17 +29,24 @@ impl Registry {
         }
     }
 
-    /// Declares `name`; a second declaration is a problem.
+    /// Declares `name`; a second declaration is a problem, and so is a name
+    /// that is not an id (it is declared all the same, so that references
+    /// to it do not each report it again).
     pub(super) fn declare(&mut self, name: &str, loc: Loc, problems: &mut Vec<Problem>) -> bool {
         if let Some(&first) = self.index.get(name) {
             problems.push(
                 Problem::error(
                     Code::DuplicateId,
-                    format!("duplicate {} id `{name}`", self.kind),
+                    format!(
+                        "duplicate {} id `{}`",
+                        self.kind,
+                        printable(name, MAX_ID_CHARS)
+                    ),
                     Some(loc),
                 )
                 .with_help(format!(
-                    "`{name}` is first declared at {}",
+                    "`{}` is first declared at {}",
+                    printable(name, MAX_ID_CHARS),
                     self.names[first].1
                 )),
             );
@@ -52,6 +60,7 @@ impl Registry {
             ));
             return false;
         }
+        problems.extend(id_problem(self.kind, name, &loc));
         let name: Arc<str> = name.into();
         self.index.insert(name.clone(), self.names.len());
         self.names.push((name, loc));
@@ -74,7 +83,7 @@ impl Registry {
             None => {
                 let mut problem = Problem::error(
                     Code::UnknownReference,
-                    format!("unknown {} `{name}`", self.kind),
+                    format!("unknown {} `{}`", self.kind, printable(name, MAX_ID_CHARS)),
                     Some(loc.clone()),
                 );
                 problem.help =
@@ -131,34 +140,82 @@ impl Builder<'_> {
     }
 }
 
-/// Declares every id of a section of one file.
-pub(super) fn declare<T>(
+/// Declares every id of a section of one file, and checks its texts.
+pub(super) fn declare<T: Prose>(
     b: &mut Builder,
     file: usize,
     registry: &mut Registry,
     entries: &Entries<T>,
 ) {
-    for (name, _) in &entries.0 {
+    for (name, item) in &entries.0 {
         let loc = b.at(file, name);
+        prose(b, registry.kind, &name.value, item, &loc);
         registry.declare(&name.value, loc, &mut b.problems);
     }
 }
 
-/// Names used as rhai variables must be identifiers.
-pub(super) fn identifier(problems: &mut Vec<Problem>, name: &str, loc: &Loc, kind: &str) -> bool {
-    let mut chars = name.chars();
-    let ok = chars
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !ok {
-        let message = format!("{kind} name `{name}` is not an identifier");
-        problems.push(
-            Problem::error(Code::BadId, message, Some(loc.clone())).with_help(concat!(
-                "use letters, digits and `_`, starting with a letter, ",
-                "so expressions can refer to it"
-            )),
-        );
+/// A problem for each text of `item` (the `kind` called `name`, declared
+/// at `loc`) that holds a hidden character.
+pub(super) fn prose(b: &mut Builder, kind: &str, name: &str, item: &impl Prose, loc: &Loc) {
+    for (key, text) in item.prose() {
+        let what = format!("the {key} of {kind} `{}`", printable(name, MAX_ID_CHARS));
+        b.problems.extend(hidden_in(&what, text, loc));
     }
-    ok
+}
+
+/// The longest id, in characters.
+const MAX_ID_CHARS: usize = 64;
+
+/// The id pattern, as help texts give it.
+const ID_PATTERN: &str =
+    "an id is a lowercase letter, then lowercase letters, digits and `_`, at most 64 characters";
+
+/// Whether `name` is an id: an ASCII lowercase letter, then ASCII lowercase
+/// letters, digits and `_`, at most 64 characters. Every id a policy declares
+/// follows it (rules, roles, actions, outcomes, vehicles, paths, steps, sets,
+/// conditions, constraints, and each segment of a field's path), so an id
+/// reads the same everywhere, is a rhai variable name where expressions use
+/// it, and holds nothing invisible.
+pub(super) fn is_id(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    name.len() <= MAX_ID_CHARS
+        && bytes.next().is_some_and(|c| c.is_ascii_lowercase())
+        && bytes.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'_')
+}
+
+/// The problem with `name` as an id of `kind`, if it is not one, with the
+/// id it could be.
+pub(super) fn id_problem(kind: &str, name: &str, loc: &Loc) -> Option<Problem> {
+    if is_id(name) {
+        return None;
+    }
+    let shown = printable(name, MAX_ID_CHARS);
+    let message = if name.chars().count() > MAX_ID_CHARS {
+        format!("{kind} id `{shown}` is longer than {MAX_ID_CHARS} characters")
+    } else {
+        format!("`{shown}` is not a valid {kind} id")
+    };
+    let help = match suggestion(kind, name) {
+        Some(id) => format!("{ID_PATTERN}: `{id}`"),
+        None => ID_PATTERN.to_owned(),
+    };
+    Some(Problem::error(Code::BadId, message, Some(loc.clone())).with_help(help))
+}
+
+/// `name` as an id: lowercased, every other character `_`, cut to length,
+/// and led by the kind's name where it does not start with a letter.
+fn suggestion(kind: &str, name: &str) -> Option<String> {
+    let mut id: String = name
+        .chars()
+        .map(|c| match c.to_ascii_lowercase() {
+            c @ ('a'..='z' | '0'..='9') => c,
+            _ => '_',
+        })
+        .collect();
+    if !id.starts_with(|c: char| c.is_ascii_lowercase()) {
+        let lead: String = kind.chars().filter(char::is_ascii_lowercase).collect();
+        id = format!("{lead}_{id}");
+    }
+    id.truncate(MAX_ID_CHARS);
+    (is_id(&id) && id.bytes().any(|c| c != b'_')).then_some(id)
 }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::actions::action_sel;
 use super::guards::compile;
 use super::linker::Linker;
-use super::registry::Parsed;
+use super::registry::{Parsed, prose};
 use crate::diagnostic::{Code, Loc, Problem};
 use crate::load::raw;
 use crate::model::Rule;
@@ -29,6 +29,7 @@ impl Linker<'_> {
         for (file, content) in parsed {
             for rule in &content.rules {
                 let loc = self.b.at(*file, &rule.id);
+                prose(&mut self.b, "rule", &rule.id.value, rule, &loc);
                 ids.declare(&rule.id.value, loc.clone(), &mut self.b.problems);
                 walk.last = Some(loc.clone());
                 rules.extend(self.rule(*file, rule, loc, &mut walk));

@@ -2,9 +2,10 @@
 
 use std::sync::Arc;
 
-use super::registry::{Builder, Registry, identifier};
-use crate::diagnostic::{Code, Loc, Problem, did_you_mean};
+use super::registry::{Builder, Registry, id_problem, prose};
+use crate::diagnostic::{Code, Loc, Problem, did_you_mean, printable};
 use crate::load::raw::{self, Text};
+use crate::load::text::hidden_in;
 use crate::model::{Piece, Template};
 use crate::schema::{FieldDef, Kind, Schema, check_value};
 
@@ -31,6 +32,11 @@ pub(super) fn template(
     file: usize,
     text: &Text,
 ) -> Option<Template> {
+    b.problems.extend(hidden_in(
+        "the constraint text",
+        &text.value,
+        &b.at(file, text),
+    ));
     let mut pieces = Vec::new();
     let mut rest = text.value.as_str();
     let mut ok = true;
@@ -49,6 +55,9 @@ pub(super) fn template(
     pieces.push(Piece::Text(rest.to_owned()));
     ok.then_some(Template(pieces))
 }
+
+/// The most segments a field's path may have (`a.b.c` has three).
+const MAX_SEGMENTS: usize = 8;
 
 /// What declaring a field needs besides the field: where it is, the sets an
 /// enum can take its values from, and the declared roles.
@@ -103,9 +112,21 @@ fn declare_field(
     field: &raw::Field,
 ) -> Option<(Loc, FieldDef)> {
     let loc = b.at(cx.file, path);
-    for segment in path.value.split('.') {
-        identifier(&mut b.problems, segment, &loc, "field");
+    let segments = path.value.split('.');
+    if segments.clone().count() > MAX_SEGMENTS {
+        let message = format!(
+            "field `{}` has more than {MAX_SEGMENTS} segments",
+            printable(&path.value, 64)
+        );
+        let help = "group a ticket's fields at most that deep";
+        b.problems
+            .push(Problem::error(Code::BadId, message, Some(loc.clone())).with_help(help));
+    } else {
+        for segment in segments {
+            b.problems.extend(id_problem("field", segment, &loc));
+        }
     }
+    prose(b, "field", &path.value, field, &loc);
     let kind = kind(b, cx, path, field)?;
     let kind_loc = b.at(cx.file, &field.kind);
     if (!matches!(kind, Kind::Enum(_) | Kind::List(_)) || field.kind.value == "role")
@@ -148,7 +169,14 @@ fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> O
         "role" => Kind::Enum(cx.roles.to_vec()),
         kind @ ("enum" | "list") => {
             let values = match (&field.values, &field.values_from) {
-                (Some(listed), None) => listed.iter().map(|v| v.value.as_str().into()).collect(),
+                (Some(listed), None) => {
+                    for value in listed {
+                        let what = format!("a value of field `{}`", path.value);
+                        let loc = b.at(cx.file, value);
+                        b.problems.extend(hidden_in(&what, &value.value, &loc));
+                    }
+                    listed.iter().map(|v| v.value.as_str().into()).collect()
+                }
                 (None, Some(names)) => from_sets(b, cx, names),
                 _ => {
                     let message = format!(
@@ -187,11 +215,12 @@ fn kind(b: &mut Builder, cx: &mut Context, path: &Text, field: &raw::Field) -> O
 /// The members of the named sets, each once, in order.
 fn from_sets(b: &mut Builder, cx: &mut Context, names: &[Text]) -> Vec<Arc<str>> {
     let mut out: Vec<Arc<str>> = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for name in names {
         let loc = b.at(cx.file, name);
         if let Some(i) = cx.sets.resolve(&name.value, &loc, &mut b.problems) {
             for v in &cx.set_values[i].1 {
-                if !out.contains(v) {
+                if seen.insert(v.clone()) {
                     out.push(v.clone());
                 }
             }

@@ -1,12 +1,15 @@
 //! Load: the bundle's files as written. `source` reads the manifest and the
 //! files it lists and computes the digest; `raw` parses the YAML with source
-//! locations.
+//! locations; `limits` bounds the sandbox limits a manifest may set; `text`
+//! refuses characters that hide what a file says.
 
 use serde::Serialize;
 
 pub mod digest;
+pub(crate) mod limits;
 pub mod raw;
 pub mod source;
+pub(crate) mod text;
 
 /// A bundle file held in memory: its name as the manifest lists it, and its text.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]

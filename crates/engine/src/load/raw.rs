@@ -25,15 +25,16 @@ pub(crate) struct Manifest {
     pub limits: Limits,
 }
 
-/// Sandbox limits for every expression of the bundle; unset ones keep their defaults.
+/// Sandbox limits for every expression of the bundle; unset ones keep their
+/// defaults, and each has a range (`load::limits`).
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Limits {
-    pub max_operations: Option<u64>,
-    pub max_expression_depth: Option<usize>,
-    pub max_string_size: Option<usize>,
-    pub max_array_size: Option<usize>,
-    pub max_map_size: Option<usize>,
+    pub max_operations: Option<Spanned<u64>>,
+    pub max_expression_depth: Option<Spanned<u64>>,
+    pub max_string_size: Option<Spanned<u64>>,
+    pub max_array_size: Option<Spanned<u64>>,
+    pub max_map_size: Option<Spanned<u64>>,
 }
 
 /// One policy file: any of the sections, each merged with the same section of
@@ -204,6 +205,89 @@ pub(crate) struct Fallback {
     pub rationale: String,
 }
 
+/// The free texts of a declaration (titles, descriptions, fees, rationales),
+/// each with what to call it: the linker checks each for hidden characters.
+pub(crate) trait Prose {
+    /// Each text the declaration gives, with its key.
+    fn prose(&self) -> Vec<(&'static str, &str)>;
+}
+
+/// The texts among `texts` that are given.
+fn given<'a>(texts: &[(&'static str, Option<&'a str>)]) -> Vec<(&'static str, &'a str)> {
+    texts.iter().filter_map(|&(k, t)| Some((k, t?))).collect()
+}
+
+impl Prose for Described {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", self.description.as_deref()),
+        ])
+    }
+}
+
+impl Prose for Action {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", self.description.as_deref()),
+        ])
+    }
+}
+
+impl Prose for Outcome {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", Some(&self.description)),
+        ])
+    }
+}
+
+impl Prose for Vehicle {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", Some(&self.description)),
+            ("fee", self.fee.as_deref()),
+            ("covers", self.covers.as_deref()),
+        ])
+    }
+}
+
+impl Prose for EscalationPath {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[
+            ("title", Some(&self.title)),
+            ("description", self.description.as_deref()),
+        ])
+    }
+}
+
+impl Prose for Rule {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        vec![("rationale", &self.rationale)]
+    }
+}
+
+impl Prose for Step {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        vec![("rationale", &self.rationale)]
+    }
+}
+
+impl Prose for Fallback {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        vec![("fallback rationale", &self.rationale)]
+    }
+}
+
+impl Prose for Field {
+    fn prose(&self) -> Vec<(&'static str, &str)> {
+        given(&[("description", self.description.as_deref())])
+    }
+}
+
 /// A YAML mapping kept in source order, keys with their locations.
 #[derive(Debug)]
 pub(crate) struct Entries<V>(pub Vec<(Text, V)>);
@@ -246,8 +330,14 @@ pub(crate) fn parse_yaml<T: for<'de> Deserialize<'de>>(
         let message = error.without_snippet().to_string();
         // The location is reported by the problem itself, not in its message.
         let message = match message.rsplit_once(" at line ") {
-            Some((head, _)) => head.to_owned(),
-            None => message,
+            Some((head, place))
+                if place
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || ", column".contains(c)) =>
+            {
+                head.to_owned()
+            }
+            _ => message,
         };
         let location = error.location().map(|at| loc(file, text, &at));
         let (message, help) = plain(&message);
@@ -291,6 +381,33 @@ fn plain(message: &str) -> (String, Option<&'static str>) {
         return (
             format!("duplicate key `{key}`"),
             Some("a key may appear once in a mapping; remove or rename one"),
+        );
+    }
+    if let Some(breach) = message.strip_prefix("budget breached: ") {
+        // The parser's budget: what a file may hold, so no file can take the
+        // loader's time, memory or stack.
+        let what = breach.split([' ', '{']).next().unwrap_or(breach);
+        let message = match what {
+            "Depth" => "the YAML nests deeper than 64 levels".to_owned(),
+            "Nodes" => "the file holds more than 250000 YAML nodes".to_owned(),
+            "Events" => "the file is longer than the YAML parser reads (1000000 events)".to_owned(),
+            "Aliases" | "Anchors" | "AliasAnchorRatio" => {
+                "the file uses more YAML aliases than the parser expands".to_owned()
+            }
+            _ => format!("the file is past a limit of the YAML parser ({breach})"),
+        };
+        return (message, Some("split the file, or flatten what it nests"));
+    }
+    if message == "recursion limit exceeded" {
+        return (
+            "the YAML nests too deeply".to_owned(),
+            Some("split the file, or flatten what it nests"),
+        );
+    }
+    if message.starts_with("multiple YAML documents detected") {
+        return (
+            "a policy file is one YAML document, and this one holds several".to_owned(),
+            Some("remove the `---` line that starts the second"),
         );
     }
     match message {

@@ -69,6 +69,10 @@ pub(crate) fn collect(
         display: manifest_display.clone(),
         text: text.clone(),
     };
+    let hidden = crate::load::text::hidden_characters(&manifest_display, &text);
+    if !hidden.is_empty() {
+        return Err(BundleError::new(hidden, vec![(manifest_display, text)]));
+    }
     let manifest: Manifest = match parse_yaml(&manifest_display, &text) {
         Ok(manifest) => manifest,
         Err(problem) => {

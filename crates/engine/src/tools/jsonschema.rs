@@ -45,6 +45,17 @@ fn action_ref() -> Value {
     })
 }
 
+/// The manifest's `limits`, each with its range.
+fn limits() -> Value {
+    use crate::load::limits::{ARRAY, DEPTH, MAP, OPERATIONS, STRING};
+    let bounds = [OPERATIONS, DEPTH, STRING, ARRAY, MAP].map(|b| {
+        let limit =
+            json!({ "type": "integer", "minimum": b.min, "maximum": b.max, "default": b.default });
+        (b.key.to_owned(), limit)
+    });
+    Value::Object(bounds.into_iter().collect())
+}
+
 /// The schema of `bundle.yaml` and of every policy file it lists.
 pub fn policy() -> Value {
     let expression = json!({ "type": "string", "description": "A rhai expression: true or false for a ticket." });
@@ -54,13 +65,7 @@ pub fn policy() -> Value {
             "version": text(),
             "description": text(),
             "files": { "type": "array", "items": text(), "description": "The policy files, in the order they are read." },
-            "limits": object(json!({
-                "max_operations": { "type": "integer", "minimum": 1 },
-                "max_expression_depth": { "type": "integer", "minimum": 1 },
-                "max_string_size": { "type": "integer", "minimum": 1 },
-                "max_array_size": { "type": "integer", "minimum": 1 },
-                "max_map_size": { "type": "integer", "minimum": 1 }
-            }), &[])
+            "limits": object(limits(), &[])
         }),
         &["name", "version", "files"],
     );

@@ -1,0 +1,143 @@
+//! Bundles far larger than any real one load, in time linear in their size
+//! (the benchmark `benches/load.rs` measures it), and decide correctly. Only
+//! generous deadlines here, never timings: each case must finish within
+//! `DEADLINE`, which catches a hang or a quadratic load, not a slow machine.
+
+use std::fmt::Write;
+use std::time::Duration;
+
+use serde_json::json;
+use triage_engine::{Bundle, BundleError, Code, PolicyFile};
+
+const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Runs `work` on a thread of the default size and gives its result, or
+/// fails the test if it takes longer than `DEADLINE`.
+fn within_deadline<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> T {
+    let (send, receive) = std::sync::mpsc::channel();
+    std::thread::spawn(move || send.send(work()));
+    receive
+        .recv_timeout(DEADLINE)
+        .expect("no answer within the deadline")
+}
+
+/// `n` named conditions, each using the one before it; `first` is the first
+/// one's expression. One rule uses the last.
+fn chain(n: usize, first: &str) -> Result<Bundle, BundleError> {
+    let mut conditions = format!("  c0: {first}\n");
+    for i in 1..n {
+        writeln!(conditions, "  c{i}: c{} && x != \"b\"", i - 1).unwrap();
+    }
+    with_conditions(&conditions, &format!("c{}", n - 1))
+}
+
+/// A bundle with one field (`x`), the `conditions` given (YAML lines), and
+/// a rule whose condition is `when`.
+fn with_conditions(conditions: &str, when: &str) -> Result<Bundle, BundleError> {
+    let mut policy = String::from(
+        "ticket:
+  id_field: id
+  role_field: role
+  fields:
+    id: { type: string, required: true }
+    role: { type: role, required: true }
+    x: { type: string, default: '' }
+conditions:
+",
+    );
+    policy.push_str(conditions);
+    write!(
+        policy,
+        "roles:
+  agent: {{ title: Agent }}
+actions:
+  act: {{ title: Act, roles: [agent] }}
+outcomes:
+  hit: {{ title: Hit, description: The whole chain holds. }}
+  miss: {{ title: Miss, description: It does not. }}
+rules:
+  - id: chain
+    when: {when}
+    outcome: hit
+    action: act
+    rationale: Every condition of the chain holds.
+  - id: rest
+    outcome: miss
+    action: act
+    rationale: Anything else.
+"
+    )
+    .unwrap();
+    Bundle::from_files(&[
+        PolicyFile {
+            name: "bundle.yaml".into(),
+            text: "name: chain\nversion: '1'\nfiles: [policy.yaml]\n".into(),
+        },
+        PolicyFile {
+            name: "policy.yaml".into(),
+            text: policy,
+        },
+    ])
+}
+
+#[test]
+fn a_chain_of_20000_conditions_loads_and_decides() {
+    within_deadline(|| {
+        let bundle = chain(20_000, "x == \"a\"").unwrap();
+        for (x, rule) in [("a", "chain"), ("b", "rest"), ("c", "rest")] {
+            let ticket = json!({ "id": "C-1", "role": "agent", "x": x });
+            let decision = bundle.decide(&ticket).unwrap();
+            assert_eq!(&*decision.rule, rule, "x = {x}");
+            assert_eq!(decision, bundle.interpreted().decide(&ticket).unwrap());
+        }
+        // The guard of the rule reads the one field, through every condition.
+        let ticket = json!({ "id": "C-1", "role": "agent", "x": "a" });
+        let decision = bundle.decide(&ticket).unwrap();
+        assert_eq!(decision.trace[0].reads.0.len(), 1);
+    });
+}
+
+#[test]
+fn a_cycle_through_20000_conditions_is_found_and_named_by_its_ends() {
+    let error = within_deadline(|| chain(20_000, "c19999 || x == \"a\"").unwrap_err());
+    let [problem] = &error.problems[..] else {
+        panic!("{:?}", error.problems)
+    };
+    assert_eq!(problem.code, Code::Cycle);
+    assert_eq!(
+        problem.message,
+        "conditions refer to each other in a cycle: `c0` → `c19999` → `c19998` → `c19997` → \
+         `c19996` → `c19995` → `c19994` → `c19993` → … (19991 more) → `c1` → `c0`"
+    );
+}
+
+#[test]
+fn thousands_of_mistakes_are_reported_with_hints_for_the_first() {
+    let mut conditions = String::new();
+    for i in 0..3_000 {
+        writeln!(conditions, "  c{i}: x == \"a\"").unwrap();
+        // A misspelt name in each: `did you mean `c{i}`?` costs a comparison
+        // with every one of the 6,000 names.
+        writeln!(conditions, "  d{i}: c{i}x || c{i}").unwrap();
+    }
+    let conditions = std::sync::Arc::new(conditions);
+    let load = {
+        let conditions = conditions.clone();
+        move || with_conditions(&conditions, "d0").unwrap_err().problems
+    };
+    let problems = within_deadline(load.clone());
+    assert_eq!(problems.len(), 3_000);
+    assert!(problems.iter().all(|p| p.code == Code::Expression));
+    let help = |i: usize| problems[i].help.clone().unwrap();
+    assert_eq!(help(0), "did you mean `c0`?");
+    // The suggestion budget of one load is spent well before the last.
+    assert_eq!(
+        help(2_999),
+        "conditions may use ticket fields, named sets and named conditions"
+    );
+    // Spent the same way each time.
+    let text = |problems: &[triage_engine::Problem]| {
+        problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()
+    };
+    assert_eq!(text(&problems), text(&within_deadline(load)));
+}
