@@ -2,6 +2,7 @@
 //! twenty more enum fields of 3–6 values and N rules over them proven; and
 //! the plan between two such bundles that differ in ten rules. Run with
 //! `cargo bench --bench analysis`; the figures are in docs/performance.md.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::hint::black_box;
 

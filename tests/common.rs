@@ -53,3 +53,17 @@ pub fn arg(path: &Path) -> &str {
 pub fn jsonl(tickets: &[Value]) -> String {
     tickets.iter().map(|t| format!("{t}\n")).collect()
 }
+
+/// One edit of a policy file: `from` replaced (once) by `to` in `file`.
+pub type Edit<'a> = (&'a str, &'a str, &'a str);
+
+/// A copy of the reference pack in `dir` with every edit applied, in order.
+pub fn pack_edited(dir: &Path, edits: &[Edit]) {
+    pack_copy(dir, None);
+    for (file, from, to) in edits {
+        let path = dir.join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "`{from}` is not in {file}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    }
+}

@@ -139,3 +139,72 @@ fn diff_reads_the_tickets_of_a_decision_log() {
     assert!(a["changed"].as_u64().unwrap() > 0, "{a}");
     assert_eq!(a["transitions"], b["transitions"]);
 }
+
+#[test]
+fn transitions_name_the_path_step_and_why_a_side_rejects_a_ticket() {
+    let dir = tempfile::tempdir().unwrap();
+    let (base, head) = (dir.path().join("base"), dir.path().join("head"));
+    pack_copy(&base, None);
+    // A new step before `signature`, and a new field with a default.
+    crate::common::pack_edited(
+        &head,
+        &[
+            (
+                "paths.yaml",
+                "      - id: signature\n",
+                "      - id: premier_for_outage\n        vehicle: premier_support_for_partners\n        when: has_premier && issue.type == \"regional_outage\"\n        rationale: A regional outage goes to Premier Support.\n      - id: signature\n",
+            ),
+            (
+                "ticket.yaml",
+                "    partner.support_plans:",
+                "    partner.tier: { type: enum, values: [standard, strategic], default: standard }\n    partner.support_plans:",
+            ),
+        ],
+    );
+    let outage = crate::common::with(
+        crate::common::ticket(),
+        &[
+            ("id", serde_json::json!("OUTAGE")),
+            ("issue.type", serde_json::json!("regional_outage")),
+            ("issue.severity", serde_json::json!("B")),
+            ("partner.competency", serde_json::json!("none")),
+        ],
+    );
+    let tiered = crate::common::with(
+        crate::common::ticket(),
+        &[
+            ("id", serde_json::json!("TIERED")),
+            ("partner.tier", serde_json::json!("standard")),
+        ],
+    );
+    let file = dir.path().join("tickets.jsonl");
+    std::fs::write(&file, jsonl(&[outage, tiered])).unwrap();
+
+    let (code, text) = diff(&base, &head, &file, &[]);
+    assert_eq!(code, 0, "{text}");
+    assert!(text.contains("2 tickets, 2 decisions change"), "{text}");
+    assert!(
+        text.contains("  escalate via advanced_support_for_partners (step advanced) -> escalate via premier_support_for_partners (step premier_for_outage): 1\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  invalid ticket: partner.tier: unknown field -> escalate via premier_support_for_partners (step premier_for_critical): 1\n"),
+        "{text}"
+    );
+    let (_, json) = diff(&base, &head, &file, &["--format", "json"]);
+    let report: Value = serde_json::from_str(&json).unwrap();
+    let transitions = report["transitions"].as_array().unwrap();
+    assert!(
+        transitions.iter().any(
+            |t| t["before"] == "invalid ticket: partner.tier: unknown field"
+                && t["examples"][0] == "TIERED"
+        ),
+        "{json}"
+    );
+    assert!(
+        transitions.iter().any(|t| t["after"]
+            == "escalate via premier_support_for_partners (step premier_for_outage)"
+            && t["examples"][0] == "OUTAGE"),
+        "{json}"
+    );
+}

@@ -14,6 +14,8 @@ mod determinism_processes;
 mod diff;
 mod editor;
 mod http;
+mod plan;
 mod reload;
 mod serve_support;
 mod suites;
+mod table;

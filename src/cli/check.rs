@@ -1,15 +1,18 @@
 //! `triage check`: load and validate a bundle, report every problem, and
-//! optionally explore every combination of the values its conditions read.
+//! prove exactly, over the whole ticket space, that every valid ticket gets a
+//! decision without an error and that every rule, path step and fallback
+//! decides some ticket; then, for each rule, which earlier rules take tickets
+//! it also matches.
 
+use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
 use serde_json::json;
 
-use super::shared::exit;
-use triage_engine::{
-    Bundle, BundleError, Diagnostics, Exploration, ExploreOptions, Mode, Severity,
-};
+use super::shared::{compact, exit, percent, plural};
+use triage_engine::analysis::{Analysis, Class, Finding};
+use triage_engine::{Bundle, BundleError, Diagnostics, Severity};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,19 +22,18 @@ pub struct Args {
     /// `human`: each problem with its snippet; `json`: one object for CI bots.
     #[arg(long, value_enum, default_value_t = ErrorFormat::Human)]
     pub error_format: ErrorFormat,
-    /// Fail (exit 3) on warnings too.
+    /// Fail (exit 3) on warnings too, "not proven" included.
     #[arg(long)]
     pub deny_warnings: bool,
-    /// Decide every combination of the values the conditions read: prove that
-    /// every valid ticket gets a decision and list what no ticket reaches.
-    #[arg(long)]
+    /// Accepted for compatibility and ignored: the check is always exact now.
+    #[arg(long, hide = true)]
     pub exhaustive: bool,
-    /// Enumerate only up to this many combinations; sample beyond it.
-    #[arg(long, default_value_t = triage_engine::ExploreOptions::default().max_tickets)]
-    pub max_tickets: u64,
-    /// How many random tickets to decide when enumerating is not possible.
-    #[arg(long, default_value_t = triage_engine::ExploreOptions::default().samples)]
-    pub samples: u64,
+    /// Accepted for compatibility and ignored: nothing is enumerated or sampled.
+    #[arg(long, hide = true)]
+    pub max_tickets: Option<u64>,
+    /// Accepted for compatibility and ignored: nothing is enumerated or sampled.
+    #[arg(long, hide = true)]
+    pub samples: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -42,28 +44,22 @@ pub enum ErrorFormat {
 
 pub fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> u8 {
     let result = Bundle::load(&args.dir);
-    let exploration = match (&result, args.exhaustive) {
-        (Ok(bundle), true) => Some(bundle.explore(ExploreOptions {
-            max_tickets: args.max_tickets,
-            samples: args.samples,
-            ..ExploreOptions::default()
-        })),
-        _ => None,
-    };
-    let (errors, warnings) = match &result {
-        Ok(bundle) => (
-            0,
-            bundle.warnings().len() + exploration.as_ref().map_or(0, |e| e.shadowed().count()),
-        ),
+    let analysis = result.as_ref().ok().map(Bundle::analyse);
+    let (mut errors, mut warnings) = match &result {
+        Ok(bundle) => (0, bundle.warnings().len()),
         Err(error) => count(error),
     };
-    let errors = errors + exploration.as_ref().map_or(0, |e| e.errors as usize);
+    if let Some(analysis) = &analysis {
+        let (e, w) = counted(analysis);
+        errors += e;
+        warnings += w;
+    }
     let failed = errors > 0 || (args.deny_warnings && warnings > 0);
     let _ = match args.error_format {
         ErrorFormat::Human => write!(
             out,
             "{}",
-            human(&result, exploration.as_ref(), errors, warnings)
+            human(&result, analysis.as_ref(), errors, warnings)
         ),
         ErrorFormat::Json => {
             let problems = match &result {
@@ -76,7 +72,7 @@ pub fn run(args: &Args, out: &mut dyn Write, _err: &mut dyn Write) -> u8 {
                 "errors": errors,
                 "warnings": warnings,
                 "problems": problems,
-                "exhaustive": exploration,
+                "analysis": analysis,
             });
             writeln!(
                 out,
@@ -101,9 +97,22 @@ fn count(error: &BundleError) -> (usize, usize) {
     (errors, error.problems.len() - errors)
 }
 
+/// The analysis's errors and warnings: each finding by its kind, and "not
+/// proven" (whatever stands in the way) as one warning.
+fn counted(analysis: &Analysis) -> (usize, usize) {
+    let errors = analysis
+        .findings
+        .iter()
+        .filter(|f| f.kind.is_error())
+        .count();
+    let warnings = analysis.findings.len() - errors;
+    let unproven = usize::from(!analysis.proven);
+    (errors, warnings + unproven)
+}
+
 fn human(
     result: &Result<Bundle, BundleError>,
-    exploration: Option<&Exploration>,
+    analysis: Option<&Analysis>,
     errors: usize,
     warnings: usize,
 ) -> String {
@@ -119,109 +128,108 @@ fn human(
             s += &format!("{} {} {}\n", p.name, p.version, p.digest);
         }
     }
-    if let Some(e) = exploration {
-        s += &explained(e);
+    if let Some(analysis) = analysis {
+        s += &proof(analysis);
+        s += &precedence(analysis);
     }
     s += &format!(
-        "{errors} {}, {warnings} {}\n",
+        "{}, {}\n",
         plural(errors, "error"),
         plural(warnings, "warning")
     );
     s
 }
 
-fn plural(n: usize, word: &str) -> String {
-    if n == 1 {
-        word.to_owned()
-    } else {
-        format!("{word}s")
-    }
-}
-
-fn explained(e: &Exploration) -> String {
-    let mut s = String::new();
-    let fields: Vec<String> = e
+/// The proof: what it covers, then "proven", or each finding and each
+/// expression that stands in the way.
+fn proof(a: &Analysis) -> String {
+    let fields: Vec<String> = a
         .fields
         .iter()
-        .map(|f| {
-            format!(
-                "{} ({})",
-                f.path,
-                f.values
-                    .map_or_else(|| "unbounded".to_owned(), |n| n.to_string())
-            )
-        })
+        .map(|(path, cells)| format!("{path} ({cells})"))
         .collect();
-    match e.mode {
-        Mode::Exhaustive => {
-            s += &format!(
-                "\nexhaustive: {} tickets, every combination of {}\n",
-                e.tickets,
-                fields.join(", ")
-            )
+    let mut s = format!(
+        "\nproof over every valid ticket, each field split into the cells the rules tell apart: {}\n",
+        match fields.is_empty() {
+            true => "no field".to_owned(),
+            false => fields.join(", "),
         }
-        Mode::Sampled => {
-            s += &format!(
-                "\nsampled: {} random tickets, because {}; fields: {}\n",
-                e.tickets,
-                e.reason.as_deref().unwrap_or("enumeration is not possible"),
-                fields.join(", ")
-            )
-        }
-    }
-    s += &format!(
-        "  {} valid tickets decided, {} rejected as invalid input, {} evaluation errors\n",
-        e.decided, e.invalid, e.errors
     );
-    if e.errors == 0 && e.mode == Mode::Exhaustive {
+    let errors = a.findings.iter().any(|f| f.kind.is_error());
+    if a.proven && a.findings.is_empty() {
+        s += "  proven: every valid ticket gets a decision without an error; every rule, path step and fallback decides some ticket\n";
+    } else if a.proven && !errors {
         s += "  proven: every valid ticket gets a decision without an error\n";
     }
-    for example in &e.error_examples {
-        s += &format!(
-            "  error: {} for {}\n",
-            example.error.as_deref().unwrap_or_default(),
-            fields_text(example)
-        );
+    for finding in &a.findings {
+        s += &described(finding);
     }
-    s += "  rules and path steps:\n";
-    for reach in e.rules.iter().chain(&e.steps) {
-        match &reach.example {
-            Some(example) => {
-                s += &format!(
-                    "    {:<40} {:>9} tickets, e.g. {}\n",
-                    reach.id,
-                    reach.hits,
-                    fields_text(example)
-                )
-            }
-            None => {
-                s += &format!(
-                    "    {:<40} {:>9} tickets: shadowed, no ticket reaches it\n",
-                    reach.id, 0
-                )
-            }
+    if !a.proven {
+        for reason in &a.not_proven {
+            let _ = writeln!(s, "  not proven: {reason}");
         }
-    }
-    let shadowed: Vec<&str> = e.shadowed().map(|r| r.id.as_str()).collect();
-    if shadowed.is_empty() {
-        s += "  nothing is shadowed\n";
-    } else {
-        s += &format!(
-            "  warning: shadowed (no ticket reaches them): {}\n",
-            shadowed.join(", ")
-        );
+        for o in &a.opaque {
+            let _ = writeln!(s, "    {}: `{}`: {}", o.location, o.expression, o.reason);
+        }
     }
     s
 }
 
-fn fields_text(example: &triage_engine::Example) -> String {
-    example
-        .fields
-        .iter()
-        .map(|(path, value)| match value {
-            serde_json::Value::String(s) => format!("{path}={s}"),
-            other => format!("{path}={other}"),
-        })
-        .collect::<Vec<_>>()
-        .join(" ")
+fn described(f: &Finding) -> String {
+    let severity = match f.kind.is_error() {
+        true => "error",
+        false => "warning",
+    };
+    let mut s = match f.location.is_empty() {
+        true => format!("  {severity}: {}\n", f.message),
+        false => format!("  {severity}: {} ({})\n", f.message, f.location),
+    };
+    if let Some(class) = &f.class {
+        s += &class_lines(class, "    ");
+    }
+    if !f.taken_by.is_empty() {
+        let rules: Vec<String> = f.taken_by.iter().map(|r| format!("`{r}`")).collect();
+        let _ = writeln!(s, "    taken by: {}", rules.join(", "));
+    }
+    s
+}
+
+fn class_lines(class: &Class, indent: &str) -> String {
+    format!(
+        "{indent}tickets: {} ({} of the valid tickets)\n{indent}e.g. {}\n",
+        class.class,
+        percent(class.share),
+        compact(&class.witness)
+    )
+}
+
+/// For each rule, the earlier rules that take tickets it also matches (the
+/// witnesses are in the JSON output).
+fn precedence(a: &Analysis) -> String {
+    if a.precedence.is_empty() {
+        return String::new();
+    }
+    let mut s =
+        "\nprecedence: earlier rules that take tickets a later rule also matches\n".to_owned();
+    for p in &a.precedence {
+        let _ = writeln!(
+            s,
+            "  rule `{}` ({}) — tickets it also matches are taken first by:",
+            p.rule, p.location
+        );
+        for t in &p.taken {
+            let _ = writeln!(
+                s,
+                "    `{}` ({}): {} ({})",
+                t.by,
+                t.location,
+                t.class.class,
+                percent(t.class.share)
+            );
+        }
+        if p.more > 0 {
+            let _ = writeln!(s, "    … and {}", plural(p.more, "more earlier rule"));
+        }
+    }
+    s
 }

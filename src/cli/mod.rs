@@ -14,9 +14,11 @@ pub mod eval;
 mod explain;
 pub mod r#gen;
 mod input;
+pub mod plan;
 pub mod schema;
 pub mod serve;
 pub mod shared;
+pub mod table;
 pub mod test;
 
 pub use shared::exit;
@@ -42,7 +44,7 @@ pub enum Command {
     /// Decide tickets: one per file, or a JSON/YAML array of them.
     #[command(after_help = EXIT_CODES)]
     Eval(eval::Args),
-    /// Load and validate a bundle and report every problem, without deciding anything.
+    /// Validate a bundle, report every problem, and prove exactly that every valid ticket gets a decision.
     #[command(
         after_help = "Exit codes:\n  0  no errors (and no warnings, with --deny-warnings)\n  3  errors, or warnings with --deny-warnings"
     )]
@@ -56,6 +58,12 @@ pub enum Command {
     Audit(audit::Args),
     /// Decide tickets with two bundles and report what changes.
     Diff(diff::Args),
+    /// The exact change between two bundles: the classes of tickets whose decision changes.
+    #[command(after_help = plan::EXIT_CODES)]
+    Plan(plan::Args),
+    /// The decision table: for each rule and path step, the classes of tickets it decides.
+    #[command(after_help = table::EXIT_CODES)]
+    Table(table::Args),
     /// Run the HTTP evaluation service, reloading the bundle when it changes.
     Serve(serve::Args),
     /// Generate test data from the bundle's schema (deterministic per seed).
@@ -70,6 +78,8 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Schema(args) => schema::run(&args, out, err),
         Command::Audit(args) => audit::run(&args, out, err),
         Command::Diff(args) => diff::run(&args, out, err),
+        Command::Plan(args) => plan::run(&args, out, err),
+        Command::Table(args) => table::run(&args, out, err),
         Command::Serve(args) => serve::run(&args, out, err),
         Command::Gen(args) => r#gen::run(&args, out, err),
     }

@@ -105,3 +105,39 @@ pub fn json<T: serde::Serialize>(value: &T, out: &mut dyn Write) {
         }
     }
 }
+
+/// A share of the ticket space as a percentage: one decimal from 1 %, two
+/// significant digits below it, so that a small class does not read as 0 %.
+pub fn percent(share: f64) -> String {
+    let p = share * 100.0;
+    if p <= 0.0 {
+        return "0%".to_owned();
+    }
+    if p >= 1.0 {
+        return format!("{}%", trim(format!("{p:.1}")));
+    }
+    let decimals = (1.0 - p.log10().floor()).clamp(1.0, 12.0) as usize;
+    format!("{}%", trim(format!("{p:.decimals$}")))
+}
+
+fn trim(text: String) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text
+    }
+}
+
+/// A JSON value on one line.
+pub fn compact(value: &serde_json::Value) -> String {
+    serde_json::to_string(value).unwrap_or_default()
+}
+
+/// `n word` or `n words` (`n classes` for a word ending in `s`).
+pub fn plural(n: usize, word: &str) -> String {
+    match (n, word.ends_with('s')) {
+        (1, _) => format!("{n} {word}"),
+        (_, true) => format!("{n} {word}es"),
+        (_, false) => format!("{n} {word}s"),
+    }
+}

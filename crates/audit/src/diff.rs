@@ -1,7 +1,8 @@
 //! `diff`: the impact of a policy change on real tickets. Every ticket is
 //! decided by both bundles; decisions whose verdict differs are counted by
-//! transition (outcome/vehicle before → after), with the rules responsible
-//! and the first few ticket ids of each. The input is streamed in chunks and
+//! transition (outcome/vehicle and path step before → after; a rejection
+//! with its reason), with the rules responsible and the first few ticket ids
+//! of each. The input is streamed in chunks and
 //! each chunk decided on every core; the result does not depend on the
 //! number of threads (chunks are merged in input order).
 
@@ -13,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::verdict::Verdict;
-use triage_engine::{Bundle, PolicyRef};
+use triage_engine::{Bundle, Decision, PolicyRef, Rejection, RejectionKind};
 
 const CHUNK: usize = 8192;
 
@@ -113,7 +114,8 @@ fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -
             (Ok(d), _) | (_, Ok(d)) => Some(d.ticket_id.to_string()),
             (Err(r), _) => r.ticket_id.as_deref().map(str::to_owned),
         };
-        let entry = tally.transitions.entry((b.label, a.label)).or_default();
+        let labels = (label(&b, before.as_ref()), label(&a, after.as_ref()));
+        let entry = tally.transitions.entry(labels).or_default();
         entry.count = 1;
         entry.rules.insert((b.rule, a.rule), 1);
         if examples > 0 {
@@ -123,6 +125,37 @@ fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -
         }
     }
     tally
+}
+
+/// A side of a transition as its table shows it: the verdict's label with
+/// the path step that chose the vehicle (`escalate via x (step y)`), or the
+/// rejection with its reason (`invalid ticket: issue.type: …`).
+fn label(verdict: &Verdict, result: Result<&Decision, &Rejection>) -> String {
+    match result {
+        Ok(d) => match (&d.path, &d.path_step) {
+            (_, Some(step)) => format!("{} (step {step})", verdict.label),
+            (Some(_), None) => format!("{} (fallback)", verdict.label),
+            (None, None) => verdict.label.clone(),
+        },
+        Err(r) => format!("{}: {}", verdict.label, reason(r)),
+    }
+}
+
+/// Why a bundle rejects a ticket, in one line.
+fn reason(rejection: &Rejection) -> String {
+    match &rejection.error {
+        RejectionKind::InvalidTicket { problems } => {
+            let each: Vec<String> = problems
+                .iter()
+                .map(|p| match p.field.is_empty() {
+                    true => p.message.clone(),
+                    false => format!("{}: {}", p.field, p.message),
+                })
+                .collect();
+            each.join("; ")
+        }
+        RejectionKind::Evaluation(e) => format!("{} `{}`: {}", e.stage, e.id, e.cause),
+    }
 }
 
 /// Decides every ticket of `input` (JSON lines) with `base` and `head`.
