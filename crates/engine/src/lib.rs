@@ -48,7 +48,7 @@ pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,
     PathInfo, RuleInfo, SetInfo, StepInfo, TicketInfo,
 };
-pub use load::source::MANIFEST;
+pub use load::source::{MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES};
 pub use load::{PolicyFile, digest};
 pub use model::Described;
 pub use model::decision::{

@@ -38,6 +38,9 @@ const PINNED: &[&str] = &[
     "unreachable",
     "unused",
     "load-failed",
+    "outside-bundle",
+    "not-a-file",
+    "too-large",
 ];
 
 #[test]
