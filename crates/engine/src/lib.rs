@@ -42,7 +42,10 @@ mod model;
 mod schema;
 mod tools;
 
-pub use diagnostic::{BundleError, Code, Diagnostics, Loc, Problem, Severity, SuiteError};
+pub use diagnostic::{
+    BundleError, Code, Diagnostics, Loc, Problem, Severity, SuiteError, is_unprintable, printable,
+    printable_keeping_lines,
+};
 pub use engine::Bundle;
 pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,
@@ -55,6 +58,8 @@ pub use model::decision::{
     Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,
     Stage, StepKind, StepResult, TraceStep,
 };
-pub use schema::{FieldPath, FieldType};
+pub use schema::{
+    BOM, FieldPath, FieldType, TicketSyntaxError, parse_ticket, read_tickets, strip_bom,
+};
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
 pub use tools::{generate, jsonschema, suite};

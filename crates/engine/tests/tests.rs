@@ -7,6 +7,7 @@ mod common;
 mod architecture;
 mod bad_bundles;
 mod determinism;
+mod fuzz;
 mod loader;
 mod native;
 mod problem_codes;

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
 mod codes;
+mod printable;
 pub use codes::Code;
+pub use printable::{is_unprintable, printable, printable_keeping_lines};
 use serde::Serialize;
 
 /// A place in a policy file: 1-based line and column, plus the byte span that
