@@ -517,3 +517,68 @@ fn a_huge_document_on_standard_input_is_refused_without_being_read_whole() {
     assert_eq!(records.len(), 1);
     assert!(message(&records[0]).starts_with("larger than the 1048576 bytes a ticket may take"));
 }
+
+// --- Any bytes at all: one answer a line --------------------------------------
+
+/// A line of batch input: a good ticket, one spoiled, or random bytes.
+fn batch_line() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+    use proptest::prelude::*;
+    let good = example().to_string();
+    prop_oneof![
+        Just(good.clone().into_bytes()),
+        Just(with_bom(&good)),
+        Just(duplicated().into_bytes()),
+        Just(format!("{good}{good}").into_bytes()),
+        prop::collection::vec(any::<u8>().prop_filter("a line", |b| *b != b'\n'), 0..300),
+    ]
+}
+
+#[test]
+fn any_bytes_in_batch_get_exactly_one_answer_a_line() {
+    use proptest::prelude::*;
+    use proptest::test_runner::{Config, TestRunner};
+    let bundle = crate::common::reference();
+    let config = Config {
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let strategy = (prop::collection::vec(batch_line(), 1..12), any::<bool>());
+    TestRunner::new(config)
+        .run(&strategy, |(lines, ended)| {
+            let mut input = lines.join(&b'\n');
+            if ended {
+                input.push(b'\n');
+            }
+            let mut output = Vec::new();
+            // One and a half good tickets: the doubled line is too long.
+            let options = triage_service::batch::Options {
+                workers: 1,
+                max_ticket_bytes: example().to_string().len() * 3 / 2,
+            };
+            let summary = triage_service::batch::run(
+                &bundle,
+                &mut std::io::Cursor::new(input),
+                &mut output,
+                &options,
+                &mut |_, _| {},
+                None,
+            )
+            .unwrap();
+            let output = String::from_utf8(output).unwrap();
+            // An empty last line with no line feed after it is no line.
+            let count = match lines.last() {
+                Some(last) if last.is_empty() && !ended => lines.len() - 1,
+                _ => lines.len(),
+            };
+            prop_assert_eq!(output.lines().count(), count);
+            prop_assert_eq!(summary.lines as usize, count);
+            for (i, line) in output.lines().enumerate() {
+                let record: Value = serde_json::from_str(line).unwrap();
+                if record.get("outcome").is_none() {
+                    prop_assert_eq!(&record["line"], &json!(i + 1));
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+}
