@@ -378,7 +378,7 @@ fn a_five_megabyte_line_between_two_good_ones_gets_an_error_record() {
         );
         assert!(
             message(&records[1]).starts_with(
-                "the line is longer than the 1048576 bytes a ticket may take, so it was skipped unread"
+                "the line is longer than the 1048576 bytes a ticket may take, so it was skipped, not kept"
             ),
             "{}",
             records[1]

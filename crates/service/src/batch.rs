@@ -351,7 +351,7 @@ fn too_long(recorder: &Recorder, length: u64, max: usize) -> Rejection {
         ..LINE
     };
     let message = format!(
-        "the line is longer than the {max} bytes a ticket may take, so it was skipped unread; \
+        "the line is longer than the {max} bytes a ticket may take, so it was skipped, not kept; \
          raise `--max-ticket-bytes` if it is a ticket"
     );
     recorder.unreadable(&words, message)
