@@ -211,7 +211,10 @@ fn an_output_that_closes_stops_the_run_with_its_error() {
     let input: String = (0..5000).map(|_| format!("{ticket}\n")).collect();
     let mut reader = std::io::Cursor::new(input.into_bytes());
     let mut output = ClosesEarly { left: 10_000 };
-    let options = triage_service::batch::Options { workers: 2 };
+    let options = triage_service::batch::Options {
+        workers: 2,
+        ..Default::default()
+    };
     let result = triage_service::batch::run(
         &bundle,
         &mut reader,

@@ -13,6 +13,7 @@ mod cli;
 mod determinism_processes;
 mod diff;
 mod editor;
+mod hostile_input;
 mod http;
 mod plan;
 mod reload;

@@ -18,7 +18,7 @@ pub(crate) fn run(
     bundle: &Bundle,
     input: &str,
     output: &str,
-    workers: usize,
+    options: Options,
     log: Option<triage_audit::DecisionLog>,
     out: &mut dyn Write,
     err: &mut dyn Write,
@@ -47,7 +47,6 @@ pub(crate) fn run(
             }
         }
     };
-    let options = Options { workers };
     // The batch's writer thread records through the log it is lent.
     let log = log.map(Mutex::new);
     let result = batch::run(

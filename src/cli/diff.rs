@@ -8,6 +8,8 @@ use std::path::PathBuf;
 
 use super::shared::exit;
 use triage_audit::diff::{Impact, impact};
+use triage_audit::report::md;
+use triage_engine::printable;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -105,16 +107,24 @@ fn text(r: &Impact) -> String {
             );
         }
         if !t.examples.is_empty() {
-            let _ = writeln!(s, "    e.g. {}", t.examples.join(", "));
+            // Ticket ids: the tickets' own, so written printable.
+            let _ = writeln!(s, "    e.g. {}", printable(&t.examples.join(", ")));
         }
     }
     s
 }
 
+/// The impact as Markdown, every value escaped by [`md`] so that no ticket
+/// id can forge a row.
 fn markdown(r: &Impact) -> String {
     let mut s = format!(
         "## Policy impact: {} {} → {} {}\n\n**{}** of {} tickets change decision.\n",
-        r.base.name, r.base.version, r.head.name, r.head.version, r.changed, r.tickets
+        md(&r.base.name),
+        md(&r.base.version),
+        md(&r.head.name),
+        md(&r.head.version),
+        r.changed,
+        r.tickets
     );
     if r.unreadable > 0 {
         let _ = writeln!(s, "\n{} lines hold no ticket.", r.unreadable);
@@ -125,16 +135,16 @@ fn markdown(r: &Impact) -> String {
             let rules: Vec<String> = t
                 .rules
                 .iter()
-                .map(|x| format!("`{}` → `{}` ({})", x.before, x.after, x.count))
+                .map(|x| format!("`{}` → `{}` ({})", md(&x.before), md(&x.after), x.count))
                 .collect();
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} |",
-                t.before,
-                t.after,
+                md(&t.before),
+                md(&t.after),
                 t.count,
                 rules.join("<br>"),
-                t.examples.join(", ")
+                md(&t.examples.join(", "))
             );
         }
     }

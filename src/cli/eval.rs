@@ -3,12 +3,13 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use serde_json::Value;
-
-use super::input::{self, Input};
-use super::shared::{LogArgs, PolicyArgs, exit};
+use super::input::{self, Item};
+use super::shared::{LogArgs, PolicyArgs, exit, show};
 use triage_audit::{Answer, AuditError, Recorder, Unreadable};
-use triage_engine::{Decision, Rejection, RejectionKind, StepResult};
+use triage_engine::{
+    Decision, Rejection, RejectionKind, StepResult, TicketSyntaxError, printable,
+    printable_keeping_lines,
+};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,6 +38,11 @@ pub struct Args {
     /// Batch mode worker threads (0: one per core).
     #[arg(long, requires = "input", default_value_t = 0)]
     pub workers: usize,
+    /// The most bytes a ticket may take: a file, standard input, or a line of
+    /// batch input. A larger one gets an error record, unread past the
+    /// limit, and the run goes on.
+    #[arg(long, value_name = "BYTES", default_value_t = triage_service::batch::DEFAULT_MAX_TICKET_BYTES)]
+    pub max_ticket_bytes: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -56,7 +62,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Err(code) => return code,
     };
     if let Some(input) = &args.input {
-        return super::batch::run(&bundle, input, &args.output, args.workers, log, out, err);
+        let options = triage_service::batch::Options {
+            workers: args.workers,
+            max_ticket_bytes: args.max_ticket_bytes,
+        };
+        return super::batch::run(&bundle, input, &args.output, options, log, out, err);
     }
     let log = log.map(Mutex::new);
     // A decision is printed only once it is logged: nothing escapes the audit trail.
@@ -91,30 +101,47 @@ fn decide_file(
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> Result<(), AuditError> {
-    let tickets = match input::read(name) {
-        Input::Tickets(tickets) => tickets,
-        Input::Unreadable(message) => {
-            let _ = writeln!(err, "error: {message}");
-            status.io = true;
-            return Ok(());
-        }
-        Input::Malformed(message) => {
-            let found = format!("the contents of `{name}`");
-            let words = Unreadable {
-                expected: "a ticket in JSON or YAML",
-                found: &found,
-                empty: None,
-            };
-            let result = recorder.reject(recorder.unreadable(&words, message))?;
-            status.note(&result);
-            emit(args, catalog, out, &result);
-            return Ok(());
-        }
+    let found = format!("the contents of `{name}`");
+    let words = Unreadable {
+        expected: "a ticket in JSON or YAML",
+        found: &found,
+        empty: None,
     };
-    for ticket in &tickets {
-        let result = recorder.decide(ticket)?;
-        status.note(&result);
-        emit(args, catalog, out, &result);
+    // Each ticket is answered as it is read; an input that holds no (more)
+    // tickets gets its one answer for the rest, in its place.
+    let mut failed = None;
+    let read = input::read(name, args.max_ticket_bytes, &mut |item| {
+        let result = match item {
+            Item::Ticket(ticket) => recorder.decide(&ticket),
+            Item::NotJson(TicketSyntaxError::TooLarge { index, max }) => {
+                let error = TicketSyntaxError::TooLarge { index, max };
+                let message = format!(
+                    "{error}; raise `--max-ticket-bytes` for larger tickets, \
+                     or decide a large batch with `--input`"
+                );
+                recorder.reject(recorder.unreadable(&words, message))
+            }
+            Item::NotJson(error) => recorder.reject(recorder.syntax(&error, &words)),
+            Item::Malformed(message) => recorder.reject(recorder.unreadable(&words, message)),
+        };
+        match result {
+            Ok(answer) => {
+                status.note(&answer);
+                emit(args, catalog, out, &answer);
+                true
+            }
+            Err(error) => {
+                failed = Some(error);
+                false
+            }
+        }
+    });
+    if let Some(error) = failed {
+        return Err(error);
+    }
+    if let Err(message) = read {
+        let _ = writeln!(err, "error: {}", printable(&message));
+        status.io = true;
     }
     Ok(())
 }
@@ -182,16 +209,20 @@ fn emit(
     let _ = written;
 }
 
-/// A decision for a person: what, who and why.
+/// A decision for a person: what, who and why. Nothing in it reaches the
+/// terminal as a control character, whether the ticket supplied it or a
+/// decision log it was read back from was edited: every value is written
+/// [`printable`], and the policy's sentences keep only their line breaks.
 pub fn text(decision: &Decision) -> String {
-    let mut s = format!("{}: {}", decision.ticket_id, decision.outcome);
+    let p = |text: &str| printable(text).into_owned();
+    let mut s = format!("{}: {}", p(&decision.ticket_id), p(&decision.outcome));
     if let Some(vehicle) = &decision.vehicle {
-        s += &format!(" via {vehicle}");
+        s += &format!(" via {}", p(vehicle));
     }
-    s += &format!("\n  rule:      {}", decision.rule);
+    s += &format!("\n  rule:      {}", p(&decision.rule));
     if let Some(path) = &decision.path {
         let step = decision.path_step.as_deref().unwrap_or("fallback");
-        s += &format!("\n  path:      {path} (step {step})");
+        s += &format!("\n  path:      {} (step {})", p(path), p(step));
     }
     let may = if decision.requester.allowed {
         "may take it"
@@ -200,16 +231,21 @@ pub fn text(decision: &Decision) -> String {
     };
     s += &format!(
         "\n  action:    {} ({} {may}; allowed: {})",
-        decision.action,
-        decision.requester.role,
-        decision.allowed_roles.join(", ")
+        p(&decision.action),
+        p(&decision.requester.role),
+        p(&decision.allowed_roles.join(", "))
     );
     for (i, sentence) in decision.rationale.iter().enumerate() {
         let label = if i == 0 { "why:" } else { "" };
-        s += &format!("\n  {label:<10} {sentence}");
+        s += &format!("\n  {label:<10} {}", printable_keeping_lines(sentence));
     }
-    let p = &decision.policy;
-    s += &format!("\n  policy:    {} {} {}", p.name, p.version, p.digest);
+    let policy = &decision.policy;
+    s += &format!(
+        "\n  policy:    {} {} {}",
+        p(&policy.name),
+        p(&policy.version),
+        p(&policy.digest)
+    );
     s
 }
 
@@ -228,9 +264,9 @@ pub(crate) fn trace_text(trace: &[triage_engine::TraceStep]) -> String {
         let reads: Vec<String> = step
             .reads
             .iter()
-            .map(|(k, v)| format!("{k} = {}", show(v)))
+            .map(|(k, v)| format!("{} = {}", printable(k), show(v)))
             .collect();
-        s += &format!("\n    {mark}  {id}");
+        s += &format!("\n    {mark}  {}", printable(&id));
         if !reads.is_empty() {
             s += &format!("  [{}]", reads.join(", "));
         }
@@ -238,16 +274,10 @@ pub(crate) fn trace_text(trace: &[triage_engine::TraceStep]) -> String {
     s
 }
 
-fn show(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    }
-}
-
 pub(crate) fn rejection_text(rejection: &Rejection) -> String {
     let id = rejection.ticket_id.as_deref().unwrap_or("(no id)");
-    let mut s = format!("{id}: {}", rejection.error);
+    // The error writes what the ticket supplied printable itself.
+    let mut s = format!("{}: {}", printable(id), rejection.error);
     if matches!(rejection.error, RejectionKind::Evaluation(_)) && !rejection.trace.is_empty() {
         s += &format!("\n{}", trace_text(&rejection.trace));
     }

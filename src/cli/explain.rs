@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use triage_engine::{Catalog, Decision, StepKind, StepResult, TraceStep};
+use triage_engine::{Catalog, Decision, StepKind, StepResult, TraceStep, printable};
 
 /// The explanation, in three parts: the deciding rule, the escalation path
 /// (when the rule sent the ticket down one), and the rules tried before it.
@@ -121,7 +121,8 @@ fn rules_before(decision: &Decision, catalog: &Catalog) -> String {
     s
 }
 
-/// ", with a = x, b = y" for the fields a condition read.
+/// ", with a = x, b = y" for the fields a condition read, the values
+/// written printable (they are the ticket's).
 fn with(step: &TraceStep) -> String {
     if step.reads.is_empty() {
         return String::new();
@@ -130,9 +131,8 @@ fn with(step: &TraceStep) -> String {
         .reads
         .iter()
         .map(|(k, v)| match v {
-            Value::String(s) => format!("{k} = {s}"),
-            Value::Null => format!("{k} absent"),
-            other => format!("{k} = {other}"),
+            Value::Null => format!("{} absent", printable(k)),
+            other => format!("{} = {}", printable(k), super::shared::show(other)),
         })
         .collect();
     format!(", with {}", reads.join(", "))

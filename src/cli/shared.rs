@@ -141,3 +141,13 @@ pub fn plural(n: usize, word: &str) -> String {
         (_, false) => format!("{n} {word}s"),
     }
 }
+
+/// A value read from a ticket, for a person: a string as it is, anything
+/// else as JSON; either way [`printable`](triage_engine::printable), so no
+/// control character in a ticket reaches the terminal.
+pub fn show(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => triage_engine::printable(s).into_owned(),
+        other => triage_engine::printable(&other.to_string()).into_owned(),
+    }
+}

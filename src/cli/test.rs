@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::shared::exit;
 use triage_engine::suite::{self, SuiteReport};
-use triage_engine::{Bundle, Diagnostics};
+use triage_engine::{Bundle, Diagnostics, printable};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -85,19 +85,20 @@ fn text(report: &SuiteReport) -> String {
     for case in &report.cases {
         if case.suite != suite {
             suite = &case.suite;
-            s += &format!("{suite}\n");
+            s += &format!("{}\n", printable(suite));
         }
         if case.passed {
-            s += &format!("  ok    {}\n", case.name);
+            s += &format!("  ok    {}\n", printable(&case.name));
             continue;
         }
-        s += &format!("  FAIL  {}\n", case.name);
+        s += &format!("  FAIL  {}\n", printable(&case.name));
+        // What a case expected and got may quote its ticket's values.
         for m in &case.mismatches {
             s += &format!(
                 "        {:<10} expected {}, got {}\n",
                 format!("{}:", m.what),
-                m.expected,
-                m.actual
+                printable(&m.expected),
+                printable(&m.actual)
             );
         }
         for line in super::eval::trace_text(&case.trace).lines() {

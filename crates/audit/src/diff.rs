@@ -86,9 +86,11 @@ impl ImpactCounts {
     }
 }
 
-/// The ticket on a line: a bare ticket, or the `ticket` of a decision record.
+/// The ticket on a line: a bare ticket, or the `ticket` of a decision record,
+/// read as every ticket is ([`triage_engine::parse_ticket`]: a key named
+/// twice makes the line unreadable).
 fn ticket_of(line: &str) -> Option<Value> {
-    let value: Value = serde_json::from_str(line).ok()?;
+    let value = triage_engine::parse_ticket(line.as_bytes()).ok()?;
     if value.get("schema").and_then(Value::as_str) == Some(super::SCHEMA) {
         return value.get("ticket").cloned().filter(|t| !t.is_null());
     }

@@ -5,9 +5,13 @@ use std::fmt::Write;
 
 use super::report::{LogReport, Table};
 
-/// `text` safe inside HTML or XML text and attribute values.
+/// `text` safe inside HTML or XML text and attribute values: markup
+/// characters as entities, and control characters other than line breaks
+/// and tabs (which XML does not allow and a terminal would obey) as visible
+/// escapes ([`triage_engine::printable_keeping_lines`]).
 pub fn esc(text: &str) -> String {
-    text.replace('&', "&amp;")
+    triage_engine::printable_keeping_lines(text)
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::{AuditError, DecisionLog};
-use triage_engine::{Bundle, Decision, Rejection};
+use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
 /// What a ticket comes to: its decision, or the rejection to answer with.
 pub type Answer = Result<Decision, Rejection>;
@@ -171,15 +171,20 @@ impl<'a> Recorder<'a> {
                     result,
                 }
             }
-            Err(rejection) => {
-                if let Some(observer) = self.observer {
-                    observer.unreadable(&rejection);
-                }
-                Pending {
-                    ticket: None,
-                    result: Err(rejection),
-                }
-            }
+            Err(rejection) => self.reject_unrecorded(rejection),
+        }
+    }
+
+    /// The pending result of input rejected before it could be read as a
+    /// ticket (too large, say), for a caller that records on another thread:
+    /// like [`Recorder::decide_json_unrecorded`] for bytes that are not JSON.
+    pub fn reject_unrecorded(&self, rejection: Rejection) -> Pending {
+        if let Some(observer) = self.observer {
+            observer.unreadable(&rejection);
+        }
+        Pending {
+            ticket: None,
+            result: Err(rejection),
         }
     }
 
@@ -192,17 +197,39 @@ impl<'a> Recorder<'a> {
         Ok(pending.result)
     }
 
-    /// `bytes` as one JSON value, or, when they are not JSON, the rejection
-    /// to answer with: the parser's message, `not valid JSON: …`, or
-    /// `words.empty` for empty input when the caller gave one.
+    /// `bytes` as one JSON value, read by [`triage_engine::parse_ticket`]
+    /// (one leading byte-order mark skipped, a duplicate key refused), or the
+    /// rejection to answer with, made by [`Recorder::syntax`].
     pub fn read(&self, bytes: &[u8], words: &Unreadable) -> Result<Value, Rejection> {
-        serde_json::from_slice(bytes).map_err(|error| {
-            let empty = error.is_eof() && error.line() == 1 && error.column() == 0;
-            match words.empty {
-                Some(message) if empty => self.unreadable(words, message),
-                _ => self.unreadable(words, format!("not valid JSON: {error}")),
+        triage_engine::parse_ticket(bytes).map_err(|error| self.syntax(&error, words))
+    }
+
+    /// The rejection of bytes that are not a ticket's JSON: for JSON that
+    /// does not parse, the parser's message, `not valid JSON: …` (or
+    /// `words.empty` for empty input, when the caller gave one); for a
+    /// duplicate key, a problem at the field named twice.
+    pub fn syntax(&self, error: &TicketSyntaxError, words: &Unreadable) -> Rejection {
+        match error {
+            TicketSyntaxError::Json(error) => {
+                let empty = error.is_eof() && error.line() == 1 && error.column() == 0;
+                match words.empty {
+                    Some(message) if empty => self.unreadable(words, message),
+                    _ => self.unreadable(words, format!("not valid JSON: {error}")),
+                }
             }
-        })
+            TicketSyntaxError::TooLarge { .. } => self.unreadable(words, error.to_string()),
+            TicketSyntaxError::DuplicateKey { key, .. } => {
+                let mut rejection = self.unreadable(words, error.to_string());
+                if let RejectionKind::InvalidTicket { problems } = &mut rejection.error {
+                    for problem in problems {
+                        problem.field = error.field().unwrap_or_default();
+                        problem.expected = "each key at most once in an object".to_owned();
+                        problem.found = format!("`{key}` twice");
+                    }
+                }
+                rejection
+            }
+        }
     }
 
     /// The one rejection of input that is not a ticket at all, in `words`,
@@ -237,7 +264,6 @@ impl<'a> Recorder<'a> {
 mod tests {
     use super::*;
     use crate::LogOptions;
-    use triage_engine::RejectionKind;
 
     const WORDS: Unreadable<'static> = Unreadable {
         expected: "a ticket",

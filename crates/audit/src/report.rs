@@ -230,10 +230,48 @@ fn tables(by_table: Vec<BTreeMap<String, u64>>) -> Vec<Table> {
         .collect()
 }
 
-/// The report as Markdown.
+/// `text` safe in a Markdown table cell (or anywhere in Markdown text):
+/// every character that could end the cell or start markup (`|`, a
+/// backtick, `<`, `>`, `[`, `]`, `*`, `\`, and `_` where it could start or
+/// end emphasis) is escaped with a backslash, and every control character,
+/// line breaks included, written as a visible escape
+/// ([`triage_engine::printable`]), so no value can start a row of its own.
+/// Identifiers such as `no_eligible_vehicle` come out as they went in.
+pub fn md(text: &str) -> std::borrow::Cow<'_, str> {
+    let special = |c: char| matches!(c, '|' | '`' | '<' | '>' | '[' | ']' | '*' | '\\' | '_');
+    if !text
+        .chars()
+        .any(|c| special(c) || triage_engine::is_unprintable(c))
+    {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len() + 8);
+    for (i, &c) in chars.iter().enumerate() {
+        // An underscore between two letters or digits never delimits
+        // emphasis (CommonMark's intraword rule).
+        let word = |at: Option<usize>| {
+            at.and_then(|at| chars.get(at))
+                .is_some_and(|c| c.is_alphanumeric())
+        };
+        let intraword = c == '_' && word(i.checked_sub(1)) && word(Some(i + 1));
+        if special(c) && !intraword {
+            out.push('\\');
+            out.push(c);
+        } else {
+            let mut buffer = [0; 4];
+            out.push_str(&triage_engine::printable(c.encode_utf8(&mut buffer)));
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// The report as Markdown. Every value read from the log is escaped by
+/// [`md`]: a ticket id, a rejected input's detail or a damaged line cannot
+/// forge a row or markup.
 pub fn markdown(r: &LogReport) -> String {
     let mut s = format!("# Decision log report: `{}`\n\n", r.log);
-    let _ = writeln!(s, "- integrity: {}", r.integrity);
+    let _ = writeln!(s, "- integrity: {}", md(&r.integrity));
     let _ = writeln!(
         s,
         "- records: {} ({} decisions, {} invalid tickets, {} evaluation errors)\n",
@@ -246,7 +284,7 @@ pub fn markdown(r: &LogReport) -> String {
             table.title, table.title
         );
         for row in &table.rows {
-            let _ = writeln!(s, "| {} | {} |", row.key, row.count);
+            let _ = writeln!(s, "| {} | {} |", md(&row.key), row.count);
         }
         s.push('\n');
     }
@@ -259,11 +297,11 @@ pub fn markdown(r: &LogReport) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} |",
-                o.role,
-                o.action,
-                o.allowed_roles.join(", "),
+                md(&o.role),
+                md(&o.action),
+                md(&o.allowed_roles.join(", ")),
                 o.count,
-                o.tickets.join(", ")
+                md(&o.tickets.join(", "))
             );
         }
         s.push('\n');
@@ -277,16 +315,45 @@ pub fn markdown(r: &LogReport) -> String {
             let _ = writeln!(
                 s,
                 "| {} | {} | {} | {} | {} |",
-                e.decision_id,
-                e.at,
-                e.ticket_id.as_deref().unwrap_or("-"),
+                md(&e.decision_id),
+                md(&e.at),
+                md(e.ticket_id.as_deref().unwrap_or("-")),
                 e.kind,
-                e.detail.replace('|', "\\|")
+                md(&e.detail)
             );
         }
     }
     for line in &r.unreadable {
-        let _ = writeln!(s, "\nunreadable: {line}");
+        let _ = writeln!(s, "\nunreadable: {}", md(line));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::md;
+
+    #[test]
+    fn markdown_values_cannot_forge_rows_or_markup() {
+        assert_eq!(
+            md("T-1\u{1b}[31mRED\n| forged | row |"),
+            "T-1\\u{1b}\\[31mRED\\n\\| forged \\| row \\|"
+        );
+        assert_eq!(
+            md("`code` <b> *em* _em_ a\\b"),
+            "\\`code\\` \\<b\\> \\*em\\* \\_em\\_ a\\\\b"
+        );
+    }
+
+    #[test]
+    fn identifiers_and_plain_text_come_out_as_they_went_in() {
+        for text in [
+            "no_eligible_vehicle",
+            "T-1101",
+            "2026.11.0",
+            "csp-support-triage 2026.11.0",
+        ] {
+            assert_eq!(md(text), text);
+        }
+    }
 }

@@ -42,19 +42,24 @@ mod model;
 mod schema;
 mod tools;
 
-pub use diagnostic::{BundleError, Code, Diagnostics, Loc, Problem, Severity, SuiteError};
+pub use diagnostic::{
+    BundleError, Code, Diagnostics, Loc, Problem, Severity, SuiteError, is_unprintable, printable,
+    printable_keeping_lines,
+};
 pub use engine::Bundle;
 pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,
     PathInfo, RuleInfo, SetInfo, StepInfo, TicketInfo,
 };
-pub use load::source::MANIFEST;
+pub use load::source::{MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES};
 pub use load::{PolicyFile, digest};
 pub use model::Described;
 pub use model::decision::{
     Decision, EvaluationError, InputProblem, PolicyRef, Reads, Rejection, RejectionKind, Requester,
     Stage, StepKind, StepResult, TraceStep,
 };
-pub use schema::{FieldPath, FieldType};
+pub use schema::{
+    BOM, FieldPath, FieldType, TicketSyntaxError, parse_ticket, read_tickets, strip_bom,
+};
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
 pub use tools::{analysis, generate, jsonschema, suite};

@@ -42,6 +42,9 @@ const PINNED: &[&str] = &[
     "bad-limit",
     "too-deep",
     "bad-text",
+    "outside-bundle",
+    "not-a-file",
+    "too-large",
 ];
 
 #[test]

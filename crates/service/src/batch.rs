@@ -1,10 +1,12 @@
 //! Streaming batch evaluation of JSON Lines: one reader, a worker a core, one
 //! writer that restores input order. Lines travel in numbered chunks through
 //! bounded channels, so memory depends on the chunk size and the number of
-//! workers, never on the size of the input.
+//! workers, never on the size of the input: a line longer than a ticket may
+//! be is skipped as it is read, never kept, and answered with an error
+//! record like any other bad line.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, Read, Write};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -18,10 +20,31 @@ use triage_engine::{Bundle, Decision, Rejection};
 /// small enough that the reorder buffer stays small.
 const CHUNK: usize = 256;
 
-#[derive(Debug, Clone, Default)]
+/// The bytes of the lines of one chunk, past which it is sent even if it has
+/// fewer than [`CHUNK`] lines, so that long lines cannot fill memory.
+const CHUNK_BYTES: usize = 4 << 20;
+
+/// The most bytes a ticket may take by default, on a line of batch input
+/// and in a file or standard input for `triage eval`: the same as the
+/// service's default body limit.
+pub const DEFAULT_MAX_TICKET_BYTES: usize = crate::serve::DEFAULT_MAX_BODY;
+
+#[derive(Debug, Clone)]
 pub struct Options {
     /// Worker threads; 0 means one per available core.
     pub workers: usize,
+    /// The most bytes a line may hold (its line end aside); a longer line is
+    /// answered with an error record without being kept in memory.
+    pub max_ticket_bytes: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            workers: 0,
+            max_ticket_bytes: DEFAULT_MAX_TICKET_BYTES,
+        }
+    }
 }
 
 /// Each line's result, kept for the decision log.
@@ -85,10 +108,19 @@ struct LineError<'a> {
     rejection: &'a Rejection,
 }
 
+/// One line of input, as the reader hands it on.
+enum Line {
+    /// The line's bytes, its line end included.
+    Text(Vec<u8>),
+    /// A line longer than a ticket may be: how many bytes it held before its
+    /// line end. They were read past, not kept.
+    TooLong(u64),
+}
+
 struct Chunk {
     seq: u64,
     first_line: u64,
-    lines: Vec<Vec<u8>>,
+    lines: Vec<Line>,
     bytes: u64,
 }
 
@@ -126,12 +158,13 @@ pub fn run(
     let work_rx = Arc::new(Mutex::new(work_rx));
 
     let mut summary = std::thread::scope(|scope| {
-        let reader = scope.spawn(move || read(input, &work_tx));
+        let max = options.max_ticket_bytes;
+        let reader = scope.spawn(move || read(input, &work_tx, max));
         for _ in 0..workers {
             let rx = Arc::clone(&work_rx);
             let tx = done_tx.clone();
             // Each worker compiles its own copy, in parallel with the others.
-            scope.spawn(move || work(&bundle.thread_copy(), &rx, &tx, keep));
+            scope.spawn(move || work(&bundle.thread_copy(), &rx, &tx, keep, max));
         }
         // Only the workers hold the queues' other ends now, so if they stop
         // (the writer gave up) the reader's next send fails instead of blocking.
@@ -159,19 +192,20 @@ pub fn run(
     Ok(summary)
 }
 
-fn read(input: &mut (dyn BufRead + Send), tx: &SyncSender<Chunk>) -> io::Result<()> {
+fn read(input: &mut (dyn BufRead + Send), tx: &SyncSender<Chunk>, max: usize) -> io::Result<()> {
     let mut seq = 0;
     let mut line_no = 1;
     loop {
         let mut lines = Vec::with_capacity(CHUNK);
-        let mut bytes = 0;
-        while lines.len() < CHUNK {
-            let mut line = Vec::new();
-            let n = input.read_until(b'\n', &mut line)?;
-            if n == 0 {
+        let (mut bytes, mut kept) = (0, 0);
+        while lines.len() < CHUNK && kept < CHUNK_BYTES {
+            let Some((line, n)) = next_line(input, max)? else {
                 break;
+            };
+            bytes += n;
+            if let Line::Text(text) = &line {
+                kept += text.len();
             }
-            bytes += n as u64;
             lines.push(line);
         }
         if lines.is_empty() {
@@ -193,7 +227,61 @@ fn read(input: &mut (dyn BufRead + Send), tx: &SyncSender<Chunk>) -> io::Result<
     }
 }
 
-fn work(bundle: &Bundle, rx: &Mutex<Receiver<Chunk>>, tx: &SyncSender<Done>, keep: bool) {
+/// The next line of `input` and the bytes it took, or `None` at the end. A
+/// line is kept only up to `max` bytes and its line end (`\r\n` at most);
+/// the rest of a longer one is read past in the reader's own buffer, up to
+/// its line feed, and only counted.
+fn next_line(input: &mut dyn BufRead, max: usize) -> io::Result<Option<(Line, u64)>> {
+    let limit = max.saturating_add(2);
+    let mut text = Vec::new();
+    let n = (&mut *input)
+        .take(limit as u64)
+        .read_until(b'\n', &mut text)?;
+    if n == 0 {
+        return Ok(None);
+    }
+    let ended = text.last() == Some(&b'\n') || n < limit;
+    if ended {
+        let length = trim(&text).len();
+        let line = if length > max {
+            Line::TooLong(length as u64)
+        } else {
+            Line::Text(text)
+        };
+        return Ok(Some((line, n as u64)));
+    }
+    let mut skipped = n as u64;
+    loop {
+        let buffer = match input.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if buffer.is_empty() {
+            return Ok(Some((Line::TooLong(skipped), skipped)));
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                input.consume(at + 1);
+                let line = Line::TooLong(skipped + at as u64);
+                return Ok(Some((line, skipped + at as u64 + 1)));
+            }
+            None => {
+                let all = buffer.len();
+                input.consume(all);
+                skipped += all as u64;
+            }
+        }
+    }
+}
+
+fn work(
+    bundle: &Bundle,
+    rx: &Mutex<Receiver<Chunk>>,
+    tx: &SyncSender<Done>,
+    keep: bool,
+    max: usize,
+) {
     // No log here: the writer records each kept result before writing it.
     let recorder = Recorder::new(bundle, None);
     loop {
@@ -210,14 +298,13 @@ fn work(bundle: &Bundle, rx: &Mutex<Receiver<Chunk>>, tx: &SyncSender<Done>, kee
         let mut kept = Vec::new();
         for (i, line) in chunk.lines.iter().enumerate() {
             let line_no = chunk.first_line + i as u64;
-            let pending = decide_line(
-                &recorder,
-                line_no,
-                line,
-                &mut text,
-                &mut summary,
-                &mut counts,
-            );
+            let pending = match line {
+                Line::Text(line) => recorder.decide_json_unrecorded(trim(line), &LINE),
+                Line::TooLong(length) => {
+                    recorder.reject_unrecorded(too_long(&recorder, *length, max))
+                }
+            };
+            answer_line(&pending, line_no, &mut text, &mut summary, &mut counts);
             if keep {
                 kept.push(pending);
             }
@@ -256,18 +343,30 @@ impl OutcomeCounts {
     }
 }
 
-/// Decides one line into `out` (the answer, written once the writer has
-/// recorded the result), and returns the result to record.
-fn decide_line(
-    recorder: &Recorder,
+/// The rejection of a line of `length` bytes, longer than the `max` a ticket may take.
+fn too_long(recorder: &Recorder, length: u64, max: usize) -> Rejection {
+    let found = format!("a line of {length} bytes");
+    let words = Unreadable {
+        found: &found,
+        ..LINE
+    };
+    let message = format!(
+        "the line is longer than the {max} bytes a ticket may take, so it was skipped, not kept; \
+         raise `--max-ticket-bytes` if it is a ticket"
+    );
+    recorder.unreadable(&words, message)
+}
+
+/// Writes the answer to one line into `out` (to be written once the writer
+/// has recorded the result), and counts it.
+fn answer_line(
+    pending: &Pending,
     line_no: u64,
-    line: &[u8],
     out: &mut Vec<u8>,
     summary: &mut Summary,
     counts: &mut OutcomeCounts,
-) -> Pending {
+) {
     summary.lines += 1;
-    let pending = recorder.decide_json_unrecorded(trim(line), &LINE);
     if pending.ticket().is_none() {
         summary.malformed += 1;
     }
@@ -296,7 +395,6 @@ fn decide_line(
         out.extend_from_slice(message.to_string().as_bytes());
     }
     out.push(b'\n');
-    pending
 }
 
 fn count(decision: &Decision, summary: &mut Summary, counts: &mut OutcomeCounts) {
@@ -342,6 +440,40 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each line `next_line` reads with a cap of `max`: its kept bytes, or
+    /// the length of one too long; and the bytes it took.
+    fn lines(input: &[u8], max: usize) -> Vec<(Result<Vec<u8>, u64>, u64)> {
+        // A small buffer, so that long lines span many refills.
+        let mut input = io::BufReader::with_capacity(4, input);
+        let mut out = Vec::new();
+        while let Some((line, n)) = next_line(&mut input, max).unwrap() {
+            let line = match line {
+                Line::Text(text) => Ok(text),
+                Line::TooLong(length) => Err(length),
+            };
+            out.push((line, n));
+        }
+        out
+    }
+
+    #[test]
+    fn a_line_is_kept_up_to_the_cap_and_skipped_past_it() {
+        let input = b"12345\n1234\r\n123456\n\n123456789012\n12345";
+        assert_eq!(
+            lines(input, 5),
+            [
+                (Ok(b"12345\n".to_vec()), 6),
+                (Ok(b"1234\r\n".to_vec()), 6),
+                (Err(6), 7),
+                (Ok(b"\n".to_vec()), 1),
+                (Err(12), 13),
+                (Ok(b"12345".to_vec()), 5),
+            ]
+        );
+        assert_eq!(lines(b"123456", 5), [(Err(6), 6)]);
+        assert_eq!(lines(b"1234567890", 5), [(Err(10), 10)]);
+    }
 
     #[test]
     fn trim_drops_line_endings() {

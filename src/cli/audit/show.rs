@@ -9,6 +9,7 @@ use crate::cli::eval::{rejection_text, text, trace_text};
 use crate::cli::shared::TextOrJson as Format;
 use crate::cli::shared::exit;
 use triage_audit::Record;
+use triage_engine::printable;
 
 #[derive(Debug, clap::Args)]
 #[command(group(clap::ArgGroup::new("which").required(true).args(["ticket", "decision"])))]
@@ -30,7 +31,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let (files, (records, _)) = match found {
         Ok(found) => found,
         Err(e) => {
-            let _ = writeln!(err, "error: {e}");
+            let _ = writeln!(err, "error: {}", printable(&e.to_string()));
             return exit::OTHER;
         }
     };
@@ -44,8 +45,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         .collect();
     if matching.is_empty() {
         let what = match (&args.ticket, &args.decision) {
-            (Some(t), _) => format!("ticket `{t}`"),
-            (_, Some(d)) => format!("decision `{d}`"),
+            (Some(t), _) => format!("ticket `{}`", printable(t)),
+            (_, Some(d)) => format!("decision `{}`", printable(d)),
             _ => String::new(),
         };
         let _ = writeln!(
@@ -66,16 +67,19 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     exit::DECIDED
 }
 
+/// One record for a person. Everything in it was read from the log, so
+/// everything is written [`printable`]: neither a ticket's values nor an
+/// edited line can drive the terminal.
 fn person(r: &Record, file: &std::path::Path, line: usize) -> String {
     let mut s = format!(
         "decision {} (record {}, {}:{line})\n  at:        {}",
-        r.id,
+        printable(&r.id),
         r.seq,
         file.display(),
-        r.at
+        printable(&r.at)
     );
     if !r.masked.is_empty() {
-        s += &format!("\n  masked:    {}", r.masked.join(", "));
+        s += &format!("\n  masked:    {}", printable(&r.masked.join(", ")));
     }
     match r.result() {
         Some(Ok(decision)) => {
@@ -85,7 +89,10 @@ fn person(r: &Record, file: &std::path::Path, line: usize) -> String {
                 .iter()
                 .flat_map(|step| step.reads.iter().map(|(k, v)| (&**k, v.to_string())))
                 .collect();
-            let reads: Vec<String> = reads.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            let reads: Vec<String> = reads
+                .iter()
+                .map(|(k, v)| format!("{} = {}", printable(k), printable(v)))
+                .collect();
             s += &format!("\n  read:      {}", reads.join(", "));
             s += &format!(
                 "\n{}\n{}",

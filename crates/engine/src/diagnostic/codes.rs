@@ -110,6 +110,15 @@ codes! {
     TooDeep = "too-deep",
     /// A text holds a control, bidirectional or zero-width character.
     BadText = "bad-text",
+    /// A listed file or the manifest resolves, through a symbolic link, to a
+    /// place outside the bundle directory.
+    OutsideBundle = "outside-bundle",
+    /// A listed file or the manifest is a directory, a device, a FIFO or a
+    /// socket rather than a regular file.
+    NotAFile = "not-a-file",
+    /// A file is larger than a policy file may be, or the bundle's files
+    /// together larger than a bundle may be.
+    TooLarge = "too-large",
 }
 
 impl fmt::Display for Code {

@@ -9,7 +9,9 @@ use std::sync::Arc;
 use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
 mod codes;
+mod printable;
 pub use codes::Code;
+pub use printable::{is_unprintable, printable, printable_keeping_lines};
 use serde::Serialize;
 
 /// A place in a policy file: 1-based line and column, plus the byte span that
@@ -332,7 +334,7 @@ pub(crate) fn describe_hidden(c: char) -> String {
 
 /// `text` as a message may show it: hidden characters (see `is_hidden`)
 /// written as `\u{…}` escapes, and cut after `max` characters.
-pub(crate) fn printable(text: &str, max: usize) -> String {
+pub(crate) fn shortened(text: &str, max: usize) -> String {
     let mut out = String::new();
     for (i, c) in text.chars().enumerate() {
         if i == max {

@@ -38,27 +38,21 @@ impl Bundle {
     }
 
     /// Loads the bundle in `dir`: `bundle.yaml` and the files it lists.
+    ///
+    /// Each must be a regular file that resolves, symbolic links followed,
+    /// inside `dir`, of at most [`MAX_FILE_BYTES`](crate::MAX_FILE_BYTES),
+    /// and all of them together at most
+    /// [`MAX_BUNDLE_BYTES`](crate::MAX_BUNDLE_BYTES); anything else is
+    /// refused without being read.
     pub fn load(dir: impl AsRef<Path>) -> Result<Bundle, BundleError> {
-        let dir = dir.as_ref();
-        let sources = crate::load::source::collect(
-            |name| dir.join(name).display().to_string(),
-            |name| std::fs::read_to_string(dir.join(name)).map_err(|e| e.to_string()),
-        )?;
+        let sources = crate::load::source::collect_dir(dir.as_ref())?;
         crate::link::build(sources).map(Bundle::new)
     }
 
     /// Loads a bundle from files in memory; one of them must be `bundle.yaml`.
+    /// The same size caps hold as for [`Bundle::load`].
     pub fn from_files(files: &[PolicyFile]) -> Result<Bundle, BundleError> {
-        let sources = crate::load::source::collect(
-            |name| name.to_owned(),
-            |name| {
-                files
-                    .iter()
-                    .find(|f| f.name == name)
-                    .map(|f| f.text.clone())
-                    .ok_or_else(|| "no such file in the bundle".to_owned())
-            },
-        )?;
+        let sources = crate::load::source::collect_files(files)?;
         crate::link::build(sources).map(Bundle::new)
     }
 

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::diagnostic::{Code, Loc, Problem, Severity, did_you_mean, printable};
+use crate::diagnostic::{Code, Loc, Problem, Severity, did_you_mean, shortened};
 use crate::load::raw::{self, Entries, Prose, Text};
 use crate::load::source::{SourceFile, locate};
 use crate::load::text::hidden_in;
@@ -40,13 +40,13 @@ impl Registry {
                     format!(
                         "duplicate {} id `{}`",
                         self.kind,
-                        printable(name, MAX_ID_CHARS)
+                        shortened(name, MAX_ID_CHARS)
                     ),
                     Some(loc),
                 )
                 .with_help(format!(
                     "`{}` is first declared at {}",
-                    printable(name, MAX_ID_CHARS),
+                    shortened(name, MAX_ID_CHARS),
                     self.names[first].1
                 )),
             );
@@ -83,7 +83,7 @@ impl Registry {
             None => {
                 let mut problem = Problem::error(
                     Code::UnknownReference,
-                    format!("unknown {} `{}`", self.kind, printable(name, MAX_ID_CHARS)),
+                    format!("unknown {} `{}`", self.kind, shortened(name, MAX_ID_CHARS)),
                     Some(loc.clone()),
                 );
                 problem.help =
@@ -158,7 +158,7 @@ pub(super) fn declare<T: Prose>(
 /// at `loc`) that holds a hidden character.
 pub(super) fn prose(b: &mut Builder, kind: &str, name: &str, item: &impl Prose, loc: &Loc) {
     for (key, text) in item.prose() {
-        let what = format!("the {key} of {kind} `{}`", printable(name, MAX_ID_CHARS));
+        let what = format!("the {key} of {kind} `{}`", shortened(name, MAX_ID_CHARS));
         b.problems.extend(hidden_in(&what, text, loc));
     }
 }
@@ -189,7 +189,7 @@ pub(super) fn id_problem(kind: &str, name: &str, loc: &Loc) -> Option<Problem> {
     if is_id(name) {
         return None;
     }
-    let shown = printable(name, MAX_ID_CHARS);
+    let shown = shortened(name, MAX_ID_CHARS);
     let message = if name.chars().count() > MAX_ID_CHARS {
         format!("{kind} id `{shown}` is longer than {MAX_ID_CHARS} characters")
     } else {

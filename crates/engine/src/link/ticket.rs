@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::registry::{Builder, Registry, id_problem, prose};
-use crate::diagnostic::{Code, Loc, Problem, did_you_mean, printable};
+use crate::diagnostic::{Code, Loc, Problem, did_you_mean, shortened};
 use crate::load::raw::{self, Text};
 use crate::load::text::hidden_in;
 use crate::model::{Piece, Template};
@@ -116,7 +116,7 @@ fn declare_field(
     if segments.clone().count() > MAX_SEGMENTS {
         let message = format!(
             "field `{}` has more than {MAX_SEGMENTS} segments",
-            printable(&path.value, 64)
+            shortened(&path.value, 64)
         );
         let help = "group a ticket's fields at most that deep";
         b.problems

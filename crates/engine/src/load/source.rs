@@ -1,7 +1,15 @@
 //! Load: read a bundle's files in the order its manifest gives, and name the
 //! bundle by the SHA-256 digest of exactly those bytes.
+//!
+//! The loader trusts nothing it is given: a file is read only when it is a
+//! regular file that resolves (symbolic links followed) inside the bundle
+//! directory, and never past a cap on its size and on the bundle's. A file
+//! refused for any of these reasons is never read, so no part of it can
+//! reach a diagnostic.
 
 use std::collections::BTreeMap;
+use std::fs::{File, Metadata};
+use std::io::Read;
 use std::path::{Component, Path};
 use std::sync::Arc;
 
@@ -12,6 +20,28 @@ use crate::load::raw::{Manifest, parse_yaml};
 
 /// The manifest's file name, at the root of every bundle.
 pub const MANIFEST: &str = "bundle.yaml";
+
+/// The most bytes one file of a bundle (its manifest included) may hold:
+/// 1 MiB, some forty times the largest file of the reference pack.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// The most bytes a bundle's files may hold together: 8 MiB, some six
+/// hundred times the whole reference pack, so the loader's memory stays
+/// bounded whatever a bundle lists.
+pub const MAX_BUNDLE_BYTES: u64 = 8 << 20;
+
+/// Why a file of a bundle was not read (or not kept).
+#[derive(Debug)]
+pub(crate) enum Refusal {
+    /// It cannot be read: missing, unreadable, or not UTF-8.
+    Unreadable(String),
+    /// It resolves, through symbolic links, to a place outside the bundle directory.
+    Outside,
+    /// It is not a regular file; what it is instead, such as `a FIFO`.
+    NotAFile(&'static str),
+    /// It holds more bytes than it may: at least this many.
+    TooLarge(u64),
+}
 
 /// One file of a bundle: the name it is reported under and its text.
 #[derive(Clone, Debug)]
@@ -41,26 +71,27 @@ impl Sources {
     }
 }
 
-/// Reads the manifest, then each file it lists, through `read`.
+/// Reads the manifest, then each file it lists, through `read`, which is
+/// given the most bytes the file may hold.
 ///
 /// Files that the manifest does not list are never read: neither a directory
 /// listing nor its order can change what a bundle decides.
 pub(crate) fn collect(
     display: impl Fn(&str) -> String,
-    read: impl Fn(&str) -> Result<String, String>,
+    read: impl Fn(&str, u64) -> Result<String, Refusal>,
 ) -> Result<Sources, BundleError> {
     let manifest_display: Arc<str> = display(MANIFEST).into();
-    let text: Arc<str> = match read(MANIFEST) {
+    let mut budget = Budget::default();
+    let text: Arc<str> = match budget.read(MANIFEST, &read) {
         Ok(text) => text.into(),
-        Err(cause) => {
-            let problem = Problem::error(
-                Code::Io,
-                format!("cannot read the manifest `{manifest_display}`: {cause}"),
-                None,
-            )
-            .with_help(format!(
-                "a bundle is a directory with a `{MANIFEST}` at its root"
-            ));
+        Err(refusal) => {
+            let problem = refused(&refusal, &manifest_display, true, None);
+            let problem = match refusal {
+                Refusal::Unreadable(_) => problem.with_help(format!(
+                    "a bundle is a directory with a `{MANIFEST}` at its root"
+                )),
+                _ => problem,
+            };
             return Err(BundleError::new(vec![problem], Vec::new()));
         }
     };
@@ -105,17 +136,18 @@ pub(crate) fn collect(
             ));
             continue;
         }
-        match read(name) {
+        match budget.read(name, &read) {
             Ok(content) => files.push(SourceFile {
                 name: name.into(),
                 display: display(name).into(),
                 text: content.into(),
             }),
-            Err(cause) => problems.push(Problem::error(
-                Code::Io,
-                format!("cannot read `{name}`: {cause}"),
-                Some(loc),
-            )),
+            Err(Refusal::TooLarge(size)) if size <= MAX_FILE_BYTES => {
+                // Past the bundle's cap, nothing more is read.
+                problems.push(budget.problem(name, size, Some(loc)));
+                break;
+            }
+            Err(refusal) => problems.push(refused(&refusal, name, false, Some(loc))),
         }
     }
     let mut sources = Sources {
@@ -129,6 +161,171 @@ pub(crate) fn collect(
     }
     sources.digest = digest(std::iter::once(&sources.manifest_file).chain(&sources.files));
     Ok(sources)
+}
+
+/// The bytes a bundle's files have taken so far, against [`MAX_BUNDLE_BYTES`].
+#[derive(Default)]
+struct Budget {
+    used: u64,
+}
+
+impl Budget {
+    /// Reads `name` through `read`, allowing it what is left of the bundle's
+    /// bytes (and no more than a file may hold).
+    fn read(
+        &mut self,
+        name: &str,
+        read: impl Fn(&str, u64) -> Result<String, Refusal>,
+    ) -> Result<String, Refusal> {
+        let left = MAX_BUNDLE_BYTES.saturating_sub(self.used);
+        let text = read(name, MAX_FILE_BYTES.min(left))?;
+        self.used += text.len() as u64;
+        Ok(text)
+    }
+
+    /// The problem of file `name`, of `size` bytes, which would take the
+    /// bundle past its cap (though it is not too large on its own).
+    fn problem(&self, name: &str, size: u64, loc: Option<Loc>) -> Problem {
+        let message = format!(
+            concat!(
+                "file `{}` ({} bytes) takes the bundle past the {} bytes a bundle's files ",
+                "may hold together: {} bytes before it"
+            ),
+            name, size, MAX_BUNDLE_BYTES, self.used
+        );
+        Problem::error(Code::TooLarge, message, loc)
+            .with_help("list only the files the bundle needs: its files together must fit the cap")
+    }
+}
+
+/// The problem of the file `name` refused by the reader; `manifest` when
+/// it is the manifest.
+pub(crate) fn refused(refusal: &Refusal, name: &str, manifest: bool, loc: Option<Loc>) -> Problem {
+    let what = match manifest {
+        true => format!("the manifest `{name}`"),
+        false => format!("file `{name}`"),
+    };
+    match refusal {
+        Refusal::Unreadable(cause) => {
+            // A file by its name alone, as this message has always read.
+            let what = if manifest { what } else { format!("`{name}`") };
+            Problem::error(Code::Io, format!("cannot read {what}: {cause}"), loc)
+        }
+        Refusal::Outside => Problem::error(
+            Code::OutsideBundle,
+            format!("{what} leads outside the bundle directory"),
+            loc,
+        )
+        .with_help(concat!(
+            "a bundle reads only files inside its directory: ",
+            "copy the file in, or link to one inside it"
+        )),
+        Refusal::NotAFile(kind) => Problem::error(
+            Code::NotAFile,
+            format!("{what} is {kind}, not a regular file"),
+            loc,
+        )
+        .with_help("a bundle's files are regular files: list no directory, device, FIFO or socket"),
+        Refusal::TooLarge(size) => Problem::error(
+            Code::TooLarge,
+            format!(
+                "{what} is {size} bytes, more than the {MAX_FILE_BYTES} bytes a policy file may hold"
+            ),
+            loc,
+        )
+        .with_help("split it into smaller files, each listed in the manifest"),
+    }
+}
+
+/// Reads the bundle in the directory `dir` from disk; see [`read_inside`]
+/// for what is refused.
+pub(crate) fn collect_dir(dir: &Path) -> Result<Sources, BundleError> {
+    let root = std::fs::canonicalize(dir);
+    collect(
+        |name| dir.join(name).display().to_string(),
+        |name, cap| match &root {
+            Ok(root) => read_inside(root, &dir.join(name), cap),
+            Err(error) => Err(Refusal::Unreadable(error.to_string())),
+        },
+    )
+}
+
+/// Reads a bundle from files in memory, under the same caps as on disk.
+pub(crate) fn collect_files(files: &[crate::load::PolicyFile]) -> Result<Sources, BundleError> {
+    collect(
+        |name| name.to_owned(),
+        |name, cap| match files.iter().find(|f| f.name == name) {
+            Some(file) if file.text.len() as u64 > cap => {
+                Err(Refusal::TooLarge(file.text.len() as u64))
+            }
+            Some(file) => Ok(file.text.clone()),
+            None => Err(Refusal::Unreadable("no such file in the bundle".to_owned())),
+        },
+    )
+}
+
+/// The text of the file at `path`, read only if it is a regular file that
+/// resolves, symbolic links followed, inside `root` (a canonical path) and
+/// holds at most `cap` bytes. Anything else is refused from its metadata,
+/// without being opened: a FIFO or a device is never read. The file opened
+/// is checked again, and read through a `take`, so that one swapped in
+/// after the check cannot be read past the cap either.
+pub(crate) fn read_inside(root: &Path, path: &Path, cap: u64) -> Result<String, Refusal> {
+    let unreadable = |error: std::io::Error| Refusal::Unreadable(error.to_string());
+    let resolved = std::fs::canonicalize(path).map_err(unreadable)?;
+    regular(&std::fs::metadata(&resolved).map_err(unreadable)?, cap)?;
+    if !resolved.starts_with(root) {
+        return Err(Refusal::Outside);
+    }
+    let file = File::open(&resolved).map_err(unreadable)?;
+    let opened = file.metadata().map_err(unreadable)?;
+    regular(&opened, cap)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(opened.len()).unwrap_or(0));
+    file.take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(unreadable)?;
+    if bytes.len() as u64 > cap {
+        return Err(Refusal::TooLarge(opened.len().max(bytes.len() as u64)));
+    }
+    String::from_utf8(bytes)
+        .map_err(|_| Refusal::Unreadable("stream did not contain valid UTF-8".to_owned()))
+}
+
+/// `Ok` for a regular file of at most `cap` bytes.
+fn regular(metadata: &Metadata, cap: u64) -> Result<(), Refusal> {
+    let kind = metadata.file_type();
+    if !kind.is_file() {
+        return Err(Refusal::NotAFile(kind_name(kind)));
+    }
+    if metadata.len() > cap {
+        return Err(Refusal::TooLarge(metadata.len()));
+    }
+    Ok(())
+}
+
+/// What a file that is not a regular file is, for a message.
+fn kind_name(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "something other than a file"
+    }
 }
 
 /// `sha256:` and the hex digest of each file's name and bytes, in order, each

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::diagnostic::printable;
 pub use crate::schema::InputProblem;
 
 /// What must happen with a ticket, and why.
@@ -222,6 +223,10 @@ pub struct EvaluationError {
     pub cause: String,
 }
 
+/// For people: one line a problem. What may come from the ticket (field
+/// names, values, messages quoting them, a failure's cause) is written
+/// [`printable`], so no control character in a ticket reaches a terminal as
+/// itself; the policy's own text is written as it is.
 impl fmt::Display for RejectionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -235,8 +240,11 @@ impl fmt::Display for RejectionKind {
                     };
                     write!(
                         f,
-                        "\n  {field}: {}; expected {}, found {}",
-                        p.message, p.expected, p.found
+                        "\n  {}: {}; expected {}, found {}",
+                        printable(field),
+                        printable(&p.message),
+                        printable(&p.expected),
+                        printable(&p.found)
                     )?;
                 }
                 Ok(())
@@ -244,7 +252,11 @@ impl fmt::Display for RejectionKind {
             RejectionKind::Evaluation(e) => write!(
                 f,
                 "evaluation error in {} `{}` at {}: {}\n  expression: {}",
-                e.stage, e.id, e.location, e.cause, e.expression
+                e.stage,
+                e.id,
+                e.location,
+                printable(&e.cause),
+                e.expression
             ),
         }
     }

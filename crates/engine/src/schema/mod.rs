@@ -9,8 +9,12 @@ use serde_json::Value;
 
 use crate::diagnostic::did_you_mean;
 
+mod json;
 mod path;
+mod stream;
+pub use json::{BOM, TicketSyntaxError, parse_ticket, strip_bom};
 pub use path::FieldPath;
+pub use stream::read_tickets;
 
 /// The type of a ticket field.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::diagnostic::{Code, Problem, SuiteError};
 use crate::engine::Bundle;
 use crate::load::raw::{Text, parse_yaml};
+use crate::load::source::{MAX_FILE_BYTES, Refusal, read_inside, refused};
 use crate::model::Covered;
 use crate::model::decision::{Decision, Rejection, RejectionKind};
 
@@ -202,14 +203,19 @@ pub fn load_suites(dir: &Path) -> Result<Vec<Case>, SuiteError> {
     paths.sort();
     let mut files = Vec::new();
     let mut unreadable = Vec::new();
+    // Suites are read as the bundle's files are: regular files inside the
+    // bundle directory, each under the cap.
+    let root = std::fs::canonicalize(dir);
     for path in paths {
-        match std::fs::read_to_string(&path) {
+        let read = match &root {
+            Ok(root) => read_inside(root, &path, MAX_FILE_BYTES),
+            Err(error) => Err(Refusal::Unreadable(error.to_string())),
+        };
+        match read {
             Ok(text) => files.push((path.display().to_string(), text)),
-            Err(error) => unreadable.push(Problem::error(
-                Code::Io,
-                format!("cannot read `{}`: {error}", path.display()),
-                None,
-            )),
+            Err(refusal) => {
+                unreadable.push(refused(&refusal, &path.display().to_string(), false, None))
+            }
         }
     }
     if !unreadable.is_empty() {
