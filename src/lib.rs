@@ -6,7 +6,7 @@
 //!
 //! | crate            | what it does                                                  |
 //! |------------------|---------------------------------------------------------------|
-//! | `triage-engine`  | load, validate, compile, evaluate; the decision; the catalog; suites, the exhaustive check, ticket generation, JSON Schemas |
+//! | `triage-engine`  | load, validate, compile, evaluate; the decision; the catalog; suites, the exact analysis (check, plan, table), ticket generation, JSON Schemas |
 //! | `triage-audit`   | the hash-chained decision log, archive and masking; the recorder (decide, record, answer); verify, repair, replay, report, diff |
 //! | `triage-service` | the HTTP service and batch mode                               |
 //! | `triage` (this)  | the command line                                              |

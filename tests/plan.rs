@@ -491,7 +491,6 @@ fn an_invalid_bundle_on_either_side_exits_3_and_unreadable_tickets_exit_1() {
 }
 
 #[test]
-#[ignore = "engine: tickets that leave a defaulted field out fall in no class (Space::place does not apply defaults)"]
 fn tickets_that_leave_defaulted_fields_out_are_counted_in_their_class() {
     let pair = pair(&[NEW_STEP]);
     let defaulted = [

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use super::shared::{compact, exit, percent, plural};
-use triage_engine::analysis::{Change, Plan};
+use triage_engine::analysis::{Change, Outcome, Plan};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -166,18 +166,17 @@ struct Side<'a> {
     rejected: Option<&'a str>,
 }
 
-macro_rules! side {
-    ($o:expr) => {
-        Side {
-            outcome: $o.outcome.as_deref(),
-            vehicle: $o.vehicle.as_deref(),
-            rule: $o.rule.as_deref(),
-            path_step: $o.path_step.as_deref(),
-            action: $o.action.as_deref(),
-            allowed_roles: $o.allowed_roles.iter().map(|r| &**r).collect(),
-            rejected: $o.rejected.as_deref(),
-        }
-    };
+/// A side of a change, borrowed for printing.
+fn side(o: &Outcome) -> Side<'_> {
+    Side {
+        outcome: o.outcome.as_deref(),
+        vehicle: o.vehicle.as_deref(),
+        rule: o.rule.as_deref(),
+        path_step: o.path_step.as_deref(),
+        action: o.action.as_deref(),
+        allowed_roles: o.allowed_roles.iter().map(|r| &**r).collect(),
+        rejected: o.rejected.as_deref(),
+    }
 }
 
 impl Side<'_> {
@@ -246,8 +245,8 @@ fn text(plan: &Plan) -> String {
             s,
             "\nclass: {}\n  before:  {}\n  after:   {}\n  share:   {} of the tickets either bundle accepts\n  tickets: {}\n  witness: {}\n",
             change.class,
-            side!(change.before).text(),
-            side!(change.after).text(),
+            side(&change.before).text(),
+            side(&change.after).text(),
             percent(change.share),
             tickets_text(change),
             compact(&change.witness)
@@ -342,8 +341,8 @@ fn markdown(plan: &Plan) -> String {
             "| {} | `{}` | {} | {} | {} | {} |",
             i + 1,
             cell(&change.class),
-            cell(&side!(change.before).text()),
-            cell(&side!(change.after).text()),
+            cell(&side(&change.before).text()),
+            cell(&side(&change.after).text()),
             percent(change.share),
             tickets
         );
@@ -444,8 +443,8 @@ fn compare(plan: &Plan, declared: &Declared) -> Vec<String> {
         let described = format!(
             "`{}`: {} -> {}",
             change.class,
-            side!(change.before).text(),
-            side!(change.after).text()
+            side(&change.before).text(),
+            side(&change.after).text()
         );
         match matching.len() {
             1 => {}

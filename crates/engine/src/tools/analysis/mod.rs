@@ -24,5 +24,5 @@ mod terms;
 pub use check::{Analysis, Finding, FindingKind, Precedence, Taking};
 pub use classes::Class;
 pub use flow::{Ending, Opaque, Verdict};
-pub use plan::{Change, Plan, PlanSide};
+pub use plan::{Change, Outcome, Plan, PlanSide, TicketCount};
 pub use table::{Row, Table};

@@ -52,6 +52,8 @@ pub(crate) enum Shape {
 pub(crate) struct Dim {
     pub path: Arc<str>,
     pub shape: Shape,
+    /// The value an absent field stands for, when it has no cell of its own.
+    pub default: Option<Value>,
 }
 
 /// What the cells of one field are made from, gathered from every side.
@@ -66,6 +68,8 @@ pub(crate) struct FieldSpec {
     /// Members, when the field can be a list.
     pub list: Option<BTreeSet<Arc<str>>>,
     pub absent: bool,
+    /// What every side reads when the field is absent, where they agree.
+    pub default: Option<Value>,
 }
 
 /// The space: its variables, its fields, and what a well-formed assignment
@@ -105,6 +109,7 @@ impl Space {
             dims.push(Dim {
                 path: spec.path.clone(),
                 shape,
+                default: spec.default.clone(),
             });
         }
         let encoding = dims.iter().fold(vars.mk_true(), |acc, dim| {
@@ -165,9 +170,8 @@ impl Space {
     pub(crate) fn place(&self, ticket: &Value) -> Option<BddValuation> {
         let mut valuation = BddValuation::all_false(self.vars.num_vars());
         for dim in &self.dims {
-            let value = FieldPath::new(&dim.path)
-                .get(ticket)
-                .filter(|v| !v.is_null());
+            let sent = FieldPath::new(&dim.path).get(ticket);
+            let value = sent.filter(|v| !v.is_null()).or(dim.default.as_ref());
             match &dim.shape {
                 Shape::Cells { cells, vars } => {
                     let at = cells.iter().position(|c| c.holds(value))?;

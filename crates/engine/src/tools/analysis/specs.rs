@@ -105,6 +105,11 @@ fn spec(path: &Arc<str>, bundles: &[&Compiled]) -> FieldSpec {
         .iter()
         .any(|a| matches!(a, None | Some((false, None))))
         || absence.windows(2).any(|w| w[0] != w[1]);
+    // Every side fills an absent field with the same default: a ticket that
+    // leaves it out is in the default's cell.
+    if let (false, Some(Some((false, Some(default))))) = (spec.absent, absence.first()) {
+        spec.default = Some(default.clone());
+    }
     spec
 }
 

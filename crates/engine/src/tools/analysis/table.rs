@@ -25,6 +25,8 @@ pub struct Table {
     pub policy: PolicyRef,
     /// Whether every row is exact (false when an expression is opaque).
     pub proven: bool,
+    /// Why it is not proven, when it is not.
+    pub not_proven: Vec<String>,
     /// The expressions that stood in the way.
     pub opaque: Vec<Opaque>,
     /// One row a rule, or a rule's path step (or fallback), in order.
@@ -60,10 +62,12 @@ impl Bundle {
         let mut table = Table {
             policy: self.policy().clone(),
             proven: false,
+            not_proven: Vec::new(),
             opaque: Vec::new(),
             rows: Vec::new(),
         };
         let Some(space) = Space::new(&specs(&[&self.inner])) else {
+            table.not_proven.push(super::check::TOO_LARGE.into());
             return table;
         };
         table.proven = true;
@@ -72,6 +76,9 @@ impl Bundle {
             Ok(flow) => table.rows = rows(self, &space, &flow),
             Err(opaque) => {
                 table.proven = false;
+                table
+                    .not_proven
+                    .push("an expression cannot be analysed".into());
                 table.opaque = opaque;
             }
         }
