@@ -5,6 +5,7 @@ mod common;
 
 mod audit;
 mod audit_crash;
+mod audit_faults;
 mod audit_serve;
 mod audit_tools;
 mod batch;
@@ -13,6 +14,7 @@ mod cli;
 mod determinism_processes;
 mod diff;
 mod editor;
+mod fault_support;
 mod http;
 mod reload;
 mod serve_support;
