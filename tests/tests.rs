@@ -17,5 +17,6 @@ mod editor;
 mod fault_support;
 mod http;
 mod reload;
+mod serve_limits;
 mod serve_support;
 mod suites;

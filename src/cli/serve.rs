@@ -29,6 +29,14 @@ pub struct Args {
     /// Longest a request may take, in milliseconds, body included.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_TIMEOUT_MS)]
     pub timeout_ms: u64,
+    /// Longest a client may take to send a request's headers, in milliseconds
+    /// (an idle keep-alive connection is closed after it too).
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_HEADER_TIMEOUT_MS)]
+    pub header_timeout_ms: u64,
+    /// Longest to wait for open connections on SIGTERM, in milliseconds;
+    /// then they are closed and the process exits 0.
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
+    pub drain_timeout_ms: u64,
     /// Most `/v1/` requests served at once; more are answered `503`.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
@@ -70,6 +78,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.max_body = args.max_body;
     config.max_batch = args.max_batch;
     config.timeout = Duration::from_millis(args.timeout_ms);
+    config.header_read_timeout = Duration::from_millis(args.header_timeout_ms);
+    config.drain_timeout = Duration::from_millis(args.drain_timeout_ms);
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
     config.log = match args.log.open(err) {

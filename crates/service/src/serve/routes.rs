@@ -1,6 +1,6 @@
 //! The routes, and the middleware around them: request ids, logs and metrics
-//! for every request; authentication, concurrency and time limits for the
-//! `/v1/` API. Every `/v1/` answer is JSON, errors included, and nothing a
+//! for every request; authentication, the body limit, concurrency and time
+//! limits for the `/v1/` API. Every `/v1/` answer is JSON, errors included, and nothing a
 //! client sends leads to a `500`.
 
 use std::sync::Arc;
@@ -120,7 +120,8 @@ async fn observe(State(state): AppState, request: Request, next: Next) -> Respon
     response
 }
 
-/// The `/v1/` limits: the token, the concurrency cap and the time limit.
+/// The `/v1/` limits: the token, the declared body size, the concurrency cap
+/// and the time limit.
 async fn guard(State(state): AppState, request: Request, next: Next) -> Response {
     if let Some(token) = &state.config.token {
         let given = request
@@ -142,6 +143,11 @@ async fn guard(State(state): AppState, request: Request, next: Next) -> Response
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             return response;
         }
+    }
+    // Refused before anything reads the body, so that a client announcing
+    // too large a body with `Expect: 100-continue` is not told to send it.
+    if declared_length(&request).is_some_and(|length| length > state.config.max_body as u64) {
+        return too_large(&state).into_response();
     }
     let Ok(_permit) = state.permits.try_acquire() else {
         let mut response = error(
@@ -168,6 +174,28 @@ async fn guard(State(state): AppState, request: Request, next: Next) -> Response
     }
 }
 
+/// The `Content-Length` the client announced, if any.
+fn declared_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+fn too_large(state: &Shared) -> Refusal {
+    Refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "the request body is larger than {} bytes",
+            state.config.max_body
+        ),
+    )
+}
+
 fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     state.live.load_full().ok_or_else(|| {
         Refusal(
@@ -185,26 +213,20 @@ async fn bundle_and_body(state: &Shared, body: Body) -> Result<(Arc<Loaded>, Byt
 }
 
 async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
-    let max = state.config.max_body;
-    let too_large = || {
-        Refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body is larger than {max} bytes"),
-        )
-    };
-    axum::body::to_bytes(body, max).await.map_err(|e| {
-        let inner = e.into_inner();
-        if inner.is::<http_body_util::LengthLimitError>() {
-            too_large()
-        } else {
-            Refusal(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                format!("cannot read the request body: {inner}"),
-            )
-        }
-    })
+    axum::body::to_bytes(body, state.config.max_body)
+        .await
+        .map_err(|e| {
+            let inner = e.into_inner();
+            if inner.is::<http_body_util::LengthLimitError>() {
+                too_large(state)
+            } else {
+                Refusal(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    format!("cannot read the request body: {inner}"),
+                )
+            }
+        })
 }
 
 /// How the single-ticket route words a body that is not JSON.

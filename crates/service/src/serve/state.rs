@@ -24,6 +24,11 @@ pub struct Config {
     pub max_batch: usize,
     /// Longest a request may take, body included.
     pub timeout: Duration,
+    /// Longest a client may take to send a request's headers (and longest a
+    /// keep-alive connection may stay idle).
+    pub header_read_timeout: Duration,
+    /// Longest the service waits at shutdown for connections to finish.
+    pub drain_timeout: Duration,
     /// Most `/v1/` requests served at once; more get `503`.
     pub concurrency: usize,
     /// Reload when a file in `policies` changes.
@@ -41,6 +46,8 @@ pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 pub const DEFAULT_MAX_BATCH: usize = 1000;
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_CONCURRENCY: usize = 1024;
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 10_000;
 
 impl Config {
     pub fn new(policies: impl Into<PathBuf>) -> Self {
@@ -50,6 +57,8 @@ impl Config {
             max_body: DEFAULT_MAX_BODY,
             max_batch: DEFAULT_MAX_BATCH,
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            header_read_timeout: Duration::from_millis(DEFAULT_HEADER_TIMEOUT_MS),
+            drain_timeout: Duration::from_millis(DEFAULT_DRAIN_TIMEOUT_MS),
             concurrency: DEFAULT_CONCURRENCY,
             watch: true,
             debounce: Duration::from_millis(250),
