@@ -1,11 +1,11 @@
-//! The service under hostile input: a client that sends its headers slowly,
-//! a body announced too large (with and without `Expect: 100-continue`), a
-//! SIGTERM with clients stuck, and a decision log on a disk that fills up.
-//! Each is answered within its bound, and what is recorded is what was
-//! answered.
+//! The service under hostile input: a rule that takes seconds, a client that
+//! sends its headers slowly, a body announced too large (with and without
+//! `Expect: 100-continue`), a SIGTERM with clients stuck, and a decision log
+//! on a disk that fills up. Each is answered within its bound, and what is
+//! recorded is what was answered.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,11 +17,53 @@ use triage_service::serve::Config;
 
 use crate::fault_support::{Tmpfs, fill};
 use crate::serve_support::{
-    Process, Server, eventually, example, metric, policies_copy, read_response, request, send_head,
+    Process, Response, Server, eventually, example, metric, policies_copy, read_response, replace,
+    request, send_head,
 };
 
 /// Long enough for anything that is not a hang.
 const GENEROUS: Duration = Duration::from_secs(5);
+
+/// The reference policies with the first rule made slow, with allowed work
+/// only, for a ticket of the marketplace service with a long summary: the
+/// operation, depth and string limits raised, and a condition of `terms`
+/// terms that each concatenate the summary eight times. With a summary of
+/// 1 MiB and 500 terms a decision takes 3 to 6 s in this test binary (the
+/// system allocator maps and unmaps every large string; `triage serve`, with
+/// its own allocator, takes about 1.5 s). Other tickets stop at
+/// `service == "marketplace"`.
+fn slow_policies(terms: usize) -> tempfile::TempDir {
+    let dir = policies_copy();
+    let manifest = std::fs::read_to_string(dir.path().join("bundle.yaml")).unwrap();
+    let raised = manifest
+        .replace("max_operations: 10000", "max_operations: 100000000")
+        .replace("max_expression_depth: 32", "max_expression_depth: 100000")
+        .replace("max_string_size: 4096", "max_string_size: 10000000");
+    assert_ne!(manifest, raised);
+    replace(dir.path(), "bundle.yaml", &raised);
+    let rules = std::fs::read_to_string(dir.path().join("boundaries.yaml")).unwrap();
+    let term = format!("({}).len() > 0", ["issue.summary"; 8].join(" + "));
+    let slow = vec![term; terms].join(" && ");
+    let when = "when: technical && service == \"marketplace\"";
+    let slowed = rules.replacen(when, &format!("{when} && {slow}"), 1);
+    assert_ne!(rules, slowed);
+    replace(dir.path(), "boundaries.yaml", &slowed);
+    dir
+}
+
+fn slow_ticket() -> Value {
+    let mut ticket = example();
+    ticket["service"] = json!("marketplace");
+    ticket["issue"]["summary"] = json!("x".repeat(1 << 20));
+    ticket
+}
+
+/// A GET that must be answered within `GENEROUS`.
+fn probe(addr: SocketAddr, path: &str) -> Response {
+    let mut stream = send_head(addr, "GET", path, &[], 0);
+    stream.set_read_timeout(Some(GENEROUS)).unwrap();
+    read_response(&mut stream)
+}
 
 fn records(log: &Arc<Mutex<DecisionLog>>) -> u64 {
     log.lock().unwrap().records()
@@ -30,6 +72,92 @@ fn records(log: &Arc<Mutex<DecisionLog>>) -> u64 {
 fn decision_log(dir: &Path) -> Arc<Mutex<DecisionLog>> {
     let log = DecisionLog::open(dir.join("decisions.jsonl"), LogOptions::default()).unwrap();
     Arc::new(Mutex::new(log))
+}
+
+fn is_late(response: &Response) -> bool {
+    response.status == 503 && response.json()["error"]["kind"] == "decision_timeout"
+}
+
+#[test]
+fn a_slow_rule_is_answered_503_at_the_deadline_unrecorded_while_probes_answer() {
+    let policies = slow_policies(500);
+    let audit = tempfile::tempdir().unwrap();
+    let log = decision_log(audit.path());
+    let mut config = Config::new(policies.path());
+    config.watch = false;
+    config.timeout = Duration::from_millis(200);
+    config.max_body = 4 << 20;
+    config.decision_threads = 1;
+    config.log = Some(Arc::clone(&log));
+    // One async thread: a decision run on it would stall every other request.
+    let server = Server::start_on(config, 1);
+    assert_eq!(
+        probe(server.addr, "/readyz").status,
+        200,
+        "the slow bundle loads"
+    );
+    let slow = slow_ticket().to_string();
+    let fast = example().to_string();
+    let decide = |body: &str| request(server.addr, "POST", "/v1/decisions", &[], body.as_bytes());
+
+    let late = decide(&slow);
+    assert!(is_late(&late), "{}", late.status);
+    assert!(
+        late.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("200 ms")
+    );
+    // The rule is still running on the only decision thread, and the probes answer.
+    assert_eq!(probe(server.addr, "/healthz").status, 200);
+    assert_eq!(probe(server.addr, "/readyz").status, 200);
+    let metrics = probe(server.addr, "/metrics").text();
+    assert_eq!(
+        metric(&metrics, "triage_decision_duration_seconds_count"),
+        0.0
+    );
+    // A ticket that waits for the busy thread past its deadline is not decided either.
+    assert!(is_late(&decide(&fast)));
+
+    // Once the slow rule returns, its result is dropped: only what was
+    // answered is recorded.
+    let mut answered = 0;
+    eventually(
+        Duration::from_secs(120),
+        "the decision thread to be free",
+        || {
+            let response = decide(&fast);
+            answered += u64::from(response.status == 200);
+            response.status == 200
+        },
+    );
+    assert_eq!(records(&log), answered);
+
+    // A batch is decided whole and recorded whole, or not at all: its fast
+    // ticket is decided, then the slow one outlives the deadline.
+    let batch = format!("[{fast},{slow}]");
+    let late = request(
+        server.addr,
+        "POST",
+        "/v1/decisions/batch",
+        &[],
+        batch.as_bytes(),
+    );
+    assert!(is_late(&late), "{}", late.status);
+    eventually(
+        Duration::from_secs(120),
+        "the decision thread to be free",
+        || {
+            let response = decide(&fast);
+            answered += u64::from(response.status == 200);
+            response.status == 200
+        },
+    );
+    assert_eq!(records(&log), answered);
+    drop(server);
+    let checked = verify(&[audit.path().join("decisions.jsonl")]).unwrap();
+    assert!(checked.broken.is_none());
+    assert_eq!(checked.records, answered);
 }
 
 #[test]

@@ -3,10 +3,12 @@
 //! with a status and a JSON error rather than falling over.
 //!
 //! `conn` has the connections and their time limits, `routes` the handlers
-//! and middleware, `reload` the loading and watching of the bundle,
+//! and middleware, `deadline` the decisions run off the async threads within
+//! each request's deadline, `reload` the loading and watching of the bundle,
 //! `metrics` the counters.
 
 mod conn;
+mod deadline;
 mod metrics;
 mod reload;
 mod routes;
@@ -36,6 +38,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let state = Arc::new(State {
         permits: Semaphore::new(config.concurrency),
+        deciders: Arc::new(Semaphore::new(config.decision_threads.max(1))),
         config,
         live: ArcSwapOption::empty(),
         last_error: Mutex::new(None),
