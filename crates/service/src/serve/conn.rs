@@ -42,9 +42,9 @@ pub(crate) async fn serve(
         tokio::select! {
             () = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     let task = connection(stream, app.clone(), http.clone(), stopping.clone());
-                    connections.spawn(task);
+                    connections.spawn(logged(task, peer, limits.header_read));
                 }
                 Err(e) => accept_failed(e).await,
             },
@@ -73,22 +73,41 @@ async fn drain(mut connections: JoinSet<()>, limit: Duration) {
     }
 }
 
+/// Runs a connection, and says so when it was cut off for sending its
+/// headers too slowly (an idle connection closed by the same timer is not
+/// worth a line).
+async fn logged(
+    connection: impl Future<Output = Result<(), hyper::Error>>,
+    peer: std::net::SocketAddr,
+    limit: Duration,
+) {
+    if let Err(e) = connection.await
+        && e.is_timeout()
+    {
+        tracing::info!(
+            %peer,
+            header_timeout_ms = u64::try_from(limit.as_millis()).unwrap_or(u64::MAX),
+            "connection closed: the request headers did not arrive in time"
+        );
+    }
+}
+
 /// One connection, until it closes; asked to close once idle when `stopping`.
 async fn connection(
     stream: TcpStream,
     app: Router,
     http: http1::Builder,
     mut stopping: watch::Receiver<bool>,
-) {
+) -> Result<(), hyper::Error> {
     let service = TowerToHyperService::new(app);
     let conn = http.serve_connection(TokioIo::new(stream), service);
     let mut conn = std::pin::pin!(conn);
     tokio::select! {
-        _ = conn.as_mut() => return,
+        done = conn.as_mut() => return done,
         _ = stopping.wait_for(|stop| *stop) => {}
     }
     conn.as_mut().graceful_shutdown();
-    let _ = conn.await;
+    conn.await
 }
 
 /// A failed `accept`: a connection reset before it was accepted is nobody's
