@@ -57,11 +57,16 @@ pub struct Server {
 
 impl Server {
     pub fn start(config: Config) -> Server {
+        Server::start_on(config, 2)
+    }
+
+    /// A server whose runtime has `threads` async worker threads.
+    pub fn start_on(config: Config, threads: usize) -> Server {
         let (addr_tx, addr_rx) = std::sync::mpsc::channel();
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
+                .worker_threads(threads)
                 .enable_all()
                 .build()
                 .unwrap();

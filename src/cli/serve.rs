@@ -26,9 +26,20 @@ pub struct Args {
     /// Most tickets in one batch request.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_MAX_BATCH)]
     pub max_batch: usize,
-    /// Longest a request may take, in milliseconds, body included.
+    /// Longest a `/v1/` request may take, in milliseconds, body and decision included.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_TIMEOUT_MS)]
     pub timeout_ms: u64,
+    /// Longest a client may take to send a request's headers, in milliseconds
+    /// (an idle keep-alive connection is closed after it too).
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_HEADER_TIMEOUT_MS)]
+    pub header_timeout_ms: u64,
+    /// Longest to wait for open connections on SIGTERM, in milliseconds;
+    /// then they are closed and the process exits 0.
+    #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
+    pub drain_timeout_ms: u64,
+    /// Most decisions running at once (0: one per core).
+    #[arg(long, default_value_t = 0)]
+    pub decision_threads: usize,
     /// Most `/v1/` requests served at once; more are answered `503`.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_CONCURRENCY)]
     pub concurrency: usize,
@@ -42,6 +53,9 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }
+
+/// How long the runtime waits at exit for work still running on its threads.
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum LogFormat {
@@ -70,12 +84,18 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.max_body = args.max_body;
     config.max_batch = args.max_batch;
     config.timeout = Duration::from_millis(args.timeout_ms);
+    config.header_read_timeout = Duration::from_millis(args.header_timeout_ms);
+    config.drain_timeout = Duration::from_millis(args.drain_timeout_ms);
+    if args.decision_threads > 0 {
+        config.decision_threads = args.decision_threads;
+    }
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
     config.log = match args.log.open(err) {
         Ok(log) => log.map(|log| std::sync::Arc::new(std::sync::Mutex::new(log))),
         Err(code) => return code,
     };
+    let log = config.log.clone();
 
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     if args.threads > 0 {
@@ -102,6 +122,12 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             .await
             .map_err(|e| format!("the server failed: {e}"))
     });
+    // A decision still running after the drain (a slow rule whose request
+    // was answered at its deadline) records nothing: it is not waited for.
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    if let Some(Ok(mut log)) = log.as_deref().map(std::sync::Mutex::try_lock) {
+        let _ = log.sync();
+    }
     match served {
         Ok(()) => exit::DECIDED,
         Err(message) => {

@@ -1,7 +1,7 @@
 //! Record: the audit trail. A hash-chained, append-only decision log
 //! (`log`), the bundles that decided archived beside it (`archive`), masked
-//! inputs (`mask`), and the tools that read it back: `verify`, `repair` (of a
-//! torn last line), `replay`, `report`, and `diff` for the impact of a policy
+//! inputs (`mask`), and the tools that read it back: `verify`, `repair` (of
+//! torn records), `replay`, `report`, and `diff` for the impact of a policy
 //! change. The `recorder` is the one way to decide, record and answer: every
 //! caller that decides (`triage eval`, batch mode, the service) goes through it.
 //!

@@ -171,7 +171,7 @@ pub fn records(files: &[PathBuf]) -> Result<(Vec<Located>, Vec<String>), AuditEr
     Ok((records, problems))
 }
 
-/// A file beside the log: `decisions.jsonl` and `lock` give `decisions.jsonl.lock`.
+/// A file beside the log: `decisions.jsonl` and `salt` give `decisions.jsonl.salt`.
 pub(crate) fn sidecar(log: &Path, suffix: &str) -> PathBuf {
     let mut name = log.file_name().unwrap_or_default().to_os_string();
     name.push(".");

@@ -151,12 +151,19 @@ impl<'a> Recorder<'a> {
     /// `null` ticket, and returns it to answer with. `Err` as for
     /// [`Recorder::decide`].
     pub fn reject(&self, rejection: Rejection) -> Result<Answer, AuditError> {
+        self.record(self.reject_unrecorded(rejection))
+    }
+
+    /// Like [`Recorder::reject`] but without recording, for
+    /// [`Recorder::record`] to record later.
+    pub fn reject_unrecorded(&self, rejection: Rejection) -> Pending {
         if let Some(observer) = self.observer {
             observer.unreadable(&rejection);
         }
-        let result = Err(rejection);
-        self.append(&Value::Null, &result)?;
-        Ok(result)
+        Pending {
+            ticket: None,
+            result: Err(rejection),
+        }
     }
 
     /// Like [`Recorder::decide_json`] but without recording: for a caller
@@ -175,16 +182,14 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// The pending result of input rejected before it could be read as a
-    /// ticket (too large, say), for a caller that records on another thread:
-    /// like [`Recorder::decide_json_unrecorded`] for bytes that are not JSON.
-    pub fn reject_unrecorded(&self, rejection: Rejection) -> Pending {
-        if let Some(observer) = self.observer {
-            observer.unreadable(&rejection);
-        }
+    /// Like [`Recorder::decide`] but without recording: the [`Pending`]
+    /// result becomes one to answer with through [`Recorder::record`] or
+    /// [`Recorder::record_all`].
+    pub fn decide_unrecorded(&self, ticket: Value) -> Pending {
+        let result = self.judge(&ticket);
         Pending {
-            ticket: None,
-            result: Err(rejection),
+            ticket: Some(ticket),
+            result,
         }
     }
 
@@ -195,6 +200,24 @@ impl<'a> Recorder<'a> {
         let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
         self.append(ticket, &pending.result)?;
         Ok(pending.result)
+    }
+
+    /// Records results decided earlier, all in one write, and returns them to
+    /// answer with, in order. All or nothing: `Err` when the records could
+    /// not be written, and then none of them is in the log.
+    pub fn record_all(&self, pending: Vec<Pending>) -> Result<Vec<Answer>, AuditError> {
+        if let Some(log) = self.log {
+            let entries: Vec<_> = pending
+                .iter()
+                .map(|p| {
+                    let ticket = p.ticket.as_ref().unwrap_or(&Value::Null);
+                    (self.bundle, ticket, &p.result)
+                })
+                .collect();
+            let mut log = log.lock().map_err(|_| AuditError::Poisoned)?;
+            log.append_all(&entries)?;
+        }
+        Ok(pending.into_iter().map(|p| p.result).collect())
     }
 
     /// `bytes` as one JSON value, read by [`triage_engine::parse_ticket`]

@@ -26,7 +26,7 @@ pub enum AuditCommand {
     Show(show::Args),
     /// Decisions by outcome, vehicle, rule, action, role, policy and day.
     Report(report::Args),
-    /// Cut a torn last line (saved beside the log) so writing can go on.
+    /// Cut torn records out (saved beside the log) so writing can go on.
     Repair(repair::Args),
 }
 

@@ -1,5 +1,5 @@
-//! `triage audit repair LOG`: cut a torn last line (saving its bytes), then
-//! report what was cut.
+//! `triage audit repair LOG`: cut torn records out (saving their bytes),
+//! then report what was cut.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,25 +8,27 @@ use crate::cli::shared::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The log (its newest segment is the one a crash can tear).
+    /// The log (every segment of it is repaired).
     pub log: PathBuf,
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     match triage_audit::repair::repair(&args.log) {
-        Ok(Some(r)) => {
-            let _ = writeln!(
-                out,
-                "{}:{}: torn record removed ({} bytes, saved to {})",
-                r.file.display(),
-                r.line,
-                r.bytes,
-                r.saved_to.display()
-            );
+        Ok(repaired) if repaired.is_empty() => {
+            let _ = writeln!(out, "no torn record: nothing to repair");
             exit::DECIDED
         }
-        Ok(None) => {
-            let _ = writeln!(out, "no torn record: nothing to repair");
+        Ok(repaired) => {
+            for r in repaired {
+                let _ = writeln!(
+                    out,
+                    "{}:{}: torn record removed ({} bytes, saved to {})",
+                    r.file.display(),
+                    r.line,
+                    r.bytes,
+                    r.saved_to.display()
+                );
+            }
             exit::DECIDED
         }
         Err(e) => {

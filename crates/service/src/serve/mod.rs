@@ -2,9 +2,13 @@
 //! atomically when it changes, Prometheus metrics, and limits that answer
 //! with a status and a JSON error rather than falling over.
 //!
-//! `routes` has the handlers and middleware, `reload` the loading and
-//! watching of the bundle, `metrics` the counters.
+//! `conn` has the connections and their time limits, `routes` the handlers
+//! and middleware, `deadline` the decisions run off the async threads within
+//! each request's deadline, `reload` the loading and watching of the bundle,
+//! `metrics` the counters.
 
+mod conn;
+mod deadline;
 mod metrics;
 mod reload;
 mod routes;
@@ -12,7 +16,8 @@ mod state;
 
 use state::State;
 pub use state::{
-    Config, DEFAULT_CONCURRENCY, DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS,
+    Config, DEFAULT_CONCURRENCY, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADER_TIMEOUT_MS,
+    DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS,
 };
 
 use std::future::Future;
@@ -23,8 +28,9 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 
 /// Serves on `listener` until `shutdown` completes, then finishes the
-/// requests in flight and returns. Loads the bundle first; when it is
-/// invalid the service still starts, not ready, and waits for a good one.
+/// requests in flight (closing what is still open after the drain timeout)
+/// and returns. Loads the bundle first; when it is invalid the service still
+/// starts, not ready, and waits for a good one.
 pub async fn serve(
     listener: TcpListener,
     config: Config,
@@ -32,6 +38,7 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let state = Arc::new(State {
         permits: Semaphore::new(config.concurrency),
+        deciders: Arc::new(Semaphore::new(config.decision_threads.max(1))),
         config,
         live: ArcSwapOption::empty(),
         last_error: Mutex::new(None),
@@ -50,11 +57,13 @@ pub async fn serve(
         tracing::info!(%addr, "listening");
     }
     let app = routes::router(Arc::clone(&state));
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = conn::Limits {
+        header_read: state.config.header_read_timeout,
+        drain: state.config.drain_timeout,
+    };
+    conn::serve(listener, app, limits, shutdown).await;
     hangup.abort();
     drop(watcher);
     tracing::info!("stopped");
-    served
+    Ok(())
 }

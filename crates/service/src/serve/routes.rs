@@ -1,7 +1,13 @@
 //! The routes, and the middleware around them: request ids, logs and metrics
-//! for every request; authentication, concurrency and time limits for the
-//! `/v1/` API. Every `/v1/` answer is JSON, errors included, and nothing a
-//! client sends leads to a `500`.
+//! for every request; authentication, the body limit, concurrency and time
+//! limits for the `/v1/` API. Every `/v1/` answer is JSON, errors included,
+//! and nothing a client sends leads to a `500`.
+//!
+//! Every `/v1/` request has a deadline, `--timeout-ms` after it starts. The
+//! policy routes are cut off at it (`408`); the decision routes read the
+//! body within it (`408`) and decide off the async threads within it
+//! (`503 decision_timeout`), so that what is recorded is what is answered
+//! (see `deadline`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +16,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
@@ -20,6 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 use tracing::Instrument;
 
+use super::deadline::{self, Claim, Deadline, Ran};
 use super::reload;
 use super::state::{Loaded, State as Shared};
 use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
@@ -31,8 +39,14 @@ pub(crate) fn router(state: Arc<Shared>) -> Router {
     Router::new()
         .route("/v1/decisions", post(decide))
         .route("/v1/decisions/batch", post(decide_batch))
-        .route("/v1/policy", get(policy))
-        .route("/v1/policy/reload", post(reload_now))
+        .route(
+            "/v1/policy",
+            get(policy).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
+        )
+        .route(
+            "/v1/policy/reload",
+            post(reload_now).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
+        )
         .route_layer(from_fn_with_state(Arc::clone(&state), guard))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -120,8 +134,9 @@ async fn observe(State(state): AppState, request: Request, next: Next) -> Respon
     response
 }
 
-/// The `/v1/` limits: the token, the concurrency cap and the time limit.
-async fn guard(State(state): AppState, request: Request, next: Next) -> Response {
+/// The `/v1/` limits: the token, the declared body size, the concurrency cap,
+/// and the request's deadline.
+async fn guard(State(state): AppState, mut request: Request, next: Next) -> Response {
     if let Some(token) = &state.config.token {
         let given = request
             .headers()
@@ -143,6 +158,11 @@ async fn guard(State(state): AppState, request: Request, next: Next) -> Response
             return response;
         }
     }
+    // Refused before anything reads the body, so that a client announcing
+    // too large a body with `Expect: 100-continue` is not told to send it.
+    if declared_length(&request).is_some_and(|length| length > state.config.max_body as u64) {
+        return too_large(&state).into_response();
+    }
     let Ok(_permit) = state.permits.try_acquire() else {
         let mut response = error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -157,15 +177,75 @@ async fn guard(State(state): AppState, request: Request, next: Next) -> Response
             .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         return response;
     };
-    let limit = state.config.timeout;
-    match tokio::time::timeout(limit, next.run(request)).await {
+    let deadline = Deadline(tokio::time::Instant::now() + state.config.timeout);
+    request.extensions_mut().insert(deadline);
+    next.run(request).await
+}
+
+/// The `Content-Length` the client announced, if any.
+fn declared_length(request: &Request) -> Option<u64> {
+    request
+        .headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .parse()
+        .ok()
+}
+
+/// Cuts a request off at its deadline: for routes whose work can be dropped
+/// half-way (the decision routes answer at the deadline themselves).
+async fn time_limit(State(state): AppState, request: Request, next: Next) -> Response {
+    let deadline = deadline_of(&state, request.extensions());
+    match tokio::time::timeout_at(deadline.0, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => error(
-            StatusCode::REQUEST_TIMEOUT,
-            "timeout",
-            format!("the request took longer than {} ms", limit.as_millis()),
-        ),
+        Err(_) => timed_out(&state).into_response(),
     }
+}
+
+/// The request's deadline, as the guard set it.
+fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
+    extensions
+        .get::<Deadline>()
+        .copied()
+        .unwrap_or_else(|| Deadline(tokio::time::Instant::now() + state.config.timeout))
+}
+
+/// The answer to a request still arriving at its deadline.
+fn timed_out(state: &Shared) -> Refusal {
+    Refusal(
+        StatusCode::REQUEST_TIMEOUT,
+        "timeout",
+        format!(
+            "the request took longer than {} ms",
+            state.config.timeout.as_millis()
+        ),
+    )
+}
+
+/// The answer to a decision not made and recorded by the request's deadline:
+/// the service's fault (a slow rule, or every decision thread busy), so a
+/// `503`; nothing of it is recorded.
+fn late(state: &Shared) -> Response {
+    error(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "decision_timeout",
+        format!(
+            "the decision did not finish within {} ms; nothing was recorded",
+            state.config.timeout.as_millis()
+        ),
+    )
+}
+
+fn too_large(state: &Shared) -> Refusal {
+    Refusal(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        format!(
+            "the request body is larger than {} bytes",
+            state.config.max_body
+        ),
+    )
 }
 
 fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
@@ -178,33 +258,36 @@ fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     })
 }
 
-/// The bundle to decide with and the request body, or why there are none.
-async fn bundle_and_body(state: &Shared, body: Body) -> Result<(Arc<Loaded>, Bytes), Refusal> {
+/// What a decision route needs: the bundle to decide with, the request
+/// body (read within the deadline) and the deadline; or why there are none.
+async fn bundle_and_body(
+    state: &Shared,
+    request: Request,
+) -> Result<(Arc<Loaded>, Bytes, Deadline), Refusal> {
+    let (parts, body): (Parts, Body) = request.into_parts();
+    let deadline = deadline_of(state, &parts.extensions);
     let loaded = live(state)?;
-    Ok((loaded, read_body(state, body).await?))
+    match tokio::time::timeout_at(deadline.0, read_body(state, body)).await {
+        Ok(bytes) => Ok((loaded, bytes?, deadline)),
+        Err(_) => Err(timed_out(state)),
+    }
 }
 
 async fn read_body(state: &Shared, body: Body) -> Result<Bytes, Refusal> {
-    let max = state.config.max_body;
-    let too_large = || {
-        Refusal(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body is larger than {max} bytes"),
-        )
-    };
-    axum::body::to_bytes(body, max).await.map_err(|e| {
-        let inner = e.into_inner();
-        if inner.is::<http_body_util::LengthLimitError>() {
-            too_large()
-        } else {
-            Refusal(
-                StatusCode::BAD_REQUEST,
-                "unreadable_body",
-                format!("cannot read the request body: {inner}"),
-            )
-        }
-    })
+    axum::body::to_bytes(body, state.config.max_body)
+        .await
+        .map_err(|e| {
+            let inner = e.into_inner();
+            if inner.is::<http_body_util::LengthLimitError>() {
+                too_large(state)
+            } else {
+                Refusal(
+                    StatusCode::BAD_REQUEST,
+                    "unreadable_body",
+                    format!("cannot read the request body: {inner}"),
+                )
+            }
+        })
 }
 
 /// How the single-ticket route words a body that is not JSON.
@@ -276,30 +359,21 @@ fn answer(result: &Answer) -> Response {
     }
 }
 
-async fn decide(State(state): AppState, body: Body) -> Response {
-    let (loaded, bytes) = match bundle_and_body(&state, body).await {
-        Ok(both) => both,
+async fn decide(State(state): AppState, request: Request) -> Response {
+    let (loaded, bytes, deadline) = match bundle_and_body(&state, request).await {
+        Ok(all) => all,
         Err(refusal) => return refusal.into_response(),
     };
-    let work =
-        move |state: &Shared| recorder(state, &loaded.bundle).decide_json(&bytes, &TICKET_BODY);
-    // Appending to the decision log takes its lock and may sync to disk:
-    // that waits off the async threads. Without a log, deciding takes a few
-    // microseconds, less than handing it to another thread.
-    let result = if state.config.log.is_some() {
-        let shared = Arc::clone(&state);
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _entered = span.enter();
-            work(&shared)
-        })
-        .await
-    } else {
-        Ok(work(&state))
+    let shared = Arc::clone(&state);
+    let work = move |claim: &Claim| {
+        let recorder = recorder(&shared, &loaded.bundle);
+        let pending = recorder.decide_json_unrecorded(&bytes, &TICKET_BODY);
+        claim.take().then(|| recorder.record(pending))
     };
-    match result {
-        Ok(recording) => recorded(recording),
-        Err(e) => error(
+    match deadline::run(&state.deciders, deadline, work).await {
+        Ran::Done(recording) => recorded(recording),
+        Ran::Late => late(&state),
+        Ran::Failed(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
             "decision_log",
             format!("the decision failed: {e}"),
@@ -307,32 +381,22 @@ async fn decide(State(state): AppState, body: Body) -> Response {
     }
 }
 
-async fn decide_batch(State(state): AppState, body: Body) -> Response {
-    let (loaded, bytes) = match bundle_and_body(&state, body).await {
-        Ok(both) => both,
+async fn decide_batch(State(state): AppState, request: Request) -> Response {
+    let (loaded, bytes, deadline) = match bundle_and_body(&state, request).await {
+        Ok(all) => all,
         Err(refusal) => return refusal.into_response(),
     };
-    let tickets = {
-        let recorder = recorder(&state, &loaded.bundle);
-        match recorder.read(&bytes, &BATCH_BODY) {
-            Ok(Value::Array(tickets)) => tickets,
-            Ok(other) => return not_a_batch(&other),
-            // Not JSON at all: answered like any rejection, recorded first.
-            Err(rejection) => return recorded(recorder.reject(rejection)),
-        }
-    };
-    if tickets.len() > state.config.max_batch {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "batch_too_large",
-            format!(
-                "the batch has {} tickets; at most {} are allowed",
-                tickets.len(),
-                state.config.max_batch
-            ),
-        );
+    let shared = Arc::clone(&state);
+    let work = move |claim: &Claim| answer_batch(&shared, &loaded.bundle, &bytes, claim);
+    match deadline::run(&state.deciders, deadline, work).await {
+        Ran::Done(response) => response,
+        Ran::Late => late(&state),
+        Ran::Failed(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            format!("the batch failed: {e}"),
+        ),
     }
-    decide_all(state, loaded, tickets).await
 }
 
 /// The refusal of a JSON body that is not an array.
@@ -348,53 +412,73 @@ fn not_a_batch(body: &Value) -> Response {
     )
 }
 
-/// Decides and answers a batch. A large batch is CPU work: off the async
-/// threads, so it cannot stall other connections.
-async fn decide_all(state: Arc<Shared>, loaded: Arc<Loaded>, tickets: Vec<Value>) -> Response {
-    let span = tracing::Span::current();
-    let work = tokio::task::spawn_blocking(move || {
-        let _entered = span.enter();
-        answer_all(&recorder(&state, &loaded.bundle), &tickets)
-    });
-    match work.await {
-        Ok(Err(failure)) => unrecorded(failure),
-        Ok(Ok(out)) => (
-            StatusCode::OK,
-            [(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            out,
-        )
-            .into_response(),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            format!("the batch failed: {e}"),
-        ),
+/// Reads, decides, records and answers a batch, on a decision thread. Every
+/// ticket is decided first, then the results are recorded together, all or
+/// none, once the request has claimed them; `None` when it gave up first.
+fn answer_batch(state: &Shared, bundle: &Bundle, bytes: &[u8], claim: &Claim) -> Option<Response> {
+    let recorder = recorder(state, bundle);
+    let tickets = match recorder.read(bytes, &BATCH_BODY) {
+        Ok(Value::Array(tickets)) => tickets,
+        Ok(other) => return Some(not_a_batch(&other)),
+        // Not JSON at all: answered like any rejection, recorded first.
+        Err(rejection) => {
+            let pending = recorder.reject_unrecorded(rejection);
+            return claim.take().then(|| recorded(recorder.record(pending)));
+        }
+    };
+    if tickets.len() > state.config.max_batch {
+        return Some(error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "batch_too_large",
+            format!(
+                "the batch has {} tickets; at most {} are allowed",
+                tickets.len(),
+                state.config.max_batch
+            ),
+        ));
     }
+    let mut pending = Vec::with_capacity(tickets.len());
+    for ticket in tickets {
+        if claim.abandoned() {
+            return None;
+        }
+        pending.push(recorder.decide_unrecorded(ticket));
+    }
+    if !claim.take() {
+        return None;
+    }
+    Some(match recorder.record_all(pending) {
+        Ok(results) => batch_body(&results),
+        Err(failure) => unrecorded(failure),
+    })
 }
 
-/// The batch's answer: a JSON array of each ticket's decision or rejection,
-/// each recorded before it is added. `Err`: a record could not be written,
-/// so the batch is not answered.
-fn answer_all(recorder: &Recorder, tickets: &[Value]) -> Result<Vec<u8>, AuditError> {
-    let mut out = Vec::with_capacity(tickets.len() * 2048 + 2);
+/// The batch's answer: a JSON array of each ticket's decision or rejection.
+fn batch_body(results: &[Answer]) -> Response {
+    let mut out = Vec::with_capacity(results.len() * 2048 + 2);
     out.push(b'[');
-    for (i, ticket) in tickets.iter().enumerate() {
+    for (i, result) in results.iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        let written = match recorder.decide(ticket)? {
-            Ok(decision) => serde_json::to_writer(&mut out, &decision),
-            Err(rejection) => serde_json::to_writer(&mut out, &rejection),
+        let written = match result {
+            Ok(decision) => serde_json::to_writer(&mut out, decision),
+            Err(rejection) => serde_json::to_writer(&mut out, rejection),
         };
         if written.is_err() {
             out.extend_from_slice(b"null");
         }
     }
     out.push(b']');
-    Ok(out)
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
+        out,
+    )
+        .into_response()
 }
 
 fn last_error(state: &Shared) -> Value {

@@ -2,7 +2,7 @@
 //! the last reload failure, metrics and limits.
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arc_swap::ArcSwapOption;
@@ -22,8 +22,16 @@ pub struct Config {
     pub max_body: usize,
     /// Most tickets in one batch request.
     pub max_batch: usize,
-    /// Longest a request may take, body included.
+    /// Longest a `/v1/` request may take, body and decision included.
     pub timeout: Duration,
+    /// Longest a client may take to send a request's headers (and longest a
+    /// keep-alive connection may stay idle).
+    pub header_read_timeout: Duration,
+    /// Longest the service waits at shutdown for connections to finish.
+    pub drain_timeout: Duration,
+    /// Most decisions (single or batch) running at once, each on a thread of
+    /// its own; a request waits for one until its deadline.
+    pub decision_threads: usize,
     /// Most `/v1/` requests served at once; more get `503`.
     pub concurrency: usize,
     /// Reload when a file in `policies` changes.
@@ -41,6 +49,13 @@ pub const DEFAULT_MAX_BODY: usize = 1 << 20;
 pub const DEFAULT_MAX_BATCH: usize = 1000;
 pub const DEFAULT_TIMEOUT_MS: u64 = 10_000;
 pub const DEFAULT_CONCURRENCY: usize = 1024;
+pub const DEFAULT_HEADER_TIMEOUT_MS: u64 = 10_000;
+pub const DEFAULT_DRAIN_TIMEOUT_MS: u64 = 10_000;
+
+/// One decision thread a core: deciding is CPU work.
+fn default_decision_threads() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get)
+}
 
 impl Config {
     pub fn new(policies: impl Into<PathBuf>) -> Self {
@@ -50,6 +65,9 @@ impl Config {
             max_body: DEFAULT_MAX_BODY,
             max_batch: DEFAULT_MAX_BATCH,
             timeout: Duration::from_millis(DEFAULT_TIMEOUT_MS),
+            header_read_timeout: Duration::from_millis(DEFAULT_HEADER_TIMEOUT_MS),
+            drain_timeout: Duration::from_millis(DEFAULT_DRAIN_TIMEOUT_MS),
+            decision_threads: default_decision_threads(),
             concurrency: DEFAULT_CONCURRENCY,
             watch: true,
             debounce: Duration::from_millis(250),
@@ -78,6 +96,8 @@ pub(crate) struct State {
     pub last_error: Mutex<Option<ReloadFailure>>,
     pub metrics: metrics::Metrics,
     pub permits: Semaphore,
+    /// The decision threads free (`Config::decision_threads` of them).
+    pub deciders: Arc<Semaphore>,
     /// One reload at a time, so a slow load cannot overwrite a newer one.
     pub reloading: tokio::sync::Mutex<()>,
 }
