@@ -34,7 +34,13 @@ fn chain(n: usize, first: &str) -> Result<Bundle, BundleError> {
 /// A bundle with one field (`x`), the `conditions` given (YAML lines), and
 /// a rule whose condition is `when`.
 fn with_conditions(conditions: &str, when: &str) -> Result<Bundle, BundleError> {
-    let mut policy = String::from(
+    with_conditions_and("", conditions, when)
+}
+
+/// The same, after the lines `head`.
+fn with_conditions_and(head: &str, conditions: &str, when: &str) -> Result<Bundle, BundleError> {
+    let mut policy = String::from(head);
+    policy.push_str(
         "ticket:
   id_field: id
   role_field: role
@@ -140,4 +146,25 @@ fn thousands_of_mistakes_are_reported_with_hints_for_the_first() {
         problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()
     };
     assert_eq!(text(&problems), text(&within_deadline(load)));
+}
+
+#[test]
+fn a_set_of_50000_members_used_by_5000_conditions_loads_and_decides() {
+    // Each condition once held its own copy of the set (15 GB in all).
+    let members: Vec<String> = (0..50_000).map(|i| format!("v{i}")).collect();
+    let mut conditions = String::new();
+    for i in 0..5_000 {
+        writeln!(conditions, "  c{i}: x in big && x != \"v{i}\"").unwrap();
+    }
+    let when = "c0 && c4999 && x.len() > 0";
+    let bundle = within_deadline(move || {
+        let sets = format!("sets:\n  big: [{}]\n", members.join(", "));
+        with_conditions_and(&sets, &conditions, when).unwrap()
+    });
+    for (x, rule) in [("v49999", "chain"), ("v0", "rest"), ("w", "rest")] {
+        let ticket = json!({ "id": "C-1", "role": "agent", "x": x });
+        let decision = bundle.decide(&ticket).unwrap();
+        assert_eq!(&*decision.rule, rule, "x = {x}");
+        assert_eq!(decision, bundle.interpreted().decide(&ticket).unwrap());
+    }
 }

@@ -207,8 +207,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The variables `expr` uses, as rhai sees them: its ticket roots, and
-    /// its named conditions as evaluated so far (`()` for one not yet). Only
+    /// The variables `expr` uses, as rhai sees them: its ticket roots, its
+    /// named conditions as evaluated so far (`()` for one not yet), and its
+    /// named sets. Only
     /// those: rhai finds a variable by a search of its scope, so a scope of
     /// every condition of a large bundle would cost each lookup its size.
     fn scope(&mut self, expr: &crate::expr::compile::Expression) -> Scope<'a> {
@@ -222,6 +223,9 @@ impl<'a> Run<'a> {
         for &index in &expr.conditions {
             let value = self.conditions[index].map_or(Dynamic::UNIT, Dynamic::from_bool);
             scope.push_dynamic(&*bundle.conditions[index].name, value);
+        }
+        for &set in &expr.sets {
+            scope.push_constant_dynamic(&*bundle.sets[set].0, bundle.set_arrays[set].clone());
         }
         scope
     }

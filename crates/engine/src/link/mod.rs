@@ -110,6 +110,10 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
         actions: sections.actions,
         outcomes,
         vehicles,
+        set_arrays: set_values
+            .iter()
+            .map(|(_, members)| set_array(members))
+            .collect(),
         sets: set_values,
         conditions,
         constraints: sections.constraints,
@@ -201,6 +205,15 @@ fn names(b: &mut Builder, engine: &rhai::Engine, schema: &Schema, declared: &Dec
                 .push(Problem::error(Code::NameClash, message, Some(loc.clone())));
         }
     }
+}
+
+/// A set's members as the array an expression run by rhai sees.
+fn set_array(members: &[std::sync::Arc<str>]) -> rhai::Dynamic {
+    let array: rhai::Array = members
+        .iter()
+        .map(|m| rhai::Dynamic::from(m.to_string()))
+        .collect();
+    rhai::Dynamic::from_array(array)
 }
 
 fn policy(sources: &Sources) -> PolicyRef {

@@ -24,6 +24,8 @@ pub(crate) struct Compiled {
     pub outcomes: Vec<OutcomeDef>,
     pub vehicles: Vec<Described>,
     pub sets: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    /// Each set as the array rhai sees, for the expressions rhai runs.
+    pub set_arrays: Vec<rhai::Dynamic>,
     /// Named conditions, in declaration order; each guard's `needs` says which
     /// to evaluate for it, dependencies first.
     pub conditions: Vec<Condition>,
