@@ -11,7 +11,7 @@ use crate::model::decision::{
     Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
     StepResult, TraceStep,
 };
-use crate::model::{ActionDef, ActionSel, Compiled, Guard, Piece, Rule, Template};
+use crate::model::{ActionDef, ActionSel, Compiled, Guard, Needs, Piece, Rule, Template};
 use crate::schema::{FieldPath, InputProblem, Node, Values, found};
 
 pub(crate) fn decide(
@@ -318,7 +318,15 @@ impl<'a> Run<'a> {
         id: &Arc<str>,
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
-        for &index in &guard.needs {
+        let found;
+        let needs = match &guard.needs {
+            Needs::Listed(needs) => needs,
+            Needs::Found => {
+                found = self.unevaluated(&guard.expr.conditions);
+                &found
+            }
+        };
+        for &index in needs {
             if self.conditions[index].is_some() {
                 continue;
             }
@@ -330,6 +338,26 @@ impl<'a> Run<'a> {
             return Ok(true);
         }
         self.run_expr(&guard.expr, stage, id, rule)
+    }
+
+    /// The conditions `start` depends on (itself included) not yet evaluated,
+    /// in the bundle's condition order: the list a guard with too many to
+    /// list evaluates. A condition already evaluated was evaluated with all
+    /// it depends on, so the walk stops there.
+    fn unevaluated(&self, start: &[usize]) -> Vec<usize> {
+        let conditions = &self.bundle.conditions;
+        let mut reached = std::collections::HashSet::new();
+        let mut stack: Vec<usize> = start.to_vec();
+        let mut found = Vec::new();
+        while let Some(c) = stack.pop() {
+            if self.conditions[c].is_some() || !reached.insert(c) {
+                continue;
+            }
+            found.push(c);
+            stack.extend(&conditions[c].expr.conditions);
+        }
+        found.sort_unstable_by_key(|&c| self.bundle.rank[c]);
+        found
     }
 
     fn run_expr(

@@ -97,6 +97,7 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
         return Err(fail(linker.b.problems));
     }
     let conditions = linker.conditions();
+    let rank = std::mem::take(&mut linker.guards.rank);
     let outcomes = linker.declared.outcomes();
     let (roles, vehicles) = (linker.declared.role_defs, linker.declared.vehicle_defs);
     // The compiler borrows the engine, which the model now takes over.
@@ -116,6 +117,7 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
             .collect(),
         sets: set_values,
         conditions,
+        rank,
         constraints: sections.constraints,
         rules: sections.rules,
         paths: sections.paths,
