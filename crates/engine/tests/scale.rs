@@ -34,7 +34,39 @@ fn chain(n: usize, first: &str) -> Result<Bundle, BundleError> {
 /// A bundle with one field (`x`), the `conditions` given (YAML lines), and
 /// a rule whose condition is `when`.
 fn with_conditions(conditions: &str, when: &str) -> Result<Bundle, BundleError> {
-    let mut policy = String::from(
+    with_conditions_and("", conditions, when)
+}
+
+/// The same, with `rules` (YAML lines) before the catch-all instead.
+fn with_conditions_rules(conditions: &str, rules: &str) -> Result<Bundle, BundleError> {
+    let text = with_conditions_text("", conditions, "true")
+        .replace("rules:\n  - id: chain\n    when: true\n    outcome: hit\n    action: act\n    rationale: Every condition of the chain holds.\n", &format!("rules:\n{rules}"));
+    from_policy(text)
+}
+
+/// The same, after the lines `head`.
+fn with_conditions_and(head: &str, conditions: &str, when: &str) -> Result<Bundle, BundleError> {
+    from_policy(with_conditions_text(head, conditions, when))
+}
+
+/// A bundle of one policy file.
+fn from_policy(policy: String) -> Result<Bundle, BundleError> {
+    Bundle::from_files(&[
+        PolicyFile {
+            name: "bundle.yaml".into(),
+            text: "name: chain\nversion: '1'\nfiles: [policy.yaml]\n".into(),
+        },
+        PolicyFile {
+            name: "policy.yaml".into(),
+            text: policy,
+        },
+    ])
+}
+
+/// The policy file of `with_conditions_and`.
+fn with_conditions_text(head: &str, conditions: &str, when: &str) -> String {
+    let mut policy = String::from(head);
+    policy.push_str(
         "ticket:
   id_field: id
   role_field: role
@@ -68,16 +100,7 @@ rules:
 "
     )
     .unwrap();
-    Bundle::from_files(&[
-        PolicyFile {
-            name: "bundle.yaml".into(),
-            text: "name: chain\nversion: '1'\nfiles: [policy.yaml]\n".into(),
-        },
-        PolicyFile {
-            name: "policy.yaml".into(),
-            text: policy,
-        },
-    ])
+    policy
 }
 
 #[test]
@@ -140,4 +163,114 @@ fn thousands_of_mistakes_are_reported_with_hints_for_the_first() {
         problems.iter().map(|p| p.to_string()).collect::<Vec<_>>()
     };
     assert_eq!(text(&problems), text(&within_deadline(load)));
+}
+
+#[test]
+fn a_set_of_50000_members_used_by_5000_conditions_loads_and_decides() {
+    // Each condition once held its own copy of the set (15 GB in all).
+    let members: Vec<String> = (0..50_000).map(|i| format!("v{i}")).collect();
+    let mut conditions = String::new();
+    for i in 0..5_000 {
+        writeln!(conditions, "  c{i}: x in big && x != \"v{i}\"").unwrap();
+    }
+    let when = "c0 && c4999 && x.len() > 0";
+    let bundle = within_deadline(move || {
+        let sets = format!("sets:\n  big: [{}]\n", members.join(", "));
+        with_conditions_and(&sets, &conditions, when).unwrap()
+    });
+    for (x, rule) in [("v49999", "chain"), ("v0", "rest"), ("w", "rest")] {
+        let ticket = json!({ "id": "C-1", "role": "agent", "x": x });
+        let decision = bundle.decide(&ticket).unwrap();
+        assert_eq!(&*decision.rule, rule, "x = {x}");
+        assert_eq!(decision, bundle.interpreted().decide(&ticket).unwrap());
+    }
+}
+
+#[test]
+fn a_guard_with_many_conditions_evaluates_them_in_the_same_order_as_one_with_few() {
+    // Each chain holds one condition that fails at run time: the rejection
+    // names it whether the guard lists its conditions (a short chain) or
+    // finds them when it is evaluated (a long one).
+    for (n, failing) in [(10, 7), (1_000, 637)] {
+        let mut conditions = String::from("  c0: x == \"a\"\n");
+        for i in 1..n {
+            let extra = if i == failing { " && x - 1 == 0" } else { "" };
+            writeln!(conditions, "  c{i}: c{} && x != \"b\"{extra}", i - 1).unwrap();
+        }
+        // Many rules, each using the end of the chain.
+        let when = format!("c{} && x != \"c\"", n - 1);
+        let bundle = with_conditions(&conditions, &when).unwrap();
+        let ticket = json!({ "id": "C-1", "role": "agent", "x": "a" });
+        let rejection = bundle.decide(&ticket).unwrap_err();
+        let triage_engine::RejectionKind::Evaluation(error) = &rejection.error else {
+            panic!("{rejection:?}")
+        };
+        assert_eq!(&*error.id, format!("c{failing}"), "n = {n}");
+        assert_eq!(rejection, bundle.interpreted().decide(&ticket).unwrap_err());
+    }
+}
+
+#[test]
+fn thousands_of_guards_on_a_long_chain_load() {
+    // 20,000 conditions and 2,000 rules, each on a condition deep in the
+    // chain: listing each rule's conditions would make 30 million entries.
+    let mut conditions = String::from("  c0: x == \"a\"\n");
+    for i in 1..20_000 {
+        writeln!(conditions, "  c{i}: c{} && x != \"b\"", i - 1).unwrap();
+    }
+    let bundle = within_deadline(move || {
+        let mut rules = String::new();
+        for i in 0..2_000 {
+            write!(
+                rules,
+                "  - id: r{i}\n    when: c{} && x == \"z{i}\"\n    outcome: hit\n    action: act\n    rationale: R.\n",
+                19_999 - i
+            )
+            .unwrap();
+        }
+        with_conditions_rules(&conditions, &rules).unwrap()
+    });
+    let ticket = json!({ "id": "C-1", "role": "agent", "x": "a" });
+    assert_eq!(&*bundle.decide(&ticket).unwrap().rule, "rest");
+}
+
+#[test]
+fn a_guard_reads_every_field_of_its_conditions_however_many() {
+    // Each condition of the chain reads a field of its own: past 64, a
+    // guard's reads are found by a walk rather than from remembered ones.
+    for n in [10, 100] {
+        let fields: String = (0..n)
+            .map(|i| format!("    f{i}: {{ type: string, default: a }}\n"))
+            .collect();
+        let mut conditions = String::from("  c0: f0 == \"a\"\n");
+        for i in 1..n {
+            writeln!(conditions, "  c{i}: c{} && f{i} == \"a\"", i - 1).unwrap();
+        }
+        conditions.push_str("  unused: f0 == \"b\"\n");
+        let text = with_conditions_text("", &conditions, &format!("c{}", n - 1))
+            .replace("    x: { type: string, default: '' }\n", &fields);
+        let bundle = from_policy(text).unwrap();
+        let ticket = json!({ "id": "C-1", "role": "agent" });
+        let decision = bundle.decide(&ticket).unwrap();
+        assert_eq!(&*decision.rule, "chain");
+        let mut expected: Vec<String> = (0..n).map(|i| format!("f{i}")).collect();
+        expected.sort();
+        let read: Vec<String> = decision.trace[0]
+            .reads
+            .0
+            .iter()
+            .map(|(p, _)| p.to_string())
+            .collect();
+        assert_eq!(read, expected, "n = {n}");
+        let warnings: Vec<String> = bundle
+            .warnings()
+            .iter()
+            .map(|w| w.message.clone())
+            .collect();
+        assert_eq!(
+            warnings,
+            ["condition `unused` is declared but never used"],
+            "n = {n}"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use crate::model::decision::{
     Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
     StepResult, TraceStep,
 };
-use crate::model::{ActionDef, ActionSel, Compiled, Guard, Piece, Rule, Template};
+use crate::model::{ActionDef, ActionSel, Compiled, Guard, Needs, Piece, Rule, Template};
 use crate::schema::{FieldPath, InputProblem, Node, Values, found};
 
 pub(crate) fn decide(
@@ -207,8 +207,9 @@ impl<'a> Run<'a> {
         }
     }
 
-    /// The variables `expr` uses, as rhai sees them: its ticket roots, and
-    /// its named conditions as evaluated so far (`()` for one not yet). Only
+    /// The variables `expr` uses, as rhai sees them: its ticket roots, its
+    /// named conditions as evaluated so far (`()` for one not yet), and its
+    /// named sets. Only
     /// those: rhai finds a variable by a search of its scope, so a scope of
     /// every condition of a large bundle would cost each lookup its size.
     fn scope(&mut self, expr: &crate::expr::compile::Expression) -> Scope<'a> {
@@ -222,6 +223,9 @@ impl<'a> Run<'a> {
         for &index in &expr.conditions {
             let value = self.conditions[index].map_or(Dynamic::UNIT, Dynamic::from_bool);
             scope.push_dynamic(&*bundle.conditions[index].name, value);
+        }
+        for &set in &expr.sets {
+            scope.push_constant_dynamic(&*bundle.sets[set].0, bundle.set_arrays[set].clone());
         }
         scope
     }
@@ -314,7 +318,15 @@ impl<'a> Run<'a> {
         id: &Arc<str>,
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
-        for &index in &guard.needs {
+        let found;
+        let needs = match &guard.needs {
+            Needs::Listed(needs) => needs,
+            Needs::Found => {
+                found = self.unevaluated(&guard.expr.conditions);
+                &found
+            }
+        };
+        for &index in needs {
             if self.conditions[index].is_some() {
                 continue;
             }
@@ -326,6 +338,26 @@ impl<'a> Run<'a> {
             return Ok(true);
         }
         self.run_expr(&guard.expr, stage, id, rule)
+    }
+
+    /// The conditions `start` depends on (itself included) not yet evaluated,
+    /// in the bundle's condition order: the list a guard with too many to
+    /// list evaluates. A condition already evaluated was evaluated with all
+    /// it depends on, so the walk stops there.
+    fn unevaluated(&self, start: &[usize]) -> Vec<usize> {
+        let conditions = &self.bundle.conditions;
+        let mut reached = std::collections::HashSet::new();
+        let mut stack: Vec<usize> = start.to_vec();
+        let mut found = Vec::new();
+        while let Some(c) = stack.pop() {
+            if self.conditions[c].is_some() || !reached.insert(c) {
+                continue;
+            }
+            found.push(c);
+            stack.extend(&conditions[c].expr.conditions);
+        }
+        found.sort_unstable_by_key(|&c| self.bundle.rank[c]);
+        found
     }
 
     fn run_expr(

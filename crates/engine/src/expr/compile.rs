@@ -13,7 +13,7 @@ use crate::diagnostic::{
 use crate::expr::chain::Chain;
 use crate::expr::sandbox;
 use crate::expr::scan::scan;
-use crate::expr::typecheck::Types;
+use crate::expr::typecheck::{Known, Types};
 use crate::load::raw::Text;
 use crate::load::source::SourceFile;
 use crate::load::text::hidden_in;
@@ -48,8 +48,10 @@ pub(crate) struct Compiler<'a> {
     pub conditions: HashMap<Arc<str>, usize>,
     pub sets: HashMap<Arc<str>, usize>,
     set_values: &'a [(Arc<str>, Vec<Arc<str>>)],
-    /// Each set as the constant array expressions see.
-    set_arrays: Vec<Dynamic>,
+    /// Each set's members, shared by every native program that uses it.
+    set_lists: Vec<Arc<[Arc<str>]>>,
+    /// What the type checks of the bundle's expressions learn once.
+    known: Known,
     /// Every name an expression may use: ticket roots, then conditions, then
     /// sets (for suggestions).
     names: Vec<Arc<str>>,
@@ -62,15 +64,9 @@ impl<'a> Compiler<'a> {
         conditions: &[Arc<str>],
         sets: &'a [(Arc<str>, Vec<Arc<str>>)],
     ) -> Self {
-        let set_arrays = sets
+        let set_lists = sets
             .iter()
-            .map(|(_, members)| {
-                let array: rhai::Array = members
-                    .iter()
-                    .map(|m| Dynamic::from(m.to_string()))
-                    .collect();
-                Dynamic::from_array(array)
-            })
+            .map(|(_, members)| members.iter().cloned().collect())
             .collect();
         let roots = schema.roots().iter().map(|(name, _)| name.clone());
         let names = roots
@@ -91,7 +87,8 @@ impl<'a> Compiler<'a> {
                 .map(|(i, (n, _))| (n.clone(), i))
                 .collect(),
             set_values: sets,
-            set_arrays,
+            set_lists,
+            known: Known::default(),
             names,
         }
     }
@@ -115,12 +112,23 @@ impl<'a> Compiler<'a> {
                 scope.push_dynamic(name.to_owned(), Dynamic::FALSE);
             }
         }
+        // A set is a variable, not a constant: inlined, its members would be
+        // copied into every expression that names it.
         for &name in &unique {
-            if let Some(&index) = self.sets.get(name) {
-                scope.push_constant_dynamic(name.to_owned(), self.set_arrays[index].clone());
+            if self.sets.contains_key(name) {
+                scope.push_dynamic(name.to_owned(), Dynamic::UNIT);
             }
         }
         scope
+    }
+
+    fn names_for_lowering(&self) -> crate::expr::native::Names<'_> {
+        crate::expr::native::Names {
+            schema: self.schema,
+            conditions: &self.conditions,
+            sets: &self.sets,
+            set_lists: &self.set_lists,
+        }
     }
 
     /// The expression that is always true, for a rule or step without `when`.
@@ -167,6 +175,7 @@ impl<'a> Compiler<'a> {
             schema: self.schema,
             sets: self.set_values,
             set_index: &self.sets,
+            known: &self.known,
         };
         ast.walk(&mut |path: &[ASTNode]| {
             if let Some(node) = path.last()
@@ -200,7 +209,7 @@ impl<'a> Compiler<'a> {
         uses.roots.sort_unstable();
         uses.roots.dedup();
         let native =
-            crate::expr::native::Program::lower(&ast, self.schema, &self.conditions, self.engine);
+            crate::expr::native::Program::lower(&ast, &self.names_for_lowering(), self.engine);
         Ok(Expression {
             source: source.into(),
             ast,

@@ -53,7 +53,8 @@ pub(crate) enum Term {
     Str(Box<str>),
     Int(i64),
     Bool(bool),
-    List(Box<[Box<str>]>),
+    /// A list literal, or a named set (shared with every program that uses it).
+    List(Arc<[Arc<str>]>),
     Not(Box<Term>),
     And(Box<[Term]>),
     Or(Box<[Term]>),
@@ -92,19 +93,14 @@ enum Val<'a> {
     Int(i64),
     Str(&'a str),
     Items(&'a [Value]),
-    Consts(&'a [Box<str>]),
+    Consts(&'a [Arc<str>]),
 }
 
 impl Program {
     /// The native form of `ast`, if every node of it has one.
-    pub fn lower(
-        ast: &AST,
-        schema: &Schema,
-        conditions: &HashMap<Arc<str>, usize>,
-        engine: &Engine,
-    ) -> Option<Program> {
+    pub fn lower(ast: &AST, names: &Names, engine: &Engine) -> Option<Program> {
         let max_operations = engine.max_operations();
-        let lowering = Lowering { schema, conditions };
+        let lowering = names;
         // The statement the expression sits in counts too.
         let mut nodes = 1;
         let root = match ast.statements() {
@@ -141,12 +137,16 @@ impl Program {
     }
 }
 
-struct Lowering<'a> {
-    schema: &'a Schema,
-    conditions: &'a HashMap<Arc<str>, usize>,
+/// The names an expression may use, as lowering reads them.
+pub(crate) struct Names<'a> {
+    pub schema: &'a Schema,
+    pub conditions: &'a HashMap<Arc<str>, usize>,
+    pub sets: &'a HashMap<Arc<str>, usize>,
+    /// Each set's members, by index.
+    pub set_lists: &'a [Arc<[Arc<str>]>],
 }
 
-impl Lowering<'_> {
+impl Names<'_> {
     /// The tree of `expr`, which sits `depth` levels down.
     fn expr(&self, expr: &Expr, nodes: &mut u64, depth: usize) -> Option<Term> {
         *nodes += 1;
@@ -170,9 +170,10 @@ impl Lowering<'_> {
             ),
             Expr::Variable(var, _, _) => {
                 let name = var.1.as_str();
-                match self.conditions.get(name) {
-                    Some(&index) => Term::Condition(index),
-                    None => leaf(self.schema.node(&[name])?)?,
+                match (self.conditions.get(name), self.sets.get(name)) {
+                    (Some(&index), _) => Term::Condition(index),
+                    (None, Some(&set)) => Term::List(self.set_lists.get(set)?.clone()),
+                    (None, None) => leaf(self.schema.node(&[name])?)?,
                 }
             }
             Expr::Dot(dot, flags, _) => self.field(dot, *flags, nodes)?,
@@ -239,7 +240,7 @@ fn leaf(node: &Layout) -> Option<Term> {
     }
 }
 
-/// A constant the optimiser folded in: a named set becomes an array of strings.
+/// A constant the optimiser folded in (an array of strings, say).
 fn constant(value: &Dynamic) -> Option<Term> {
     if let Ok(b) = value.as_bool() {
         return Some(Term::Bool(b));
@@ -382,7 +383,14 @@ mod tests {
                     format!("{}f", "!".repeat(k)),
                 )
                 .unwrap();
-            Program::lower(&ast, &schema, &HashMap::new(), &engine)
+            let (conditions, sets) = (HashMap::new(), HashMap::new());
+            let names = Names {
+                schema: &schema,
+                conditions: &conditions,
+                sets: &sets,
+                set_lists: &[],
+            };
+            Program::lower(&ast, &names, &engine)
         };
         assert!(lower(MAX_TERM_DEPTH).is_some());
         assert!(lower(MAX_TERM_DEPTH + 1).is_none());

@@ -24,7 +24,7 @@ pub(super) struct Linker<'a> {
 impl Linker<'_> {
     /// A warning for each declaration nothing uses.
     pub(super) fn unused(&mut self) -> Vec<Problem> {
-        let uses = &self.guards.uses;
+        let uses = self.guards.used();
         let declared = &mut self.declared;
         for (registry, used) in [
             (&mut declared.conditions, &uses.conditions),

@@ -97,6 +97,7 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
         return Err(fail(linker.b.problems));
     }
     let conditions = linker.conditions();
+    let rank = std::mem::take(&mut linker.guards.rank);
     let outcomes = linker.declared.outcomes();
     let (roles, vehicles) = (linker.declared.role_defs, linker.declared.vehicle_defs);
     // The compiler borrows the engine, which the model now takes over.
@@ -110,8 +111,13 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
         actions: sections.actions,
         outcomes,
         vehicles,
+        set_arrays: set_values
+            .iter()
+            .map(|(_, members)| set_array(members))
+            .collect(),
         sets: set_values,
         conditions,
+        rank,
         constraints: sections.constraints,
         rules: sections.rules,
         paths: sections.paths,
@@ -201,6 +207,15 @@ fn names(b: &mut Builder, engine: &rhai::Engine, schema: &Schema, declared: &Dec
                 .push(Problem::error(Code::NameClash, message, Some(loc.clone())));
         }
     }
+}
+
+/// A set's members as the array an expression run by rhai sees.
+fn set_array(members: &[std::sync::Arc<str>]) -> rhai::Dynamic {
+    let array: rhai::Array = members
+        .iter()
+        .map(|m| rhai::Dynamic::from(m.to_string()))
+        .collect();
+    rhai::Dynamic::from_array(array)
 }
 
 fn policy(sources: &Sources) -> PolicyRef {

@@ -24,9 +24,14 @@ pub(crate) struct Compiled {
     pub outcomes: Vec<OutcomeDef>,
     pub vehicles: Vec<Described>,
     pub sets: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    /// Each set as the array rhai sees, for the expressions rhai runs.
+    pub set_arrays: Vec<rhai::Dynamic>,
     /// Named conditions, in declaration order; each guard's `needs` says which
     /// to evaluate for it, dependencies first.
     pub conditions: Vec<Condition>,
+    /// Each condition's place in an order where each comes after those it
+    /// uses: the order a guard's conditions are evaluated in.
+    pub rank: Vec<usize>,
     pub constraints: Vec<Constraint>,
     pub rules: Vec<Rule>,
     pub paths: Vec<PathDef>,
@@ -77,10 +82,22 @@ pub(crate) struct Condition {
 /// A condition-bearing item (rule or step) as evaluation needs it.
 pub(crate) struct Guard {
     pub expr: Expression,
-    /// Every named condition the guard depends on, dependencies first.
-    pub needs: Vec<usize>,
+    /// The named conditions the guard depends on.
+    pub needs: Needs,
     /// Every field read, directly or through conditions, sorted.
     pub reads: Vec<usize>,
+}
+
+/// The named conditions a guard depends on, directly or through others,
+/// which are evaluated (each once a ticket) before it, in the bundle's
+/// condition order (`Compiled::rank`).
+pub(crate) enum Needs {
+    /// All of them, in that order: most guards need a few.
+    Listed(Vec<usize>),
+    /// Too many to list for every guard (a list each would make a bundle's
+    /// size the product of its guards and its conditions): they are found
+    /// when the guard is evaluated, from the conditions its expression names.
+    Found,
 }
 
 pub(crate) struct Constraint {

@@ -164,9 +164,13 @@ impl Schema {
         role_field: usize,
     ) -> Result<Schema, (usize, String)> {
         let mut roots: Vec<(Arc<str>, Node)> = Vec::new();
+        // Each node's place among its siblings, by its dotted path: finding
+        // it costs the same with 5 fields or 50,000.
+        let mut places: HashMap<String, usize> = HashMap::new();
         for (index, field) in fields.iter().enumerate() {
             let segments: Vec<&str> = FieldPath::new(&field.path).segments().collect();
-            insert(&mut roots, &segments, index).map_err(|conflict| (index, conflict))?;
+            insert(&mut roots, &mut places, &segments, index)
+                .map_err(|conflict| (index, conflict))?;
         }
         let index = fields
             .iter()
@@ -304,29 +308,47 @@ impl Schema {
 }
 
 fn insert(
-    nodes: &mut Vec<(Arc<str>, Node)>,
+    roots: &mut Vec<(Arc<str>, Node)>,
+    places: &mut HashMap<String, usize>,
     segments: &[&str],
     index: usize,
 ) -> Result<(), String> {
-    let Some((first, rest)) = segments.split_first() else {
+    if segments.is_empty() {
         return Err("empty field path".to_owned());
-    };
-    let position = nodes.iter().position(|(n, _)| &**n == *first);
-    match (position, rest.is_empty()) {
-        (None, true) => nodes.push(((*first).into(), Node::Leaf(index))),
-        (None, false) => {
-            let mut children = Vec::new();
-            insert(&mut children, rest, index)?;
-            nodes.push(((*first).into(), Node::Object(children)));
+    }
+    let mut nodes = roots;
+    let mut path = String::new();
+    for (depth, segment) in segments.iter().enumerate() {
+        if depth > 0 {
+            path.push('.');
         }
-        (Some(at), _) => match &mut nodes[at].1 {
-            Node::Object(children) if !rest.is_empty() => insert(children, rest, index)?,
-            _ => {
-                return Err(format!(
-                    "`{first}` is declared both as a field and as a group of fields"
-                ));
+        path.push_str(segment);
+        let last = depth + 1 == segments.len();
+        let conflict =
+            || format!("`{segment}` is declared both as a field and as a group of fields");
+        let at = match places.get(&path) {
+            Some(&at) => at,
+            None => {
+                let node = if last {
+                    Node::Leaf(index)
+                } else {
+                    Node::Object(Vec::new())
+                };
+                nodes.push(((*segment).into(), node));
+                places.insert(path.clone(), nodes.len() - 1);
+                nodes.len() - 1
             }
-        },
+        };
+        if last {
+            return match nodes[at].1 {
+                Node::Leaf(i) if i == index => Ok(()),
+                _ => Err(conflict()),
+            };
+        }
+        nodes = match &mut nodes[at].1 {
+            Node::Object(children) => children,
+            Node::Leaf(_) => return Err(conflict()),
+        };
     }
     Ok(())
 }
