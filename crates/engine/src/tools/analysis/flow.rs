@@ -12,7 +12,7 @@ use super::side::{AVal, Side};
 use super::terms::{Tri, Why};
 use crate::expr::native::Term;
 use crate::model::decision::Stage;
-use crate::model::{ActionSel, Guard};
+use crate::model::{ActionSel, Guard, Needs};
 
 /// An expression the analysis cannot model.
 #[derive(Clone, Debug, Serialize)]
@@ -256,7 +256,7 @@ impl<'s, 'a> Walk<'s, 'a> {
         };
         let mut failures = Vec::new();
         let mut failing = self.side.none();
-        for &c in &guard.needs {
+        for c in needs(self.side.bundle, guard) {
             let Some(Some(cond)) = self.conditions.get(c) else {
                 continue;
             };
@@ -474,6 +474,26 @@ impl<'s, 'a> Walk<'s, 'a> {
                     });
                 }
             }
+        }
+    }
+}
+
+/// The named conditions a guard needs, dependencies first, in the order
+/// evaluation runs them.
+fn needs(bundle: &crate::model::Compiled, guard: &Guard) -> Vec<usize> {
+    match &guard.needs {
+        Needs::Listed(listed) => listed.clone(),
+        Needs::Found => {
+            let mut seen = std::collections::BTreeSet::new();
+            let mut stack = guard.expr.conditions.clone();
+            while let Some(c) = stack.pop() {
+                if seen.insert(c) {
+                    stack.extend(&bundle.conditions[c].expr.conditions);
+                }
+            }
+            let mut found: Vec<usize> = seen.into_iter().collect();
+            found.sort_unstable_by_key(|&c| bundle.rank[c]);
+            found
         }
     }
 }
