@@ -14,7 +14,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::verdict::Verdict;
-use triage_engine::{Bundle, Decision, PolicyRef, Rejection, RejectionKind};
+use triage_engine::{Bundle, Decision, PolicyRef, Rejection};
 
 const CHUNK: usize = 8192;
 
@@ -139,24 +139,7 @@ fn label(verdict: &Verdict, result: Result<&Decision, &Rejection>) -> String {
             (Some(_), None) => format!("{} (fallback)", verdict.label),
             (None, None) => verdict.label.clone(),
         },
-        Err(r) => format!("{}: {}", verdict.label, reason(r)),
-    }
-}
-
-/// Why a bundle rejects a ticket, in one line.
-fn reason(rejection: &Rejection) -> String {
-    match &rejection.error {
-        RejectionKind::InvalidTicket { problems } => {
-            let each: Vec<String> = problems
-                .iter()
-                .map(|p| match p.field.is_empty() {
-                    true => p.message.clone(),
-                    false => format!("{}: {}", p.field, p.message),
-                })
-                .collect();
-            each.join("; ")
-        }
-        RejectionKind::Evaluation(e) => format!("{} `{}`: {}", e.stage, e.id, e.cause),
+        Err(r) => r.reason(),
     }
 }
 

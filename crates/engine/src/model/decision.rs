@@ -227,6 +227,28 @@ pub struct EvaluationError {
 /// names, values, messages quoting them, a failure's cause) is written
 /// [`printable`], so no control character in a ticket reaches a terminal as
 /// itself; the policy's own text is written as it is.
+impl Rejection {
+    /// Why there is no decision, in one line: `invalid ticket: field:
+    /// problem; …` or `evaluation error in stage `id`: cause`.
+    pub fn reason(&self) -> String {
+        match &self.error {
+            RejectionKind::InvalidTicket { problems } => {
+                let each: Vec<String> = problems
+                    .iter()
+                    .map(|p| match p.field.is_empty() {
+                        true => p.message.clone(),
+                        false => format!("{}: {}", p.field, p.message),
+                    })
+                    .collect();
+                format!("invalid ticket: {}", each.join("; "))
+            }
+            RejectionKind::Evaluation(e) => {
+                format!("evaluation error in {} `{}`: {}", e.stage, e.id, e.cause)
+            }
+        }
+    }
+}
+
 impl fmt::Display for RejectionKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

@@ -322,29 +322,11 @@ fn outcome(ending: &Ending, bundle: &Bundle, witness: &Value) -> Outcome {
         },
         _ => Outcome {
             rejected: Some(match bundle.decide(witness) {
-                Err(rejection) => reason(&rejection),
+                Err(rejection) => rejection.reason(),
                 Ok(_) => "decided (the analysis expected no decision)".to_owned(),
             }),
             ..none
         },
-    }
-}
-
-fn reason(rejection: &Rejection) -> String {
-    match &rejection.error {
-        RejectionKind::InvalidTicket { problems } => {
-            let each: Vec<String> = problems
-                .iter()
-                .map(|p| match p.field.is_empty() {
-                    true => p.message.clone(),
-                    false => format!("{}: {}", p.field, p.message),
-                })
-                .collect();
-            format!("invalid ticket: {}", each.join("; "))
-        }
-        RejectionKind::Evaluation(e) => {
-            format!("evaluation error in {} `{}`: {}", e.stage, e.id, e.cause)
-        }
     }
 }
 
