@@ -281,14 +281,24 @@ fn a_condition_or_set_cannot_be_named_by_a_keyword() {
 fn a_path_cannot_be_both_a_field_and_a_group() {
     for (from, to, place) in [
         // A field, then a group under the same name.
-        ("    opened_at: { type: timestamp }", "    opened_at: { type: timestamp }\n    opened_at.day: { type: string }", "ticket.yaml:16:5"),
+        (
+            "    opened_at: { type: timestamp }",
+            "    opened_at: { type: timestamp }\n    opened_at.day: { type: string }",
+            "ticket.yaml:16:5",
+        ),
         // A field, then (later in the file) a group of its name.
-        ("    opened_at: { type: timestamp }", "    opened_at: { type: timestamp }\n    issue: { type: string }", "ticket.yaml:22:5"),
+        (
+            "    opened_at: { type: timestamp }",
+            "    opened_at: { type: timestamp }\n    issue: { type: string }",
+            "ticket.yaml:22:5",
+        ),
     ] {
         let problems = refused("ticket.yaml", from, to);
         let problem = at(&problems, Code::BadSchema, place);
         assert!(
-            problem.message.ends_with("is declared both as a field and as a group of fields"),
+            problem
+                .message
+                .ends_with("is declared both as a field and as a group of fields"),
             "{}",
             problem.message
         );

@@ -220,7 +220,9 @@ impl<'a> Run<'a> {
         let mut scope = std::mem::take(&mut self.scope);
         for &root in &expr.roots {
             let (name, node) = &bundle.schema.roots()[root];
-            let value = self.roots[root].take().unwrap_or_else(|| dynamic(node, values));
+            let value = self.roots[root]
+                .take()
+                .unwrap_or_else(|| dynamic(node, values));
             scope.push_dynamic(&**name, value);
         }
         for &index in &expr.conditions {
