@@ -86,7 +86,7 @@ fn tickets() -> Vec<serde_json::Value> {
         json!({ "id": "F-1", "role": "agent", "text": "abc", "n": 2 }),
         json!({ "id": "F-2", "role": "agent" }),
         json!({ "id": "F-3", "role": "agent", "text": "x".repeat(100_000), "n": i64::MAX }),
-        json!({ "id": "F-4", "role": "agent", "text": "\u{202E}", "n": -1, "meta": { "source": "" } }),
+        json!({ "id": "F-4", "role": "agent", "text": "\u{202E}", "meta": { "source": "" } }),
         json!([1, 2, 3]),
     ]
 }
@@ -353,7 +353,8 @@ proptest! {
                     let native = bundle.decide(&ticket);
                     let interpreted = bundle.interpreted().decide(&ticket);
                     if native != interpreted {
-                        return Err(format!("`{when}` decides {native:?} natively, {interpreted:?} in rhai"));
+                        let natively = format!("`{when}` decides {native:?} natively");
+                        return Err(format!("{natively}, {interpreted:?} in rhai"));
                     }
                 }
             }
@@ -447,7 +448,7 @@ fn hostile_manifests_get_a_clear_answer() {
         ),
         (
             "a limit past u64",
-            "name: m\nversion: '1'\nfiles: [policy.yaml]\nlimits: { max_array_size: 99999999999999999999999 }\n",
+            "name: m\nversion: '1'\nfiles: [policy.yaml]\nlimits: { max_array_size: 1e99 }\n",
         ),
         (
             "a zero-width space in the name",

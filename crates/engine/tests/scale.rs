@@ -39,9 +39,10 @@ fn with_conditions(conditions: &str, when: &str) -> Result<Bundle, BundleError> 
 
 /// The same, with `rules` (YAML lines) before the catch-all instead.
 fn with_conditions_rules(conditions: &str, rules: &str) -> Result<Bundle, BundleError> {
-    let text = with_conditions_text("", conditions, "true")
-        .replace("rules:\n  - id: chain\n    when: true\n    outcome: hit\n    action: act\n    rationale: Every condition of the chain holds.\n", &format!("rules:\n{rules}"));
-    from_policy(text)
+    let text = with_conditions_text("", conditions, "true");
+    let (head, tail) = text.split_once("rules:\n").unwrap();
+    let rest = &tail[tail.find("  - id: rest").unwrap()..];
+    from_policy(format!("{head}rules:\n{rules}{rest}"))
 }
 
 /// The same, after the lines `head`.
@@ -221,12 +222,9 @@ fn thousands_of_guards_on_a_long_chain_load() {
     let bundle = within_deadline(move || {
         let mut rules = String::new();
         for i in 0..2_000 {
-            write!(
-                rules,
-                "  - id: r{i}\n    when: c{} && x == \"z{i}\"\n    outcome: hit\n    action: act\n    rationale: R.\n",
-                19_999 - i
-            )
-            .unwrap();
+            let when = format!("c{} && x == \"z{i}\"", 19_999 - i);
+            let then = "outcome: hit, action: act, rationale: R.";
+            writeln!(rules, "  - {{ id: r{i}, when: '{when}', {then} }}").unwrap();
         }
         with_conditions_rules(&conditions, &rules).unwrap()
     });

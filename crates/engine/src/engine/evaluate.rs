@@ -185,6 +185,8 @@ struct Run<'a> {
     values: &'a Values<'a>,
     native: bool,
     roots: Vec<Option<Dynamic>>,
+    /// The scope of the expression rhai runs, kept for its allocation.
+    scope: Scope<'a>,
     conditions: Vec<Option<bool>>,
     trace: Vec<TraceStep>,
     ticket_id: Arc<str>,
@@ -201,24 +203,27 @@ impl<'a> Run<'a> {
             values,
             native,
             roots: vec![None; bundle.schema.roots().len()],
+            scope: Scope::new(),
             conditions: vec![None; bundle.conditions.len()],
             trace: Vec::new(),
             ticket_id,
         }
     }
 
-    /// The variables `expr` uses, as rhai sees them: its ticket roots, its
-    /// named conditions as evaluated so far (`()` for one not yet), and its
-    /// named sets. Only
+    /// The variables `expr` uses, as rhai sees them: its ticket roots (built
+    /// once a ticket, and lent to the scope), its named conditions as
+    /// evaluated so far (`()` for one not yet), and its named sets. Only
     /// those: rhai finds a variable by a search of its scope, so a scope of
     /// every condition of a large bundle would cost each lookup its size.
     fn scope(&mut self, expr: &crate::expr::compile::Expression) -> Scope<'a> {
         let (bundle, values) = (self.bundle, self.values);
-        let mut scope = Scope::with_capacity(expr.roots.len() + expr.conditions.len());
+        let mut scope = std::mem::take(&mut self.scope);
         for &root in &expr.roots {
             let (name, node) = &bundle.schema.roots()[root];
-            let value = self.roots[root].get_or_insert_with(|| dynamic(node, values));
-            scope.push_dynamic(&**name, value.clone());
+            let value = self.roots[root]
+                .take()
+                .unwrap_or_else(|| dynamic(node, values));
+            scope.push_dynamic(&**name, value);
         }
         for &index in &expr.conditions {
             let value = self.conditions[index].map_or(Dynamic::UNIT, Dynamic::from_bool);
@@ -228,6 +233,21 @@ impl<'a> Run<'a> {
             scope.push_constant_dynamic(&*bundle.sets[set].0, bundle.set_arrays[set].clone());
         }
         scope
+    }
+
+    /// Takes the ticket roots back from the scope built for `expr`, so the
+    /// next expression rhai runs gets them without building them again
+    /// (expressions cannot change them: nothing in the allow-list does), and
+    /// keeps the emptied scope for its allocation.
+    fn keep_roots(&mut self, expr: &crate::expr::compile::Expression, scope: &mut Scope<'a>) {
+        let roots = self.bundle.schema.roots();
+        for &root in &expr.roots {
+            if let Some(value) = scope.get_mut(&roots[root].0) {
+                self.roots[root] = Some(std::mem::take(value));
+            }
+        }
+        scope.clear();
+        self.scope = std::mem::take(scope);
     }
 
     fn check_constraints(&mut self) -> Result<(), Rejection> {
@@ -378,7 +398,9 @@ impl<'a> Run<'a> {
         }
         let engine = &self.bundle.engine;
         let mut scope = self.scope(expr);
-        let cause = match engine.eval_ast_with_scope::<Dynamic>(&mut scope, &expr.ast) {
+        let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &expr.ast);
+        self.keep_roots(expr, &mut scope);
+        let cause = match result {
             Ok(value) => match value.as_bool() {
                 Ok(b) => return Ok(b),
                 Err(type_name) => format!(

@@ -180,9 +180,10 @@ fn names(b: &mut Builder, engine: &rhai::Engine, schema: &Schema, declared: &Dec
             if is_keyword(engine, name) {
                 let message = format!("`{name}` is a keyword of the expression language");
                 let problem = Problem::error(Code::BadId, message, Some(loc.clone()));
-                b.problems.push(problem.with_help(format!(
-                    "expressions could not use the {kind} by this name; call it, say, `{name}_{kind}`"
-                )));
+                let help = format!(
+                    "no expression could use the {kind} by this name; call it `{name}_{kind}`"
+                );
+                b.problems.push(problem.with_help(help));
             }
         }
     }
