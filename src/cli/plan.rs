@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::shared::TextJsonMarkdown as Format;
 use super::shared::{compact, exit, percent, plural};
 use triage_engine::analysis::{Change, Outcome, Plan};
 
@@ -37,14 +38,6 @@ pub struct Args {
     /// change set is not proven.
     #[arg(long)]
     pub deny_warnings: bool,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    #[value(alias = "md")]
-    Markdown,
 }
 
 pub const EXIT_CODES: &str = "\

@@ -151,3 +151,13 @@ pub fn show(value: &serde_json::Value) -> String {
         other => triage_engine::printable(&other.to_string()).into_owned(),
     }
 }
+
+/// Text, JSON or Markdown output, for the commands that offer all three
+/// (`plan`, `table`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TextJsonMarkdown {
+    Text,
+    Json,
+    #[value(alias = "md")]
+    Markdown,
+}

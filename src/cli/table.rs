@@ -6,6 +6,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::shared::TextJsonMarkdown as Format;
 use super::shared::{exit, percent, plural};
 use triage_engine::analysis::{Row, Table};
 
@@ -17,14 +18,6 @@ pub struct Args {
     /// `text`, `json` (with a witness ticket per class) or `markdown`.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    Text,
-    Json,
-    #[value(alias = "md")]
-    Markdown,
 }
 
 pub const EXIT_CODES: &str = "\

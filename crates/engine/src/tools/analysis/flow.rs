@@ -347,7 +347,7 @@ impl<'s, 'a> Walk<'s, 'a> {
                 continue;
             }
             match rule.path {
-                None => self.act(&decides, rule, rule.outcome, &rule.action, None, None),
+                None => self.act(&decides, rule, rule.outcome, &rule.action, None),
                 Some(p) => self.path(&decides, rule, p, &steps[p]),
             }
         }
@@ -379,7 +379,7 @@ impl<'s, 'a> Walk<'s, 'a> {
             if !chosen.is_false() {
                 let vehicle = bundle.vehicles[step.vehicle].id.clone();
                 let via = Some((step.id.clone(), Some(vehicle)));
-                self.act(&chosen, rule, rule.outcome, &rule.action, Some(p), via);
+                self.act(&chosen, rule, rule.outcome, &rule.action, via);
             }
         }
         if left.is_false() {
@@ -389,7 +389,7 @@ impl<'s, 'a> Walk<'s, 'a> {
             Some(f) => {
                 self.flow.fallbacks[p] = self.flow.fallbacks[p].or(&left);
                 let via = Some(("fallback".into(), None));
-                self.act(&left, rule, f.outcome, &f.action, Some(p), via);
+                self.act(&left, rule, f.outcome, &f.action, via);
             }
             None => {
                 let ending = Ending::Error {
@@ -415,11 +415,9 @@ impl<'s, 'a> Walk<'s, 'a> {
         rule: &crate::model::Rule,
         outcome: usize,
         action: &ActionSel,
-        path: Option<usize>,
         via: Option<(Arc<str>, Option<Arc<str>>)>,
     ) {
         let bundle = self.side.bundle;
-        let _ = path;
         let (path_step, vehicle) = match via {
             Some((step, vehicle)) => (Some(step), vehicle),
             None => (None, None),
