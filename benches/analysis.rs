@@ -10,7 +10,7 @@ use criterion::{Criterion, criterion_group, criterion_main};
 #[path = "support/scaled.rs"]
 mod scaled;
 
-use scaled::{load, pack, scaled};
+use scaled::{Shape, load, pack, scaled};
 
 fn bench(c: &mut Criterion) {
     let reference = load(&pack());
@@ -20,7 +20,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("analyse: 20 more enum fields");
     group.sample_size(10);
     for rules in [100, 300, 1000] {
-        let bundle = load(&scaled(20, rules, false));
+        let bundle = load(&scaled(Shape::Tables, 20, rules, false));
         group.bench_function(format!("{rules} rules"), |b| {
             b.iter(|| black_box(bundle.analyse()))
         });
@@ -30,8 +30,8 @@ fn bench(c: &mut Criterion) {
     group.sample_size(10);
     for rules in [100, 300, 1000] {
         let (base, head) = (
-            load(&scaled(20, rules, false)),
-            load(&scaled(20, rules, true)),
+            load(&scaled(Shape::Tables, 20, rules, false)),
+            load(&scaled(Shape::Tables, 20, rules, true)),
         );
         group.bench_function(format!("{rules} rules"), |b| {
             b.iter(|| black_box(base.plan(&head, None)))
@@ -41,7 +41,7 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("analyse: 1000 rules");
     group.sample_size(10);
     for fields in [5, 10, 20, 40] {
-        let bundle = load(&scaled(fields, 1000, false));
+        let bundle = load(&scaled(Shape::Tables, fields, 1000, false));
         group.bench_function(format!("{fields} more fields"), |b| {
             b.iter(|| black_box(bundle.analyse()))
         });

@@ -32,10 +32,24 @@ fn next(state: &mut u64, bound: u64) -> u64 {
     (*state >> 33) % bound
 }
 
+/// How the generated rules are written.
+#[derive(Clone, Copy, Debug)]
+pub enum Shape {
+    /// Decision tables: the fields come in families of four declared
+    /// together (a contract's terms, a product's areas); each block of 50
+    /// rules tests three fields of one family for equality, one distinct
+    /// combination a rule, as a compliance team's exception tables do.
+    Tables,
+    /// Each rule a random conjunction of two or three `==`/`!=` tests over
+    /// any of the fields: the worst case for an exact analysis, since every
+    /// rule ties together fields far apart.
+    Random,
+}
+
 /// The pack with `fields` more enum fields (3 to 6 values each) and `rules`
 /// rules over them, inserted before the escalation rules; `variant` changes
 /// ten of the rules' outcomes.
-pub fn scaled(fields: usize, rules: usize, variant: bool) -> Vec<PolicyFile> {
+pub fn scaled(shape: Shape, fields: usize, rules: usize, variant: bool) -> Vec<PolicyFile> {
     let mut files = pack();
     let mut state = 7;
     let sizes: Vec<u64> = (0..fields).map(|_| 3 + next(&mut state, 4)).collect();
@@ -47,17 +61,12 @@ pub fn scaled(fields: usize, rules: usize, variant: bool) -> Vec<PolicyFile> {
             values.join(", ")
         );
     }
+    let conditions = match shape {
+        Shape::Tables => tables(&sizes, rules, &mut state),
+        Shape::Random => random(&sizes, rules, &mut state),
+    };
     let mut written = String::new();
-    for r in 0..rules {
-        let mut atoms = vec!["technical".to_owned()];
-        for _ in 0..2 + next(&mut state, 2) {
-            let f = next(&mut state, fields as u64) as usize;
-            let v = next(&mut state, sizes[f]);
-            atoms.push(match next(&mut state, 3) {
-                0 => format!("extra.x{f} != \"v{v}\""),
-                _ => format!("extra.x{f} == \"v{v}\""),
-            });
-        }
+    for (r, atoms) in conditions.iter().enumerate() {
         let outcome = match (variant, r % (rules / 10).max(1) == 0) {
             (true, true) => "diagnose_first",
             _ => "partner_resolves",
@@ -82,6 +91,59 @@ pub fn scaled(fields: usize, rules: usize, variant: bool) -> Vec<PolicyFile> {
         }
     }
     files
+}
+
+/// Blocks of up to 50 rules, each testing three fields of one family of
+/// four (the family's fourth field left out in turn) for one combination
+/// of values, no combination twice in a block and at most half of them (a
+/// table that lists every combination would leave the next ones nothing).
+fn tables(sizes: &[u64], rules: usize, state: &mut u64) -> Vec<Vec<String>> {
+    let families = (sizes.len() / 4).max(1);
+    let mut out = Vec::new();
+    for block in 0.. {
+        if out.len() >= rules {
+            break;
+        }
+        let family = block % families;
+        let skip = (block / families) % 4;
+        let columns: Vec<usize> = (0..4)
+            .filter(|&k| k != skip)
+            .map(|k| family * 4 + k)
+            .filter(|&f| f < sizes.len())
+            .collect();
+        let mut seen = std::collections::BTreeSet::new();
+        let combos: u64 = columns.iter().map(|&f| sizes[f]).product();
+        while seen.len() < 50.min(combos as usize / 2) && out.len() < rules {
+            let values: Vec<u64> = columns.iter().map(|&f| next(state, sizes[f])).collect();
+            if !seen.insert(values.clone()) {
+                continue;
+            }
+            let mut atoms = vec!["technical".to_owned()];
+            for (&f, v) in columns.iter().zip(values) {
+                atoms.push(format!("extra.x{f} == \"v{v}\""));
+            }
+            out.push(atoms);
+        }
+    }
+    out
+}
+
+/// Random conjunctions of two or three tests over any of the fields.
+fn random(sizes: &[u64], rules: usize, state: &mut u64) -> Vec<Vec<String>> {
+    (0..rules)
+        .map(|_| {
+            let mut atoms = vec!["technical".to_owned()];
+            for _ in 0..2 + next(state, 2) {
+                let f = next(state, sizes.len() as u64) as usize;
+                let v = next(state, sizes[f]);
+                atoms.push(match next(state, 3) {
+                    0 => format!("extra.x{f} != \"v{v}\""),
+                    _ => format!("extra.x{f} == \"v{v}\""),
+                });
+            }
+            atoms
+        })
+        .collect()
 }
 
 pub fn load(files: &[PolicyFile]) -> Bundle {

@@ -188,7 +188,10 @@ fn described(f: &Finding) -> String {
         s += &class_lines(class, "    ");
     }
     if !f.taken_by.is_empty() {
-        let rules: Vec<String> = f.taken_by.iter().map(|r| format!("`{r}`")).collect();
+        let mut rules: Vec<String> = f.taken_by.iter().map(|r| format!("`{r}`")).collect();
+        if f.taken_by_more {
+            rules.push("… and more".to_owned());
+        }
         let _ = writeln!(s, "    taken by: {}", rules.join(", "));
     }
     s
@@ -227,8 +230,8 @@ fn precedence(a: &Analysis) -> String {
                 percent(t.class.share)
             );
         }
-        if p.more > 0 {
-            let _ = writeln!(s, "    … and {}", plural(p.more, "more earlier rule"));
+        if p.more {
+            let _ = writeln!(s, "    … and more earlier rules");
         }
     }
     s

@@ -8,11 +8,13 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
-use super::classes::{Class, classes, describe, ticket};
+use super::classes::{Class, describe, ticket};
 use super::flow::{Failure, Flow, Opaque};
+use super::meet::meets;
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
+use super::split::{Care, classes};
 use crate::engine::Bundle;
 use crate::model::Compiled;
 use crate::model::decision::{RejectionKind, Stage};
@@ -49,9 +51,11 @@ pub struct Finding {
     pub message: String,
     /// The tickets it concerns, when there are some.
     pub class: Option<Class>,
-    /// For a rule or step that decides nothing: the rules or steps before it
-    /// that take its tickets.
+    /// For a rule that decides nothing: the nearest rules before it that
+    /// take its tickets (at most five, in rule order).
     pub taken_by: Vec<String>,
+    /// Whether more rules before it than `taken_by` lists take some.
+    pub taken_by_more: bool,
 }
 
 /// The kinds of findings.
@@ -91,11 +95,11 @@ pub struct Precedence {
     /// Where it is written.
     pub location: String,
     /// The nearest earlier rules that take some of its tickets, with the
-    /// class each takes (at most a few, nearest first in the walk, listed
-    /// in rule order).
+    /// class each takes (at most five, listed in rule order).
     pub taken: Vec<Taking>,
-    /// How many more earlier rules take some of its tickets.
-    pub more: usize,
+    /// Whether more earlier rules than `taken` lists take some of its
+    /// tickets.
+    pub more: bool,
 }
 
 /// An earlier rule and the tickets it takes.
@@ -156,9 +160,13 @@ fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
         b,
         space: &space,
         flow: &flow,
+        care: Care::new(&space, &flow.care),
+        takers: Vec::new(),
+        size: space.size(&flow.valid),
         findings: Vec::new(),
         witnesses: 0,
     };
+    report.takers = (0..b.rules.len()).map(|i| report.takers(i)).collect();
     report.undecided();
     report.failures();
     report.unreachable();
@@ -192,6 +200,11 @@ struct Report<'a> {
     b: &'a Compiled,
     space: &'a Space,
     flow: &'a Flow,
+    care: Care,
+    /// For each rule, what `takers` says of it.
+    takers: Vec<(Vec<usize>, bool)>,
+    /// The number of valid combinations of cells, for shares.
+    size: f64,
     findings: Vec<Finding>,
     witnesses: usize,
 }
@@ -201,7 +214,7 @@ impl Report<'_> {
     fn class(&mut self, set: &Bdd) -> Option<Class> {
         let valuation = self.space.pick(set)?;
         self.witnesses += 1;
-        let parts = classes(self.space, set, &self.flow.care, CLASSES);
+        let parts = classes(self.space, set, &self.care, CLASSES);
         let mut text: Vec<String> = parts
             .iter()
             .take(CLASSES)
@@ -212,7 +225,7 @@ impl Report<'_> {
         }
         Some(Class {
             class: text.join("; or "),
-            share: self.space.share(set, &self.flow.valid),
+            share: self.space.share(set, self.size),
             witness: ticket(self.space, &valuation, self.b, self.witnesses),
         })
     }
@@ -226,6 +239,7 @@ impl Report<'_> {
                 message: "no rule decides these tickets".to_owned(),
                 class: Some(class),
                 taken_by: Vec::new(),
+                taken_by_more: false,
             });
         }
     }
@@ -246,6 +260,7 @@ impl Report<'_> {
                 ),
                 class: Some(class.clone()),
                 taken_by: Vec::new(),
+                taken_by_more: false,
             });
             if !agrees {
                 self.disagree(&failure.id, &class, "an evaluation error");
@@ -263,6 +278,7 @@ impl Report<'_> {
             ),
             class: Some(class.clone()),
             taken_by: Vec::new(),
+            taken_by_more: false,
         });
     }
 
@@ -272,13 +288,9 @@ impl Report<'_> {
             if !self.flow.rule_decides[i].is_false() {
                 continue;
             }
-            let taken_by = (0..i)
-                .filter(|&j| {
-                    !self.flow.rule_decides[j]
-                        .and(&self.flow.rule_true[i])
-                        .is_false()
-                })
-                .map(|j| b.rules[j].id.to_string())
+            let (takers, taken_by_more) = &self.takers[i];
+            let taken_by = (takers.iter().rev())
+                .map(|&j| b.rules[j].id.to_string())
                 .collect::<Vec<_>>();
             let message = match taken_by.is_empty() {
                 true => format!(
@@ -297,6 +309,7 @@ impl Report<'_> {
                 message,
                 class: None,
                 taken_by,
+                taken_by_more: *taken_by_more,
             });
         }
         for (p, path) in b.paths.iter().enumerate() {
@@ -320,6 +333,7 @@ impl Report<'_> {
                         ),
                         class: None,
                         taken_by: Vec::new(),
+                        taken_by_more: false,
                     });
                 }
             }
@@ -331,6 +345,7 @@ impl Report<'_> {
                     message: format!("the fallback of path `{}` is never reached", path.id),
                     class: None,
                     taken_by: Vec::new(),
+                    taken_by_more: false,
                 });
             }
         }
@@ -339,32 +354,16 @@ impl Report<'_> {
     fn precedence(&mut self) -> Vec<Precedence> {
         let b = self.b;
         let mut out = Vec::new();
-        let mut earlier = self.space.vars.mk_false();
         for (i, rule) in b.rules.iter().enumerate() {
-            let decided_before = earlier.clone();
-            earlier = earlier.or(&self.flow.rule_decides[i]);
             // A catch-all takes what the rules above leave, by design.
             if rule.guard.expr.always {
                 continue;
             }
-            // What the rules before take of this rule's tickets, in one step;
-            // then, only where there is some, which rules take it.
-            let mut left = self.flow.rule_true[i].and(&decided_before);
+            // Nearest first: the first few get a class, the rest a count.
+            let (takers, more) = self.takers[i].clone();
             let mut taken = Vec::new();
-            let mut more = 0;
-            for j in (0..i).rev() {
-                if left.is_false() {
-                    break;
-                }
-                let both = self.flow.rule_decides[j].and(&left);
-                if both.is_false() {
-                    continue;
-                }
-                left = left.and_not(&both);
-                if taken.len() == TAKERS {
-                    more += 1;
-                    continue;
-                }
+            for &j in &takers {
+                let both = self.flow.rule_decides[j].and(&self.flow.rule_true[i]);
                 let Some(class) = self.class(&both) else {
                     continue;
                 };
@@ -390,6 +389,29 @@ impl Report<'_> {
             }
         }
         out
+    }
+
+    /// The nearest rules before rule `i` that decide some ticket it
+    /// matches (at most `TAKERS`, nearest first), and whether there are
+    /// more. The decided sets are disjoint, so each is tested alone; a rule
+    /// whose own condition shares no ticket with rule `i`'s cannot decide
+    /// one of them, which spares the larger test. Stopping at the nearest
+    /// few keeps the report linear in the rules: which rules take a rule's
+    /// tickets is a question about pairs, and a thousand rules over
+    /// independent fields have hundreds of thousands of such pairs.
+    fn takers(&self, i: usize) -> (Vec<usize>, bool) {
+        let flow = self.flow;
+        // What rule `j` decides lies within the tickets that pass the
+        // schema and constraints, so meeting rule `i`'s bare condition (a
+        // few nodes) is meeting its tickets.
+        let guard = &flow.rule_guard[i];
+        let mut found = (0..i)
+            .rev()
+            .filter(|&j| !flow.rule_decides[j].is_false())
+            .filter(|&j| meets(&flow.rule_guard[j], guard) && meets(&flow.rule_decides[j], guard));
+        let takers: Vec<usize> = found.by_ref().take(TAKERS).collect();
+        let more = takers.len() == TAKERS && found.next().is_some();
+        (takers, more)
     }
 }
 

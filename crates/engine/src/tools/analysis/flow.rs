@@ -8,6 +8,7 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
+use super::meet::meets;
 use super::side::{AVal, Side};
 use super::terms::{Tri, Why};
 use crate::expr::native::Term;
@@ -96,6 +97,9 @@ pub(crate) struct Flow {
     pub failures: Vec<Failure>,
     /// Per rule: the tickets its condition is true on, and those it decides.
     pub rule_true: Vec<Bdd>,
+    /// Per rule: its condition alone (a few nodes, where `rule_true` also
+    /// carries the schema), for telling quickly that two rules never meet.
+    pub rule_guard: Vec<Bdd>,
     pub rule_decides: Vec<Bdd>,
     /// Per path: per step, the tickets it chooses; then its fallback's.
     pub steps: Vec<Vec<Bdd>>,
@@ -192,6 +196,7 @@ impl<'s, 'a> Walk<'s, 'a> {
                 endings: Vec::new(),
                 failures: Vec::new(),
                 rule_true: Vec::new(),
+                rule_guard: Vec::new(),
                 rule_decides: Vec::new(),
                 steps: Vec::new(),
                 fallbacks: Vec::new(),
@@ -289,6 +294,9 @@ impl<'s, 'a> Walk<'s, 'a> {
 
     fn fail(&mut self, within: &Bdd, failures: &[Failure]) {
         for failure in failures {
+            if !meets(&failure.set, within) {
+                continue;
+            }
             let set = failure.set.and(within);
             if set.is_false() {
                 continue;
@@ -339,6 +347,16 @@ impl<'s, 'a> Walk<'s, 'a> {
         let bundle = self.side.bundle;
         for (rule, sets) in bundle.rules.iter().zip(rules) {
             self.flow.rule_true.push(sets.t.and(&self.flow.passed));
+            self.flow.rule_guard.push(sets.t.clone());
+            // A rule that neither matches nor fails on any ticket still
+            // reaching it leaves them all to the next: no diagram to build
+            // (most of a long list of exceptions, once earlier ones take
+            // their tickets).
+            let fails = sets.failures.iter().any(|f| meets(&f.set, &reached));
+            if !fails && !meets(&reached, &sets.t) {
+                self.flow.rule_decides.push(self.side.none());
+                continue;
+            }
             self.fail(&reached, &sets.failures);
             let decides = reached.and(&sets.t);
             reached = reached.and(&sets.f);

@@ -14,10 +14,12 @@
 mod check;
 mod classes;
 mod flow;
+mod meet;
 mod plan;
 mod side;
 mod space;
 mod specs;
+mod split;
 mod table;
 mod terms;
 

@@ -4,19 +4,22 @@
 //! decision before and after, its share, and a witness both bundles decide
 //! as stated.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::classes::{Part, classes, cube, describe, ticket};
+use super::classes::{Part, cube, describe, ticket};
 use super::flow::{Ending, Flow, Opaque, Verdict};
+use super::meet::meets;
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
+use super::split::{Care, classes};
 use crate::engine::Bundle;
-use crate::model::decision::{Decision, PolicyRef, Rejection, RejectionKind};
+use crate::model::decision::{Decision, PolicyRef, Rejection, RejectionKind, Stage};
 
 /// The most classes one before-and-after pair is split into; past it, the
 /// pair is one change named by its first classes.
@@ -178,43 +181,83 @@ fn plan(base: &Bundle, head: &Bundle, tickets: Option<&[Value]>) -> Plan {
 }
 
 /// Each side's endings over the whole space (what the schema refuses too),
-/// and the tickets either side accepts.
+/// one set per way a decision ends, and the tickets either side accepts.
 struct Pairs<'s> {
     space: &'s Space,
-    base: Vec<(Bdd, Ending)>,
-    head: Vec<(Bdd, Ending)>,
+    base: BTreeMap<Ending, Bdd>,
+    head: BTreeMap<Ending, Bdd>,
     either: Bdd,
+    /// The number of combinations either side accepts, for shares.
+    size: f64,
     /// Tickets either side decides or fails on.
-    care: Bdd,
+    care: Care,
 }
 
 impl<'s> Pairs<'s> {
     fn new(space: &'s Space, fb: &Flow, fh: &Flow) -> Self {
         let endings = |flow: &Flow| {
-            let mut all = flow.endings.clone();
-            all.push((space.encoding.and_not(&flow.valid), Ending::InvalidTicket));
+            let invalid = space.encoding.and_not(&flow.valid);
+            // What the engine answers where no rule matches (a bundle
+            // without a catch-all does not load, so this stays empty).
+            let unmatched = Ending::Error {
+                stage: Stage::Rule,
+                id: "(none)".into(),
+            };
+            let ends = [
+                (invalid, Ending::InvalidTicket),
+                (flow.leftover.clone(), unmatched),
+            ];
+            let mut all: BTreeMap<Ending, Bdd> = BTreeMap::new();
+            for (set, ending) in flow.endings.iter().chain(&ends) {
+                match all.get_mut(ending) {
+                    Some(s) => *s = s.or(set),
+                    None => {
+                        all.insert(ending.clone(), set.clone());
+                    }
+                }
+            }
             all
         };
+        let either = fb.valid.or(&fh.valid);
         Pairs {
             space,
             base: endings(fb),
             head: endings(fh),
-            either: fb.valid.or(&fh.valid),
-            care: fb.care.or(&fh.care),
+            size: space.size(&either),
+            either,
+            care: Care::new(space, &fb.care.or(&fh.care)),
         }
     }
 
-    /// The tickets whose decision differs.
+    /// The tickets whose decision differs. The endings of each side are
+    /// disjoint and cover the space, so a ticket differs exactly when the
+    /// head does not end it as the base does; and a set the two sides
+    /// built alike (every rule the change leaves alone) is the same
+    /// diagram on both, which spares the difference.
     fn differing(&self) -> Bdd {
-        let mut same = self.space.vars.mk_false();
-        for (b, kb) in &self.base {
-            for (h, kh) in &self.head {
-                if alike(kb, kh) {
-                    same = same.or(&b.and(h));
+        let by_kind = |endings: &BTreeMap<Ending, Bdd>| {
+            let mut kinds: BTreeMap<Ending, Bdd> = BTreeMap::new();
+            for (ending, set) in endings {
+                match kinds.get_mut(&alike_key(ending)) {
+                    Some(kind) => *kind = kind.or(set),
+                    None => {
+                        kinds.insert(alike_key(ending), set.clone());
+                    }
                 }
             }
+            kinds
+        };
+        let (base, head) = (by_kind(&self.base), by_kind(&self.head));
+        let mut differ = self.space.vars.mk_false();
+        for (kind, b) in &base {
+            let gone = match head.get(kind) {
+                Some(h) if h == b => continue,
+                Some(h) => b.and_not(h),
+                None => b.clone(),
+            };
+            differ = differ.or(&gone);
         }
-        self.either.and_not(&same)
+        differ.and(&self.either)
     }
 
     /// Fills in the plan's changes; returns each change's set of tickets.
@@ -222,16 +265,16 @@ impl<'s> Pairs<'s> {
         let differ = self.differing();
         let mut n = 0;
         let mut cubes = Vec::new();
-        for (b, kb) in &self.base {
-            let x = differ.and(b);
-            if x.is_false() {
+        for (kb, b) in &self.base {
+            if !meets(&differ, b) {
                 continue;
             }
-            for (h, kh) in &self.head {
-                let y = x.and(h);
-                if y.is_false() {
+            let x = differ.and(b);
+            for (kh, h) in &self.head {
+                if !meets(&x, h) {
                     continue;
                 }
+                let y = x.and(h);
                 let found = classes(self.space, &y, &self.care, PAIR_CLASSES + 1);
                 // Past a readable number of classes, one change holds the
                 // whole set (still exact and disjoint), named by its first
@@ -285,7 +328,7 @@ impl<'s> Pairs<'s> {
             class,
             before: outcome(kb, base, &witness),
             after: outcome(kh, head, &witness),
-            share: self.space.share(set, &self.either),
+            share: self.space.share(set, self.size),
             witness,
             tickets: None,
         })
@@ -295,8 +338,15 @@ impl<'s> Pairs<'s> {
 /// Whether two endings are the same decision (a rejection is a rejection,
 /// whatever refused the ticket).
 fn alike(a: &Ending, b: &Ending) -> bool {
-    let rejected = |e: &Ending| matches!(e, Ending::InvalidTicket | Ending::Constraint);
-    a == b || (rejected(a) && rejected(b))
+    alike_key(a) == alike_key(b)
+}
+
+/// One ending for each class of alike endings.
+fn alike_key(ending: &Ending) -> Ending {
+    match ending {
+        Ending::Constraint => Ending::InvalidTicket,
+        other => other.clone(),
+    }
 }
 
 /// An ending as the plan shows it; a rejection's reason is the engine's own.

@@ -130,18 +130,25 @@ impl Space {
         }
     }
 
-    /// The share of `set` in `of`, counting each combination of cells once.
-    pub(crate) fn share(&self, set: &Bdd, of: &Bdd) -> f64 {
-        let whole = of.and(&self.encoding).cardinality();
-        if whole == 0.0 {
-            return 0.0;
-        }
-        set.and(of).and(&self.encoding).cardinality() / whole
+    /// How many combinations of cells `set` holds (each counted once): the
+    /// whole that `share` divides by.
+    pub(crate) fn size(&self, set: &Bdd) -> f64 {
+        set.and(&self.encoding).cardinality()
     }
 
-    /// One assignment in `set`, if any.
+    /// The share of `set` in a whole of `size` combinations; `set` lies
+    /// within the whole (every set the flows make lies within the space's
+    /// encoding, so no intersection is needed).
+    pub(crate) fn share(&self, set: &Bdd, size: f64) -> f64 {
+        match size == 0.0 {
+            true => 0.0,
+            false => set.cardinality() / size,
+        }
+    }
+
+    /// One assignment in `set` (a set within the space's encoding), if any.
     pub(crate) fn pick(&self, set: &Bdd) -> Option<BddValuation> {
-        set.and(&self.encoding).sat_witness()
+        set.sat_witness()
     }
 
     /// What `valuation` says of each field.

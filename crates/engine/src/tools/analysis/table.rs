@@ -7,11 +7,12 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
-use super::classes::{Class, classes, cube, describe, ticket};
+use super::classes::{Class, cube, describe, ticket};
 use super::flow::{Ending, Flow, Opaque};
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
+use super::split::{Care, classes};
 use crate::engine::Bundle;
 use crate::model::decision::PolicyRef;
 
@@ -114,11 +115,13 @@ fn rows(bundle: &Bundle, space: &Space, flow: &Flow) -> Vec<Row> {
         }
     }
     let mut n = 0;
+    let care = Care::new(space, &flow.care);
+    let size = space.size(&flow.valid);
     rows.into_iter()
         .map(|(mut row, set)| {
-            let parts = classes(space, &set, &flow.care, ROW_CLASSES + 1);
+            let parts = classes(space, &set, &care, ROW_CLASSES + 1);
             row.more = parts.len().saturating_sub(ROW_CLASSES);
-            row.share = space.share(&set, &flow.valid);
+            row.share = space.share(&set, size);
             for p in parts.iter().take(ROW_CLASSES) {
                 let exact = cube(space, p).and(&set);
                 let Some(valuation) = space.pick(&exact) else {
@@ -127,7 +130,7 @@ fn rows(bundle: &Bundle, space: &Space, flow: &Flow) -> Vec<Row> {
                 n += 1;
                 row.classes.push(Class {
                     class: describe(space, p),
-                    share: space.share(&exact, &flow.valid),
+                    share: space.share(&exact, size),
                     witness: ticket(space, &valuation, &bundle.inner, n),
                 });
             }
