@@ -10,8 +10,10 @@ use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
 mod codes;
 mod printable;
+mod words;
 pub use codes::Code;
 pub use printable::{is_unprintable, printable, printable_keeping_lines};
+pub(crate) use words::plain_type_names;
 use serde::Serialize;
 
 /// A place in a policy file: 1-based line and column, plus the byte span that
@@ -74,6 +76,14 @@ impl Problem {
             message: message.into(),
             help: None,
             location,
+        }
+    }
+
+    /// A warning of kind `code` at `location`.
+    pub fn warning(code: Code, message: impl Into<String>, location: Option<Loc>) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(code, message, location)
         }
     }
 

@@ -79,6 +79,9 @@ impl Types<'_> {
                 }
             }
             // `x in list` is `contains(list, x)`.
+            ("contains", [container, item]) if self.never_member(container, item) => {
+                problems.push(self.membership_mismatch(container, item, at(position)));
+            }
             ("contains", [container, item]) => match (container, item) {
                 (Operand::Field(list), Operand::Text(text, at_text)) => {
                     if let Kind::List(values) = &self.schema.fields[*list].kind {
@@ -109,6 +112,73 @@ impl Types<'_> {
             },
             _ => {}
         }
+    }
+
+    /// Whether `item in container` can never be true for the types of its
+    /// operands: a list, number or flag field looked up among texts, a number
+    /// or flag looked up in a list field, anything in a number or a flag.
+    fn never_member(&self, container: &Operand, item: &Operand) -> bool {
+        let kind = |index: &usize| &self.schema.fields[*index].kind;
+        match (container, item) {
+            (Operand::Strings(_) | Operand::Set(..), Operand::Field(index)) => {
+                matches!(kind(index), Kind::List(_) | Kind::Integer | Kind::Bool)
+            }
+            (Operand::Field(index), Operand::Number | Operand::Bool) => {
+                matches!(kind(index), Kind::List(_))
+            }
+            (Operand::Field(index), _) => matches!(kind(index), Kind::Integer | Kind::Bool),
+            _ => false,
+        }
+    }
+
+    /// The error of an `in` test that [`never_member`](Self::never_member) finds.
+    fn membership_mismatch(
+        &self,
+        container: &Operand,
+        item: &Operand,
+        loc: crate::diagnostic::Loc,
+    ) -> Problem {
+        let field = |index: &usize| &self.schema.fields[*index];
+        let (message, help) = match (container, item) {
+            (Operand::Field(list), _) if matches!(field(list).kind, Kind::List(_)) => (
+                format!(
+                    "`{}` is {} and is tested for holding a number or true or false",
+                    field(list).path,
+                    field(list).kind.describe()
+                ),
+                format!("test it for one of its own values: `\"value\" in {}`", field(list).path),
+            ),
+            (Operand::Field(index), _) => (
+                format!(
+                    "`{}` is {} and cannot hold other values",
+                    field(index).path,
+                    field(index).kind.describe()
+                ),
+                format!("compare it with `==`: `{} == value`", field(index).path),
+            ),
+            (_, Operand::Field(index)) if matches!(field(index).kind, Kind::List(_)) => (
+                format!(
+                    "`{}` is {}, and a list is never a member of a list of texts",
+                    field(index).path,
+                    field(index).kind.describe()
+                ),
+                format!(
+                    "to test whether the list holds a value, write `\"value\" in {}`",
+                    field(index).path
+                ),
+            ),
+            (_, Operand::Field(index)) => (
+                format!(
+                    "`{}` is {} and is looked up in a list of texts",
+                    field(index).path,
+                    field(index).kind.describe()
+                ),
+                "such a test is never true; compare the field with one of its own values"
+                    .to_owned(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        Problem::error(Code::TypeMismatch, message, Some(loc)).with_help(help)
     }
 
     fn compare(
