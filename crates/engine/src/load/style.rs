@@ -218,7 +218,7 @@ mod tests {
             errors[0].help.as_deref(),
             Some("put the expression in quotes: `when: \"!seen && known\"`")
         );
-        assert_eq!(errors[0].location.as_ref().unwrap().offset, 33);
+        assert_eq!(errors[0].location.as_ref().unwrap().offset, 27);
     }
 
     #[test]
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(
             found(&warnings),
             [
-                "p.yaml:2:18: the `rationale` stops before this `#`: YAML reads what follows it as a comment, not as text",
+                "p.yaml:2:19: the `rationale` stops before this `#`: YAML reads what follows it as a comment, not as text",
                 "p.yaml:6:12: a text stops before this `#`: YAML reads what follows it as a comment, not as text",
             ]
         );
