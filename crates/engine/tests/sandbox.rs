@@ -145,7 +145,7 @@ fn a_field_the_schema_does_not_declare_fails_at_load() {
 fn variables_are_strict() {
     let problems = load_error("nobody > 0");
     assert!(
-        problems.contains("undefined variable `nobody`"),
+        problems.contains("`nobody` is not a ticket field, a named set or a named condition"),
         "{problems}"
     );
 }

@@ -36,6 +36,8 @@ pub(crate) struct Types<'a> {
     pub set_index: &'a HashMap<Arc<str>, usize>,
     /// What the checks of a bundle's expressions learn once.
     pub known: &'a Known,
+    /// Where each member of each set is written, when known.
+    pub set_locs: &'a [Vec<crate::diagnostic::Loc>],
 }
 
 /// What the checks of one bundle's expressions share, so that each costs
@@ -85,13 +87,13 @@ impl Types<'_> {
             ("contains", [container, item]) => match (container, item) {
                 (Operand::Field(list), Operand::Text(text, at_text)) => {
                     if let Kind::List(values) = &self.schema.fields[*list].kind {
-                        self.member(*list, values, text, *at_text, at, problems);
+                        self.member(*list, values, text, &|| at(*at_text), problems);
                     }
                 }
                 (Operand::Strings(members), Operand::Field(index)) => {
                     if let Kind::Enum(values) = &self.schema.fields[*index].kind {
                         for (text, at_text) in members {
-                            self.member(*index, values, text, *at_text, at, problems);
+                            self.member(*index, values, text, &|| at(*at_text), problems);
                         }
                     }
                 }
@@ -99,11 +101,15 @@ impl Types<'_> {
                     if let Kind::Enum(values) = &self.schema.fields[*index].kind
                         && !self.known.agreeing.borrow().contains(&(*set, *index))
                     {
-                        let before = problems.len();
-                        for text in &self.sets[*set].1 {
-                            self.member(*index, values, text, *at_set, at, problems);
+                        let locs = self.set_locs.get(*set);
+                        for (i, text) in self.sets[*set].1.iter().enumerate() {
+                            // A member's mistake is reported where the member is
+                            // written, once however often the set is used.
+                            let written = locs.and_then(|l| l.get(i));
+                            let place = || written.cloned().unwrap_or_else(|| at(*at_set));
+                            self.member(*index, values, text, &place, problems);
                         }
-                        if problems.len() == before {
+                        if locs.is_some() {
                             self.known.agreeing.borrow_mut().insert((*set, *index));
                         }
                     }
@@ -156,17 +162,26 @@ impl Types<'_> {
                 ),
                 format!("compare it with `==`: `{} == value`", field(index).path),
             ),
-            (_, Operand::Field(index)) if matches!(field(index).kind, Kind::List(_)) => (
-                format!(
-                    "`{}` is {}, and a list is never a member of a list of texts",
-                    field(index).path,
-                    field(index).kind.describe()
-                ),
-                format!(
-                    "to test whether the list holds a value, write `\"value\" in {}`",
-                    field(index).path
-                ),
-            ),
+            (_, Operand::Field(index)) if matches!(field(index).kind, Kind::List(_)) => {
+                let path = &field(index).path;
+                let tests: Vec<String> = match container {
+                    Operand::Strings(texts) if !texts.is_empty() => texts
+                        .iter()
+                        .map(|(text, _)| format!("\"{text}\" in {path}"))
+                        .collect(),
+                    _ => vec![format!("\"value\" in {path}")],
+                };
+                (
+                    format!(
+                        "`{path}` is {}, and a list is never a member of a list of texts",
+                        field(index).kind.describe()
+                    ),
+                    format!(
+                        "to test whether the list holds a value, write `{}`",
+                        tests.join(" || ")
+                    ),
+                )
+            }
             (_, Operand::Field(index)) => (
                 format!(
                     "`{}` is {} and is looked up in a list of texts",
@@ -195,7 +210,7 @@ impl Types<'_> {
         let mismatch = match other {
             Operand::Text(text, at_text) => {
                 if let Kind::Enum(values) = kind {
-                    self.member(index, values, text, *at_text, at, problems);
+                    self.member(index, values, text, &|| at(*at_text), problems);
                 }
                 (!textual).then_some("a string")
             }
@@ -235,8 +250,7 @@ impl Types<'_> {
         index: usize,
         values: &[Arc<str>],
         text: &str,
-        position: Position,
-        at: &dyn Fn(Position) -> crate::diagnostic::Loc,
+        place: &dyn Fn() -> crate::diagnostic::Loc,
         problems: &mut Vec<Problem>,
     ) {
         if self.known.is_value(index, values, text) {
@@ -246,7 +260,7 @@ impl Types<'_> {
         let mut problem = Problem::error(
             Code::UnknownValue,
             format!("`{text}` is not a value of `{path}`"),
-            Some(at(position)),
+            Some(place()),
         );
         problem.help = Some(match closest(text, values.iter().map(|v| &**v)) {
             Some(near) => format!("did you mean `{near}`?"),
