@@ -161,7 +161,8 @@ pub struct Case {
     pub ticket: Value,
     /// What its decision must be.
     pub expect: Expect,
-    /// Where the case is written: `file:line:col` of its name.
+    /// Where the case is written: `file:line:col` of its name, the file by
+    /// its name in `tests/`.
     pub location: String,
     /// Each id the case's expectations name, with its place.
     references: Vec<Reference>,
@@ -344,7 +345,8 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, SuiteError>
                 merge(&mut ticket, patch);
             }
             let at = |at: &Location| crate::load::raw::loc(name, text, at);
-            let location = at(&case.name.referenced).to_string();
+            let name_at = at(&case.name.referenced);
+            let location = format!("{short}:{}:{}", name_at.line, name_at.column);
             let (expect, references) = case.expect.split(at);
             cases.push(Case {
                 suite: short.clone(),
