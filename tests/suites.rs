@@ -134,11 +134,31 @@ fn an_expectation_naming_an_undeclared_id_is_a_broken_test_at_its_line() {
     let (code, out) = triage(&["test", dir.path().to_str().unwrap()]);
     assert_eq!(code, 3, "{out}");
     for (place, message, help) in [
-        ("mine.yaml:5:16", "expects outcome `escalat`", "did you mean `escalate`?"),
-        ("mine.yaml:6:16", "expects vehicle `premier_support`", "did you mean"),
-        ("mine.yaml:7:13", "expects rule `commercial_escalaton`", "did you mean `commercial_escalation`?"),
-        ("mine.yaml:8:18", "expects path step `premeir`", "did you mean `premier`?"),
-        ("mine.yaml:9:15", "expects action `file_service_requst`", "did you mean `file_service_request`?"),
+        (
+            "mine.yaml:5:16",
+            "expects outcome `escalat`",
+            "did you mean `escalate`?",
+        ),
+        (
+            "mine.yaml:6:16",
+            "expects vehicle `premier_support`",
+            "did you mean",
+        ),
+        (
+            "mine.yaml:7:13",
+            "expects rule `commercial_escalaton`",
+            "did you mean `commercial_escalation`?",
+        ),
+        (
+            "mine.yaml:8:18",
+            "expects path step `premeir`",
+            "did you mean `premier`?",
+        ),
+        (
+            "mine.yaml:9:15",
+            "expects action `file_service_requst`",
+            "did you mean `file_service_request`?",
+        ),
     ] {
         assert!(out.contains(place), "{place} in {out}");
         assert!(out.contains(message), "{message} in {out}");

@@ -357,7 +357,10 @@ fn a_yaml_file_the_manifest_does_not_list_is_a_warning_naming_it() {
         warning.message,
         "the manifest does not list `new-vehicle.yaml`, so the bundle ignores it"
     );
-    assert_eq!(warning.location.as_ref().unwrap().to_string(), "bundle.yaml:1:1");
+    assert_eq!(
+        warning.location.as_ref().unwrap().to_string(),
+        "bundle.yaml:1:1"
+    );
 }
 
 #[test]
@@ -399,6 +402,8 @@ fn an_unused_declaration_is_told_where_it_belongs() {
     let help: Vec<_> = bundle.warnings().iter().map(|w| w.help.clone()).collect();
     assert_eq!(
         help,
-        [Some("remove it, or name it in an action's `roles`".to_owned())]
+        [Some(
+            "remove it, or name it in an action's `roles`".to_owned()
+        )]
     );
 }

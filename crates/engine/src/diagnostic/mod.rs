@@ -13,8 +13,8 @@ mod printable;
 mod words;
 pub use codes::Code;
 pub use printable::{is_unprintable, printable, printable_keeping_lines};
-pub(crate) use words::plain_type_names;
 use serde::Serialize;
+pub(crate) use words::plain_type_names;
 
 /// A place in a policy file: 1-based line and column, plus the byte span that
 /// a rendered diagnostic underlines.

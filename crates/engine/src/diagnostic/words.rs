@@ -52,8 +52,10 @@ fn replace_words(text: &str, from: &str, to: &str) -> String {
     while let Some(at) = rest.find(from) {
         let before = rest[..at].chars().next_back();
         let after = rest[at + from.len()..].chars().next();
-        let whole = !(word(before) && from.starts_with(|c: char| c.is_ascii_alphanumeric()))
-            && !(word(after) && from.ends_with(|c: char| c.is_ascii_alphanumeric()));
+        let alphanumeric = |c: char| c.is_ascii_alphanumeric();
+        let glued_before = word(before) && from.starts_with(alphanumeric);
+        let glued_after = word(after) && from.ends_with(alphanumeric);
+        let whole = !(glued_before || glued_after);
         out.push_str(&rest[..at]);
         out.push_str(if whole { to } else { from });
         rest = &rest[at + from.len()..];

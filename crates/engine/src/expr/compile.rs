@@ -259,7 +259,11 @@ impl<'a> Compiler<'a> {
                     .or_else(|| Some(hints::unquoted_value(self.schema, name)));
                 problem
             }
-            other if other.to_string().ends_with("boolean expression, not a string") => {
+            other
+                if other
+                    .to_string()
+                    .ends_with("boolean expression, not a string") =>
+            {
                 let source = place.text.get(place.offset..).unwrap_or_default();
                 let offset = at.offset.saturating_sub(place.offset);
                 let (message, help) = hints::bare_text(source, offset);

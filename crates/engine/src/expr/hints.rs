@@ -22,10 +22,11 @@ pub(crate) fn word_operator(word: &str) -> Option<(String, String)> {
 /// The hint for an undefined `name` that may be a value written without
 /// quotes: the field it is a value of, when one has it.
 pub(crate) fn unquoted_value(schema: &Schema, name: &str) -> String {
-    let field = schema
-        .fields
-        .iter()
-        .find(|f| f.kind.values().is_some_and(|v| v.iter().any(|v| &**v == name)));
+    let field = schema.fields.iter().find(|f| {
+        f.kind
+            .values()
+            .is_some_and(|v| v.iter().any(|v| &**v == name))
+    });
     match field {
         Some(field) => format!(
             "`{name}` is a value of `{}`: write a value in quotes, `\"{name}\"`",
@@ -59,18 +60,19 @@ pub(crate) fn bare_text(source: &str, at: usize) -> (String, String) {
         return (message, generic());
     };
     let text = quoted_at(source, at);
-    let compared = before.trim_end().rsplit_once("==").and_then(|(left, right)| {
-        let field = left.trim_end().rsplit([' ', '(', '&', '|', '!']).next()?;
-        let right = right.trim();
-        (right.starts_with('"') && right.ends_with('"') && !field.is_empty())
-            .then(|| (field.to_owned(), right.to_owned()))
-    });
+    let compared = before
+        .trim_end()
+        .rsplit_once("==")
+        .and_then(|(left, right)| {
+            let field = left.trim_end().rsplit([' ', '(', '&', '|', '!']).next()?;
+            let right = right.trim();
+            (right.starts_with('"') && right.ends_with('"') && !field.is_empty())
+                .then(|| (field.to_owned(), right.to_owned()))
+        });
     match (compared, text) {
         (Some((field, first)), Some(text)) => (
             message,
-            format!(
-                "to test `{field}` against both values, write `{field} in [{first}, {text}]`"
-            ),
+            format!("to test `{field}` against both values, write `{field} in [{first}, {text}]`"),
         ),
         _ => (message, generic()),
     }
@@ -96,7 +98,11 @@ mod tests {
             bare_text(source, at).1,
             "to test `kind` against both values, write `kind in [\"x\", \"y\"]`"
         );
-        assert!(bare_text("\"y\"", 0).1.starts_with("to test a field against"));
+        assert!(
+            bare_text("\"y\"", 0)
+                .1
+                .starts_with("to test a field against")
+        );
     }
 
     #[test]

@@ -152,7 +152,10 @@ impl Types<'_> {
                     field(list).path,
                     field(list).kind.describe()
                 ),
-                format!("test it for one of its own values: `\"value\" in {}`", field(list).path),
+                format!(
+                    "test it for one of its own values: `\"value\" in {}`",
+                    field(list).path
+                ),
             ),
             (Operand::Field(index), _) => (
                 format!(

@@ -76,8 +76,8 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
     let condition_names = declared.conditions.ids();
     let set_values = std::mem::take(&mut declared.set_values);
     let set_locs = std::mem::take(&mut declared.set_locs);
-    let compiler = Compiler::new(&engine, &schema, &condition_names, &set_values)
-        .with_set_locations(set_locs);
+    let compiler =
+        Compiler::new(&engine, &schema, &condition_names, &set_values).with_set_locations(set_locs);
     let Some(guards) = Guards::new(&mut b, &compiler, &declared) else {
         return Err(fail(b.problems));
     };

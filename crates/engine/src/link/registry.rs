@@ -174,7 +174,11 @@ pub(super) fn prose(b: &mut Builder, kind: &str, name: &str, item: &impl Prose, 
     for (key, text) in item.prose() {
         let what = format!("the {key} of {kind} `{}`", shortened(name, MAX_ID_CHARS));
         if text.trim().is_empty() {
-            let problem = Problem::error(Code::EmptyText, format!("{what} is empty"), Some(loc.clone()));
+            let problem = Problem::error(
+                Code::EmptyText,
+                format!("{what} is empty"),
+                Some(loc.clone()),
+            );
             b.problems.push(problem.with_help(format!(
                 "write the {key} in a sentence: it is what a reader of a decision sees"
             )));

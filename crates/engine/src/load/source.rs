@@ -179,7 +179,10 @@ pub(crate) fn collect(
 /// `problem`, about the listed file `name` that cannot be read, with the
 /// name of a file beside the manifest that it may have meant.
 fn with_near_name(problem: Problem, name: &str, listing: &[String]) -> Problem {
-    let candidates = listing.iter().map(String::as_str).filter(|n| *n != MANIFEST);
+    let candidates = listing
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != MANIFEST);
     match crate::diagnostic::did_you_mean(name, candidates) {
         Some(help) => problem.with_help(help),
         None => problem,

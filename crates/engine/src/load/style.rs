@@ -181,7 +181,9 @@ fn key_of(text: &str) -> Option<(&str, usize)> {
     if text.starts_with(['"', '\'', '[', '{', '!', '&', '*', '#']) {
         return None;
     }
-    let colon = text.find(": ").or_else(|| text.strip_suffix(':').map(str::len))?;
+    let colon = text
+        .find(": ")
+        .or_else(|| text.strip_suffix(':').map(str::len))?;
     let key = &text[..colon];
     if key.contains(" #") {
         return None;

@@ -393,9 +393,8 @@ pub fn check_references(bundle: &Bundle, cases: &[Case]) -> Result<(), SuiteErro
         if declared.contains(&reference.id.as_str()) {
             continue;
         }
-        let help = did_you_mean(&reference.id, declared.iter().copied()).unwrap_or_else(|| {
-            format!("the bundle declares: {}", declared.join(", "))
-        });
+        let help = did_you_mean(&reference.id, declared.iter().copied())
+            .unwrap_or_else(|| format!("the bundle declares: {}", declared.join(", ")));
         let message = format!(
             "the case expects {} `{}`, which the bundle does not declare",
             reference.kind, reference.id
