@@ -267,6 +267,11 @@ pub(crate) fn refused(refusal: &Refusal, name: &str, manifest: bool, loc: Option
         Refusal::Unreadable(cause) => {
             // A file by its name alone, as this message has always read.
             let what = if manifest { what } else { format!("`{name}`") };
+            // The system's words for the commonest cause, in plain ones.
+            let cause = match cause.ends_with("(os error 2)") {
+                true => "there is no file by this name",
+                false => cause.as_str(),
+            };
             Problem::error(Code::Io, format!("cannot read {what}: {cause}"), loc)
         }
         Refusal::Outside => Problem::error(
