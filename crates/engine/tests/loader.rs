@@ -407,3 +407,14 @@ fn an_unused_declaration_is_told_where_it_belongs() {
         )]
     );
 }
+
+#[test]
+fn the_manifest_is_read_for_tags_and_cut_texts_too() {
+    let error =
+        crate::common::edited("bundle.yaml", "version: 2026.11.0", "version: *v").unwrap_err();
+    assert_eq!(error.problems[0].code, Code::YamlMarker);
+    assert_eq!(
+        error.problems[0].location.as_ref().unwrap().to_string(),
+        "bundle.yaml:6:10"
+    );
+}

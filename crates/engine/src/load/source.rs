@@ -109,6 +109,10 @@ pub(crate) fn collect(
     if !hidden.is_empty() {
         return Err(BundleError::new(hidden, vec![(manifest_display, text)]));
     }
+    let (errors, mut warnings) = crate::load::style::yaml_style(&manifest_display, &text);
+    if !errors.is_empty() {
+        return Err(BundleError::new(errors, vec![(manifest_display, text)]));
+    }
     let manifest: Manifest = match parse_yaml(&manifest_display, &text) {
         Ok(manifest) => manifest,
         Err(problem) => {
@@ -161,7 +165,7 @@ pub(crate) fn collect(
             }
         }
     }
-    let warnings = unlisted(&manifest, &manifest_file, listing);
+    warnings.extend(unlisted(&manifest, &manifest_file, listing));
     let mut sources = Sources {
         manifest,
         manifest_file,
