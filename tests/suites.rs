@@ -130,6 +130,12 @@ fn an_expectation_naming_an_undeclared_id_is_a_broken_test_at_its_line() {
         "      rule: commercial_escalaton\n",
         "      path_step: premeir\n",
         "      action: file_service_requst\n",
+        "  - name: a misspelt role\n",
+        "    ticket: { requester: { role: sales_agnt } }\n",
+        "    expect: { outcome: escalate }\n",
+        "  - name: an undeclared role, refused on purpose\n",
+        "    ticket: { requester: { role: intern } }\n",
+        "    expect: { error: invalid_ticket }\n",
     ));
     let (code, out) = triage(&["test", dir.path().to_str().unwrap()]);
     assert_eq!(code, 3, "{out}");
@@ -164,7 +170,13 @@ fn an_expectation_naming_an_undeclared_id_is_a_broken_test_at_its_line() {
         assert!(out.contains(message), "{message} in {out}");
         assert!(out.contains(help), "{help} in {out}");
     }
-    assert_eq!(out.matches("triage::unknown-reference").count(), 5, "{out}");
+    assert!(
+        out.contains("the case's ticket sends role `sales_agnt` in `requester.role`"),
+        "{out}"
+    );
+    assert!(out.contains("mine.yaml:10:11"), "{out}");
+    assert!(out.contains("did you mean `sales_agent`?"), "{out}");
+    assert_eq!(out.matches("triage::unknown-reference").count(), 6, "{out}");
 }
 
 #[test]

@@ -168,6 +168,8 @@ pub struct Case {
     references: Vec<Reference>,
     /// The suite file's display name and text, for snippets.
     file: (Arc<str>, Arc<str>),
+    /// Where the case's name is written.
+    name_at: Loc,
 }
 
 /// How one case fared.
@@ -356,6 +358,7 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, SuiteError>
                 location,
                 references,
                 file: file.clone(),
+                name_at,
             });
         }
     }
@@ -387,7 +390,10 @@ pub fn check_references(bundle: &Bundle, cases: &[Case]) -> Result<(), SuiteErro
             _ => catalog.actions.iter().map(|a| &*a.info.id).collect(),
         }
     };
-    let mut problems = Vec::new();
+    let mut problems: Vec<Problem> = cases
+        .iter()
+        .filter_map(|case| undeclared_role(&catalog, case))
+        .collect();
     for reference in cases.iter().flat_map(|c| &c.references) {
         let declared = ids(reference.kind);
         if declared.contains(&reference.id.as_str()) {
@@ -414,6 +420,33 @@ pub fn check_references(bundle: &Bundle, cases: &[Case]) -> Result<(), SuiteErro
         }
     }
     Err(SuiteError::new(problems, sources))
+}
+
+/// The problem of a case that expects a decision for a ticket whose role
+/// the bundle does not declare (such a ticket is always refused). A case
+/// that expects an error may send any role, to test that refusal.
+fn undeclared_role(catalog: &crate::Catalog, case: &Case) -> Option<Problem> {
+    if case.expect.error.is_some() {
+        return None;
+    }
+    let mut path = catalog.ticket.role_field.split('.');
+    let role = path
+        .try_fold(&case.ticket, |value, key| value.get(key))?
+        .as_str()?;
+    let roles: Vec<&str> = catalog.roles.iter().map(|r| &*r.id).collect();
+    if roles.contains(&role) {
+        return None;
+    }
+    let message = format!(
+        "the case's ticket sends role `{role}` in `{}`, which the bundle does not declare",
+        catalog.ticket.role_field
+    );
+    let help = did_you_mean(role, roles.iter().copied()).unwrap_or_else(|| {
+        "a ticket with an undeclared role is refused: expect `error: invalid_ticket`".to_owned()
+    });
+    Some(
+        Problem::error(Code::UnknownReference, message, Some(case.name_at.clone())).with_help(help),
+    )
 }
 
 /// Deep merge: maps merge key by key, a `null` removes the key, anything else replaces.
