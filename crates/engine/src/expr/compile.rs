@@ -8,7 +8,7 @@ use std::sync::Arc;
 use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
 use crate::diagnostic::{
-    Code, Loc, Problem, byte_offset_from, closest, did_you_mean, lowercase_first,
+    Code, Loc, Problem, byte_offset_from, closest, did_you_mean, lowercase_first, plain_type_names,
 };
 use crate::expr::chain::Chain;
 use crate::expr::hints;
@@ -276,11 +276,19 @@ impl<'a> Compiler<'a> {
                 );
                 Problem::error(Code::TooDeep, message, Some(at)).with_help(too_deep_help())
             }
-            other => Problem::error(
-                Code::Expression,
-                lowercase_first(&other.to_string()),
-                Some(at),
-            ),
+            other => {
+                let text = other.to_string();
+                match hints::parse_error(&text) {
+                    Some((message, help)) => {
+                        Problem::error(Code::Expression, message, Some(at)).with_help(help)
+                    }
+                    None => Problem::error(
+                        Code::Expression,
+                        lowercase_first(&plain_type_names(&text)),
+                        Some(at),
+                    ),
+                }
+            }
         }
     }
 

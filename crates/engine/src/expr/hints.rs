@@ -19,6 +19,20 @@ pub(crate) fn word_operator(word: &str) -> Option<(String, String)> {
     ))
 }
 
+/// A parse error of rhai's, in plain words with what to do, where its own
+/// words are a programmer's.
+pub(crate) fn parse_error(message: &str) -> Option<(String, String)> {
+    let (message, help) = match message {
+        "Script is incomplete" => (
+            "the condition ends before it is complete",
+            "finish it: `==`, `!=`, `in`, `&&` and `||` each need something on both sides",
+        ),
+        m if m.starts_with("Expecting ')'") => ("a `(` is not closed", "close each `(` with a `)`"),
+        _ => return None,
+    };
+    Some((message.to_owned(), help.to_owned()))
+}
+
 /// The hint for an undefined `name` that may be a value written without
 /// quotes: the field it is a value of, when one has it.
 pub(crate) fn unquoted_value(schema: &Schema, name: &str) -> String {

@@ -215,7 +215,7 @@ impl Types<'_> {
                 if let Kind::Enum(values) = kind {
                     self.member(index, values, text, &|| at(*at_text), problems);
                 }
-                (!textual).then_some("a string")
+                (!textual).then_some("a text")
             }
             Operand::Number => (*kind != Kind::Integer).then_some("a number"),
             Operand::Bool => (*kind != Kind::Bool).then_some("true or false"),
