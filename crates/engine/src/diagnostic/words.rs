@@ -53,7 +53,8 @@ fn replace_words(text: &str, from: &str, to: &str) -> String {
         let before = rest[..at].chars().next_back();
         let after = rest[at + from.len()..].chars().next();
         let alphanumeric = |c: char| c.is_ascii_alphanumeric();
-        let glued_before = word(before) && from.starts_with(alphanumeric);
+        // `()` right after a name is a call (`len()`), not the unit type.
+        let glued_before = word(before) && (from.starts_with(alphanumeric) || from == "()");
         let glued_after = word(after) && from.ends_with(alphanumeric);
         let whole = !(glued_before || glued_after);
         out.push_str(&rest[..at]);
@@ -78,6 +79,7 @@ mod tests {
             plain_type_names("invalid type: unit value, expected struct Rule"),
             "invalid type: nothing, expected a mapping"
         );
+        assert_eq!(plain_type_names("len() gave ()"), "len() gave nothing");
         assert_eq!(
             plain_type_names("expected u64 in Strings and boolean"),
             "expected a whole number in Strings and boolean"
