@@ -37,6 +37,10 @@ fn warnings_fail_only_when_denied() {
         "{out}"
     );
     assert!(out.contains("roles.yaml:5:3"), "{out}");
+    assert!(
+        out.contains("remove it, or name it in an action's `roles`"),
+        "{out}"
+    );
     assert!(out.ends_with("0 errors, 1 warning\n"), "{out}");
     let (code, _) = triage(&["check", path, "--deny-warnings"]);
     assert_eq!(code, 3);
@@ -286,4 +290,20 @@ fn an_optional_flag_in_a_condition_is_a_run_time_error_with_a_witness() {
         triage_engine::RejectionKind::Evaluation(e) => assert_eq!(&*e.id, "marketplace_publisher"),
         other => panic!("{other:?}"),
     }
+}
+
+#[test]
+fn a_yaml_file_the_manifest_does_not_list_is_named_in_a_warning() {
+    let dir = pack_with("bundle.yaml", "name:", "name:");
+    std::fs::write(dir.path().join("extra-rules.yaml"), "rules: []\n").unwrap();
+    let path = dir.path().to_str().unwrap();
+    let (code, out) = triage(&["check", path]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("the manifest does not list `extra-rules.yaml`, so the bundle ignores it"),
+        "{out}"
+    );
+    assert!(out.ends_with("0 errors, 1 warning\n"), "{out}");
+    let (code, out) = triage(&["check", path, "--deny-warnings"]);
+    assert_ne!(code, 0, "{out}");
 }

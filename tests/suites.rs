@@ -117,3 +117,77 @@ fn a_suite_file_that_cannot_be_read_is_named() {
         "{text}"
     );
 }
+
+#[test]
+fn an_expectation_naming_an_undeclared_id_is_a_broken_test_at_its_line() {
+    let dir = pack_with_suite(concat!(
+        "cases:\n",
+        "  - name: misspelt\n",
+        "    ticket: { id: T-1 }\n",
+        "    expect:\n",
+        "      outcome: escalat\n",
+        "      vehicle: premier_support\n",
+        "      rule: commercial_escalaton\n",
+        "      path_step: premeir\n",
+        "      action: file_service_requst\n",
+        "  - name: a misspelt role\n",
+        "    ticket: { requester: { role: sales_agnt } }\n",
+        "    expect: { outcome: escalate }\n",
+        "  - name: an undeclared role, refused on purpose\n",
+        "    ticket: { requester: { role: intern } }\n",
+        "    expect: { error: invalid_ticket }\n",
+    ));
+    let (code, out) = triage(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 3, "{out}");
+    for (place, message, help) in [
+        (
+            "mine.yaml:5:16",
+            "expects outcome `escalat`",
+            "did you mean `escalate`?",
+        ),
+        (
+            "mine.yaml:6:16",
+            "expects vehicle `premier_support`",
+            "did you mean",
+        ),
+        (
+            "mine.yaml:7:13",
+            "expects rule `commercial_escalaton`",
+            "did you mean `commercial_escalation`?",
+        ),
+        (
+            "mine.yaml:8:18",
+            "expects path step `premeir`",
+            "did you mean `premier`?",
+        ),
+        (
+            "mine.yaml:9:15",
+            "expects action `file_service_requst`",
+            "did you mean `file_service_request`?",
+        ),
+    ] {
+        assert!(out.contains(place), "{place} in {out}");
+        assert!(out.contains(message), "{message} in {out}");
+        assert!(out.contains(help), "{help} in {out}");
+    }
+    assert!(
+        out.contains("the case's ticket sends role `sales_agnt` in `requester.role`"),
+        "{out}"
+    );
+    assert!(out.contains("mine.yaml:10:11"), "{out}");
+    assert!(out.contains("did you mean `sales_agent`?"), "{out}");
+    assert_eq!(out.matches("triage::unknown-reference").count(), 6, "{out}");
+}
+
+#[test]
+fn a_failing_case_shows_where_it_is_written() {
+    let dir = pack_with_suite(WRONG);
+    let (code, out) = triage(&["test", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    let fail = out.lines().find(|l| l.contains("FAIL")).unwrap();
+    assert!(
+        fail.contains("FAIL  a deliberately wrong expectation (")
+            && fail.ends_with("mine.yaml:15:11)"),
+        "{fail}"
+    );
+}

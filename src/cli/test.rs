@@ -46,6 +46,10 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             return exit::INVALID_POLICY;
         }
     };
+    if let Err(error) = suite::check_references(&bundle, &cases) {
+        let _ = write!(err, "{}", error.render_plain());
+        return exit::INVALID_POLICY;
+    }
     let report = suite::run(&bundle, &cases);
     let _ = match args.format {
         Format::Text => write!(out, "{}", text(&report)),
@@ -91,7 +95,11 @@ fn text(report: &SuiteReport) -> String {
             s += &format!("  ok    {}\n", printable(&case.name));
             continue;
         }
-        s += &format!("  FAIL  {}\n", printable(&case.name));
+        s += &format!(
+            "  FAIL  {} ({})\n",
+            printable(&case.name),
+            printable(&case.location)
+        );
         // What a case expected and got may quote its ticket's values.
         for m in &case.mismatches {
             s += &format!(

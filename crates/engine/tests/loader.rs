@@ -335,3 +335,86 @@ fn suites_are_read_under_the_same_rules() {
     assert_eq!(codes, [Code::NotAFile, Code::OutsideBundle]);
     assert!(!error.render_plain().contains("SECRET"));
 }
+
+#[test]
+fn a_yaml_file_the_manifest_does_not_list_is_a_warning_naming_it() {
+    let mut files = pack_files();
+    files.push(PolicyFile {
+        name: "new-vehicle.yaml".to_owned(),
+        text: "vehicles: {}\n".to_owned(),
+    });
+    files.push(PolicyFile {
+        name: "notes.txt".to_owned(),
+        text: "not policy\n".to_owned(),
+    });
+    let bundle = Bundle::from_files(&files).unwrap();
+    let [warning] = bundle.warnings() else {
+        panic!("{:?}", bundle.warnings())
+    };
+    assert_eq!(warning.code, Code::UnlistedFile);
+    assert_eq!(warning.severity, Severity::Warning);
+    assert_eq!(
+        warning.message,
+        "the manifest does not list `new-vehicle.yaml`, so the bundle ignores it"
+    );
+    assert_eq!(
+        warning.location.as_ref().unwrap().to_string(),
+        "bundle.yaml:1:1"
+    );
+}
+
+#[test]
+fn a_comment_that_cuts_a_rationale_short_is_a_warning_at_the_hash() {
+    let bundle = crate::common::edited(
+        "boundaries.yaml",
+        "rationale: A diagnosed commercial issue beyond",
+        "rationale: A diagnosed commercial issue #2 beyond",
+    )
+    .unwrap();
+    let [warning] = bundle.warnings() else {
+        panic!("{:?}", bundle.warnings())
+    };
+    assert_eq!(warning.code, Code::CutText);
+    assert_eq!(
+        warning.to_string(),
+        "boundaries.yaml:60:45: warning: the `rationale` stops before this `#`: \
+         YAML reads what follows it as a comment, not as text\n  \
+         help: put the whole text in quotes to keep the `#` and what follows it"
+    );
+    // Quoted, the same text is whole and nothing is said.
+    let quoted = crate::common::edited(
+        "boundaries.yaml",
+        "rationale: A diagnosed commercial issue beyond the baseline goes to Microsoft.",
+        "rationale: \"A diagnosed commercial issue #2 beyond the baseline goes to Microsoft.\"",
+    )
+    .unwrap();
+    assert!(quoted.warnings().is_empty(), "{:?}", quoted.warnings());
+}
+
+#[test]
+fn an_unused_declaration_is_told_where_it_belongs() {
+    let bundle = crate::common::edited(
+        "roles.yaml",
+        "roles:\n",
+        "roles:\n  intern: { title: Intern }\n",
+    )
+    .unwrap();
+    let help: Vec<_> = bundle.warnings().iter().map(|w| w.help.clone()).collect();
+    assert_eq!(
+        help,
+        [Some(
+            "remove it, or name it in an action's `roles`".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn the_manifest_is_read_for_tags_and_cut_texts_too() {
+    let error =
+        crate::common::edited("bundle.yaml", "version: 2026.11.0", "version: *v").unwrap_err();
+    assert_eq!(error.problems[0].code, Code::YamlMarker);
+    assert_eq!(
+        error.problems[0].location.as_ref().unwrap().to_string(),
+        "bundle.yaml:6:10"
+    );
+}

@@ -45,6 +45,10 @@ const PINNED: &[&str] = &[
     "outside-bundle",
     "not-a-file",
     "too-large",
+    "yaml-marker",
+    "empty-text",
+    "cut-text",
+    "unlisted-file",
 ];
 
 #[test]

@@ -145,19 +145,27 @@ fn a_field_the_schema_does_not_declare_fails_at_load() {
 fn variables_are_strict() {
     let problems = load_error("nobody > 0");
     assert!(
-        problems.contains("undefined variable `nobody`"),
+        problems.contains("`nobody` is not a ticket field, a named set or a named condition"),
         "{problems}"
     );
 }
 
 #[test]
 fn a_condition_must_give_a_bool() {
-    assert!(cause("n + 1", "", 0).contains("must be true or false"));
+    let cause = cause("n + 1", "", 0);
+    assert!(cause.contains("must be true or false"), "{cause}");
+    assert!(cause.contains("gave a whole number `1`"), "{cause}");
 }
 
 #[test]
-fn a_type_mismatch_is_an_evaluation_error() {
-    assert!(cause("text - 1 > 0", "a", 0).contains("function not found"));
+fn a_type_mismatch_is_an_evaluation_error_in_plain_words() {
+    let cause = cause("text - 1 > 0", "a", 0);
+    assert!(cause.contains("function not found"), "{cause}");
+    // No Rust or rhai type name reaches the analyst.
+    for name in ["ImmutableString", "&str", "i64", "String", "()"] {
+        assert!(!cause.contains(name), "{name} in {cause}");
+    }
+    assert!(cause.contains("text, a whole number"), "{cause}");
 }
 
 #[test]

@@ -157,7 +157,8 @@ fn thousands_of_mistakes_are_reported_with_hints_for_the_first() {
     // The suggestion budget of one load is spent well before the last.
     assert_eq!(
         help(2_999),
-        "conditions may use ticket fields, named sets and named conditions"
+        "conditions may use ticket fields, named sets and named conditions; \
+         if `c2999x` is a value, write it in quotes, `\"c2999x\"`"
     );
     // Spent the same way each time.
     let text = |problems: &[triage_engine::Problem]| {

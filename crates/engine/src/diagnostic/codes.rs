@@ -119,6 +119,17 @@ codes! {
     /// A file is larger than a policy file may be, or the bundle's files
     /// together larger than a bundle may be.
     TooLarge = "too-large",
+    /// A value starts with `!`, `&` or `*`, which YAML reads as a tag, an
+    /// anchor or an alias, not as the text written.
+    YamlMarker = "yaml-marker",
+    /// A title, description, rationale, fee or coverage text is empty or blank.
+    EmptyText = "empty-text",
+    /// A ` #` in an unquoted text starts a YAML comment, cutting the text short
+    /// (a warning).
+    CutText = "cut-text",
+    /// A YAML file in the bundle directory that the manifest does not list (a
+    /// warning).
+    UnlistedFile = "unlisted-file",
 }
 
 impl fmt::Display for Code {

@@ -10,9 +10,11 @@ use miette::{LabeledSpan, MietteDiagnostic, NamedSource, Report};
 
 mod codes;
 mod printable;
+mod words;
 pub use codes::Code;
 pub use printable::{is_unprintable, printable, printable_keeping_lines};
 use serde::Serialize;
+pub(crate) use words::plain_type_names;
 
 /// A place in a policy file: 1-based line and column, plus the byte span that
 /// a rendered diagnostic underlines.
@@ -74,6 +76,14 @@ impl Problem {
             message: message.into(),
             help: None,
             location,
+        }
+    }
+
+    /// A warning of kind `code` at `location`.
+    pub fn warning(code: Code, message: impl Into<String>, location: Option<Loc>) -> Self {
+        Problem {
+            severity: Severity::Warning,
+            ..Problem::error(code, message, location)
         }
     }
 

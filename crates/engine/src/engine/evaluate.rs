@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rhai::{Dynamic, Scope};
 use serde_json::Value;
 
-use crate::diagnostic::lowercase_first;
+use crate::diagnostic::{lowercase_first, plain_type_names};
 use crate::model::decision::{
     Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
     StepResult, TraceStep,
@@ -404,10 +404,11 @@ impl<'a> Run<'a> {
             Ok(value) => match value.as_bool() {
                 Ok(b) => return Ok(b),
                 Err(type_name) => format!(
-                    "a condition must be true or false, but this one gave {type_name} `{value}`"
+                    "a condition must be true or false, but this one gave {} `{value}`",
+                    plain_type_names(type_name)
                 ),
             },
-            Err(error) => lowercase_first(&error.to_string()),
+            Err(error) => lowercase_first(&plain_type_names(&error.to_string())),
         };
         Err(self.failure(EvaluationError {
             stage,

@@ -8,9 +8,10 @@ use std::sync::Arc;
 use rhai::{AST, ASTNode, Dynamic, Engine, Expr, OptimizationLevel, Position, Scope, Stmt};
 
 use crate::diagnostic::{
-    Code, Loc, Problem, byte_offset_from, closest, did_you_mean, lowercase_first,
+    Code, Loc, Problem, byte_offset_from, closest, did_you_mean, lowercase_first, plain_type_names,
 };
 use crate::expr::chain::Chain;
+use crate::expr::hints;
 use crate::expr::sandbox;
 use crate::expr::scan::scan;
 use crate::expr::typecheck::{Known, Types};
@@ -55,6 +56,8 @@ pub(crate) struct Compiler<'a> {
     /// Every name an expression may use: ticket roots, then conditions, then
     /// sets (for suggestions).
     names: Vec<Arc<str>>,
+    /// Where each member of each set is written, for problems with a member.
+    set_locs: Vec<Vec<Loc>>,
 }
 
 impl<'a> Compiler<'a> {
@@ -90,7 +93,13 @@ impl<'a> Compiler<'a> {
             set_lists,
             known: Known::default(),
             names,
+            set_locs: Vec::new(),
         }
+    }
+
+    /// The compiler, told where each member of each set is written.
+    pub fn with_set_locations(self, set_locs: Vec<Vec<Loc>>) -> Self {
+        Compiler { set_locs, ..self }
     }
 
     /// The scope to compile an expression that mentions `names` in: only the
@@ -176,6 +185,7 @@ impl<'a> Compiler<'a> {
             sets: self.set_values,
             set_index: &self.sets,
             known: &self.known,
+            set_locs: &self.set_locs,
         };
         ast.walk(&mut |path: &[ASTNode]| {
             if let Some(node) = path.last()
@@ -236,17 +246,28 @@ impl<'a> Compiler<'a> {
         if let Some((message, help)) = sandbox::refused_word(rest, unexpected) {
             return Problem::error(Code::NotAllowed, message, Some(at)).with_help(help);
         }
+        let word = rest.split(|c: char| !c.is_ascii_alphanumeric()).next();
+        if let Some((message, help)) = word.and_then(hints::word_operator) {
+            return Problem::error(Code::Expression, message, Some(at)).with_help(help);
+        }
         match &**kind {
             rhai::ParseErrorType::VariableUndefined(name) => {
-                let message = format!("undefined variable `{name}`");
+                let message =
+                    format!("`{name}` is not a ticket field, a named set or a named condition");
                 let mut problem = Problem::error(Code::Expression, message, Some(at));
-                problem.help = did_you_mean(name, self.names.iter().map(|n| &**n)).or_else(|| {
-                    Some(
-                        "conditions may use ticket fields, named sets and named conditions"
-                            .to_owned(),
-                    )
-                });
+                problem.help = did_you_mean(name, self.names.iter().map(|n| &**n))
+                    .or_else(|| Some(hints::unquoted_value(self.schema, name)));
                 problem
+            }
+            other
+                if other
+                    .to_string()
+                    .ends_with("boolean expression, not a string") =>
+            {
+                let source = place.text.get(place.offset..).unwrap_or_default();
+                let offset = at.offset.saturating_sub(place.offset);
+                let (message, help) = hints::bare_text(source, offset);
+                Problem::error(Code::Expression, message, Some(at)).with_help(help)
             }
             rhai::ParseErrorType::ExprTooDeep => {
                 let max_depth = self.engine.max_expr_depth();
@@ -255,11 +276,19 @@ impl<'a> Compiler<'a> {
                 );
                 Problem::error(Code::TooDeep, message, Some(at)).with_help(too_deep_help())
             }
-            other => Problem::error(
-                Code::Expression,
-                lowercase_first(&other.to_string()),
-                Some(at),
-            ),
+            other => {
+                let text = other.to_string();
+                match hints::parse_error(&text) {
+                    Some((message, help)) => {
+                        Problem::error(Code::Expression, message, Some(at)).with_help(help)
+                    }
+                    None => Problem::error(
+                        Code::Expression,
+                        lowercase_first(&plain_type_names(&text)),
+                        Some(at),
+                    ),
+                }
+            }
         }
     }
 

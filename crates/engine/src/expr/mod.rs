@@ -4,6 +4,7 @@
 
 pub(crate) mod chain;
 pub(crate) mod compile;
+pub(crate) mod hints;
 pub(crate) mod native;
 pub(crate) mod sandbox;
 pub(crate) mod scan;

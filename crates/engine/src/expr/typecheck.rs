@@ -36,6 +36,8 @@ pub(crate) struct Types<'a> {
     pub set_index: &'a HashMap<Arc<str>, usize>,
     /// What the checks of a bundle's expressions learn once.
     pub known: &'a Known,
+    /// Where each member of each set is written, when known.
+    pub set_locs: &'a [Vec<crate::diagnostic::Loc>],
 }
 
 /// What the checks of one bundle's expressions share, so that each costs
@@ -79,16 +81,19 @@ impl Types<'_> {
                 }
             }
             // `x in list` is `contains(list, x)`.
+            ("contains", [container, item]) if self.never_member(container, item) => {
+                problems.push(self.membership_mismatch(container, item, at(position)));
+            }
             ("contains", [container, item]) => match (container, item) {
                 (Operand::Field(list), Operand::Text(text, at_text)) => {
                     if let Kind::List(values) = &self.schema.fields[*list].kind {
-                        self.member(*list, values, text, *at_text, at, problems);
+                        self.member(*list, values, text, &|| at(*at_text), problems);
                     }
                 }
                 (Operand::Strings(members), Operand::Field(index)) => {
                     if let Kind::Enum(values) = &self.schema.fields[*index].kind {
                         for (text, at_text) in members {
-                            self.member(*index, values, text, *at_text, at, problems);
+                            self.member(*index, values, text, &|| at(*at_text), problems);
                         }
                     }
                 }
@@ -96,11 +101,15 @@ impl Types<'_> {
                     if let Kind::Enum(values) = &self.schema.fields[*index].kind
                         && !self.known.agreeing.borrow().contains(&(*set, *index))
                     {
-                        let before = problems.len();
-                        for text in &self.sets[*set].1 {
-                            self.member(*index, values, text, *at_set, at, problems);
+                        let locs = self.set_locs.get(*set);
+                        for (i, text) in self.sets[*set].1.iter().enumerate() {
+                            // A member's mistake is reported where the member is
+                            // written, once however often the set is used.
+                            let written = locs.and_then(|l| l.get(i));
+                            let place = || written.cloned().unwrap_or_else(|| at(*at_set));
+                            self.member(*index, values, text, &place, problems);
                         }
-                        if problems.len() == before {
+                        if locs.is_some() {
                             self.known.agreeing.borrow_mut().insert((*set, *index));
                         }
                     }
@@ -109,6 +118,85 @@ impl Types<'_> {
             },
             _ => {}
         }
+    }
+
+    /// Whether `item in container` can never be true for the types of its
+    /// operands: a list, number or flag field looked up among texts, a number
+    /// or flag looked up in a list field, anything in a number or a flag.
+    fn never_member(&self, container: &Operand, item: &Operand) -> bool {
+        let kind = |index: &usize| &self.schema.fields[*index].kind;
+        match (container, item) {
+            (Operand::Strings(_) | Operand::Set(..), Operand::Field(index)) => {
+                matches!(kind(index), Kind::List(_) | Kind::Integer | Kind::Bool)
+            }
+            (Operand::Field(index), Operand::Number | Operand::Bool) => {
+                matches!(kind(index), Kind::List(_))
+            }
+            (Operand::Field(index), _) => matches!(kind(index), Kind::Integer | Kind::Bool),
+            _ => false,
+        }
+    }
+
+    /// The error of an `in` test that [`never_member`](Self::never_member) finds.
+    fn membership_mismatch(
+        &self,
+        container: &Operand,
+        item: &Operand,
+        loc: crate::diagnostic::Loc,
+    ) -> Problem {
+        let field = |index: &usize| &self.schema.fields[*index];
+        let (message, help) = match (container, item) {
+            (Operand::Field(list), _) if matches!(field(list).kind, Kind::List(_)) => (
+                format!(
+                    "`{}` is {} and is tested for holding a number or true or false",
+                    field(list).path,
+                    field(list).kind.describe()
+                ),
+                format!(
+                    "test it for one of its own values: `\"value\" in {}`",
+                    field(list).path
+                ),
+            ),
+            (Operand::Field(index), _) => (
+                format!(
+                    "`{}` is {} and cannot hold other values",
+                    field(index).path,
+                    field(index).kind.describe()
+                ),
+                format!("compare it with `==`: `{} == value`", field(index).path),
+            ),
+            (_, Operand::Field(index)) if matches!(field(index).kind, Kind::List(_)) => {
+                let path = &field(index).path;
+                let tests: Vec<String> = match container {
+                    Operand::Strings(texts) if !texts.is_empty() => texts
+                        .iter()
+                        .map(|(text, _)| format!("\"{text}\" in {path}"))
+                        .collect(),
+                    _ => vec![format!("\"value\" in {path}")],
+                };
+                (
+                    format!(
+                        "`{path}` is {}, and a list is never a member of a list of texts",
+                        field(index).kind.describe()
+                    ),
+                    format!(
+                        "to test whether the list holds a value, write `{}`",
+                        tests.join(" || ")
+                    ),
+                )
+            }
+            (_, Operand::Field(index)) => (
+                format!(
+                    "`{}` is {} and is looked up in a list of texts",
+                    field(index).path,
+                    field(index).kind.describe()
+                ),
+                "such a test is never true; compare the field with one of its own values"
+                    .to_owned(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        Problem::error(Code::TypeMismatch, message, Some(loc)).with_help(help)
     }
 
     fn compare(
@@ -125,9 +213,9 @@ impl Types<'_> {
         let mismatch = match other {
             Operand::Text(text, at_text) => {
                 if let Kind::Enum(values) = kind {
-                    self.member(index, values, text, *at_text, at, problems);
+                    self.member(index, values, text, &|| at(*at_text), problems);
                 }
-                (!textual).then_some("a string")
+                (!textual).then_some("a text")
             }
             Operand::Number => (*kind != Kind::Integer).then_some("a number"),
             Operand::Bool => (*kind != Kind::Bool).then_some("true or false"),
@@ -165,8 +253,7 @@ impl Types<'_> {
         index: usize,
         values: &[Arc<str>],
         text: &str,
-        position: Position,
-        at: &dyn Fn(Position) -> crate::diagnostic::Loc,
+        place: &dyn Fn() -> crate::diagnostic::Loc,
         problems: &mut Vec<Problem>,
     ) {
         if self.known.is_value(index, values, text) {
@@ -176,7 +263,7 @@ impl Types<'_> {
         let mut problem = Problem::error(
             Code::UnknownValue,
             format!("`{text}` is not a value of `{path}`"),
-            Some(at(position)),
+            Some(place()),
         );
         problem.help = Some(match closest(text, values.iter().map(|v| &**v)) {
             Some(near) => format!("did you mean `{near}`?"),

@@ -7,7 +7,7 @@ use serde_saphyr::Spanned;
 
 use super::registry::{Builder, Parsed, Registry, declare, prose};
 use super::ticket::build_schema;
-use crate::diagnostic::{Code, Problem};
+use crate::diagnostic::{Code, Loc, Problem};
 use crate::load::raw::{self, Text};
 use crate::load::source::{Sources, locate};
 use crate::load::text::hidden_in;
@@ -29,6 +29,8 @@ pub(super) struct Declared<'p> {
     pub vehicle_defs: Vec<Described>,
     /// Each set's name and members, in declaration order.
     pub set_values: Vec<(Arc<str>, Vec<Arc<str>>)>,
+    /// Where each member of each set is written, in the same order.
+    pub set_locs: Vec<Vec<Loc>>,
     /// Each named condition's file and text, in declaration order.
     pub condition_defs: Vec<(usize, &'p Text)>,
     /// The one ticket schema and its file.
@@ -50,6 +52,7 @@ impl<'p> Declared<'p> {
             role_defs: Vec::new(),
             vehicle_defs: Vec::new(),
             set_values: Vec::new(),
+            set_locs: Vec::new(),
             condition_defs: Vec::new(),
             ticket: None,
         };
@@ -74,14 +77,17 @@ impl<'p> Declared<'p> {
         }
         declare(b, file, &mut self.vehicles, &content.vehicles);
         for (name, members) in &content.sets.0 {
+            let mut locs = Vec::new();
             for member in members {
                 let what = format!("a member of set `{}`", name.value);
                 let loc = b.at(file, member);
                 b.problems.extend(hidden_in(&what, &member.value, &loc));
+                locs.push(loc);
             }
             if self.named(b, file, name, Named::Set) {
                 let members = members.iter().map(|m| m.value.as_str().into()).collect();
                 self.set_values.push((name.value.as_str().into(), members));
+                self.set_locs.push(locs);
             }
         }
         for (name, expr) in &content.conditions.0 {

@@ -22,6 +22,7 @@ use crate::expr::sandbox::{engine, is_keyword};
 use crate::load::PolicyFile;
 use crate::load::raw::{self, parse_yaml};
 use crate::load::source::{Sources, locate};
+use crate::load::style::yaml_style;
 use crate::load::text::{hidden_characters, hidden_in};
 use crate::model::Compiled;
 use crate::model::decision::PolicyRef;
@@ -60,8 +61,10 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
         files: &sources.files,
         problems: Vec::new(),
     };
+    // Warnings found before linking travel with the errors, if there are any.
+    b.problems.extend(sources.warnings.iter().cloned());
     let parsed = files(&mut b, &sources);
-    if !b.problems.is_empty() {
+    if has_errors(&b.problems) {
         return Err(fail(b.problems));
     }
     let mut declared = Declared::collect(&mut b, &parsed);
@@ -72,7 +75,9 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
     names(&mut b, &engine, &schema, &declared);
     let condition_names = declared.conditions.ids();
     let set_values = std::mem::take(&mut declared.set_values);
-    let compiler = Compiler::new(&engine, &schema, &condition_names, &set_values);
+    let set_locs = std::mem::take(&mut declared.set_locs);
+    let compiler =
+        Compiler::new(&engine, &schema, &condition_names, &set_values).with_set_locations(set_locs);
     let Some(guards) = Guards::new(&mut b, &compiler, &declared) else {
         return Err(fail(b.problems));
     };
@@ -85,17 +90,14 @@ fn link(sources: Sources) -> Result<Compiled, BundleError> {
         guards,
     };
     let sections = sections(&mut linker, &parsed);
-    let warnings = linker.unused();
+    let unused = linker.unused();
     // With errors present, "unused" warnings are mostly their echo (a misspelt
     // reference leaves its target unused), so only the errors are reported.
-    if linker
-        .b
-        .problems
-        .iter()
-        .any(|p| p.severity == Severity::Error)
-    {
+    if has_errors(&linker.b.problems) {
         return Err(fail(linker.b.problems));
     }
+    let mut warnings = std::mem::take(&mut linker.b.problems);
+    warnings.extend(unused);
     let conditions = linker.conditions();
     let rank = std::mem::take(&mut linker.guards.rank);
     let outcomes = linker.declared.outcomes();
@@ -164,12 +166,25 @@ fn files(b: &mut Builder, sources: &Sources) -> Parsed {
             b.problems.extend(hidden);
             continue;
         }
+        // A value YAML reads as a tag, an anchor or an alias is not parsed
+        // either: the parse would report what it became, not what was written.
+        let (errors, warnings) = yaml_style(&file.display, &file.text);
+        b.problems.extend(warnings);
+        if !errors.is_empty() {
+            b.problems.extend(errors);
+            continue;
+        }
         match parse_yaml::<raw::Document>(&file.display, &file.text) {
             Ok(content) => parsed.push((index, content)),
             Err(problem) => b.problems.push(problem),
         }
     }
     parsed
+}
+
+/// Whether `problems` hold an error (not only warnings).
+fn has_errors(problems: &[Problem]) -> bool {
+    problems.iter().any(|p| p.severity == Severity::Error)
 }
 
 /// Conditions, sets and ticket fields share one namespace in expressions.

@@ -117,11 +117,25 @@ impl Registry {
                     severity: Severity::Warning,
                     code: Code::Unused,
                     message: format!("{} `{name}` is declared but never used", self.kind),
-                    help: Some("remove it, or refer to it from a rule".to_owned()),
+                    help: Some(format!("remove it, or {}", unused_help(self.kind))),
                     location: Some(loc.clone()),
                 });
             }
         }
+    }
+}
+
+/// Where a declaration of `kind` is referred to, for the hint of an unused one.
+fn unused_help(kind: &str) -> &'static str {
+    match kind {
+        "role" => "name it in an action's `roles`",
+        "vehicle" => "name it as the `vehicle` of a path step",
+        "action" => "name it as the `action` of a rule or a fallback",
+        "outcome" => "name it as the `outcome` of a rule or a fallback",
+        "path" => "name it as the `path` of a rule whose outcome escalates",
+        "set" => "use it in a rule's `when` (`field in set_name`) or a field's `values_from`",
+        "condition" => "use it by name in a rule's or a step's `when`",
+        _ => "refer to it from a rule",
     }
 }
 
@@ -155,10 +169,21 @@ pub(super) fn declare<T: Prose>(
 }
 
 /// A problem for each text of `item` (the `kind` called `name`, declared
-/// at `loc`) that holds a hidden character.
+/// at `loc`) that is blank or holds a hidden character.
 pub(super) fn prose(b: &mut Builder, kind: &str, name: &str, item: &impl Prose, loc: &Loc) {
     for (key, text) in item.prose() {
         let what = format!("the {key} of {kind} `{}`", shortened(name, MAX_ID_CHARS));
+        if text.trim().is_empty() {
+            let problem = Problem::error(
+                Code::EmptyText,
+                format!("{what} is empty"),
+                Some(loc.clone()),
+            );
+            b.problems.push(problem.with_help(format!(
+                "write the {key} in a sentence: it is what a reader of a decision sees"
+            )));
+            continue;
+        }
         b.problems.extend(hidden_in(&what, text, loc));
     }
 }

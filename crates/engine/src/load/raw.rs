@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_saphyr::{Location, Spanned};
 
-use crate::diagnostic::{Code, Loc, Problem, byte_offset, lowercase_first};
+use crate::diagnostic::{Code, Loc, Problem, byte_offset, lowercase_first, plain_type_names};
 
 pub(crate) type Text = Spanned<String>;
 
@@ -410,6 +410,16 @@ fn plain(message: &str) -> (String, Option<&'static str>) {
             Some("remove the `---` line that starts the second"),
         );
     }
+    if message.starts_with("data did not match any variant of untagged enum") {
+        // The one untagged enum is an action reference.
+        return (
+            "expected an action: its id, or a mapping with `by` and `cases`".to_owned(),
+            None,
+        );
+    }
+    if let Some(plain) = plain_syntax(message) {
+        return plain;
+    }
     match message {
         "expected sequence start" => (
             "expected a list".to_owned(),
@@ -420,6 +430,46 @@ fn plain(message: &str) -> (String, Option<&'static str>) {
             Some("write a mapping as `key: value` lines or `{ key: value }`"),
         ),
         "expected string scalar" => ("expected a single value".to_owned(), None),
-        _ => (lowercase_first(message), None),
+        _ => (lowercase_first(&plain_type_names(message)), None),
     }
+}
+
+/// The syntax errors an analyst makes most, in plain words with the fix.
+fn plain_syntax(message: &str) -> Option<(String, Option<&'static str>)> {
+    let (text, help) = match message {
+        "mapping values are not allowed in this context" => (
+            "YAML reads this `: ` as the start of another key, inside a value",
+            concat!(
+                "a text with `: ` in it (a colon and a space) must be quoted: ",
+                "put the text in quotes, as in `rationale: \"Scope: ...\"`"
+            ),
+        ),
+        "invalid trailing content after double-quoted scalar" => (
+            "text follows the closing quote of a quoted value",
+            concat!(
+                "a value that starts with `\"` ends at the next `\"`: put the whole text in ",
+                "quotes, and write each quote inside it as `\\\"` (or quote it with `'`)"
+            ),
+        ),
+        "invalid trailing content after single-quoted scalar" => (
+            "text follows the closing quote of a quoted value",
+            concat!(
+                "a value that starts with `'` ends at the next `'`: put the whole text in ",
+                "quotes, and write each `'` inside it as `''` (or quote it with `\"`)"
+            ),
+        ),
+        "cannot deserialize null into string; use Option<String>"
+        | "invalid char: cannot deserialize null; use Option<char>" => (
+            "this value is empty",
+            "write the text after the colon, on the same line",
+        ),
+        "tab cannot be used as indentation"
+        | "tabs disallowed within this context (block indentation)"
+        | "tabs disallowed in this context" => (
+            "a tab where YAML allows only spaces",
+            "indent with spaces: YAML does not accept tabs in indentation",
+        ),
+        _ => return None,
+    };
+    Some((text.to_owned(), Some(help)))
 }

@@ -59,6 +59,8 @@ pub(crate) struct Sources {
     pub manifest_file: SourceFile,
     pub files: Vec<SourceFile>,
     pub digest: String,
+    /// Warnings about the files as a whole (YAML files the manifest does not list).
+    pub warnings: Vec<Problem>,
 }
 
 impl Sources {
@@ -72,13 +74,16 @@ impl Sources {
 }
 
 /// Reads the manifest, then each file it lists, through `read`, which is
-/// given the most bytes the file may hold.
+/// given the most bytes the file may hold. `listing` names the files beside
+/// the manifest, for "did you mean" and for the warning that names YAML
+/// files the manifest does not list.
 ///
 /// Files that the manifest does not list are never read: neither a directory
 /// listing nor its order can change what a bundle decides.
 pub(crate) fn collect(
     display: impl Fn(&str) -> String,
     read: impl Fn(&str, u64) -> Result<String, Refusal>,
+    listing: &[String],
 ) -> Result<Sources, BundleError> {
     let manifest_display: Arc<str> = display(MANIFEST).into();
     let mut budget = Budget::default();
@@ -103,6 +108,10 @@ pub(crate) fn collect(
     let hidden = crate::load::text::hidden_characters(&manifest_display, &text);
     if !hidden.is_empty() {
         return Err(BundleError::new(hidden, vec![(manifest_display, text)]));
+    }
+    let (errors, mut warnings) = crate::load::style::yaml_style(&manifest_display, &text);
+    if !errors.is_empty() {
+        return Err(BundleError::new(errors, vec![(manifest_display, text)]));
     }
     let manifest: Manifest = match parse_yaml(&manifest_display, &text) {
         Ok(manifest) => manifest,
@@ -147,20 +156,73 @@ pub(crate) fn collect(
                 problems.push(budget.problem(name, size, Some(loc)));
                 break;
             }
-            Err(refusal) => problems.push(refused(&refusal, name, false, Some(loc))),
+            Err(refusal) => {
+                let problem = refused(&refusal, name, false, Some(loc));
+                problems.push(match refusal {
+                    Refusal::Unreadable(_) => with_near_name(problem, name, listing),
+                    _ => problem,
+                });
+            }
         }
     }
+    warnings.extend(unlisted(&manifest, &manifest_file, listing));
     let mut sources = Sources {
         manifest,
         manifest_file,
         files,
         digest: String::new(),
+        warnings,
     };
     if !problems.is_empty() {
         return Err(BundleError::new(problems, sources.texts()));
     }
     sources.digest = digest(std::iter::once(&sources.manifest_file).chain(&sources.files));
     Ok(sources)
+}
+
+/// `problem`, about the listed file `name` that cannot be read, with the
+/// name of a file beside the manifest that it may have meant.
+fn with_near_name(problem: Problem, name: &str, listing: &[String]) -> Problem {
+    let candidates = listing
+        .iter()
+        .map(String::as_str)
+        .filter(|n| *n != MANIFEST);
+    match crate::diagnostic::did_you_mean(name, candidates) {
+        Some(help) => problem.with_help(help),
+        None => problem,
+    }
+}
+
+/// A warning naming the YAML files of `listing` that the manifest does not
+/// list (and so the bundle ignores).
+fn unlisted(manifest: &Manifest, file: &SourceFile, listing: &[String]) -> Vec<Problem> {
+    let listed: Vec<&str> = manifest.files.iter().map(|f| f.value.as_str()).collect();
+    let names: Vec<String> = listing
+        .iter()
+        .filter(|n| n.ends_with(".yaml") || n.ends_with(".yml"))
+        .filter(|n| *n != MANIFEST && !listed.contains(&n.as_str()))
+        .map(|n| format!("`{n}`"))
+        .collect();
+    if names.is_empty() {
+        return Vec::new();
+    }
+    let message = format!(
+        "the manifest does not list {}, so the bundle ignores {}",
+        names.join(", "),
+        if names.len() == 1 { "it" } else { "them" }
+    );
+    let at = Loc {
+        file: (*file.display).into(),
+        line: 1,
+        column: 1,
+        offset: 0,
+        len: 0,
+    };
+    vec![
+        Problem::warning(Code::UnlistedFile, message, Some(at)).with_help(format!(
+            "add each file that holds policy to `files` in {MANIFEST}, or move it out of the bundle directory"
+        )),
+    ]
 }
 
 /// The bytes a bundle's files have taken so far, against [`MAX_BUNDLE_BYTES`].
@@ -209,6 +271,11 @@ pub(crate) fn refused(refusal: &Refusal, name: &str, manifest: bool, loc: Option
         Refusal::Unreadable(cause) => {
             // A file by its name alone, as this message has always read.
             let what = if manifest { what } else { format!("`{name}`") };
+            // The system's words for the commonest cause, in plain ones.
+            let cause = match cause.ends_with("(os error 2)") {
+                true => "there is no file by this name",
+                false => cause.as_str(),
+            };
             Problem::error(Code::Io, format!("cannot read {what}: {cause}"), loc)
         }
         Refusal::Outside => Problem::error(
@@ -241,12 +308,21 @@ pub(crate) fn refused(refusal: &Refusal, name: &str, manifest: bool, loc: Option
 /// for what is refused.
 pub(crate) fn collect_dir(dir: &Path) -> Result<Sources, BundleError> {
     let root = std::fs::canonicalize(dir);
+    let mut listing: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .collect();
+    listing.sort();
     collect(
         |name| dir.join(name).display().to_string(),
         |name, cap| match &root {
             Ok(root) => read_inside(root, &dir.join(name), cap),
             Err(error) => Err(Refusal::Unreadable(error.to_string())),
         },
+        &listing,
     )
 }
 
@@ -261,6 +337,7 @@ pub(crate) fn collect_files(files: &[crate::load::PolicyFile]) -> Result<Sources
             Some(file) => Ok(file.text.clone()),
             None => Err(Refusal::Unreadable("no such file in the bundle".to_owned())),
         },
+        &files.iter().map(|f| f.name.clone()).collect::<Vec<_>>(),
     )
 }
 

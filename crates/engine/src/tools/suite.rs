@@ -9,7 +9,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
-use crate::diagnostic::{Code, Problem, SuiteError};
+use serde_saphyr::{Location, Spanned};
+
+use crate::diagnostic::{Code, Loc, Problem, SuiteError, did_you_mean};
 use crate::engine::Bundle;
 use crate::load::raw::{Text, parse_yaml};
 use crate::load::source::{MAX_FILE_BYTES, Refusal, read_inside, refused};
@@ -34,7 +36,81 @@ struct CaseFile {
     base: Option<Text>,
     #[serde(default)]
     ticket: Option<Value>,
-    expect: Expect,
+    expect: ExpectFile,
+}
+
+/// What a case expects as written, each id with its place, so that an id
+/// the bundle does not declare is reported where it is written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpectFile {
+    #[serde(default)]
+    outcome: Option<Text>,
+    #[serde(default, deserialize_with = "present_at")]
+    vehicle: Option<Spanned<Option<String>>>,
+    #[serde(default)]
+    rule: Option<Text>,
+    #[serde(default, deserialize_with = "present_at")]
+    path_step: Option<Spanned<Option<String>>>,
+    #[serde(default)]
+    action: Option<Text>,
+    #[serde(default)]
+    allowed: Option<bool>,
+    #[serde(default)]
+    error: Option<String>,
+    #[serde(default)]
+    error_field: Option<String>,
+}
+
+impl ExpectFile {
+    /// What the case expects, and each id it names with its place.
+    fn split(self, at: impl Fn(&Location) -> Loc) -> (Expect, Vec<Reference>) {
+        let mut refs = Vec::new();
+        let mut named = |kind: &'static str, text: &Spanned<Option<String>>| {
+            if let Some(id) = &text.value {
+                refs.push(Reference {
+                    kind,
+                    id: id.clone(),
+                    loc: at(&text.referenced),
+                });
+            }
+        };
+        let spanned = |t: &Text| Spanned {
+            value: Some(t.value.clone()),
+            referenced: t.referenced,
+            defined: t.defined,
+        };
+        for (kind, text) in [
+            ("outcome", self.outcome.as_ref().map(spanned)),
+            ("vehicle", self.vehicle.clone()),
+            ("rule", self.rule.as_ref().map(spanned)),
+            ("path step", self.path_step.clone()),
+            ("action", self.action.as_ref().map(spanned)),
+        ] {
+            if let Some(text) = &text {
+                named(kind, text);
+            }
+        }
+        let expect = Expect {
+            outcome: self.outcome.map(|t| t.value),
+            vehicle: self.vehicle.map(|t| t.value),
+            rule: self.rule.map(|t| t.value),
+            path_step: self.path_step.map(|t| t.value),
+            action: self.action.map(|t| t.value),
+            allowed: self.allowed,
+            error: self.error,
+            error_field: self.error_field,
+        };
+        (expect, refs)
+    }
+}
+
+/// An id a case names: what kind it is, and where it is written.
+#[derive(Debug, Clone)]
+struct Reference {
+    kind: &'static str,
+    id: String,
+    loc: Loc,
 }
 
 /// What a case expects; only what is written is checked.
@@ -45,21 +121,13 @@ pub struct Expect {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<String>,
     /// `null` expects no vehicle.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vehicle: Option<Option<String>>,
     /// The boundary rule that must decide.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rule: Option<String>,
     /// `null` expects no step (no path ran, or the fallback applied).
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_step: Option<Option<String>>,
     /// The action the decision must name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -76,8 +144,10 @@ pub struct Expect {
 }
 
 /// Tells `vehicle: null` (expect none) from no `vehicle` key (do not check).
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    Option::<String>::deserialize(d).map(Some)
+fn present_at<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Spanned<Option<String>>>, D::Error> {
+    Spanned::<Option<String>>::deserialize(d).map(Some)
 }
 
 /// A case ready to run.
@@ -91,6 +161,15 @@ pub struct Case {
     pub ticket: Value,
     /// What its decision must be.
     pub expect: Expect,
+    /// Where the case is written: `file:line:col` of its name, the file by
+    /// its name in `tests/`.
+    pub location: String,
+    /// Each id the case's expectations name, with its place.
+    references: Vec<Reference>,
+    /// The suite file's display name and text, for snippets.
+    file: (Arc<str>, Arc<str>),
+    /// Where the case's name is written.
+    name_at: Loc,
 }
 
 /// How one case fared.
@@ -100,6 +179,8 @@ pub struct CaseResult {
     pub suite: String,
     /// The case's name.
     pub name: String,
+    /// Where the case is written: `file:line:col` of its name.
+    pub location: String,
     /// Whether every expectation held.
     pub passed: bool,
     /// Each expectation that did not hold.
@@ -229,6 +310,7 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, SuiteError>
     let mut problems = Vec::new();
     let mut cases = Vec::new();
     for (name, text) in files {
+        let file: (Arc<str>, Arc<str>) = (name.as_str().into(), text.as_str().into());
         let suite: SuiteFile = match parse_yaml(name, text) {
             Ok(suite) => suite,
             Err(problem) => {
@@ -264,11 +346,19 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, SuiteError>
             if let Some(patch) = &case.ticket {
                 merge(&mut ticket, patch);
             }
+            let at = |at: &Location| crate::load::raw::loc(name, text, at);
+            let name_at = at(&case.name.referenced);
+            let location = format!("{short}:{}:{}", name_at.line, name_at.column);
+            let (expect, references) = case.expect.split(at);
             cases.push(Case {
                 suite: short.clone(),
                 name: case.name.value,
                 ticket,
-                expect: case.expect,
+                expect,
+                location,
+                references,
+                file: file.clone(),
+                name_at,
             });
         }
     }
@@ -281,6 +371,82 @@ pub fn parse_suites(files: &[(String, String)]) -> Result<Vec<Case>, SuiteError>
             .collect();
         Err(SuiteError::new(problems, sources))
     }
+}
+
+/// Checks that every id the cases' expectations name (an outcome, vehicle,
+/// rule, path step or action) is declared by `bundle`: a case that expects
+/// what cannot happen is a broken test, reported at its `file:line:col`
+/// with the declared id it may mean, not a failing policy.
+pub fn check_references(bundle: &Bundle, cases: &[Case]) -> Result<(), SuiteError> {
+    let catalog = bundle.catalog();
+    let ids = |kind: &str| -> Vec<&str> {
+        match kind {
+            "outcome" => catalog.outcomes.iter().map(|o| &*o.info.id).collect(),
+            "vehicle" => catalog.vehicles.iter().map(|v| &*v.id).collect(),
+            "rule" => catalog.rules.iter().map(|r| &*r.id).collect(),
+            "path step" => (catalog.paths.iter())
+                .flat_map(|p| p.steps.iter().map(|s| &*s.id))
+                .collect(),
+            _ => catalog.actions.iter().map(|a| &*a.info.id).collect(),
+        }
+    };
+    let mut problems: Vec<Problem> = cases
+        .iter()
+        .filter_map(|case| undeclared_role(&catalog, case))
+        .collect();
+    for reference in cases.iter().flat_map(|c| &c.references) {
+        let declared = ids(reference.kind);
+        if declared.contains(&reference.id.as_str()) {
+            continue;
+        }
+        let help = did_you_mean(&reference.id, declared.iter().copied())
+            .unwrap_or_else(|| format!("the bundle declares: {}", declared.join(", ")));
+        let message = format!(
+            "the case expects {} `{}`, which the bundle does not declare",
+            reference.kind, reference.id
+        );
+        problems.push(
+            Problem::error(Code::UnknownReference, message, Some(reference.loc.clone()))
+                .with_help(help),
+        );
+    }
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let mut sources: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+    for case in cases {
+        if !sources.iter().any(|(name, _)| *name == case.file.0) {
+            sources.push(case.file.clone());
+        }
+    }
+    Err(SuiteError::new(problems, sources))
+}
+
+/// The problem of a case that expects a decision for a ticket whose role
+/// the bundle does not declare (such a ticket is always refused). A case
+/// that expects an error may send any role, to test that refusal.
+fn undeclared_role(catalog: &crate::Catalog, case: &Case) -> Option<Problem> {
+    if case.expect.error.is_some() {
+        return None;
+    }
+    let mut path = catalog.ticket.role_field.split('.');
+    let role = path
+        .try_fold(&case.ticket, |value, key| value.get(key))?
+        .as_str()?;
+    let roles: Vec<&str> = catalog.roles.iter().map(|r| &*r.id).collect();
+    if roles.contains(&role) {
+        return None;
+    }
+    let message = format!(
+        "the case's ticket sends role `{role}` in `{}`, which the bundle does not declare",
+        catalog.ticket.role_field
+    );
+    let help = did_you_mean(role, roles.iter().copied()).unwrap_or_else(|| {
+        "a ticket with an undeclared role is refused: expect `error: invalid_ticket`".to_owned()
+    });
+    Some(
+        Problem::error(Code::UnknownReference, message, Some(case.name_at.clone())).with_help(help),
+    )
 }
 
 /// Deep merge: maps merge key by key, a `null` removes the key, anything else replaces.
@@ -328,6 +494,7 @@ pub fn run(bundle: &Bundle, cases: &[Case]) -> SuiteReport {
         results.push(CaseResult {
             suite: case.suite.clone(),
             name: case.name.clone(),
+            location: case.location.clone(),
             passed: mismatches.is_empty(),
             mismatches,
             trace: match &result {
