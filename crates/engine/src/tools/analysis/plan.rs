@@ -184,8 +184,8 @@ fn plan(base: &Bundle, head: &Bundle, tickets: Option<&[Value]>) -> Plan {
 /// one set per way a decision ends, and the tickets either side accepts.
 struct Pairs<'s> {
     space: &'s Space,
-    base: BTreeMap<Ending, Bdd>,
-    head: BTreeMap<Ending, Bdd>,
+    base: Vec<(Ending, Bdd)>,
+    head: Vec<(Ending, Bdd)>,
     either: Bdd,
     /// The number of combinations either side accepts, for shares.
     size: f64,
@@ -207,12 +207,15 @@ impl<'s> Pairs<'s> {
                 (invalid, Ending::InvalidTicket),
                 (flow.leftover.clone(), unmatched),
             ];
-            let mut all: BTreeMap<Ending, Bdd> = BTreeMap::new();
+            // In the order the flow meets them (rule order), each ending once.
+            let mut all: Vec<(Ending, Bdd)> = Vec::new();
+            let mut at: BTreeMap<Ending, usize> = BTreeMap::new();
             for (set, ending) in flow.endings.iter().chain(&ends) {
-                match all.get_mut(ending) {
-                    Some(s) => *s = s.or(set),
+                match at.get(ending) {
+                    Some(&i) => all[i].1 = all[i].1.or(set),
                     None => {
-                        all.insert(ending.clone(), set.clone());
+                        at.insert(ending.clone(), all.len());
+                        all.push((ending.clone(), set.clone()));
                     }
                 }
             }
@@ -235,7 +238,7 @@ impl<'s> Pairs<'s> {
     /// built alike (every rule the change leaves alone) is the same
     /// diagram on both, which spares the difference.
     fn differing(&self) -> Bdd {
-        let by_kind = |endings: &BTreeMap<Ending, Bdd>| {
+        let by_kind = |endings: &[(Ending, Bdd)]| {
             let mut kinds: BTreeMap<Ending, Bdd> = BTreeMap::new();
             for (ending, set) in endings {
                 match kinds.get_mut(&alike_key(ending)) {
