@@ -1,6 +1,7 @@
 //! The exact analysis at scale: the reference pack proven; the pack with
-//! twenty more enum fields of 3–6 values and N rules over them proven; and
-//! the plan between two such bundles that differ in ten rules. Run with
+//! twenty more enum fields of 3–6 values and N rules over them (decision
+//! tables, and random conjunctions as the worst case) proven; and the plan
+//! between two such bundles that differ in ten rules. Run with
 //! `cargo bench --bench analysis`; the figures are in docs/performance.md.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -35,6 +36,15 @@ fn bench(c: &mut Criterion) {
         );
         group.bench_function(format!("{rules} rules"), |b| {
             b.iter(|| black_box(base.plan(&head, None)))
+        });
+    }
+    group.finish();
+    let mut group = c.benchmark_group("analyse: 20 more enum fields, random conjunctions");
+    group.sample_size(10);
+    for rules in [100, 1000] {
+        let bundle = load(&scaled(Shape::Random, 20, rules, false));
+        group.bench_function(format!("{rules} rules"), |b| {
+            b.iter(|| black_box(bundle.analyse()))
         });
     }
     group.finish();
