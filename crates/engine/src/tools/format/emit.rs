@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use granit_parser::ScalarStyle;
 
-use super::FormatError;
+use super::error::FormatError;
 use super::order::{FileKind, is_expression, key_order};
 use super::tree::{Comment, Document, Entry, Item, Node, Scalar};
 use crate::diagnostic::is_unprintable;

@@ -10,46 +10,17 @@
 //! and formatting it again changes nothing.
 
 mod emit;
+mod error;
 mod order;
 mod tree;
 
-use std::fmt;
 use std::path::Path;
 
 use granit_parser::ScalarStyle;
 
+pub use error::FormatError;
 pub use order::FileKind;
-use tree::{Document, Node, Scalar};
-
-/// Why a file is left as it is.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FormatError {
-    /// The line (1-based; 0 when the whole file is meant).
-    pub line: usize,
-    /// The column (1-based; 0 when the whole file is meant).
-    pub column: usize,
-    /// What the formatter found, in words.
-    pub message: String,
-}
-
-impl FormatError {
-    fn at(line: usize, column: usize, message: String) -> FormatError {
-        FormatError {
-            line,
-            column,
-            message,
-        }
-    }
-}
-
-impl fmt::Display for FormatError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(f, "{}:{}: ", self.line, self.column)?;
-        }
-        write!(f, "{}; the file is left unchanged", self.message)
-    }
-}
+use tree::{Node, Scalar, comments};
 
 /// What kind of file `name` is, by its path relative to the bundle directory.
 pub fn kind_of(name: &str) -> FileKind {
@@ -107,34 +78,6 @@ fn unsure(why: &str) -> FormatError {
         0,
         format!("the formatter does not understand this file's layout ({why})"),
     )
-}
-
-/// Every comment's text, sorted.
-fn comments(doc: &Document) -> Vec<String> {
-    fn walk(node: &Node, out: &mut Vec<String>) {
-        match node {
-            Node::Scalar(_) => {}
-            Node::Seq { items, .. } => {
-                for item in items {
-                    out.extend(item.above.iter().map(|c| c.text.clone()));
-                    walk(&item.node, out);
-                }
-            }
-            Node::Map { entries, .. } => {
-                for entry in entries {
-                    out.extend(entry.above.iter().map(|c| c.text.clone()));
-                    walk(&entry.value, out);
-                }
-            }
-        }
-    }
-    let mut out: Vec<String> = doc.trailing.iter().map(|c| c.text.clone()).collect();
-    out.extend(doc.right.values().cloned());
-    if let Some(root) = &doc.root {
-        walk(root, &mut out);
-    }
-    out.sort();
-    out
 }
 
 /// Whether two trees hold the same data: the same values with the same

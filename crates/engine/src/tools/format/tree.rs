@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use granit_parser::{Event, Parser, Placement, ScalarStyle, StructureStyle};
 
-use super::FormatError;
+use super::error::FormatError;
 
 /// A comment on a line of its own: its text after `#`.
 #[derive(Debug, Clone)]
@@ -128,7 +128,7 @@ pub(super) fn parse(text: &str) -> Result<Document, FormatError> {
     }
     builder.doc.trailing = std::mem::take(&mut builder.pending);
     builder.seen.sort();
-    if super::comments(&builder.doc) != builder.seen {
+    if comments(&builder.doc) != builder.seen {
         return Err(FormatError::at(
             0,
             0,
@@ -351,4 +351,32 @@ fn give_first_child(node: &mut Node, above: &mut Vec<Comment>) {
         moved.append(first);
         *first = moved;
     }
+}
+
+/// Every comment's text, sorted.
+pub(super) fn comments(doc: &Document) -> Vec<String> {
+    fn walk(node: &Node, out: &mut Vec<String>) {
+        match node {
+            Node::Scalar(_) => {}
+            Node::Seq { items, .. } => {
+                for item in items {
+                    out.extend(item.above.iter().map(|c| c.text.clone()));
+                    walk(&item.node, out);
+                }
+            }
+            Node::Map { entries, .. } => {
+                for entry in entries {
+                    out.extend(entry.above.iter().map(|c| c.text.clone()));
+                    walk(&entry.value, out);
+                }
+            }
+        }
+    }
+    let mut out: Vec<String> = doc.trailing.iter().map(|c| c.text.clone()).collect();
+    out.extend(doc.right.values().cloned());
+    if let Some(root) = &doc.root {
+        walk(root, &mut out);
+    }
+    out.sort();
+    out
 }
