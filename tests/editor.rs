@@ -78,6 +78,21 @@ fn every_policy_file_and_suite_validates_and_names_its_schema() {
 }
 
 #[test]
+fn the_policy_schema_accepts_the_documented_catch_all() {
+    let schema = schema("policy");
+    let catch_all: Value = serde_json::json!({
+        "conditions": { "always": true },
+        "rules": [{ "id": "r", "when": true, "outcome": "o", "action": "a", "rationale": "x" }]
+    });
+    assert_eq!(errors(&schema, &catch_all), Vec::<String>::new());
+    // A number is still no expression.
+    let number: Value = serde_json::json!({
+        "rules": [{ "id": "r", "when": 1, "outcome": "o", "action": "a", "rationale": "x" }]
+    });
+    assert!(!errors(&schema, &number).is_empty());
+}
+
+#[test]
 fn the_policy_schema_rejects_what_the_loader_rejects() {
     let schema = schema("policy");
     let bad: Value = serde_json::json!({ "rules": [{ "id": "r", "outcome": "o", "action": "a", "rationale": "x", "severity": "high" }] });

@@ -58,7 +58,9 @@ fn limits() -> Value {
 
 /// The schema of `bundle.yaml` and of every policy file it lists.
 pub fn policy() -> Value {
-    let expression = json!({ "type": "string", "description": "A rhai expression: true or false for a ticket." });
+    // `true` and `false` load as the expressions they are (`when: true`, the
+    // documented catch-all), so the schema takes them too.
+    let expression = json!({ "type": ["string", "boolean"], "description": "A rhai expression: true or false for a ticket; `true` alone matches every ticket." });
     let manifest = object(
         json!({
             "name": text(),
