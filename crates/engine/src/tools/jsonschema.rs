@@ -131,7 +131,13 @@ pub fn policy() -> Value {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "triage policy file",
         "description": "bundle.yaml (the manifest) or one of the policy files it lists.",
-        "anyOf": [manifest, file]
+        "type": "object",
+        // `if`/`then`/`else` rather than `anyOf`: a validator reports the
+        // errors of the one kind of file this is, each at its field, not
+        // "not valid under any of the given schemas".
+        "if": { "anyOf": [{ "required": ["name"] }, { "required": ["version"] }, { "required": ["files"] }] },
+        "then": manifest,
+        "else": file
     })
 }
 
