@@ -78,6 +78,31 @@ fn every_policy_file_and_suite_validates_and_names_its_schema() {
 }
 
 #[test]
+fn the_policy_schema_accepts_the_documented_catch_all() {
+    let schema = schema("policy");
+    let catch_all: Value = serde_json::json!({
+        "conditions": { "always": true },
+        "rules": [{ "id": "r", "when": true, "outcome": "o", "action": "a", "rationale": "x" }]
+    });
+    assert_eq!(errors(&schema, &catch_all), Vec::<String>::new());
+    // A number is still no expression, and the message names the field
+    // (no top-level "not valid under any of the given schemas").
+    let number: Value = serde_json::json!({
+        "rules": [{ "id": "r", "when": 1, "outcome": "o", "action": "a", "rationale": "x" }]
+    });
+    let found = errors(&schema, &number);
+    assert!(
+        found.iter().any(|e| e.ends_with("at /rules/0/when")),
+        "{found:?}"
+    );
+    assert!(!found.iter().any(|e| e.contains("anyOf")), "{found:?}");
+    // A manifest's mistake is reported at its field too.
+    let manifest: Value = serde_json::json!({ "name": "n", "version": "1", "files": "a.yaml" });
+    let found = errors(&schema, &manifest);
+    assert!(found.iter().any(|e| e.ends_with("at /files")), "{found:?}");
+}
+
+#[test]
 fn the_policy_schema_rejects_what_the_loader_rejects() {
     let schema = schema("policy");
     let bad: Value = serde_json::json!({ "rules": [{ "id": "r", "outcome": "o", "action": "a", "rationale": "x", "severity": "high" }] });

@@ -15,6 +15,7 @@ mod determinism_processes;
 mod diff;
 mod editor;
 mod fault_support;
+mod fmt;
 mod hostile_input;
 mod http;
 mod plan;

@@ -12,6 +12,7 @@ pub mod check;
 pub mod diff;
 pub mod eval;
 mod explain;
+pub mod fmt;
 pub mod r#gen;
 mod input;
 pub mod plan;
@@ -68,6 +69,9 @@ pub enum Command {
     Serve(serve::Args),
     /// Generate test data from the bundle's schema (deterministic per seed).
     Gen(r#gen::Args),
+    /// Write every policy and suite file in the canonical layout, comments kept (`--check` for CI).
+    #[command(after_help = fmt::EXIT_CODES)]
+    Fmt(fmt::Args),
 }
 
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -82,5 +86,6 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Table(args) => table::run(&args, out, err),
         Command::Serve(args) => serve::run(&args, out, err),
         Command::Gen(args) => r#gen::run(&args, out, err),
+        Command::Fmt(args) => fmt::run(&args, out, err),
     }
 }

@@ -15,7 +15,7 @@
 //! | `model`      | the compiled bundle as evaluation reads it; the decision and its trace |
 //! | `link`       | resolves every reference and builds the model, collecting every problem |
 //! | `engine`     | `Bundle`: load it, decide with it; the catalog of what it declares |
-//! | `tools`      | suites, the exhaustive check, ticket generation, JSON Schemas    |
+//! | `tools`      | suites, the exhaustive check, ticket generation, JSON Schemas, the formatter |
 //!
 //! No name a policy declares (a field, role, action, outcome, vehicle or
 //! service) appears in this crate: they all come from the bundle.
@@ -62,4 +62,4 @@ pub use schema::{
     BOM, FieldPath, FieldType, TicketSyntaxError, parse_ticket, read_tickets, strip_bom,
 };
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
-pub use tools::{analysis, generate, jsonschema, suite};
+pub use tools::{analysis, format, generate, jsonschema, suite};

@@ -58,7 +58,9 @@ fn limits() -> Value {
 
 /// The schema of `bundle.yaml` and of every policy file it lists.
 pub fn policy() -> Value {
-    let expression = json!({ "type": "string", "description": "A rhai expression: true or false for a ticket." });
+    // `true` and `false` load as the expressions they are (`when: true`, the
+    // documented catch-all), so the schema takes them too.
+    let expression = json!({ "type": ["string", "boolean"], "description": "A rhai expression: true or false for a ticket; `true` alone matches every ticket." });
     let manifest = object(
         json!({
             "name": text(),
@@ -129,7 +131,13 @@ pub fn policy() -> Value {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "title": "triage policy file",
         "description": "bundle.yaml (the manifest) or one of the policy files it lists.",
-        "anyOf": [manifest, file]
+        "type": "object",
+        // `if`/`then`/`else` rather than `anyOf`: a validator reports the
+        // errors of the one kind of file this is, each at its field, not
+        // "not valid under any of the given schemas".
+        "if": { "anyOf": [{ "required": ["name"] }, { "required": ["version"] }, { "required": ["files"] }] },
+        "then": manifest,
+        "else": file
     })
 }
 
