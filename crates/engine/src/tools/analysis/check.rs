@@ -363,7 +363,7 @@ impl Report<'_> {
             let (takers, more) = self.takers[i].clone();
             let mut taken = Vec::new();
             for &j in &takers {
-                let both = self.flow.rule_decides[j].and(&self.flow.rule_true[i]);
+                let both = self.flow.rule_decides[j].and(&self.flow.rule_guard[i]);
                 let Some(class) = self.class(&both) else {
                     continue;
                 };

@@ -239,10 +239,10 @@ fn advance(
     value: impl Fn(BddVariable) -> bool,
 ) -> Vec<BddPointer> {
     let mut work = at.to_vec();
-    let mut seen: HashSet<BddPointer, FixedState> = HashSet::default();
+    let mut seen = Seen::default();
     let mut out = Vec::new();
     while let Some(p) = work.pop() {
-        if p.is_zero() || !seen.insert(p) {
+        if p.is_zero() || !seen.first(p) {
             continue;
         }
         let v = bdd.var_of(p);
@@ -258,6 +258,30 @@ fn advance(
         }
     }
     live(out)
+}
+
+/// The nodes one `advance` has met: most meet a handful, which a short
+/// list holds without hashing; past it, a set.
+#[derive(Default)]
+struct Seen {
+    few: Vec<BddPointer>,
+    many: HashSet<BddPointer, FixedState>,
+}
+
+impl Seen {
+    const FEW: usize = 32;
+
+    /// Whether `p` is met for the first time (and now met).
+    fn first(&mut self, p: BddPointer) -> bool {
+        if self.few.len() < Self::FEW {
+            if self.few.contains(&p) {
+                return false;
+            }
+            self.few.push(p);
+            return true;
+        }
+        !self.few.contains(&p) && self.many.insert(p)
+    }
 }
 
 /// A union of nodes without `false` or repeats, in one order.
