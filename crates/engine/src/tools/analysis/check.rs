@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::classes::{Class, describe, ticket};
 use super::flow::{Failure, Flow, Opaque};
 use super::meet::meets;
+use super::parallel;
 use super::side::Side;
 use super::space::Space;
 use super::specs::specs;
@@ -113,6 +114,13 @@ pub struct Taking {
     pub class: Class,
 }
 
+/// A class found, before its witness is numbered.
+struct Described {
+    text: String,
+    share: f64,
+    valuation: biodivine_lib_bdd::BddValuation,
+}
+
 /// How many classes a finding's predicate shows at most.
 const CLASSES: usize = 4;
 
@@ -166,7 +174,8 @@ fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
         findings: Vec::new(),
         witnesses: 0,
     };
-    report.takers = (0..b.rules.len()).map(|i| report.takers(i)).collect();
+    let rules: Vec<usize> = (0..b.rules.len()).collect();
+    report.takers = parallel::map(&rules, |&i| report.takers(i));
     report.undecided();
     report.failures();
     report.unreachable();
@@ -212,8 +221,14 @@ struct Report<'a> {
 impl Report<'_> {
     /// A class of `set`: its first few disjoint parts, its share, a witness.
     fn class(&mut self, set: &Bdd) -> Option<Class> {
+        let found = self.described(set)?;
+        Some(self.numbered(found))
+    }
+
+    /// What a class of `set` says, before its witness is numbered: pure,
+    /// so the precedence report asks it of many pairs at once.
+    fn described(&self, set: &Bdd) -> Option<Described> {
         let valuation = self.space.pick(set)?;
-        self.witnesses += 1;
         let parts = classes(self.space, set, &self.care, CLASSES);
         let mut text: Vec<String> = parts
             .iter()
@@ -223,11 +238,21 @@ impl Report<'_> {
         if parts.len() >= CLASSES {
             text.push("…".to_owned());
         }
-        Some(Class {
-            class: text.join("; or "),
+        Some(Described {
+            text: text.join("; or "),
             share: self.space.share(set, self.size),
-            witness: ticket(self.space, &valuation, self.b, self.witnesses),
+            valuation,
         })
+    }
+
+    /// The class, with the next witness number.
+    fn numbered(&mut self, found: Described) -> Class {
+        self.witnesses += 1;
+        Class {
+            class: found.text,
+            share: found.share,
+            witness: ticket(self.space, &found.valuation, self.b, self.witnesses),
+        }
     }
 
     fn undecided(&mut self) {
@@ -353,40 +378,49 @@ impl Report<'_> {
 
     fn precedence(&mut self) -> Vec<Precedence> {
         let b = self.b;
-        let mut out = Vec::new();
-        for (i, rule) in b.rules.iter().enumerate() {
-            // A catch-all takes what the rules above leave, by design.
-            if rule.guard.expr.always {
-                continue;
+        // A catch-all takes what the rules above leave, by design.
+        let pairs: Vec<(usize, usize)> = (0..b.rules.len())
+            .filter(|&i| !b.rules[i].guard.expr.always)
+            .flat_map(|i| self.takers[i].0.iter().map(move |&j| (i, j)))
+            .collect();
+        let flow = self.flow;
+        let found = parallel::map(&pairs, |&(i, j)| {
+            self.described(&flow.rule_decides[j].and(&flow.rule_guard[i]))
+        });
+        let mut takings: Vec<(usize, usize, Class)> = Vec::new();
+        for (&(i, j), found) in pairs.iter().zip(found) {
+            if let Some(found) = found {
+                takings.push((i, j, self.numbered(found)));
             }
-            // Nearest first: the first few get a class, the rest a count.
-            let (takers, more) = self.takers[i].clone();
-            let mut taken = Vec::new();
-            for &j in &takers {
-                let both = self.flow.rule_decides[j].and(&self.flow.rule_guard[i]);
-                let Some(class) = self.class(&both) else {
-                    continue;
-                };
-                let by = b.rules[j].id.clone();
-                if !decided_by(self.bundle, &class.witness, &by) {
-                    self.disagree(&by, &class, "a decision by this rule");
-                }
-                let location = b.rules[j].guard.expr.loc.to_string();
-                taken.push(Taking {
-                    by,
-                    location,
-                    class,
-                });
+        }
+        let agree = parallel::map(&takings, |(_, j, class)| {
+            decided_by(self.bundle, &class.witness, &b.rules[*j].id)
+        });
+        let mut out: Vec<Precedence> = Vec::new();
+        for ((i, j, class), agrees) in takings.into_iter().zip(agree) {
+            let by = b.rules[j].id.clone();
+            if !agrees {
+                self.disagree(&by, &class, "a decision by this rule");
             }
-            if !taken.is_empty() {
-                taken.reverse();
-                out.push(Precedence {
+            let taking = Taking {
+                by,
+                location: b.rules[j].guard.expr.loc.to_string(),
+                class,
+            };
+            let rule = &b.rules[i];
+            match out.last_mut() {
+                Some(p) if p.rule == rule.id => p.taken.push(taking),
+                _ => out.push(Precedence {
                     rule: rule.id.clone(),
                     location: rule.guard.expr.loc.to_string(),
-                    taken,
-                    more,
-                });
+                    taken: vec![taking],
+                    more: self.takers[i].1,
+                }),
             }
+        }
+        // Found nearest first; listed in rule order.
+        for p in &mut out {
+            p.taken.reverse();
         }
         out
     }

@@ -15,6 +15,7 @@ mod check;
 mod classes;
 mod flow;
 mod meet;
+mod parallel;
 mod plan;
 mod side;
 mod space;
