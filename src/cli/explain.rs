@@ -69,14 +69,14 @@ fn path_steps(decision: &Decision, catalog: &Catalog, path: &str) -> String {
         match step.result {
             StepResult::Matched => {
                 s += &format!(
-                    "  step `{}` chose {}: `{when}` holds{}{}.\n    \"{}\"\n",
+                    "  step `{}` chose {}: `{when}` holds{}{}.\n",
                     step.id,
                     decision.vehicle.as_deref().unwrap_or("no vehicle"),
                     because(step),
                     with(step),
-                    decision.rationale.get(1).map_or("", |r| r)
                 );
                 s += &named(step, catalog, "    ");
+                s += &format!("    \"{}\"\n", decision.rationale.get(1).map_or("", |r| r));
             }
             StepResult::NotMatched => {
                 s += &format!(

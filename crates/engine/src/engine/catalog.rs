@@ -214,8 +214,12 @@ impl Catalog {
                     when: c.expr.source.clone(),
                     reads: {
                         let fields = &b.schema.fields;
-                        let mut reads: Vec<Arc<str>> =
-                            c.expr.reads.iter().map(|&i| fields[i].path.clone()).collect();
+                        let mut reads: Vec<Arc<str>> = c
+                            .expr
+                            .reads
+                            .iter()
+                            .map(|&i| fields[i].path.clone())
+                            .collect();
                         reads.sort_unstable();
                         reads
                     },
