@@ -429,6 +429,25 @@ mod tests {
         }
     }
 
+    /// The operands of a top-level `&&` or `||` are split where the operator
+    /// stands outside brackets, strings and comments.
+    #[test]
+    fn the_text_splits_only_at_top_level_operators() {
+        fn split<'s>(text: &'s str, op: &[u8]) -> Vec<&'s str> {
+            split_top(text, op).unwrap()
+        }
+        assert_eq!(
+            split("a && (b && c) && d == \"x && y\"", b"&&"),
+            ["a", "(b && c)", "d == \"x && y\""]
+        );
+        assert_eq!(split("a || b && c\n", b"||"), ["a", "b && c"]);
+        assert_eq!(
+            split("a // x || y\n|| f(\"\\\"||\")", b"||"),
+            ["a // x || y", "f(\"\\\"||\")"]
+        );
+        assert_eq!(split("é == \"ü\" && b", b"&&"), ["é == \"ü\"", "b"]);
+    }
+
     /// The lowering and the evaluation of a tree are recursive; a tree deeper
     /// than `MAX_TERM_DEPTH` is not lowered, whatever let it through.
     #[test]
