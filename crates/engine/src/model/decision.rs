@@ -114,19 +114,6 @@ impl Named {
     }
 }
 
-impl Serialize for Named {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(n, v)| (n, v)))
-    }
-}
-
-impl<'de> Deserialize<'de> for Named {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<Arc<str>, bool>::deserialize(deserializer)?;
-        Ok(Named(map.into_iter().collect()))
-    }
-}
-
 /// Field paths and values, sorted by path; a JSON object on the wire.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Reads(pub Vec<(Arc<str>, Value)>);
@@ -148,18 +135,27 @@ impl Reads {
     }
 }
 
-impl Serialize for Reads {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(p, v)| (p, v)))
-    }
+/// A list of `(name, value)` pairs sorted by name, written as a JSON object
+/// and read back from one.
+macro_rules! pairs_as_object {
+    ($pairs:ident, $value:ty) => {
+        impl Serialize for $pairs {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $pairs {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let map = BTreeMap::<Arc<str>, $value>::deserialize(deserializer)?;
+                Ok($pairs(map.into_iter().collect()))
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for Reads {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<Arc<str>, Value>::deserialize(deserializer)?;
-        Ok(Reads(map.into_iter().collect()))
-    }
-}
+pairs_as_object!(Reads, Value);
+pairs_as_object!(Named, bool);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// What a trace step evaluated: `rule`, `path_step` or `fallback` in JSON.
