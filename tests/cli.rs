@@ -314,5 +314,63 @@ fn explain_quotes_the_condition_that_held() {
         text.contains("Its condition `commercial && issue.type in commercial_baseline` holds, with category = commercial, issue.type = billing_question."),
         "{text}"
     );
-    assert!(text.contains("2. `known_service_incident`: `technical && service_health.status in [\"advisory\", \"incident\"]` is false, with category = commercial"), "{text}");
+    // The conjunct that made a rule false is named, and the named condition
+    // is expanded with its own expression and what it read.
+    assert!(text.contains("2. `known_service_incident`: `technical && service_health.status in [\"advisory\", \"incident\"]` is false because `technical` is false, with category = commercial"), "{text}");
+    assert!(
+        text.contains(
+            "where `technical` is false: `category == \"technical\"`, with category = commercial\n"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn explain_marks_values_the_ticket_did_not_send_as_defaults() {
+    let mut ticket: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(example("premier-critical")).unwrap())
+            .unwrap();
+    let partner = ticket["partner"].as_object_mut().unwrap();
+    partner.remove("support_plans");
+    // Sent, though it is the default value.
+    partner.insert("competency".into(), "none".into());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ticket.json");
+    std::fs::write(&file, ticket.to_string()).unwrap();
+    let file = file.to_str().unwrap();
+
+    let text = stdout(&eval(&["--explain", file]));
+    assert!(
+        text.contains("step `premier_for_critical` not eligible: `critical && has_premier` is false because `has_premier` is false, with issue.severity = A, partner.support_plans = [] (default)."),
+        "{text}"
+    );
+    assert!(
+        text.contains("where `has_premier` is false: `\"premier\" in partner.support_plans`, with partner.support_plans = [] (default)\n"),
+        "{text}"
+    );
+    // A value the ticket sent is not marked, even where it equals the default.
+    assert!(text.contains("partner.competency = none,"), "{text}");
+    assert!(!text.contains("competency = none (default)"), "{text}");
+
+    let json = stdout(&eval(&["--format", "json", file]));
+    let decision: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    let step = decision["trace"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == "premier_for_critical")
+        .unwrap();
+    assert_eq!(
+        step["defaulted"],
+        serde_json::json!(["partner.support_plans"])
+    );
+    assert_eq!(step["decided_by"], "has_premier");
+    assert_eq!(
+        step["conditions"],
+        serde_json::json!({"critical": true, "has_premier": false})
+    );
+    assert_eq!(
+        step["reads"]["partner.support_plans"],
+        serde_json::json!([])
+    );
 }

@@ -144,3 +144,95 @@ fn example_tickets_validate_against_the_ticket_schema() {
     );
     assert_eq!(errors(&schema, &bad).len(), 2);
 }
+
+/// The schema a file's header names, resolved from the file's own directory.
+fn header_target(file: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(file).unwrap();
+    let first = text.lines().next().unwrap();
+    let relative = first
+        .strip_prefix("# yaml-language-server: $schema=")
+        .unwrap_or_else(|| panic!("{} has no schema header: {first}", file.display()));
+    assert!(!relative.starts_with('/'), "{relative}");
+    file.parent().unwrap().join(relative)
+}
+
+#[test]
+fn schemas_written_into_the_bundle_travel_with_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bundle = tmp.path().join("bundle");
+    crate::common::pack_copy(&bundle, None);
+    let suites = policies_dir().join("tests");
+    std::fs::create_dir_all(bundle.join("tests")).unwrap();
+    for path in yaml_files(&suites) {
+        std::fs::copy(&path, bundle.join("tests").join(path.file_name().unwrap())).unwrap();
+    }
+    // One file without a header gets one.
+    let roles = bundle.join("roles.yaml");
+    let text = std::fs::read_to_string(&roles).unwrap();
+    std::fs::write(&roles, text.split_once('\n').unwrap().1).unwrap();
+    let digest = triage_engine::Bundle::load(&bundle)
+        .unwrap()
+        .policy()
+        .digest
+        .clone();
+
+    let (code, out) = triage(&["schema", "--write", bundle.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    for which in ["policy", "suite", "ticket"] {
+        let written: Value = serde_json::from_str(
+            &std::fs::read_to_string(bundle.join(format!(".schemas/{which}.schema.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(written, schema(which), "{which}");
+    }
+    // Moved elsewhere, every file's header still finds its schema, and the
+    // file validates against it.
+    let moved = tmp.path().join("elsewhere/moved");
+    std::fs::create_dir_all(moved.parent().unwrap()).unwrap();
+    std::fs::rename(&bundle, &moved).unwrap();
+    for (dir, which) in [(moved.clone(), "policy"), (moved.join("tests"), "suite")] {
+        let files = yaml_files(&dir);
+        assert!(!files.is_empty());
+        for file in files {
+            let target = header_target(&file);
+            assert_eq!(
+                target.canonicalize().unwrap(),
+                moved
+                    .join(format!(".schemas/{which}.schema.json"))
+                    .canonicalize()
+                    .unwrap(),
+                "{}",
+                file.display()
+            );
+            let schema: Value =
+                serde_json::from_str(&std::fs::read_to_string(&target).unwrap()).unwrap();
+            let value: Value =
+                serde_saphyr::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+            assert_eq!(
+                errors(&schema, &value),
+                Vec::<String>::new(),
+                "{}",
+                file.display()
+            );
+        }
+    }
+    // Only comments changed: the bundle decides as before, its suites pass,
+    // and the formatter leaves it as it is.
+    let after = triage_engine::Bundle::load(&moved).unwrap();
+    assert_ne!(
+        after.policy().digest,
+        digest,
+        "the headers are part of the files"
+    );
+    let dir = moved.to_str().unwrap();
+    assert_eq!(triage(&["check", dir, "--deny-warnings"]).0, 0);
+    assert_eq!(triage(&["test", dir]).0, 0);
+    assert_eq!(triage(&["fmt", "--check", dir]).0, 0);
+    // Writing again changes nothing.
+    let before = std::fs::read_to_string(moved.join("paths.yaml")).unwrap();
+    assert_eq!(triage(&["schema", "--write", dir]).0, 0);
+    assert_eq!(
+        std::fs::read_to_string(moved.join("paths.yaml")).unwrap(),
+        before
+    );
+}

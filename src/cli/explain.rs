@@ -35,10 +35,12 @@ fn deciding_rule(decision: &Decision, catalog: &Catalog) -> String {
     match (rule, deciding) {
         (Some(rule), Some(step)) if &*rule.when != "true" => {
             s += &format!(
-                "  Its condition `{}` holds{}.\n",
+                "  Its condition `{}` holds{}{}.\n",
                 rule.when.trim(),
+                because(step),
                 with(step)
             );
+            s += &named(step, catalog, "    ");
         }
         _ => {
             s += "  It has no condition: it is the catch-all for every ticket the rules above leave.\n"
@@ -67,19 +69,23 @@ fn path_steps(decision: &Decision, catalog: &Catalog, path: &str) -> String {
         match step.result {
             StepResult::Matched => {
                 s += &format!(
-                    "  step `{}` chose {}: `{when}` holds{}.\n    \"{}\"\n",
+                    "  step `{}` chose {}: `{when}` holds{}{}.\n",
                     step.id,
                     decision.vehicle.as_deref().unwrap_or("no vehicle"),
+                    because(step),
                     with(step),
-                    decision.rationale.get(1).map_or("", |r| r)
                 );
+                s += &named(step, catalog, "    ");
+                s += &format!("    \"{}\"\n", decision.rationale.get(1).map_or("", |r| r));
             }
             StepResult::NotMatched => {
                 s += &format!(
-                    "  step `{}` not eligible: `{when}` is false{}.\n",
+                    "  step `{}` not eligible: `{when}` is false{}{}.\n",
                     step.id,
+                    because(step),
                     with(step)
                 );
+                s += &named(step, catalog, "    ");
             }
             StepResult::Error => s += &format!("  step `{}` failed.\n", step.id),
         }
@@ -112,28 +118,78 @@ fn rules_before(decision: &Decision, catalog: &Catalog) -> String {
             .find(|r| r.id == step.id)
             .map_or("", |r| r.when.trim());
         s += &format!(
-            "  {}. `{}`: `{when}` is false{}.\n",
+            "  {}. `{}`: `{when}` is false{}{}.\n",
             i + 1,
             step.id,
+            because(step),
             with(step)
         );
+        s += &named(step, catalog, "     ");
     }
     s
 }
 
-/// ", with a = x, b = y" for the fields a condition read, the values
-/// written printable (they are the ticket's).
+/// " because `part` is false" for a condition whose top-level `&&` or `||`
+/// was decided by one operand: the first false one of a `&&`, the first true
+/// one of a `||`.
+fn because(step: &TraceStep) -> String {
+    match &step.decided_by {
+        Some(part) => {
+            let held = step.result == StepResult::Matched;
+            format!(" because `{}` is {held}", part.trim())
+        }
+        None => String::new(),
+    }
+}
+
+/// ", with a = x, b = y (default)" for the fields a condition read, the
+/// values written printable (they are the ticket's), those the ticket did not
+/// send marked as the schema's default.
 fn with(step: &TraceStep) -> String {
     if step.reads.is_empty() {
         return String::new();
     }
-    let reads: Vec<String> = step
-        .reads
-        .iter()
-        .map(|(k, v)| match v {
-            Value::Null => format!("{} absent", printable(k)),
-            other => format!("{} = {}", printable(k), super::shared::show(other)),
-        })
-        .collect();
+    let reads: Vec<String> = step.reads.iter().map(|(k, v)| read(step, k, v)).collect();
     format!(", with {}", reads.join(", "))
+}
+
+/// One field read: `a = x`, `a = x (default)` or `a absent`.
+fn read(step: &TraceStep, path: &str, value: &Value) -> String {
+    let defaulted = match step.defaulted.iter().any(|d| &**d == path) {
+        true => " (default)",
+        false => "",
+    };
+    match value {
+        Value::Null => format!("{} absent", printable(path)),
+        other => format!(
+            "{} = {}{defaulted}",
+            printable(path),
+            super::shared::show(other)
+        ),
+    }
+}
+
+/// The named conditions a condition uses, one level down: a line each with
+/// its value, its own expression and the fields that expression reads.
+fn named(step: &TraceStep, catalog: &Catalog, indent: &str) -> String {
+    let mut s = String::new();
+    for (name, held) in step.conditions.iter() {
+        let Some(condition) = catalog.conditions.iter().find(|c| c.id == *name) else {
+            continue;
+        };
+        let reads: Vec<String> = condition
+            .reads
+            .iter()
+            .filter_map(|path| step.reads.get(path).map(|v| read(step, path, v)))
+            .collect();
+        let with = match reads.is_empty() {
+            true => String::new(),
+            false => format!(", with {}", reads.join(", ")),
+        };
+        s += &format!(
+            "{indent}where `{name}` is {held}: `{}`{with}\n",
+            condition.when.trim()
+        );
+    }
+    s
 }

@@ -9,6 +9,7 @@ mod analysis_enumeration;
 mod architecture;
 mod bad_bundles;
 mod determinism;
+mod explanations;
 mod format;
 mod fuzz_policies;
 mod fuzz_tickets;

@@ -105,6 +105,9 @@ pub struct ConditionInfo {
     pub id: Arc<str>,
     /// Its expression, as written.
     pub when: Arc<str>,
+    /// The ticket fields its expression reads by name (not through other
+    /// named conditions), sorted.
+    pub reads: Vec<Arc<str>>,
 }
 
 /// An action a decision can name, and the roles that may take it.
@@ -209,6 +212,17 @@ impl Catalog {
                 .map(|c| ConditionInfo {
                     id: c.name.clone(),
                     when: c.expr.source.clone(),
+                    reads: {
+                        let fields = &b.schema.fields;
+                        let mut reads: Vec<Arc<str>> = c
+                            .expr
+                            .reads
+                            .iter()
+                            .map(|&i| fields[i].path.clone())
+                            .collect();
+                        reads.sort_unstable();
+                        reads
+                    },
                 })
                 .collect(),
             roles: b.roles.clone(),

@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{lowercase_first, plain_type_names};
 use crate::model::decision::{
-    Decision, EvaluationError, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
+    Decision, EvaluationError, Named, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
     StepResult, TraceStep,
 };
 use crate::model::{ActionDef, ActionSel, Compiled, Guard, Needs, Piece, Rule, Template};
@@ -106,6 +106,9 @@ impl<'a> Run<'a> {
             path: Some(path.id.clone()),
             result: StepResult::Matched,
             reads: Reads::default(),
+            defaulted: Vec::new(),
+            conditions: Named::default(),
+            decided_by: None,
         });
         Ok(route)
     }
@@ -253,7 +256,10 @@ impl<'a> Run<'a> {
     fn check_constraints(&mut self) -> Result<(), Rejection> {
         let mut problems = Vec::new();
         for constraint in &self.bundle.constraints {
-            if !self.eval(&constraint.guard, Stage::Constraint, &constraint.id, None)? {
+            if !self
+                .eval(&constraint.guard, Stage::Constraint, &constraint.id, None)?
+                .0
+            {
                 problems.push(InputProblem {
                     field: self.bundle.schema.fields[constraint.field].path.to_string(),
                     expected: self.render(&constraint.expected),
@@ -301,43 +307,71 @@ impl<'a> Run<'a> {
             StepKind::PathStep | StepKind::Fallback => Stage::PathStep,
         };
         let result = self.eval(guard, stage, id, rule);
+        let (schema, values) = (&self.bundle.schema, self.values);
         let reads = Reads(
             guard
                 .reads
                 .iter()
-                .map(|&i| {
-                    (
-                        self.bundle.schema.fields[i].path.clone(),
-                        self.values[i].clone(),
-                    )
-                })
+                .map(|&i| (schema.fields[i].path.clone(), values[i].clone()))
                 .collect(),
         );
+        // A value the ticket did not send is the schema's own default, by address.
+        let defaulted = guard
+            .reads
+            .iter()
+            .filter(|&&i| {
+                let default = schema.fields[i].default.as_ref();
+                default.is_some_and(|d| std::ptr::eq(values[i], d))
+            })
+            .map(|&i| schema.fields[i].path.clone())
+            .collect();
         self.trace.push(TraceStep {
             kind,
             id: id.clone(),
             path: path.cloned(),
             result: match result {
-                Ok(true) => StepResult::Matched,
-                Ok(false) => StepResult::NotMatched,
+                Ok((true, _)) => StepResult::Matched,
+                Ok((false, _)) => StepResult::NotMatched,
                 Err(_) => StepResult::Error,
             },
             reads,
+            defaulted,
+            conditions: self.named(&guard.expr),
+            decided_by: match (&result, &guard.expr.parts) {
+                (Ok((_, Some(i))), Some(parts)) => parts.get(*i).cloned(),
+                _ => None,
+            },
         });
+        let result = result.map(|(value, _)| value);
         result.map_err(|mut rejection| {
             rejection.trace = self.trace.clone();
             rejection
         })
     }
 
-    /// Evaluates a guard's named conditions (once per ticket), then the guard.
+    /// The named conditions `expr` uses by name, with the value each had,
+    /// sorted by name.
+    fn named(&self, expr: &crate::expr::compile::Expression) -> Named {
+        let conditions = &self.bundle.conditions;
+        let mut named: Vec<(Arc<str>, bool)> = expr
+            .conditions
+            .iter()
+            .filter_map(|&c| Some((conditions[c].name.clone(), self.conditions[c]?)))
+            .collect();
+        named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Named(named)
+    }
+
+    /// Evaluates a guard's named conditions (once per ticket), then the
+    /// guard: its value, and the index of the operand of a top-level `&&`
+    /// or `||` that decided it, when known.
     fn eval(
         &mut self,
         guard: &Guard,
         stage: Stage,
         id: &Arc<str>,
         rule: Option<&Arc<str>>,
-    ) -> Result<bool, Rejection> {
+    ) -> Result<(bool, Option<usize>), Rejection> {
         let found;
         let needs = match &guard.needs {
             Needs::Listed(needs) => needs,
@@ -351,11 +385,12 @@ impl<'a> Run<'a> {
                 continue;
             }
             let condition = &self.bundle.conditions[index];
-            let value = self.run_expr(&condition.expr, Stage::Condition, &condition.name, rule)?;
+            let (value, _) =
+                self.run_expr(&condition.expr, Stage::Condition, &condition.name, rule)?;
             self.conditions[index] = Some(value);
         }
         if guard.expr.always {
-            return Ok(true);
+            return Ok((true, None));
         }
         self.run_expr(&guard.expr, stage, id, rule)
     }
@@ -386,23 +421,30 @@ impl<'a> Run<'a> {
         stage: Stage,
         id: &str,
         rule: Option<&Arc<str>>,
-    ) -> Result<bool, Rejection> {
-        if let (true, Some(program)) = (self.native, &expr.native) {
-            let inputs = crate::expr::native::Inputs {
-                values: self.values,
-                conditions: &self.conditions,
-            };
-            if let Some(value) = program.eval(&inputs) {
-                return Ok(value);
+    ) -> Result<(bool, Option<usize>), Rejection> {
+        // The native tree answers, or, run by rhai, still names the operand
+        // that decided, so both give the same trace.
+        let native = match &expr.native {
+            Some(program) if self.native || expr.parts.is_some() => {
+                let inputs = crate::expr::native::Inputs {
+                    values: self.values,
+                    conditions: &self.conditions,
+                };
+                program.eval_deciding(&inputs)
             }
+            _ => None,
+        };
+        if let (true, Some(answer)) = (self.native, native) {
+            return Ok(answer);
         }
+        let deciding = native.and_then(|(_, part)| part);
         let engine = &self.bundle.engine;
         let mut scope = self.scope(expr);
         let result = engine.eval_ast_with_scope::<Dynamic>(&mut scope, &expr.ast);
         self.keep_roots(expr, &mut scope);
         let cause = match result {
             Ok(value) => match value.as_bool() {
-                Ok(b) => return Ok(b),
+                Ok(b) => return Ok((b, deciding)),
                 Err(type_name) => format!(
                     "a condition must be true or false, but this one gave {} `{value}`",
                     plain_type_names(type_name)

@@ -39,6 +39,9 @@ pub(crate) struct Expression {
     pub always: bool,
     /// The same expression for native evaluation, when it has that form.
     pub native: Option<crate::expr::native::Program>,
+    /// The operands of a top-level `&&` or `||` as written, when the native
+    /// form has that shape: what a trace names as the part that decided.
+    pub parts: Option<Box<[Arc<str>]>>,
     pub loc: Loc,
 }
 
@@ -151,6 +154,7 @@ impl<'a> Compiler<'a> {
             roots: Vec::new(),
             always: true,
             native: None,
+            parts: None,
             loc,
         }
     }
@@ -220,6 +224,7 @@ impl<'a> Compiler<'a> {
         uses.roots.dedup();
         let native =
             crate::expr::native::Program::lower(&ast, &self.names_for_lowering(), self.engine);
+        let parts = native.as_ref().and_then(|program| program.parts(source));
         Ok(Expression {
             source: source.into(),
             ast,
@@ -229,6 +234,7 @@ impl<'a> Compiler<'a> {
             roots: uses.roots,
             always,
             native,
+            parts,
             loc: place.start(),
         })
     }

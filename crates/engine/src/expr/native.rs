@@ -137,6 +137,78 @@ impl Program {
     }
 }
 
+impl Program {
+    /// The expression's value and, when its top level is `&&` or `||`, the
+    /// index of the operand that decided: the first false one of a `&&`, the
+    /// first true one of a `||` (none when every operand was needed). The
+    /// value is the one `eval` gives; `None` where only rhai can say.
+    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<usize>)> {
+        let run = Machine {
+            inputs,
+            limits: self.limits,
+        };
+        let (operands, stop) = match &self.root {
+            Term::And(operands) => (operands, false),
+            Term::Or(operands) => (operands, true),
+            _ => return self.eval(inputs).map(|b| (b, None)),
+        };
+        for (i, operand) in operands.iter().enumerate() {
+            if boolean(operand, &run)? == stop {
+                return Some((stop, Some(i)));
+            }
+        }
+        Some((!stop, None))
+    }
+
+    /// The operands of a top-level `&&` or `||` as `source` writes them,
+    /// trimmed; `None` for any other expression, or when the text does not
+    /// split into as many operands as the tree has.
+    pub fn parts(&self, source: &str) -> Option<Box<[Arc<str>]>> {
+        let (operands, op) = match &self.root {
+            Term::And(operands) => (operands.len(), b"&&"),
+            Term::Or(operands) => (operands.len(), b"||"),
+            _ => return None,
+        };
+        let parts = split_top(source, op)?;
+        (parts.len() == operands && parts.iter().all(|p| !p.is_empty()))
+            .then(|| parts.into_iter().map(Arc::from).collect())
+    }
+}
+
+/// `source` split at each `op` outside brackets, string literals and line
+/// comments, each part trimmed.
+fn split_top<'s>(source: &'s str, op: &[u8]) -> Option<Vec<&'s str>> {
+    let bytes = source.as_bytes();
+    let (mut depth, mut start, mut i) = (0i64, 0, 0);
+    let mut quote: Option<u8> = None;
+    let mut parts = Vec::new();
+    while let Some(&c) = bytes.get(i) {
+        match (quote, c) {
+            (Some(_), b'\\') => i += 1,
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, b'"' | b'`' | b'\'') => quote = Some(c),
+            (None, b'(' | b'[' | b'{') => depth += 1,
+            (None, b')' | b']' | b'}') => depth -= 1,
+            (None, b'/') if bytes.get(i + 1) == Some(&b'/') => {
+                while bytes.get(i).is_some_and(|&b| b != b'\n') {
+                    i += 1;
+                }
+            }
+            (None, _) if depth == 0 && bytes[i..].starts_with(op) => {
+                parts.push(source.get(start..i)?.trim());
+                i += op.len();
+                start = i;
+                continue;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    parts.push(source.get(start..)?.trim());
+    Some(parts)
+}
+
 /// The names an expression may use, as lowering reads them.
 pub(crate) struct Names<'a> {
     pub schema: &'a Schema,
@@ -355,6 +427,25 @@ mod tests {
             description: None,
             mask: false,
         }
+    }
+
+    /// The operands of a top-level `&&` or `||` are split where the operator
+    /// stands outside brackets, strings and comments.
+    #[test]
+    fn the_text_splits_only_at_top_level_operators() {
+        fn split<'s>(text: &'s str, op: &[u8]) -> Vec<&'s str> {
+            split_top(text, op).unwrap()
+        }
+        assert_eq!(
+            split("a && (b && c) && d == \"x && y\"", b"&&"),
+            ["a", "(b && c)", "d == \"x && y\""]
+        );
+        assert_eq!(split("a || b && c\n", b"||"), ["a", "b && c"]);
+        assert_eq!(
+            split("a // x || y\n|| f(\"\\\"||\")", b"||"),
+            ["a // x || y", "f(\"\\\"||\")"]
+        );
+        assert_eq!(split("é == \"ü\" && b", b"&&"), ["é == \"ü\"", "b"]);
     }
 
     /// The lowering and the evaluation of a tree are recursive; a tree deeper

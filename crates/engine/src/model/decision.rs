@@ -76,6 +76,42 @@ pub struct TraceStep {
     /// The ticket fields the condition refers to (directly or through named
     /// conditions) and their values in this ticket; `null` where absent.
     pub reads: Reads,
+    /// The paths among `reads` the ticket did not send, whose value is the
+    /// schema's default; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub defaulted: Vec<Arc<str>>,
+    /// The named conditions the condition uses by name, and whether each
+    /// held; absent when it uses none.
+    #[serde(default, skip_serializing_if = "Named::is_empty")]
+    pub conditions: Named,
+    /// For a condition whose top level is `&&` or `||`: the operand, as
+    /// written, that decided (the first false one of a `&&`, the first true
+    /// one of a `||`); absent when every operand was needed or when the
+    /// engine cannot say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_by: Option<Arc<str>>,
+}
+
+/// Named conditions and whether each held, sorted by name; a JSON object on
+/// the wire.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Named(pub Vec<(Arc<str>, bool)>);
+
+impl Named {
+    /// Whether the named condition `name` held, if the condition used it.
+    pub fn get(&self, name: &str) -> Option<bool> {
+        self.0.iter().find(|(n, _)| &**n == name).map(|(_, v)| *v)
+    }
+
+    /// The names and whether each held.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, bool)> {
+        self.0.iter().map(|(n, v)| (n, *v))
+    }
+
+    /// Whether the condition used no named condition.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
 }
 
 /// Field paths and values, sorted by path; a JSON object on the wire.
@@ -99,18 +135,27 @@ impl Reads {
     }
 }
 
-impl Serialize for Reads {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.0.iter().map(|(p, v)| (p, v)))
-    }
+/// A list of `(name, value)` pairs sorted by name, written as a JSON object
+/// and read back from one.
+macro_rules! pairs_as_object {
+    ($pairs:ident, $value:ty) => {
+        impl Serialize for $pairs {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $pairs {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let map = BTreeMap::<Arc<str>, $value>::deserialize(deserializer)?;
+                Ok($pairs(map.into_iter().collect()))
+            }
+        }
+    };
 }
 
-impl<'de> Deserialize<'de> for Reads {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let map = BTreeMap::<Arc<str>, Value>::deserialize(deserializer)?;
-        Ok(Reads(map.into_iter().collect()))
-    }
-}
+pairs_as_object!(Reads, Value);
+pairs_as_object!(Named, bool);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 /// What a trace step evaluated: `rule`, `path_step` or `fallback` in JSON.
