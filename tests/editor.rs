@@ -39,15 +39,26 @@ fn errors(schema: &Value, instance: &Value) -> Vec<String> {
 
 #[test]
 fn the_committed_schemas_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     for which in ["policy", "suite"] {
-        let path =
-            Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("schemas/{which}.schema.json"));
+        let path = root.join(format!("schemas/{which}.schema.json"));
         let committed: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(
             committed,
             schema(which),
             "regenerate with `triage schema {which} > schemas/{which}.schema.json`"
+        );
+    }
+    // The shipped pack carries its own copies, so it can be copied alone.
+    for which in ["policy", "suite", "ticket"] {
+        let path = policies_dir().join(format!(".schemas/{which}.schema.json"));
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(
+            committed,
+            schema(which),
+            "regenerate with `triage schema --write policies`"
         );
     }
 }
@@ -61,9 +72,13 @@ fn every_policy_file_and_suite_validates_and_names_its_schema() {
         let schema = schema(which);
         for path in yaml_files(&dir) {
             let text = std::fs::read_to_string(&path).unwrap();
+            let header = match which {
+                "policy" => "# yaml-language-server: $schema=./.schemas/policy.schema.json\n",
+                _ => "# yaml-language-server: $schema=../.schemas/suite.schema.json\n",
+            };
             assert!(
-                text.starts_with("# yaml-language-server: $schema="),
-                "{} has no schema header",
+                text.starts_with(header),
+                "{} does not name the bundle's own schema",
                 path.display()
             );
             let value: Value = serde_saphyr::from_str(&text).unwrap();
