@@ -175,7 +175,7 @@ fn analyse(bundle: &Bundle, b: &Compiled) -> Analysis {
         witnesses: 0,
     };
     let rules: Vec<usize> = (0..b.rules.len()).collect();
-    report.takers = parallel::map(&rules, |&i| report.takers(i));
+    report.takers = parallel::map(&rules, |&i| report.find_takers(i));
     report.undecided();
     report.failures();
     report.unreachable();
@@ -210,7 +210,7 @@ struct Report<'a> {
     space: &'a Space,
     flow: &'a Flow,
     care: Care,
-    /// For each rule, what `takers` says of it.
+    /// For each rule, what `find_takers` says of it.
     takers: Vec<(Vec<usize>, bool)>,
     /// The number of valid combinations of cells, for shares.
     size: f64,
@@ -433,7 +433,7 @@ impl Report<'_> {
     /// few keeps the report linear in the rules: which rules take a rule's
     /// tickets is a question about pairs, and a thousand rules over
     /// independent fields have hundreds of thousands of such pairs.
-    fn takers(&self, i: usize) -> (Vec<usize>, bool) {
+    fn find_takers(&self, i: usize) -> (Vec<usize>, bool) {
         let flow = self.flow;
         // What rule `j` decides lies within the tickets that pass the
         // schema and constraints, so meeting rule `i`'s bare condition (a

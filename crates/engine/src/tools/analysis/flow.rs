@@ -95,10 +95,9 @@ pub(crate) struct Flow {
     /// Each class and how it ends, disjoint, covering `valid`.
     pub endings: Vec<(Bdd, Ending)>,
     pub failures: Vec<Failure>,
-    /// Per rule: the tickets its condition is true on, and those it decides.
-    pub rule_true: Vec<Bdd>,
-    /// Per rule: its condition alone (a few nodes, where `rule_true` also
-    /// carries the schema), for telling quickly that two rules never meet.
+    /// Per rule: the tickets its condition is true on (its condition alone,
+    /// a few nodes: what it decides lies within the tickets that pass the
+    /// schema and constraints anyway), and those it decides.
     pub rule_guard: Vec<Bdd>,
     pub rule_decides: Vec<Bdd>,
     /// Per path: per step, the tickets it chooses; then its fallback's.
@@ -195,7 +194,6 @@ impl<'s, 'a> Walk<'s, 'a> {
                 valid,
                 endings: Vec::new(),
                 failures: Vec::new(),
-                rule_true: Vec::new(),
                 rule_guard: Vec::new(),
                 rule_decides: Vec::new(),
                 steps: Vec::new(),
@@ -346,7 +344,6 @@ impl<'s, 'a> Walk<'s, 'a> {
     fn rules(&mut self, mut reached: Bdd, rules: &[GuardSets], steps: &[Vec<GuardSets>]) {
         let bundle = self.side.bundle;
         for (rule, sets) in bundle.rules.iter().zip(rules) {
-            self.flow.rule_true.push(sets.t.and(&self.flow.passed));
             self.flow.rule_guard.push(sets.t.clone());
             // A rule that neither matches nor fails on any ticket still
             // reaching it leaves them all to the next: no diagram to build
