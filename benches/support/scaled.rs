@@ -61,6 +61,8 @@ pub fn scaled(shape: Shape, fields: usize, rules: usize, variant: bool) -> Vec<P
             values.join(", ")
         );
     }
+    // Rules over no fields cannot be written: with none, the pack alone.
+    let rules = if fields == 0 { 0 } else { rules };
     let conditions = match shape {
         Shape::Tables => tables(&sizes, rules, &mut state),
         Shape::Random => random(&sizes, rules, &mut state),
@@ -100,6 +102,7 @@ pub fn scaled(shape: Shape, fields: usize, rules: usize, variant: bool) -> Vec<P
 fn tables(sizes: &[u64], rules: usize, state: &mut u64) -> Vec<Vec<String>> {
     let families = (sizes.len() / 4).max(1);
     let mut out = Vec::new();
+    let mut idle = 0;
     for block in 0.. {
         if out.len() >= rules {
             break;
@@ -113,7 +116,14 @@ fn tables(sizes: &[u64], rules: usize, state: &mut u64) -> Vec<Vec<String>> {
             .collect();
         let mut seen = std::collections::BTreeSet::new();
         let combos: u64 = columns.iter().map(|&f| sizes[f]).product();
-        while seen.len() < 50.min(combos as usize / 2) && out.len() < rules {
+        let wanted = 50.min(combos as usize / 2);
+        // A block too small to hold a rule adds nothing; once a whole turn
+        // of families and left-out fields adds nothing, stop rather than loop.
+        idle = if wanted == 0 { idle + 1 } else { 0 };
+        if idle > families * 4 {
+            break;
+        }
+        while seen.len() < wanted && out.len() < rules {
             let values: Vec<u64> = columns.iter().map(|&f| next(state, sizes[f])).collect();
             if !seen.insert(values.clone()) {
                 continue;
