@@ -265,10 +265,8 @@ impl<'a> Compiler<'a> {
                     .or_else(|| Some(hints::unquoted_value(self.schema, name)));
                 problem
             }
-            other
-                if other
-                    .to_string()
-                    .ends_with("boolean expression, not a string") =>
+            rhai::ParseErrorType::MismatchedType(expected, found)
+                if expected == "a boolean expression" && found == "a string" =>
             {
                 let source = place.text.get(place.offset..).unwrap_or_default();
                 let offset = at.offset.saturating_sub(place.offset);
@@ -282,19 +280,16 @@ impl<'a> Compiler<'a> {
                 );
                 Problem::error(Code::TooDeep, message, Some(at)).with_help(too_deep_help())
             }
-            other => {
-                let text = other.to_string();
-                match hints::parse_error(&text) {
-                    Some((message, help)) => {
-                        Problem::error(Code::Expression, message, Some(at)).with_help(help)
-                    }
-                    None => Problem::error(
-                        Code::Expression,
-                        lowercase_first(&plain_type_names(&text)),
-                        Some(at),
-                    ),
+            other => match hints::parse_error(other) {
+                Some((message, help)) => {
+                    Problem::error(Code::Expression, message, Some(at)).with_help(help)
                 }
-            }
+                None => Problem::error(
+                    Code::Expression,
+                    lowercase_first(&plain_type_names(&other.to_string())),
+                    Some(at),
+                ),
+            },
         }
     }
 

@@ -21,13 +21,15 @@ pub(crate) fn word_operator(word: &str) -> Option<(String, String)> {
 
 /// A parse error of rhai's, in plain words with what to do, where its own
 /// words are a programmer's.
-pub(crate) fn parse_error(message: &str) -> Option<(String, String)> {
-    let (message, help) = match message {
-        "Script is incomplete" => (
+pub(crate) fn parse_error(kind: &rhai::ParseErrorType) -> Option<(String, String)> {
+    let (message, help) = match kind {
+        rhai::ParseErrorType::UnexpectedEOF => (
             "the condition ends before it is complete",
             "finish it: `==`, `!=`, `in`, `&&` and `||` each need something on both sides",
         ),
-        m if m.starts_with("Expecting ')'") => ("a `(` is not closed", "close each `(` with a `)`"),
+        rhai::ParseErrorType::MissingToken(token, _) if token == ")" => {
+            ("a `(` is not closed", "close each `(` with a `)`")
+        }
         _ => return None,
     };
     Some((message.to_owned(), help.to_owned()))
