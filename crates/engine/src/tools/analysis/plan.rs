@@ -238,22 +238,10 @@ impl<'s> Pairs<'s> {
     /// built alike (every rule the change leaves alone) is the same
     /// diagram on both, which spares the difference.
     fn differing(&self) -> Bdd {
-        let by_kind = |endings: &[(Ending, Bdd)]| {
-            let mut kinds: BTreeMap<Ending, Bdd> = BTreeMap::new();
-            for (ending, set) in endings {
-                match kinds.get_mut(&alike_key(ending)) {
-                    Some(kind) => *kind = kind.or(set),
-                    None => {
-                        kinds.insert(alike_key(ending), set.clone());
-                    }
-                }
-            }
-            kinds
-        };
         let (base, head) = (by_kind(&self.base), by_kind(&self.head));
         let mut differ = self.space.vars.mk_false();
-        for (kind, b) in &base {
-            let gone = match head.get(kind) {
+        for (key, b) in &base {
+            let gone = match head.get(key) {
                 Some(h) if h == b => continue,
                 Some(h) => b.and_not(h),
                 None => b.clone(),
@@ -341,14 +329,26 @@ impl<'s> Pairs<'s> {
 /// Whether two endings are the same decision (a rejection is a rejection,
 /// whatever refused the ticket).
 fn alike(a: &Ending, b: &Ending) -> bool {
-    alike_key(a) == alike_key(b)
+    kind(a) == kind(b)
 }
 
-/// One ending for each class of alike endings.
-fn alike_key(ending: &Ending) -> Ending {
+/// Each side's tickets by what `alike` compares.
+fn by_kind(endings: &[(Ending, Bdd)]) -> BTreeMap<Option<&Ending>, Bdd> {
+    let mut kinds: BTreeMap<Option<&Ending>, Bdd> = BTreeMap::new();
+    for (ending, set) in endings {
+        kinds
+            .entry(kind(ending))
+            .and_modify(|all| *all = all.or(set))
+            .or_insert_with(|| set.clone());
+    }
+    kinds
+}
+
+/// What `alike` compares: the ending, or `None` for any rejection.
+fn kind(ending: &Ending) -> Option<&Ending> {
     match ending {
-        Ending::Constraint => Ending::InvalidTicket,
-        other => other.clone(),
+        Ending::InvalidTicket | Ending::Constraint => None,
+        other => Some(other),
     }
 }
 
