@@ -40,26 +40,21 @@ fn errors(schema: &Value, instance: &Value) -> Vec<String> {
 #[test]
 fn the_committed_schemas_are_current() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    for which in ["policy", "suite"] {
+    // The repository's copies, and the shipped pack's own (so it can be
+    // copied alone), each with the command that writes it.
+    let repository = ["policy", "suite"].map(|which| {
         let path = root.join(format!("schemas/{which}.schema.json"));
-        let committed: Value =
-            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(
-            committed,
-            schema(which),
-            "regenerate with `triage schema {which} > schemas/{which}.schema.json`"
-        );
-    }
-    // The shipped pack carries its own copies, so it can be copied alone.
-    for which in ["policy", "suite", "ticket"] {
+        let hint = format!("triage schema {which} > schemas/{which}.schema.json");
+        (which, path, hint)
+    });
+    let pack = ["policy", "suite", "ticket"].map(|which| {
         let path = policies_dir().join(format!(".schemas/{which}.schema.json"));
+        (which, path, "triage schema --write policies".to_owned())
+    });
+    for (which, path, hint) in repository.into_iter().chain(pack) {
         let committed: Value =
             serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(
-            committed,
-            schema(which),
-            "regenerate with `triage schema --write policies`"
-        );
+        assert_eq!(committed, schema(which), "regenerate with `{hint}`");
     }
 }
 
