@@ -102,7 +102,7 @@ fn a_slow_rule_is_answered_503_at_the_deadline_unrecorded_while_probes_answer() 
     config.timeout = Duration::from_millis(200);
     config.max_body = 4 << 20;
     config.decision_threads = 1;
-    config.log = Some(Arc::clone(&log));
+    config.log = Some(Arc::clone(&log) as Arc<dyn triage_audit::Journal>);
     // One async thread: a decision run on it would stall every other request.
     let server = Server::start_on(config, 1);
     assert_eq!(
@@ -308,7 +308,7 @@ fn a_full_disk_is_a_503_until_space_returns_and_nothing_half_written_stays() {
     let log = decision_log(fs.path());
     let mut config = Config::new(crate::serve_support::POLICIES);
     config.watch = false;
-    config.log = Some(Arc::clone(&log));
+    config.log = Some(Arc::clone(&log) as Arc<dyn triage_audit::Journal>);
     let server = Server::start(config);
     let mut answered = 0;
     for _ in 0..3 {

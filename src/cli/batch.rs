@@ -3,7 +3,6 @@
 
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, IsTerminal, Write};
-use std::sync::Mutex;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -19,7 +18,7 @@ pub(crate) fn run(
     input: &str,
     output: &str,
     options: Options,
-    log: Option<triage_audit::DecisionLog>,
+    log: Option<std::sync::Arc<dyn triage_audit::Journal>>,
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
@@ -48,14 +47,13 @@ pub(crate) fn run(
         }
     };
     // The batch's writer thread records through the log it is lent.
-    let log = log.map(Mutex::new);
     let result = batch::run(
         bundle,
         &mut *reader,
         writer,
         &options,
         &mut progress,
-        log.as_ref(),
+        log.as_deref(),
     );
     if let Some(bar) = &bar {
         bar.finish_and_clear();

@@ -19,7 +19,8 @@ pub struct Args {
     /// The bundle after the change.
     #[arg(long)]
     pub head: PathBuf,
-    /// Tickets, one JSON object a line: bare tickets or decision log records.
+    /// Tickets, one JSON object a line: bare tickets or decision log records;
+    /// or a store's URL (`postgres://…`), its records.
     #[arg(long)]
     pub tickets: PathBuf,
     #[arg(long, value_enum, default_value_t = Format::Text)]
@@ -48,7 +49,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
-    let input = match std::fs::File::open(&args.tickets) {
+    let source = match super::audit::source::Source::open(&args.tickets, err) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let input = match std::fs::File::open(source.path()) {
         Ok(file) => BufReader::with_capacity(1 << 20, file),
         Err(e) => {
             let _ = writeln!(err, "error: cannot open `{}`: {e}", args.tickets.display());

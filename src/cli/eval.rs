@@ -1,7 +1,6 @@
 //! `triage eval`: decide tickets and print the decisions.
 
 use std::io::Write;
-use std::sync::Mutex;
 
 use super::input::{self, Item};
 use super::shared::{LogArgs, PolicyArgs, exit, show};
@@ -68,9 +67,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         };
         return super::batch::run(&bundle, input, &args.output, options, log, out, err);
     }
-    let log = log.map(Mutex::new);
     // A decision is printed only once it is logged: nothing escapes the audit trail.
-    let recorder = Recorder::new(&bundle, log.as_ref());
+    let recorder = Recorder::new(&bundle, log.as_deref());
     let mut status = Status::default();
     for name in &args.files {
         let printed = decide_file(

@@ -92,7 +92,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
     config.log = match args.log.open(err) {
-        Ok(log) => log.map(|log| std::sync::Arc::new(std::sync::Mutex::new(log))),
+        Ok(log) => log,
         Err(code) => return code,
     };
     let log = config.log.clone();
@@ -125,8 +125,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     // A decision still running after the drain (a slow rule whose request
     // was answered at its deadline) records nothing: it is not waited for.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    if let Some(Ok(mut log)) = log.as_deref().map(std::sync::Mutex::try_lock) {
-        let _ = log.sync();
+    if let Some(log) = log {
+        let _ = log.close();
     }
     match served {
         Ok(()) => exit::DECIDED,

@@ -3,6 +3,9 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use triage_audit::{Journal, store};
 
 use triage_engine::{Bundle, BundleError, Diagnostics};
 
@@ -31,9 +34,14 @@ pub struct PolicyArgs {
 /// The decision log options, shared by every subcommand that decides.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
-    /// Append a hash-chained record of every decision to this log.
-    #[arg(long, value_name = "PATH", env = "TRIAGE_DECISION_LOG")]
+    /// Append a hash-chained record of every decision to this log: a file,
+    /// or a PostgreSQL store (`postgres://…`).
+    #[arg(long, value_name = "PATH|URL", env = "TRIAGE_DECISION_LOG")]
     pub decision_log: Option<PathBuf>,
+    /// This process's chain in a store: each replica or batch run writes
+    /// under an id of its own (default: the host name).
+    #[arg(long, value_name = "ID", env = "TRIAGE_WRITER_ID")]
+    pub writer_id: Option<String>,
     /// `every`: sync to disk after each record; `batch`: every `--log-batch` records.
     #[arg(long, value_enum, default_value_t = LogFlush::Every)]
     pub log_flush: LogFlush,
@@ -52,11 +60,23 @@ pub enum LogFlush {
 }
 
 impl LogArgs {
-    /// Opens the log if one was asked for, printing why it cannot be opened.
-    pub fn open(&self, err: &mut dyn Write) -> Result<Option<triage_audit::DecisionLog>, u8> {
+    /// Opens the log (a file or a store) if one was asked for, printing why
+    /// it cannot be opened.
+    pub fn open(&self, err: &mut dyn Write) -> Result<Option<Arc<dyn Journal>>, u8> {
         let Some(path) = &self.decision_log else {
             return Ok(None);
         };
+        let fail = |e: triage_audit::AuditError, err: &mut dyn Write| {
+            let _ = writeln!(err, "error: {e}");
+            exit::OTHER
+        };
+        if let Some(url) = path.to_str().filter(|p| store::is_url(p)) {
+            let writer = self.writer_id.clone().unwrap_or_else(host_name);
+            return match store::StoreWriter::open(url, &writer) {
+                Ok(writer) => Ok(Some(Arc::new(writer))),
+                Err(e) => Err(fail(e, err)),
+            };
+        }
         let options = triage_audit::LogOptions {
             flush: match self.log_flush {
                 LogFlush::Every => triage_audit::Flush::EveryRecord,
@@ -64,13 +84,21 @@ impl LogArgs {
             },
             max_bytes: self.log_max_bytes,
         };
-        triage_audit::DecisionLog::open(path, options)
-            .map(Some)
-            .map_err(|e| {
-                let _ = writeln!(err, "error: {e}");
-                exit::OTHER
-            })
+        match triage_audit::DecisionLog::open(path, options) {
+            Ok(log) => Ok(Some(Arc::new(Mutex::new(log)))),
+            Err(e) => Err(fail(e, err)),
+        }
     }
+}
+
+/// The host's name, the default writer id: a pod's name under Kubernetes.
+fn host_name() -> String {
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|name| name.trim().to_owned())
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "triage".to_owned())
 }
 
 /// Loads the bundle in `dir`, or reports why not and gives the exit code.

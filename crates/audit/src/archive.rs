@@ -48,16 +48,11 @@ impl Archive {
         let path = self.file(&digest);
         if !path.exists() {
             std::fs::create_dir_all(&self.dir).map_err(AuditError::io("create", &self.dir))?;
-            let stored = Stored {
-                policy: bundle.policy().clone(),
-                files: bundle.files().to_vec(),
-            };
-            let text = serde_json::to_vec_pretty(&stored)
-                .map_err(|e| AuditError::Encode(e.to_string()))?;
+            let text = encode(bundle)?;
             let temporary = path.with_extension("json.partial");
             let mut file =
                 std::fs::File::create(&temporary).map_err(AuditError::io("create", &temporary))?;
-            file.write_all(&text)
+            file.write_all(text.as_bytes())
                 .and_then(|()| file.sync_all())
                 .map_err(AuditError::io("write", &temporary))?;
             std::fs::rename(&temporary, &path).map_err(AuditError::io("rename", &temporary))?;
@@ -71,28 +66,42 @@ impl Archive {
         if let Some(bundle) = self.loaded.get(digest) {
             return Ok(bundle.clone());
         }
-        let fail = |detail: String| AuditError::Archive {
-            digest: digest.to_owned(),
-            detail,
-        };
         let path = self.file(digest);
-        let text = std::fs::read(&path)
-            .map_err(|e| fail(format!("cannot read `{}`: {e}", path.display())))?;
-        let stored: Stored = serde_json::from_slice(&text).map_err(|e| {
-            fail(format!(
-                "`{}` is not an archived bundle: {e}",
-                path.display()
-            ))
+        let text = std::fs::read(&path).map_err(|e| AuditError::Archive {
+            digest: digest.to_owned(),
+            detail: format!("cannot read `{}`: {e}", path.display()),
         })?;
-        let bundle = Bundle::from_files(&stored.files)
-            .map_err(|e| fail(format!("the archived files do not load: {e}")))?;
-        if &*bundle.policy().digest != digest {
-            return Err(fail(format!(
-                "the archived files have digest `{}`: the archive was altered",
-                bundle.policy().digest
-            )));
-        }
+        let bundle = decode(digest, &text, &format!("`{}`", path.display()))?;
         self.loaded.insert(digest.to_owned(), bundle.clone());
         Ok(bundle)
     }
+}
+
+/// The archived form of `bundle`: its policy reference and every file.
+pub(crate) fn encode(bundle: &Bundle) -> Result<String, AuditError> {
+    let stored = Stored {
+        policy: bundle.policy().clone(),
+        files: bundle.files().to_vec(),
+    };
+    serde_json::to_string_pretty(&stored).map_err(|e| AuditError::Encode(e.to_string()))
+}
+
+/// The bundle with `digest` rebuilt from its archived form `text`, found at
+/// `place`; refused when the files do not have that digest.
+pub(crate) fn decode(digest: &str, text: &[u8], place: &str) -> Result<Bundle, AuditError> {
+    let fail = |detail: String| AuditError::Archive {
+        digest: digest.to_owned(),
+        detail,
+    };
+    let stored: Stored = serde_json::from_slice(text)
+        .map_err(|e| fail(format!("{place} is not an archived bundle: {e}")))?;
+    let bundle = Bundle::from_files(&stored.files)
+        .map_err(|e| fail(format!("the archived files do not load: {e}")))?;
+    if &*bundle.policy().digest != digest {
+        return Err(fail(format!(
+            "the archived files have digest `{}`: the archive was altered",
+            bundle.policy().digest
+        )));
+    }
+    Ok(bundle)
 }

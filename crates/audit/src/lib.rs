@@ -11,6 +11,7 @@ pub mod archive;
 pub mod canonical;
 pub mod diff;
 pub mod html;
+pub mod journal;
 pub use html::esc as escape;
 pub mod log;
 pub mod mask;
@@ -20,12 +21,15 @@ pub mod recorder;
 pub mod repair;
 pub mod replay;
 pub mod report;
+mod seal;
+pub mod store;
 pub mod verdict;
 pub mod verify;
 
 use std::path::PathBuf;
 
 pub use archive::Archive;
+pub use journal::Journal;
 pub use log::{DecisionLog, Flush, LogOptions};
 pub use record::{GENESIS, Record, SCHEMA};
 pub use recorder::{Answer, Observer, Pending, Recorder, Unreadable};
@@ -65,6 +69,12 @@ pub enum AuditError {
     /// the log may be half-written: nothing more is recorded in it.
     #[error("the decision log is unusable")]
     Poisoned,
+    /// The decision store could not be reached or refused a statement.
+    #[error("decision store `{store}`: {detail}")]
+    Store { store: String, detail: String },
+    /// Another live process writes the chain of this writer id.
+    #[error("writer `{writer}` of decision store `{store}` is in use by another process")]
+    WriterBusy { store: String, writer: String },
 }
 
 impl AuditError {

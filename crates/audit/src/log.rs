@@ -25,17 +25,15 @@
 //! saved it, so that the damage is seen and recorded rather than buried
 //! under new records.
 
-use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::mask::{self, Masker};
 use super::read;
-use super::record::{self, GENESIS, Record, SCHEMA};
+use super::record::{self, GENESIS};
+use super::seal::{Sealed, Sealer};
 use super::{Archive, AuditError};
 use triage_engine::{Bundle, Decision, Rejection};
 
@@ -79,8 +77,7 @@ pub struct DecisionLog {
     /// A failed append may have left bytes past `size` that could not be cut
     /// at once: they are cut before the next append.
     torn: bool,
-    masker: Masker,
-    masked: HashMap<Arc<str>, Vec<Arc<str>>>,
+    sealer: Sealer,
     archive: Archive,
     seq: u64,
     prev: String,
@@ -119,8 +116,7 @@ impl DecisionLog {
             file,
             size,
             torn: false,
-            masker: Masker::new(salt),
-            masked: HashMap::new(),
+            sealer: Sealer::new(salt, None),
             seq,
             prev,
             unsynced: 0,
@@ -169,7 +165,8 @@ impl DecisionLog {
         Ok(ids)
     }
 
-    /// The sealed record of one decision, numbered `seq` and chained to `prev`.
+    /// The sealed record of one decision, numbered `seq` and chained to
+    /// `prev`, its bundle archived first.
     fn seal(
         &mut self,
         bundle: &Bundle,
@@ -179,37 +176,7 @@ impl DecisionLog {
         prev: String,
     ) -> Result<Sealed, AuditError> {
         self.archive.store(bundle)?;
-        let policy = bundle.policy();
-        let fields = self
-            .masked
-            .entry(policy.digest.clone())
-            .or_insert_with(|| mask::fields(bundle));
-        let (ticket, masked) = self.masker.ticket(ticket, fields);
-        let result = self.masker.result(result, &masked);
-        let (decision, rejection) = match result {
-            Ok(decision) => (Some(decision), None),
-            Err(rejection) => (None, Some(rejection)),
-        };
-        let mut record = Record {
-            schema: SCHEMA.to_owned(),
-            seq,
-            id: String::new(),
-            at: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            policy: policy.clone(),
-            ticket,
-            masked,
-            decision,
-            rejection,
-            prev,
-            hash: String::new(),
-        };
-        let line = record.seal()?;
-        Ok(Sealed {
-            line,
-            id: record.id,
-            hash: record.hash,
-        })
+        self.sealer.seal(bundle, ticket, result, seq, prev)
     }
 
     /// Writes `lines` (`count` records) at the end of the current segment with
@@ -296,13 +263,6 @@ impl DecisionLog {
         sync_dir(&self.path);
         Ok(())
     }
-}
-
-/// The sealed line of one record, with its id and hash.
-struct Sealed {
-    line: Vec<u8>,
-    id: String,
-    hash: String,
 }
 
 /// Makes the full segment `current` the rotated segment `target`, and the new

@@ -43,6 +43,10 @@ pub struct Record {
     pub rejection: Option<Rejection>,
     pub prev: String,
     pub hash: String,
+    /// The writer whose chain the record belongs to, in a store shared by
+    /// several writers (`None` in a file log, which is one chain).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub writer: Option<String>,
 }
 
 impl Record {
@@ -65,10 +69,13 @@ impl Record {
 
     /// Fills in `id` and `hash` and returns the line to write (with its line feed).
     pub(crate) fn seal(&mut self) -> Result<Vec<u8>, super::AuditError> {
-        self.id = format!(
-            "d-{}",
-            &canonical::sha256(format!("{}/{}/{}", self.prev, self.seq, self.at).as_bytes())[7..27]
-        );
+        // Two writers' chains start from the same genesis value: the writer
+        // keeps their ids apart.
+        let position = match &self.writer {
+            None => format!("{}/{}/{}", self.prev, self.seq, self.at),
+            Some(writer) => format!("{writer}/{}/{}/{}", self.prev, self.seq, self.at),
+        };
+        self.id = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
         self.hash = String::new();
         let mut value =
             serde_json::to_value(&*self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
@@ -99,6 +106,7 @@ pub fn check(mut value: Value) -> Checked {
     let stored = field(&value, "hash");
     let prev = field(&value, "prev");
     let seq = value.get("seq").and_then(Value::as_u64);
+    let writer = field(&value, "writer");
     let schema_ok = value.get("schema").and_then(Value::as_str) == Some(SCHEMA);
     let actual = hash_of(&mut value);
     Checked {
@@ -106,6 +114,7 @@ pub fn check(mut value: Value) -> Checked {
         hash: stored.unwrap_or_default(),
         prev: prev.unwrap_or_default(),
         seq,
+        writer,
     }
 }
 
@@ -114,4 +123,6 @@ pub struct Checked {
     pub hash: String,
     pub prev: String,
     pub seq: Option<u64>,
+    /// The writer whose chain the record claims to belong to.
+    pub writer: Option<String>,
 }

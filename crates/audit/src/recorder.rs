@@ -14,12 +14,11 @@
 //! [`Pending`] result, and its writer passes each to [`Recorder::record`]
 //! before writing the line.
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::{AuditError, DecisionLog};
+use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
 /// What a ticket comes to: its decision, or the rejection to answer with.
@@ -83,7 +82,7 @@ impl Pending {
 #[derive(Clone, Copy)]
 pub struct Recorder<'a> {
     bundle: &'a Bundle,
-    log: Option<&'a Mutex<DecisionLog>>,
+    log: Option<&'a dyn Journal>,
     observer: Option<&'a (dyn Observer + Sync)>,
 }
 
@@ -91,17 +90,17 @@ impl std::fmt::Debug for Recorder<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Recorder")
             .field("policy", self.bundle.policy())
-            .field("log", &self.log)
+            .field("log", &self.log.is_some())
             .field("observed", &self.observer.is_some())
             .finish()
     }
 }
 
 impl<'a> Recorder<'a> {
-    /// A recorder deciding with `bundle` and recording in `log`; without a
-    /// log, results are answered unrecorded. The log sits behind a mutex so
-    /// that threads can share it; a caller on one thread wraps its own.
-    pub fn new(bundle: &'a Bundle, log: Option<&'a Mutex<DecisionLog>>) -> Self {
+    /// A recorder deciding with `bundle` and recording in `log` (a file log
+    /// behind a mutex, or a store); without a log, results are answered
+    /// unrecorded.
+    pub fn new(bundle: &'a Bundle, log: Option<&'a dyn Journal>) -> Self {
         Recorder {
             bundle,
             log,
@@ -214,7 +213,6 @@ impl<'a> Recorder<'a> {
                     (self.bundle, ticket, &p.result)
                 })
                 .collect();
-            let mut log = log.lock().map_err(|_| AuditError::Poisoned)?;
             log.append_all(&entries)?;
         }
         Ok(pending.into_iter().map(|p| p.result).collect())
@@ -277,16 +275,15 @@ impl<'a> Recorder<'a> {
         let Some(log) = self.log else {
             return Ok(());
         };
-        // A thread that failed mid-append may have left the log half-written.
-        let mut log = log.lock().map_err(|_| AuditError::Poisoned)?;
-        log.append(self.bundle, ticket, result).map(drop)
+        log.append_all(&[(self.bundle, ticket, result)]).map(drop)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::LogOptions;
+    use crate::{DecisionLog, LogOptions};
+    use std::sync::Mutex;
 
     const WORDS: Unreadable<'static> = Unreadable {
         expected: "a ticket",

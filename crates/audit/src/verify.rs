@@ -6,8 +6,11 @@
 //! truncation), or a line that is not a record at all (`malformed`).
 //! Records removed from the very end leave no trace in the chain itself:
 //! compare the head hash and count printed here with the last ones noted.
+//!
+//! Records that name a `writer` (those of a store, exported) belong to that
+//! writer's chain: each writer's chain is followed on its own.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 
 use serde::Serialize;
@@ -67,6 +70,17 @@ pub struct Verification {
     pub head: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken: Option<Break>,
+    /// Each writer's chain, when the records name writers.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub writers: Vec<WriterHead>,
+}
+
+/// How far one writer's chain was checked.
+#[derive(Debug, Serialize)]
+pub struct WriterHead {
+    pub writer: String,
+    pub records: u64,
+    pub head: String,
 }
 
 /// One line as read: where it is, whether it ends, and what its record claims.
@@ -84,6 +98,7 @@ struct Claims {
     hash: String,
     prev: String,
     seq: Option<u64>,
+    writer: Option<String>,
 }
 
 /// What broke the chain, and how it most likely happened.
@@ -107,12 +122,25 @@ pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
             break;
         }
     }
-    let (records, head) = (chain.expected - 1, chain.prev);
+    let records = chain.chains.values().map(|c| c.expected - 1).sum();
+    let head = chain.last_prev();
+    let writers = chain
+        .chains
+        .into_iter()
+        .filter_map(|(writer, c)| {
+            Some(WriterHead {
+                writer: writer?.to_owned(),
+                records: c.expected - 1,
+                head: c.prev,
+            })
+        })
+        .collect();
     Ok(Verification {
         files,
         records,
         head,
         broken,
+        writers,
     })
 }
 
@@ -130,6 +158,7 @@ fn scan(files: &[PathBuf]) -> Result<Vec<Seen>, AuditError> {
                     hash: c.hash,
                     prev: c.prev,
                     seq: c.seq,
+                    writer: c.writer,
                 }
             });
         seen.push(Seen {
@@ -143,19 +172,36 @@ fn scan(files: &[PathBuf]) -> Result<Vec<Seen>, AuditError> {
     Ok(seen)
 }
 
-/// The chain as followed so far, line by line.
+/// The chains as followed so far, line by line.
 struct ChainWalk<'a> {
     files: &'a [PathBuf],
     seen: &'a [Seen],
-    /// Where the first intact record with each `seq` is, to tell a record
-    /// moved later (reordered) from one that is gone (deleted).
-    seq_at: HashMap<u64, usize>,
-    /// Where each record taken into the chain is, by hash, to recognise a copy.
+    /// Where the first intact record with each writer and `seq` is, to tell
+    /// a record moved later (reordered) from one that is gone (deleted).
+    seq_at: HashMap<(Option<&'a str>, u64), usize>,
+    /// Where each record taken into a chain is, by hash, to recognise a copy.
     by_hash: HashMap<&'a str, usize>,
+    /// Each writer's chain (`None`: a file log's one chain), by writer.
+    chains: BTreeMap<Option<&'a str>, Chain>,
+    /// The writer of the last record taken.
+    last: Option<&'a str>,
+}
+
+/// Where one chain stands.
+struct Chain {
     /// The `seq` the next record must have.
     expected: u64,
     /// The hash the next record must chain to.
     prev: String,
+}
+
+impl Default for Chain {
+    fn default() -> Self {
+        Chain {
+            expected: 1,
+            prev: GENESIS.to_owned(),
+        }
+    }
 }
 
 impl<'a> ChainWalk<'a> {
@@ -165,10 +211,11 @@ impl<'a> ChainWalk<'a> {
             if let Some(Claims {
                 intact: true,
                 seq: Some(seq),
+                writer,
                 ..
             }) = &s.parsed
             {
-                seq_at.entry(*seq).or_insert(i);
+                seq_at.entry((writer.as_deref(), *seq)).or_insert(i);
             }
         }
         ChainWalk {
@@ -176,9 +223,16 @@ impl<'a> ChainWalk<'a> {
             seen,
             seq_at,
             by_hash: HashMap::new(),
-            expected: 1,
-            prev: GENESIS.to_owned(),
+            chains: BTreeMap::new(),
+            last: None,
         }
+    }
+
+    /// The head of the chain written to last (the genesis value for none).
+    fn last_prev(&self) -> String {
+        self.chains
+            .get(&self.last)
+            .map_or_else(|| GENESIS.to_owned(), |c| c.prev.clone())
     }
 
     /// Takes line `i` into the chain, or says why it breaks it.
@@ -206,19 +260,22 @@ impl<'a> ChainWalk<'a> {
                 format!("record {seq} does not match its hash: its contents were changed"),
             ));
         }
-        if seq == self.expected && claims.prev == self.prev {
+        let writer = claims.writer.as_deref();
+        let chain = self.chains.entry(writer).or_default();
+        if seq == chain.expected && claims.prev == chain.prev {
+            chain.prev = claims.hash.clone();
+            chain.expected += 1;
             self.by_hash.insert(&claims.hash, i);
-            self.prev = claims.hash.clone();
-            self.expected += 1;
+            self.last = writer;
             return Ok(());
         }
-        Err(self.misplaced(i, seq, &claims.hash))
+        Err(self.misplaced(i, seq, writer, &claims.hash))
     }
 
     /// Names what most likely happened to an intact record, at line `i`,
     /// that does not follow the chain so far.
-    fn misplaced(&self, i: usize, seq: u64, hash: &str) -> Failure {
-        let expected = self.expected;
+    fn misplaced(&self, i: usize, seq: u64, writer: Option<&str>, hash: &str) -> Failure {
+        let expected = self.chains.get(&writer).map_or(1, |c| c.expected);
         if let Some(&earlier) = self.by_hash.get(hash) {
             let e = &self.seen[earlier];
             (
@@ -230,7 +287,7 @@ impl<'a> ChainWalk<'a> {
                 ),
             )
         } else if seq > expected {
-            self.skipped(i, seq)
+            self.skipped(i, seq, writer, expected)
         } else if seq < expected {
             (
                 Damage::Inserted,
@@ -251,9 +308,8 @@ impl<'a> ChainWalk<'a> {
 
     /// Record `seq`, at line `i`, comes before the one expected: that one
     /// stands further on (reordered) or nowhere (deleted).
-    fn skipped(&self, i: usize, seq: u64) -> Failure {
-        let expected = self.expected;
-        match self.seq_at.get(&expected).filter(|&&at| at > i) {
+    fn skipped(&self, i: usize, seq: u64, writer: Option<&str>, expected: u64) -> Failure {
+        match self.seq_at.get(&(writer, expected)).filter(|&&at| at > i) {
             Some(&at) => (
                 Damage::Reordered,
                 format!(

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use triage_audit::{DecisionLog, Pending, Recorder, Unreadable};
+use triage_audit::{Journal, Pending, Recorder, Unreadable};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// Lines a worker takes at once: large enough that channel traffic is noise,
@@ -143,7 +143,7 @@ pub fn run(
     output: &mut dyn Write,
     options: &Options,
     progress: &mut dyn FnMut(u64, u64),
-    log: Option<&Mutex<DecisionLog>>,
+    log: Option<&dyn Journal>,
 ) -> io::Result<Summary> {
     // The workers decide; this recorder, in the writer, records.
     let recorder = Recorder::new(bundle, log);

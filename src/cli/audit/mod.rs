@@ -8,6 +8,8 @@ pub mod repair;
 pub mod replay;
 pub mod report;
 pub mod show;
+pub mod source;
+pub mod transfer;
 pub mod verify;
 
 #[derive(Debug, clap::Args)]
@@ -28,6 +30,10 @@ pub enum AuditCommand {
     Report(report::Args),
     /// Cut torn records out (saved beside the log) so writing can go on.
     Repair(repair::Args),
+    /// Write a store's records (every writer) to a JSON Lines log file.
+    Export(transfer::ExportArgs),
+    /// Load a JSON Lines log file's records into a store.
+    Import(transfer::ImportArgs),
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -37,5 +43,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         AuditCommand::Show(args) => show::run(args, out, err),
         AuditCommand::Report(args) => report::run(args, out, err),
         AuditCommand::Repair(args) => repair::run(args, out, err),
+        AuditCommand::Export(args) => transfer::export(args, out, err),
+        AuditCommand::Import(args) => transfer::import(args, out, err),
     }
 }

@@ -13,6 +13,14 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    if args.log.to_str().is_some_and(triage_audit::store::is_url) {
+        // Each commit is whole: a store has no torn record to cut.
+        let _ = writeln!(
+            out,
+            "a store's records are written whole: nothing to repair"
+        );
+        return exit::DECIDED;
+    }
     match triage_audit::repair::repair(&args.log) {
         Ok(repaired) if repaired.is_empty() => {
             let _ = writeln!(out, "no torn record: nothing to repair");

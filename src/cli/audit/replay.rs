@@ -27,7 +27,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         },
         None => None,
     };
-    let replay = match triage_audit::replay::replay(&args.log, bundle.as_ref()) {
+    let source = match super::source::Source::open(&args.log, err) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let replay = match triage_audit::replay::replay(&source.path().to_path_buf(), bundle.as_ref()) {
         Ok(replay) => replay,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");

@@ -21,8 +21,15 @@ pub enum Format {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let r = match report::report(&args.log) {
-        Ok(r) => r,
+    let source = match super::source::Source::open(&args.log, err) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let r = match report::report(&source.path().to_path_buf()) {
+        Ok(r) => report::LogReport {
+            log: source.name().display().to_string(),
+            ..r
+        },
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
             return exit::OTHER;

@@ -26,7 +26,11 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let found = triage_audit::read::files(std::slice::from_ref(&args.log))
+    let source = match super::source::Source::open(&args.log, err) {
+        Ok(source) => source,
+        Err(code) => return code,
+    };
+    let found = triage_audit::read::files(&[source.path().to_path_buf()])
         .and_then(|files| triage_audit::read::records(&files).map(|r| (files, r)));
     let (files, (records, _)) = match found {
         Ok(found) => found,
@@ -62,7 +66,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         return exit::DECIDED;
     }
     for (file, line, record) in matching {
-        let _ = writeln!(out, "{}", person(record, &files[*file], *line));
+        let (file, line) = source.place(&files[*file], *line);
+        let _ = writeln!(out, "{}", person(record, &file, line));
     }
     exit::DECIDED
 }

@@ -41,7 +41,7 @@ pub struct Config {
     pub debounce: Duration,
     /// Where every answer is recorded, when set; a decision is sent only once
     /// its record is written.
-    pub log: Option<std::sync::Arc<std::sync::Mutex<triage_audit::DecisionLog>>>,
+    pub log: Option<Arc<dyn triage_audit::Journal>>,
 }
 
 /// The defaults of `Config`'s limits, which `triage serve` shows as its own.

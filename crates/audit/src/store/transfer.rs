@@ -1,0 +1,183 @@
+//! A store to the JSON Lines record format and back: `export` writes every
+//! writer's records (ordered by writer, then `seq`) to one file, with the
+//! archived bundles beside it as a file log keeps them; `import` loads such
+//! a file (or any intact file log, under a writer id) into a store.
+
+use std::collections::BTreeSet;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::failure;
+use crate::{Archive, AuditError, read, verify};
+
+/// Rows fetched from the server at a time.
+const CHUNK: i32 = 10_000;
+
+/// What an export wrote: how many records of each writer, in file order.
+#[derive(Debug, Default)]
+pub struct Exported {
+    pub writers: Vec<(String, u64)>,
+}
+
+impl Exported {
+    pub fn records(&self) -> u64 {
+        self.writers.iter().map(|(_, n)| n).sum()
+    }
+
+    /// The writer and the row of that writer (1-based) at `line` of the file.
+    pub fn locate(&self, line: usize) -> Option<(&str, u64)> {
+        let mut line = u64::try_from(line).ok()?;
+        for (writer, count) in &self.writers {
+            if line <= *count {
+                return Some((writer, line));
+            }
+            line -= count;
+        }
+        None
+    }
+}
+
+/// Writes every record of the store at `url` to `path` (replaced), in one
+/// snapshot of the store, and its archived bundles to `path`'s archive.
+pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
+    let mut client = super::connect(url)?;
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(failure(url))?;
+    let file = std::fs::File::create(path).map_err(AuditError::io("create", path))?;
+    let mut out = BufWriter::new(file);
+    let mut exported = Exported::default();
+    let portal = tx
+        .bind(
+            "SELECT writer, line FROM triage.records ORDER BY writer, seq",
+            &[],
+        )
+        .map_err(failure(url))?;
+    loop {
+        let rows = tx.query_portal(&portal, CHUNK).map_err(failure(url))?;
+        for row in &rows {
+            let (writer, line): (String, &str) = (row.get(0), row.get(1));
+            match exported.writers.last_mut() {
+                Some((last, count)) if *last == writer => *count += 1,
+                _ => exported.writers.push((writer, 1)),
+            }
+            writeln!(out, "{line}").map_err(AuditError::io("write", path))?;
+        }
+        if rows.len() < usize::try_from(CHUNK).unwrap_or(0) {
+            break;
+        }
+    }
+    out.flush().map_err(AuditError::io("write", path))?;
+    export_bundles(&mut tx, url, path)?;
+    Ok(exported)
+}
+
+/// The store's archived bundles, into the archive beside `path`.
+fn export_bundles(
+    tx: &mut postgres::Transaction<'_>,
+    url: &str,
+    path: &Path,
+) -> Result<(), AuditError> {
+    let mut archive = Archive::of(path);
+    let rows = tx
+        .query(
+            "SELECT digest, body FROM triage.bundles ORDER BY digest",
+            &[],
+        )
+        .map_err(failure(url))?;
+    for row in rows {
+        let (digest, body): (&str, &str) = (row.get(0), row.get(1));
+        let bundle = crate::archive::decode(digest, body.as_bytes(), "the store's bundle")?;
+        archive.store(&bundle)?;
+    }
+    Ok(())
+}
+
+/// Loads the records of the log at `path` (with its segments and archive)
+/// into the store at `url`, in one transaction. A record that names no
+/// writer goes under `writer`. Refused unless the log verifies, and when the
+/// store already holds a record at the same place.
+pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, AuditError> {
+    let checked = verify::verify(&[path.to_path_buf()])?;
+    if let Some(broken) = checked.broken {
+        return Err(AuditError::Damaged {
+            path: broken.file,
+            line: broken.line,
+            detail: format!("{}: {}; nothing was imported", broken.damage, broken.detail),
+        });
+    }
+    let mut client = super::connect(url)?;
+    let mut tx = client.transaction().map_err(failure(url))?;
+    let mut digests = BTreeSet::new();
+    let mut count = 0;
+    let mut failed = Ok(());
+    // Each line goes in as it is, so fields this binary does not know survive.
+    read::lines(&read::files(&[path.to_path_buf()])?, |line| {
+        failed = import_line(&mut tx, url, writer, &line.text)
+            .map(|digest| {
+                digests.insert(digest);
+            })
+            .map_err(|detail| AuditError::Damaged {
+                path: path.to_path_buf(),
+                line: line.number,
+                detail,
+            });
+        count += 1;
+        failed.is_ok()
+    })?;
+    failed?;
+    import_bundles(&mut tx, url, path, &digests)?;
+    tx.commit().map_err(failure(url))?;
+    Ok(count)
+}
+
+/// Inserts one record line under its writer (or `writer`), returning its
+/// bundle's digest; or says why it cannot.
+fn import_line(
+    tx: &mut postgres::Transaction<'_>,
+    url: &str,
+    writer: Option<&str>,
+    text: &[u8],
+) -> Result<String, String> {
+    let value: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    let field = |name: &str| value.get(name).and_then(Value::as_str);
+    let owner = field("writer")
+        .or(writer)
+        .ok_or("the record names no writer: import it with `--writer`")?;
+    let seq = value.get("seq").and_then(Value::as_i64).ok_or("no `seq`")?;
+    let digest = value
+        .pointer("/policy/digest")
+        .and_then(Value::as_str)
+        .ok_or("no `policy.digest`")?
+        .to_owned();
+    let line = std::str::from_utf8(text).map_err(|e| e.to_string())?;
+    tx.execute(
+        "INSERT INTO triage.records (writer, seq, line) VALUES ($1, $2, $3)",
+        &[&owner, &seq, &line],
+    )
+    .map_err(|e| failure(url)(e).to_string())?;
+    Ok(digest)
+}
+
+fn import_bundles(
+    tx: &mut postgres::Transaction<'_>,
+    url: &str,
+    path: &Path,
+    digests: &BTreeSet<String>,
+) -> Result<(), AuditError> {
+    let mut archive = Archive::of(path);
+    for digest in digests {
+        let body = crate::archive::encode(&archive.load(digest)?)?;
+        tx.execute(
+            "INSERT INTO triage.bundles VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[digest, &body],
+        )
+        .map_err(failure(url))?;
+    }
+    Ok(())
+}

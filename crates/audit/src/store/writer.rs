@@ -1,0 +1,369 @@
+//! One writer's chain in the store, with grouped commits.
+//!
+//! Callers seal their records under a short lock (numbering and chaining
+//! them, as the file log does) and queue them; one thread of the writer's
+//! own takes everything queued, inserts it in one transaction and commits,
+//! while the next records queue behind. A caller returns only once the
+//! commit that holds its records is done: the answer never runs ahead of
+//! its record, and under load one commit carries many records.
+//!
+//! A failed commit fails every record queued with or after it (they chain
+//! onto it); the writer then reconnects and reloads its chain's head from
+//! the store (a commit whose answer was lost may have landed), and answers
+//! `unreachable` to new records until it has. The writer's id is held with a
+//! session lock: a second live process with the same id is refused, and a
+//! killed one's lock goes with its connection.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use postgres::Client;
+
+use super::{failure, redacted, schema};
+use crate::log::Entry;
+use crate::record::{self, GENESIS};
+use crate::seal::Sealer;
+use crate::{AuditError, Journal, archive};
+
+/// The longest wait between two attempts to reach the store again.
+const MOST_BACKOFF: Duration = Duration::from_secs(2);
+
+/// A writer appending to its own chain in the store at a URL.
+pub struct StoreWriter {
+    shared: Arc<Shared>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl std::fmt::Debug for StoreWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreWriter")
+            .field("store", &self.shared.store)
+            .field("writer", &self.shared.writer)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Shared {
+    url: String,
+    store: String,
+    writer: String,
+    queue: Mutex<Queue>,
+    /// The committing thread waits here for records.
+    queued: Condvar,
+    /// Callers wait here for their commit.
+    committed: Condvar,
+}
+
+/// A record sealed and waiting for its commit.
+struct Row {
+    seq: i64,
+    line: String,
+}
+
+struct Queue {
+    sealer: Sealer,
+    /// The chain's head as sealed (queued records included).
+    seq: u64,
+    prev: String,
+    /// The last `seq` committed.
+    committed: u64,
+    rows: Vec<Row>,
+    /// Bundles to archive with the next commit, as `(digest, body)`.
+    bundles: Vec<(String, String)>,
+    archived: HashSet<String>,
+    /// One entry per failed commit: the last `seq` committed before it, and
+    /// why. A caller's records failed when they were not committed by then.
+    failures: Vec<(u64, String)>,
+    /// Why the writer takes no records until it has reloaded its head.
+    stale: Option<String>,
+    closing: bool,
+}
+
+impl StoreWriter {
+    /// Opens the chain of `writer` in the store at `url`, creating or
+    /// migrating the schema, and starts its committing thread. Refused
+    /// (`WriterBusy`) while another live process writes as `writer`.
+    pub fn open(url: &str, writer: &str) -> Result<StoreWriter, AuditError> {
+        let mut client = super::connect(url)?;
+        claim(&mut client, url, writer)?;
+        let salt = schema::salt(&mut client, url)?;
+        let (seq, prev) = head(&mut client, url, writer)?;
+        let shared = Arc::new(Shared {
+            url: url.to_owned(),
+            store: redacted(url),
+            writer: writer.to_owned(),
+            queue: Mutex::new(Queue {
+                sealer: Sealer::new(salt, Some(writer.to_owned())),
+                seq,
+                prev,
+                committed: seq,
+                rows: Vec::new(),
+                bundles: Vec::new(),
+                archived: HashSet::new(),
+                failures: Vec::new(),
+                stale: None,
+                closing: false,
+            }),
+            queued: Condvar::new(),
+            committed: Condvar::new(),
+        });
+        let committer = Arc::clone(&shared);
+        let thread = std::thread::Builder::new()
+            .name(format!("store-{writer}"))
+            .spawn(move || committer.run(client))
+            .map_err(|e| shared.fail(format!("cannot start the writer thread: {e}")))?;
+        Ok(StoreWriter {
+            shared,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+
+    /// The writer id whose chain this appends to.
+    pub fn writer(&self) -> &str {
+        &self.shared.writer
+    }
+}
+
+impl Journal for StoreWriter {
+    fn append_all(&self, entries: &[Entry<'_>]) -> Result<Vec<String>, AuditError> {
+        let shared = &self.shared;
+        let mut queue = shared.lock()?;
+        if let Some(why) = &queue.stale {
+            return Err(shared.fail(format!("unreachable ({why}); nothing was recorded")));
+        }
+        let (ids, last) = queue.seal(entries)?;
+        let failures = queue.failures.len();
+        shared.queued.notify_one();
+        loop {
+            if let Some((floor, why)) = queue.failures.get(failures) {
+                return match *floor >= last {
+                    true => Ok(ids),
+                    false => {
+                        Err(shared.fail(format!("commit failed ({why}); nothing was recorded")))
+                    }
+                };
+            }
+            if queue.committed >= last {
+                return Ok(ids);
+            }
+            queue = shared
+                .committed
+                .wait(queue)
+                .map_err(|_| AuditError::Poisoned)?;
+        }
+    }
+
+    /// Every record is committed before its caller returns: closing only
+    /// stops the committing thread.
+    fn close(&self) -> Result<(), AuditError> {
+        if let Ok(mut queue) = self.shared.queue.lock() {
+            queue.closing = true;
+        }
+        self.shared.queued.notify_all();
+        let thread = self.thread.lock().ok().and_then(|mut t| t.take());
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for StoreWriter {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+impl Queue {
+    /// Seals `entries` onto the chain's head and queues them; returns their
+    /// ids and the last one's `seq`. All or nothing.
+    fn seal(&mut self, entries: &[Entry<'_>]) -> Result<(Vec<String>, u64), AuditError> {
+        let (mut seq, mut prev) = (self.seq, self.prev.clone());
+        let mut rows = Vec::with_capacity(entries.len());
+        let mut ids = Vec::with_capacity(entries.len());
+        let mut bundles = Vec::new();
+        for &(bundle, ticket, result) in entries {
+            let digest = &*bundle.policy().digest;
+            if !self.archived.contains(digest) && !bundles.iter().any(|(d, _)| d == digest) {
+                bundles.push((digest.to_owned(), archive::encode(bundle)?));
+            }
+            let sealed = self.sealer.seal(bundle, ticket, result, seq + 1, prev)?;
+            let line =
+                String::from_utf8(sealed.line).map_err(|e| AuditError::Encode(e.to_string()))?;
+            seq += 1;
+            rows.push(Row {
+                seq: i64::try_from(seq).map_err(|e| AuditError::Encode(e.to_string()))?,
+                line: line.trim_end().to_owned(),
+            });
+            ids.push(sealed.id);
+            prev = sealed.hash;
+        }
+        self.archived.extend(bundles.iter().map(|(d, _)| d.clone()));
+        self.bundles.extend(bundles);
+        self.rows.extend(rows);
+        (self.seq, self.prev) = (seq, prev);
+        Ok((ids, seq))
+    }
+}
+
+impl Shared {
+    fn lock(&self) -> Result<MutexGuard<'_, Queue>, AuditError> {
+        self.queue.lock().map_err(|_| AuditError::Poisoned)
+    }
+
+    fn fail(&self, detail: String) -> AuditError {
+        AuditError::Store {
+            store: self.store.clone(),
+            detail,
+        }
+    }
+
+    /// The committing thread: takes what is queued, commits it, tells the
+    /// callers; after a failure, reconnects before taking more.
+    fn run(&self, mut client: Client) {
+        loop {
+            let Some((rows, bundles)) = self.next() else {
+                return;
+            };
+            let Some(last) = rows.last().map(|row| row.seq) else {
+                client = match self.recover() {
+                    Some(client) => client,
+                    None => return,
+                };
+                continue;
+            };
+            let done = commit(&mut client, &self.writer, &rows, &bundles);
+            let Ok(mut queue) = self.queue.lock() else {
+                return;
+            };
+            match done {
+                Ok(()) => queue.committed = u64::try_from(last).unwrap_or(0),
+                Err(error) => {
+                    let why = super::detail(&error);
+                    tracing::error!(store = %self.store, "commit failed: {why}");
+                    let floor = queue.committed;
+                    queue.failures.push((floor, why.clone()));
+                    queue.rows.clear();
+                    queue.bundles.clear();
+                    queue.archived.clear();
+                    queue.stale = Some(why);
+                }
+            }
+            drop(queue);
+            self.committed.notify_all();
+        }
+    }
+
+    /// What to commit next, waiting for it; empty when the writer is stale
+    /// and must recover first; `None` at close.
+    #[allow(clippy::type_complexity)]
+    fn next(&self) -> Option<(Vec<Row>, Vec<(String, String)>)> {
+        let mut queue = self.queue.lock().ok()?;
+        while queue.rows.is_empty() && queue.stale.is_none() && !queue.closing {
+            queue = self.queued.wait(queue).ok()?;
+        }
+        if queue.stale.is_some() {
+            return (!queue.closing).then(|| (Vec::new(), Vec::new()));
+        }
+        if queue.rows.is_empty() {
+            return None;
+        }
+        Some((
+            std::mem::take(&mut queue.rows),
+            std::mem::take(&mut queue.bundles),
+        ))
+    }
+
+    /// Reconnects, claims the writer id again and reloads the chain's head,
+    /// retrying with a growing pause until it can or the writer closes.
+    fn recover(&self) -> Option<Client> {
+        let mut pause = Duration::from_millis(50);
+        loop {
+            if self.queue.lock().ok()?.closing {
+                return None;
+            }
+            let reached = super::connect(&self.url).and_then(|mut client| {
+                claim(&mut client, &self.url, &self.writer)?;
+                head(&mut client, &self.url, &self.writer).map(|head| (client, head))
+            });
+            if let Ok((client, (seq, prev))) = reached {
+                let mut queue = self.queue.lock().ok()?;
+                (queue.seq, queue.prev, queue.committed) = (seq, prev, seq);
+                queue.stale = None;
+                return Some(client);
+            }
+            std::thread::sleep(pause);
+            pause = (pause * 2).min(MOST_BACKOFF);
+        }
+    }
+}
+
+/// Inserts `rows` of `writer` and the new `bundles` in one transaction.
+fn commit(
+    client: &mut Client,
+    writer: &str,
+    rows: &[Row],
+    bundles: &[(String, String)],
+) -> Result<(), postgres::Error> {
+    let mut tx = client.transaction()?;
+    for (digest, body) in bundles {
+        tx.execute(
+            "INSERT INTO triage.bundles VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[digest, body],
+        )?;
+    }
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+    let lines: Vec<&str> = rows.iter().map(|row| row.line.as_str()).collect();
+    tx.execute(
+        "INSERT INTO triage.records (writer, seq, line)
+         SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
+        &[&writer, &seqs, &lines],
+    )?;
+    tx.commit()
+}
+
+/// Takes the session lock that makes this process the one writer `writer`.
+fn claim(client: &mut Client, url: &str, writer: &str) -> Result<(), AuditError> {
+    let row = client
+        .query_one(
+            "SELECT pg_try_advisory_lock(hashtextextended('triage.writer/' || $1, 0))",
+            &[&writer],
+        )
+        .map_err(failure(url))?;
+    match row.get::<_, bool>(0) {
+        true => Ok(()),
+        false => Err(AuditError::WriterBusy {
+            store: redacted(url),
+            writer: writer.to_owned(),
+        }),
+    }
+}
+
+/// The `seq` and `hash` of `writer`'s last record (0 and the genesis value
+/// for a new writer), refusing one that does not match its hash.
+fn head(client: &mut Client, url: &str, writer: &str) -> Result<(u64, String), AuditError> {
+    let row = client
+        .query_opt(
+            "SELECT seq, line FROM triage.records WHERE writer = $1 ORDER BY seq DESC LIMIT 1",
+            &[&writer],
+        )
+        .map_err(failure(url))?;
+    let Some(row) = row else {
+        return Ok((0, GENESIS.to_owned()));
+    };
+    let (seq, line): (i64, String) = (row.get(0), row.get(1));
+    let checked = serde_json::from_str(&line).map(record::check);
+    match checked {
+        Ok(checked) if checked.intact && checked.seq == u64::try_from(seq).ok() => {
+            Ok((checked.seq.unwrap_or(0), checked.hash))
+        }
+        _ => Err(AuditError::Store {
+            store: redacted(url),
+            detail: format!(
+                "the last record of writer `{writer}` (seq {seq}) is damaged; run `triage audit verify`"
+            ),
+        }),
+    }
+}
