@@ -22,5 +22,6 @@ mod plan;
 mod reload;
 mod serve_limits;
 mod serve_support;
+mod store;
 mod suites;
 mod table;

@@ -1,0 +1,335 @@
+//! The PostgreSQL decision store against a real server, started by
+//! `scripts/postgres.sh` (which `.ci/run` calls): the URL comes in
+//! `TRIAGE_TEST_POSTGRES`. Each test works in a database of its own.
+//!
+//! Tampering with a row (edit, delete, reorder, insert) is caught by `audit
+//! verify` read straight from the store; two replicas write to one store
+//! under load, one is killed mid-load and restarted, and every answered
+//! decision is in the store exactly once, on chains that verify.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use postgres::{Client, NoTls};
+use serde_json::Value;
+
+use crate::common::binary;
+use crate::serve_support::{POLICIES, example};
+
+/// A database of its own on the test server, dropped at the end; `None`
+/// (the test skips, loudly) when no server was started outside CI.
+struct Database {
+    admin: String,
+    name: String,
+    url: String,
+}
+
+impl Database {
+    fn new(test: &str) -> Option<Database> {
+        let Ok(admin) = std::env::var("TRIAGE_TEST_POSTGRES") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must start PostgreSQL (scripts/postgres.sh start)"
+            );
+            eprintln!("SKIPPED: no PostgreSQL (eval \"$(bash scripts/postgres.sh start)\")");
+            return None;
+        };
+        let name = format!("{test}_{}", std::process::id());
+        let mut client = Client::connect(&admin, NoTls).unwrap();
+        // One statement at a time: a multi-statement string runs as one transaction.
+        let drop = format!("DROP DATABASE IF EXISTS {name}");
+        client.batch_execute(&drop).unwrap();
+        client
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = admin.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        Some(Database { admin, name, url })
+    }
+
+    fn client(&self) -> Client {
+        Client::connect(&self.url, NoTls).unwrap()
+    }
+
+    /// `sql` on the store, as someone tampering with it would run it.
+    fn run(&self, sql: &str) {
+        self.client().batch_execute(sql).unwrap();
+    }
+}
+
+impl Drop for Database {
+    fn drop(&mut self) {
+        if let Ok(mut client) = Client::connect(&self.admin, NoTls) {
+            let sql = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
+            let _ = client.batch_execute(&sql);
+        }
+    }
+}
+
+/// A ticket with an id of its own.
+fn ticket(id: &str) -> Value {
+    let mut ticket = example();
+    ticket["id"] = Value::String(id.to_owned());
+    ticket
+}
+
+/// Decides `count` tickets with `triage eval` as `writer`, into the store.
+fn eval_into(db: &Database, writer: &str, count: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("tickets.jsonl");
+    let lines: Vec<String> = (0..count)
+        .map(|i| ticket(&format!("{writer}-{i}")).to_string())
+        .collect();
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let (code, _, err) = binary(&[
+        "eval",
+        "--policies",
+        POLICIES,
+        "--input",
+        input.to_str().unwrap(),
+        "--output",
+        dir.path().join("out.jsonl").to_str().unwrap(),
+        "--decision-log",
+        &db.url,
+        "--writer-id",
+        writer,
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `triage audit verify URL`: exit code and output.
+fn verify(db: &Database) -> (i32, String) {
+    let (code, out, err) = binary(&["audit", "verify", &db.url]);
+    (code, out + err.as_str())
+}
+
+#[test]
+fn every_kind_of_tampering_with_a_row_is_caught_by_verify() {
+    let Some(db) = Database::new("tamper") else {
+        return;
+    };
+    eval_into(&db, "a", 4);
+    eval_into(&db, "b", 2);
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 6 records"), "{out}");
+    assert!(out.contains("writer a: 4 records"), "{out}");
+
+    let kept = "CREATE TABLE kept AS SELECT * FROM triage.records";
+    let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
+    db.run(kept);
+    let tampering = [
+        (
+            "edited",
+            "UPDATE triage.records SET line = replace(line, '\"a-1\"', '\"a-9\"') \
+             WHERE writer = 'a' AND seq = 2",
+        ),
+        (
+            "deleted",
+            "DELETE FROM triage.records WHERE writer = 'a' AND seq = 2",
+        ),
+        (
+            "reordered",
+            "UPDATE triage.records SET seq = -seq WHERE writer = 'a' AND seq IN (2, 3); \
+             UPDATE triage.records SET seq = 5 + seq WHERE writer = 'a' AND seq < 0",
+        ),
+        (
+            "inserted",
+            "INSERT INTO triage.records SELECT writer, 9, line FROM kept \
+             WHERE writer = 'a' AND seq = 1",
+        ),
+    ];
+    for (damage, sql) in tampering {
+        db.run(sql);
+        let (code, out) = verify(&db);
+        assert_eq!(code, 1, "{damage} not caught: {out}");
+        assert!(out.contains("#a:"), "{damage}: the writer is named: {out}");
+        assert!(out.contains(&format!(": {damage}: ")), "{damage}: {out}");
+        db.run(restore);
+    }
+    assert_eq!(verify(&db).0, 0);
+}
+
+#[test]
+fn a_store_exported_and_imported_again_reads_the_same() {
+    let Some(db) = Database::new("transfer") else {
+        return;
+    };
+    eval_into(&db, "a", 3);
+    eval_into(&db, "b", 2);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store.jsonl");
+    let (code, out, err) = binary(&[
+        "audit",
+        "export",
+        &db.url,
+        "--output",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("exported 5 records of 2 writer(s)"), "{out}");
+    let (code, out, _) = binary(&["audit", "verify", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = binary(&["audit", "replay", file.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+
+    db.run("DELETE FROM triage.records; DELETE FROM triage.bundles");
+    let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 5 records"), "{out}");
+    let (code, out, err) = binary(&["audit", "replay", &db.url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("5 identical"), "{out}");
+    // A second import of the same records is refused whole.
+    let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
+    assert_eq!(code, 1);
+    assert!(err.contains("duplicate key"), "{err}");
+}
+
+/// `triage serve` writing to the store as `writer`; retried while the
+/// writer id is still held by a killed process's connection.
+fn serve(db: &Database, writer: &str) -> (Child, SocketAddr) {
+    for _ in 0..50 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--no-watch",
+                "--policies",
+                POLICIES,
+            ])
+            .args(["--decision-log", &db.url, "--writer-id", writer])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        if let Some(addr) = line.trim().strip_prefix("listening on http://") {
+            return (child, addr.parse().unwrap());
+        }
+        let _ = child.wait();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("serve as writer `{writer}` did not start");
+}
+
+/// Posts one ticket; the status, or `None` when the connection failed
+/// (the server was killed).
+fn post(addr: SocketAddr, body: &str) -> Option<u16> {
+    let mut stream = TcpStream::connect(addr).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .ok()?;
+    let head = format!(
+        "POST /v1/decisions HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).ok()?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).ok()?;
+    response.split(' ').nth(1)?.parse().ok()
+}
+
+/// The ticket ids in the store's records, each with how often it is there.
+fn recorded(db: &Database) -> HashMap<String, usize> {
+    let mut counts = HashMap::new();
+    for row in db
+        .client()
+        .query("SELECT line FROM triage.records", &[])
+        .unwrap()
+    {
+        let record: Value = serde_json::from_str(row.get(0)).unwrap();
+        let id = record["ticket"]["id"].as_str().unwrap().to_owned();
+        *counts.entry(id).or_insert(0) += 1;
+    }
+    counts
+}
+
+#[test]
+fn two_replicas_one_killed_mid_load_lose_no_answered_decision() {
+    let Some(db) = Database::new("replicas") else {
+        return;
+    };
+    let replicas = Arc::new(Mutex::new(vec![serve(&db, "a"), serve(&db, "b")]));
+    let stop = Arc::new(AtomicBool::new(false));
+    let answered = Arc::new(Mutex::new(Vec::new()));
+    let clients: Vec<_> = (0..4)
+        .map(|c| {
+            let (replicas, stop, answered) = (
+                Arc::clone(&replicas),
+                Arc::clone(&stop),
+                Arc::clone(&answered),
+            );
+            std::thread::spawn(move || {
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    let id = format!("load-{c}-{n}");
+                    let addr = replicas.lock().unwrap()[n % 2].1;
+                    if post(addr, &ticket(&id).to_string()) == Some(200) {
+                        answered.lock().unwrap().push(id);
+                    }
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    let answered_count = || answered.lock().unwrap().len();
+    let wait_for = |count: usize| {
+        while answered_count() < count {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    wait_for(200);
+    // Killed mid-load: no shutdown, requests in flight.
+    let killed = replicas.lock().unwrap()[0].0.id().to_string();
+    let status = Command::new("kill")
+        .args(["-KILL", &killed])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let before = answered_count();
+    wait_for(before + 100);
+    let restarted = serve(&db, "a");
+    let (mut old, _) = std::mem::replace(&mut replicas.lock().unwrap()[0], restarted);
+    old.wait().unwrap();
+    let before = answered_count();
+    wait_for(before + 200);
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.join().unwrap();
+    }
+    for (child, _) in replicas.lock().unwrap().iter_mut() {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("writer a:") && out.contains("writer b:"),
+        "{out}"
+    );
+    let counts = recorded(&db);
+    let twice: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "recorded more than once: {twice:?}");
+    let answered = answered.lock().unwrap();
+    let lost: Vec<_> = answered
+        .iter()
+        .filter(|id| !counts.contains_key(*id))
+        .collect();
+    assert!(lost.is_empty(), "answered but not recorded: {lost:?}");
+    assert!(answered.len() >= 500);
+}
