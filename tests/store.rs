@@ -333,3 +333,41 @@ fn two_replicas_one_killed_mid_load_lose_no_answered_decision() {
     assert!(lost.is_empty(), "answered but not recorded: {lost:?}");
     assert!(answered.len() >= 500);
 }
+
+#[test]
+fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
+    let Some(db) = Database::new("unreachable") else {
+        return;
+    };
+    let (mut child, addr) = serve(&db, "a");
+    assert_eq!(post(addr, &ticket("before").to_string()), Some(200));
+    // The store drops the writer's connection, as a restart or failover does.
+    db.run(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    let mut statuses = Vec::new();
+    let mut answered = Vec::new();
+    for n in 0..200 {
+        let id = format!("after-{n}");
+        let status = post(addr, &ticket(&id).to_string());
+        if status == Some(200) {
+            answered.push(id);
+            if statuses.contains(&Some(503)) {
+                break;
+            }
+        }
+        statuses.push(status);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(statuses.contains(&Some(503)), "the lost store is answered 503: {statuses:?}");
+    assert!(!answered.is_empty(), "the writer recovers: {statuses:?}");
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    let counts = recorded(&db);
+    for id in answered.iter().chain([&"before".to_owned()]) {
+        assert_eq!(counts.get(id), Some(&1), "{id}");
+    }
+}
