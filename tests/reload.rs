@@ -146,3 +146,57 @@ fn sighup_reloads_and_sigterm_finishes_an_in_flight_batch_then_exits_0() {
     let status = server.wait(WAIT);
     assert_eq!(status.code(), Some(0));
 }
+
+/// Writes the policy files (top level only, as a ConfigMap holds them) in
+/// a new timestamped directory of `root` and points `root/..data` at it
+/// with one rename, the way the kubelet updates a mounted ConfigMap; the
+/// files in `root` are symlinks through `..data`, made on the first call.
+fn config_map_update(root: &std::path::Path, version: &str, edit: impl Fn(&str, String) -> String) {
+    use std::os::unix::fs::symlink;
+    let stamp = format!("..2026_12_06_{version}");
+    std::fs::create_dir(root.join(&stamp)).unwrap();
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(crate::serve_support::POLICIES).unwrap() {
+        let entry = entry.unwrap();
+        if entry.file_type().unwrap().is_file() {
+            let name = entry.file_name().into_string().unwrap();
+            let text = edit(&name, std::fs::read_to_string(entry.path()).unwrap());
+            std::fs::write(root.join(&stamp).join(&name), text).unwrap();
+            names.push(name);
+        }
+    }
+    let previous = std::fs::read_link(root.join("..data")).ok();
+    symlink(&stamp, root.join("..data_tmp")).unwrap();
+    std::fs::rename(root.join("..data_tmp"), root.join("..data")).unwrap();
+    for name in names {
+        let _ = symlink(format!("..data/{name}"), root.join(&name));
+    }
+    if let Some(previous) = previous {
+        std::fs::remove_dir_all(root.join(previous)).unwrap();
+    }
+}
+
+#[test]
+fn a_config_map_update_by_symlink_swap_is_reloaded() {
+    let root = tempfile::tempdir().unwrap();
+    config_map_update(root.path(), "v1", |_, text| text);
+    let mut config = Config::new(root.path());
+    config.debounce = Duration::from_millis(50);
+    let server = Server::start(config);
+    let digest = || server.get("/v1/policy").json()["digest"].clone();
+    let old = digest();
+    assert!(old.is_string(), "the first version serves: {old}");
+
+    config_map_update(root.path(), "v2", |name, text| match name {
+        "boundaries.yaml" => format!("{text}\n# the second version\n"),
+        _ => text,
+    });
+    eventually(WAIT, "the second version's digest", || digest() != old);
+    let response = server.post_json("/v1/decisions", &example());
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["policy"]["digest"], digest());
+    assert_eq!(
+        server.metric("triage_policy_reloads_total{result=\"failure\"}"),
+        0.0
+    );
+}

@@ -362,7 +362,10 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(statuses.contains(&Some(503)), "the lost store is answered 503: {statuses:?}");
+    assert!(
+        statuses.contains(&Some(503)),
+        "the lost store is answered 503: {statuses:?}"
+    );
     assert!(!answered.is_empty(), "the writer recovers: {statuses:?}");
     let (code, out) = verify(&db);
     assert_eq!(code, 0, "{out}");

@@ -37,7 +37,8 @@ pub struct Args {
     /// then they are closed and the process exits 0.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
     pub drain_timeout_ms: u64,
-    /// Most decisions running at once (0: one per core).
+    /// Most decisions running at once (0: one per core; 64 with a store,
+    /// whose threads mostly wait for their commit).
     #[arg(long, default_value_t = 0)]
     pub decision_threads: usize,
     /// Most `/v1/` requests served at once; more are answered `503`.
@@ -53,6 +54,11 @@ pub struct Args {
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
 }
+
+/// Decision threads by default with a store: each waits for the commit that
+/// holds its record, so a thread a core would leave one commit of two or
+/// three records at a time; many waiting threads fill each commit.
+const STORE_DECISION_THREADS: usize = 64;
 
 /// How long the runtime waits at exit for work still running on its threads.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -88,6 +94,8 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.drain_timeout = Duration::from_millis(args.drain_timeout_ms);
     if args.decision_threads > 0 {
         config.decision_threads = args.decision_threads;
+    } else if args.log.is_store() {
+        config.decision_threads = STORE_DECISION_THREADS;
     }
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;

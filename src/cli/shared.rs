@@ -60,6 +60,14 @@ pub enum LogFlush {
 }
 
 impl LogArgs {
+    /// Whether the log asked for is a store.
+    pub fn is_store(&self) -> bool {
+        self.decision_log
+            .as_deref()
+            .and_then(Path::to_str)
+            .is_some_and(store::is_url)
+    }
+
     /// Opens the log (a file or a store) if one was asked for, printing why
     /// it cannot be opened.
     pub fn open(&self, err: &mut dyn Write) -> Result<Option<Arc<dyn Journal>>, u8> {
