@@ -207,7 +207,9 @@ fn serve(db: &Database, writer: &str) -> (Child, SocketAddr) {
                 "--policies",
                 POLICIES,
             ])
-            .args(["--decision-log", &db.url, "--writer-id", writer])
+            // In the environment, as the Kubernetes manifests give them.
+            .env("TRIAGE_DECISION_LOG", &db.url)
+            .env("TRIAGE_WRITER_ID", writer)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
