@@ -18,21 +18,11 @@ SOAK_SECONDS=${SOAK_SECONDS:-300}
 CONNECTIONS=${CONNECTIONS:-32}
 SERVER_THREADS=${SERVER_THREADS:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-WORK=${WORK:-$(mktemp -d)}
-BIN=$TARGET/release/triage
-POLICIES=$ROOT/policies
-
-say() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=benches/support/http.sh
+source "$ROOT/benches/support/http.sh"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-say "building the release binary"
-(cd "$ROOT" && cargo build --release --quiet)
-
-if ! command -v wrk >/dev/null; then
-    say "installing wrk"
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
+prepare
 
 say "generating $SMALL_COUNT and $BATCH_COUNT tickets (seed $SEED) in $WORK"
 "$BIN" gen tickets --policies "$POLICIES" --count "$SMALL_COUNT" --seed "$SEED" --output "$WORK/small.jsonl"
@@ -61,30 +51,13 @@ BIG_RATE=$RATE BIG_PEAK=$PEAK_KB BIG_SECS=$SECONDS_TAKEN
 head -1 "$WORK/summary.txt" >&2
 
 say "starting the service"
-RUST_LOG=warn "$BIN" serve --policies "$POLICIES" --listen 127.0.0.1:0 --threads "$SERVER_THREADS" \
-    >"$WORK/serve.out" 2>"$WORK/serve.err" &
-SERVER=$!
+start_service
 trap 'kill "$SERVER" 2>/dev/null || true' EXIT
-for _ in $(seq 100); do
-    grep -q 'listening on' "$WORK/serve.out" 2>/dev/null && break
-    sleep 0.1
-done
-URL=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-test -n "$URL"
+URL=$ADDR
 
 # wrk cycles through 1,000 generated tickets, one POST each.
 head -1000 "$WORK/small.jsonl" >"$WORK/bodies.jsonl"
-cat >"$WORK/post.lua" <<EOF
-local bodies = {}
-for line in io.lines("$WORK/bodies.jsonl") do bodies[#bodies + 1] = line end
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-    i = i % #bodies + 1
-    return wrk.format(nil, "/v1/decisions", nil, bodies[i])
-end
-EOF
+post_script "$WORK/bodies.jsonl"
 
 say "load: ${LOAD_SECONDS} s, $CONNECTIONS connections"
 wrk -t1 -c"$CONNECTIONS" -d"${LOAD_SECONDS}s" --latency -s "$WORK/post.lua" "$URL" >"$WORK/load.txt"

@@ -16,20 +16,11 @@ LOAD_SECONDS=${LOAD_SECONDS:-10}
 CONNECTIONS_LIST=${CONNECTIONS_LIST:-"1 8 32 128"}
 SERVER_THREADS=${SERVER_THREADS:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-WORK=${WORK:-$(mktemp -d)}
-BIN=$TARGET/release/triage
-POLICIES=$ROOT/policies
-
-say() { printf '== %s\n' "$*" >&2; }
+# shellcheck source=benches/support/http.sh
+source "$ROOT/benches/support/http.sh"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-say "building the release binary"
-(cd "$ROOT" && cargo build --release --locked --quiet --bin triage)
-if ! command -v wrk >/dev/null; then
-    say "installing wrk"
-    apt-get update -qq && apt-get install -y -qq wrk >/dev/null
-fi
+prepare
 eval "$(bash "$ROOT/scripts/postgres.sh" start)"
 SERVER=""
 cleanup() {
@@ -40,30 +31,7 @@ trap cleanup EXIT
 URL=$TRIAGE_TEST_POSTGRES
 
 "$BIN" gen tickets --policies "$POLICIES" --count 1000 --seed 7 --output "$WORK/bodies.jsonl"
-cat >"$WORK/post.lua" <<LUA
-local bodies = {}
-for line in io.lines("$WORK/bodies.jsonl") do bodies[#bodies + 1] = line end
-local i = 0
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "application/json"
-request = function()
-    i = i % #bodies + 1
-    return wrk.format(nil, "/v1/decisions", nil, bodies[i])
-end
-LUA
-
-# Starts the service with extra arguments "$@"; sets SERVER and ADDR.
-start() {
-    RUST_LOG=warn "$BIN" serve --policies "$POLICIES" --listen 127.0.0.1:0 --no-watch \
-        --threads "$SERVER_THREADS" "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
-    SERVER=$!
-    for _ in $(seq 100); do
-        grep -q 'listening on' "$WORK/serve.out" 2>/dev/null && break
-        sleep 0.1
-    done
-    ADDR=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-    test -n "$ADDR"
-}
+post_script "$WORK/bodies.jsonl"
 
 stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""; }
 
@@ -80,13 +48,13 @@ load() {
 ROWS=()
 for c in $CONNECTIONS_LIST; do
     say "no log, $c connections"
-    start
+    start_service --no-watch
     load "$c"
     stop
     ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s' "$c" "none" "$RPS" "-" "$P99" "-" "${NON2XX:-0}")")
 
     say "store, $c connections"
-    start --decision-log "$URL" --writer-id "bench-$c"
+    start_service --no-watch --decision-log "$URL" --writer-id "bench-$c"
     records0=$(sql "SELECT count(*) FROM triage.records")
     commits0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
     load "$c"

@@ -151,10 +151,17 @@ pub struct Process {
 
 impl Process {
     pub fn start(policies: &Path, extra: &[&str]) -> Process {
+        Process::try_start(policies, extra, &[]).expect("the server did not start")
+    }
+
+    /// The server started with `extra` arguments and `env` variables, or
+    /// `None` when it exited before listening.
+    pub fn try_start(policies: &Path, extra: &[&str], env: &[(&str, &str)]) -> Option<Process> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
             .args(["serve", "--listen", "127.0.0.1:0", "--policies"])
             .arg(policies)
             .args(extra)
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -163,13 +170,12 @@ impl Process {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
-        Process { child, addr }
+        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+            let _ = child.wait();
+            return None;
+        };
+        let addr = addr.parse().unwrap();
+        Some(Process { child, addr })
     }
 
     pub fn signal(&self, name: &str) {

@@ -9,9 +9,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -20,7 +20,7 @@ use postgres::{Client, NoTls};
 use serde_json::Value;
 
 use crate::common::binary;
-use crate::serve_support::{POLICIES, example};
+use crate::serve_support::{POLICIES, Process, example};
 
 /// A database of its own on the test server, dropped at the end; `None`
 /// (the test skips, loudly) when no server was started outside CI.
@@ -118,7 +118,7 @@ fn every_kind_of_tampering_with_a_row_is_caught_by_verify() {
     eval_into(&db, "b", 2);
     let (code, out) = verify(&db);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("intact: 6 records"), "{out}");
+    assert!(out.contains("intact: 6 records of 2 writer(s)"), "{out}");
     assert!(out.contains("writer a: 4 records"), "{out}");
 
     let kept = "CREATE TABLE kept AS SELECT * FROM triage.records";
@@ -194,34 +194,18 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     assert!(err.contains("duplicate key"), "{err}");
 }
 
-/// `triage serve` writing to the store as `writer`; retried while the
+/// `triage serve` writing to the store as `writer`, both given in the
+/// environment as the Kubernetes manifests give them; retried while the
 /// writer id is still held by a killed process's connection.
-fn serve(db: &Database, writer: &str) -> (Child, SocketAddr) {
+fn serve(db: &Database, writer: &str) -> Process {
+    let env = [
+        ("TRIAGE_DECISION_LOG", db.url.as_str()),
+        ("TRIAGE_WRITER_ID", writer),
+    ];
     for _ in 0..50 {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--no-watch",
-                "--policies",
-                POLICIES,
-            ])
-            // In the environment, as the Kubernetes manifests give them.
-            .env("TRIAGE_DECISION_LOG", &db.url)
-            .env("TRIAGE_WRITER_ID", writer)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        if let Some(addr) = line.trim().strip_prefix("listening on http://") {
-            return (child, addr.parse().unwrap());
+        if let Some(process) = Process::try_start(Path::new(POLICIES), &["--no-watch"], &env) {
+            return process;
         }
-        let _ = child.wait();
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("serve as writer `{writer}` did not start");
@@ -279,7 +263,7 @@ fn two_replicas_one_killed_mid_load_lose_no_answered_decision() {
                 let mut n = 0;
                 while !stop.load(Ordering::Relaxed) {
                     let id = format!("load-{c}-{n}");
-                    let addr = replicas.lock().unwrap()[n % 2].1;
+                    let addr = replicas.lock().unwrap()[n % 2].addr;
                     if post(addr, &ticket(&id).to_string()) == Some(200) {
                         answered.lock().unwrap().push(id);
                     }
@@ -296,27 +280,19 @@ fn two_replicas_one_killed_mid_load_lose_no_answered_decision() {
     };
     wait_for(200);
     // Killed mid-load: no shutdown, requests in flight.
-    let killed = replicas.lock().unwrap()[0].0.id().to_string();
-    let status = Command::new("kill")
-        .args(["-KILL", &killed])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    replicas.lock().unwrap()[0].signal("KILL");
     let before = answered_count();
     wait_for(before + 100);
     let restarted = serve(&db, "a");
-    let (mut old, _) = std::mem::replace(&mut replicas.lock().unwrap()[0], restarted);
-    old.wait().unwrap();
+    let mut killed = std::mem::replace(&mut replicas.lock().unwrap()[0], restarted);
+    assert!(!killed.wait(Duration::from_secs(10)).success());
     let before = answered_count();
     wait_for(before + 200);
     stop.store(true, Ordering::Relaxed);
     for client in clients {
         client.join().unwrap();
     }
-    for (child, _) in replicas.lock().unwrap().iter_mut() {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
+    replicas.lock().unwrap().clear();
 
     let (code, out) = verify(&db);
     assert_eq!(code, 0, "{out}");
@@ -341,7 +317,8 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
     let Some(db) = Database::new("unreachable") else {
         return;
     };
-    let (mut child, addr) = serve(&db, "a");
+    let server = serve(&db, "a");
+    let addr = server.addr;
     assert_eq!(post(addr, &ticket("before").to_string()), Some(200));
     // The store drops the writer's connection, as a restart or failover does.
     db.run(
@@ -362,8 +339,7 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
         statuses.push(status);
         std::thread::sleep(Duration::from_millis(20));
     }
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     assert!(
         statuses.contains(&Some(503)),
         "the lost store is answered 503: {statuses:?}"

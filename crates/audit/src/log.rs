@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::read;
 use super::record::{self, GENESIS};
-use super::seal::{Sealed, Sealer};
+use super::seal::Sealer;
 use super::{Archive, AuditError};
 use triage_engine::{Bundle, Decision, Rejection};
 
@@ -145,7 +145,9 @@ impl DecisionLog {
         let mut lines = Vec::new();
         let mut ids = Vec::with_capacity(entries.len());
         for &(bundle, ticket, result) in entries {
-            let record = self.seal(bundle, ticket, result, seq + 1, prev)?;
+            // The bundle that decided is archived before its first record.
+            self.archive.store(bundle)?;
+            let record = self.sealer.seal(bundle, ticket, result, seq + 1, prev)?;
             lines.extend_from_slice(&record.line);
             ids.push(record.id);
             (seq, prev) = (seq + 1, record.hash);
@@ -163,20 +165,6 @@ impl DecisionLog {
         self.size += lines.len() as u64;
         (self.seq, self.prev) = (seq, prev);
         Ok(ids)
-    }
-
-    /// The sealed record of one decision, numbered `seq` and chained to
-    /// `prev`, its bundle archived first.
-    fn seal(
-        &mut self,
-        bundle: &Bundle,
-        ticket: &Value,
-        result: &Result<Decision, Rejection>,
-        seq: u64,
-        prev: String,
-    ) -> Result<Sealed, AuditError> {
-        self.archive.store(bundle)?;
-        self.sealer.seal(bundle, ticket, result, seq, prev)
     }
 
     /// Writes `lines` (`count` records) at the end of the current segment with

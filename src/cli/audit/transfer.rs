@@ -28,24 +28,22 @@ pub struct ImportArgs {
     pub writer: Option<String>,
 }
 
-pub fn export(args: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    if !store::is_url(&args.store) {
-        let _ = writeln!(
-            err,
-            "error: `{}` is not a store's URL (postgres://…)",
-            args.store
-        );
+/// Prints the outcome of a transfer and gives the exit code; refuses a
+/// store that is not a URL before anything runs.
+fn transfer<T>(
+    store: &str,
+    run: impl FnOnce() -> Result<T, triage_audit::AuditError>,
+    done: impl FnOnce(T) -> String,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
+    if !store::is_url(store) {
+        let _ = writeln!(err, "error: `{store}` is not a store's URL (postgres://…)");
         return exit::OTHER;
     }
-    match store::export(&args.store, &args.output) {
-        Ok(exported) => {
-            let _ = writeln!(
-                out,
-                "exported {} records of {} writer(s) to {}",
-                exported.records(),
-                exported.writers.len(),
-                args.output.display()
-            );
+    match run() {
+        Ok(value) => {
+            let _ = writeln!(out, "{}", done(value));
             exit::DECIDED
         }
         Err(e) => {
@@ -55,27 +53,34 @@ pub fn export(args: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8
     }
 }
 
+pub fn export(args: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    transfer(
+        &args.store,
+        || store::export(&args.store, &args.output),
+        |exported| {
+            format!(
+                "exported {} records of {} writer(s) to {}",
+                exported.records(),
+                exported.writers.len(),
+                args.output.display()
+            )
+        },
+        out,
+        err,
+    )
+}
+
 pub fn import(args: &ImportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    if !store::is_url(&args.store) {
-        let _ = writeln!(
-            err,
-            "error: `{}` is not a store's URL (postgres://…)",
-            args.store
-        );
-        return exit::OTHER;
-    }
-    match store::import(&args.log, &args.store, args.writer.as_deref()) {
-        Ok(count) => {
-            let _ = writeln!(
-                out,
+    transfer(
+        &args.store,
+        || store::import(&args.log, &args.store, args.writer.as_deref()),
+        |count| {
+            format!(
                 "imported {count} records into {}",
                 store::redacted(&args.store)
-            );
-            exit::DECIDED
-        }
-        Err(e) => {
-            let _ = writeln!(err, "error: {e}");
-            exit::OTHER
-        }
-    }
+            )
+        },
+        out,
+        err,
+    )
 }

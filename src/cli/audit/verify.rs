@@ -39,7 +39,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         crate::cli::shared::json(&checked, out);
     } else if let Some(b) = &checked.broken {
         let _ = writeln!(out, "{b}\nintact before it: {} records", checked.records);
-    } else {
+    } else if checked.writers.is_empty() {
         let _ = writeln!(
             out,
             "intact: {} records in {} file(s); head {}",
@@ -47,6 +47,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             checked.files.len(),
             checked.head
         );
+    } else {
+        let (records, writers) = (checked.records, checked.writers.len());
+        let _ = writeln!(out, "intact: {records} records of {writers} writer(s)");
         for w in &checked.writers {
             let _ = writeln!(
                 out,

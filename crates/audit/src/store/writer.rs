@@ -56,6 +56,9 @@ struct Shared {
     committed: Condvar,
 }
 
+/// What one commit carries: records, and bundles to archive as `(digest, body)`.
+type Batch = (Vec<Row>, Vec<(String, String)>);
+
 /// A record sealed and waiting for its commit.
 struct Row {
     seq: i64,
@@ -128,6 +131,9 @@ impl StoreWriter {
 
 impl Journal for StoreWriter {
     fn append_all(&self, entries: &[Entry<'_>]) -> Result<Vec<String>, AuditError> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
         let shared = &self.shared;
         let mut queue = shared.lock()?;
         if let Some(why) = &queue.stale {
@@ -258,8 +264,7 @@ impl Shared {
 
     /// What to commit next, waiting for it; empty when the writer is stale
     /// and must recover first; `None` at close.
-    #[allow(clippy::type_complexity)]
-    fn next(&self) -> Option<(Vec<Row>, Vec<(String, String)>)> {
+    fn next(&self) -> Option<Batch> {
         let mut queue = self.queue.lock().ok()?;
         while queue.rows.is_empty() && queue.stale.is_none() && !queue.closing {
             queue = self.queued.wait(queue).ok()?;
