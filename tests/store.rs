@@ -320,6 +320,22 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
     let server = serve(&db, "a");
     let addr = server.addr;
     assert_eq!(post(addr, &ticket("before").to_string()), Some(200));
+    // One live process per writer id.
+    let (code, _, err) = binary(&[
+        "eval",
+        "--policies",
+        POLICIES,
+        "--decision-log",
+        &db.url,
+        "--writer-id",
+        "a",
+        crate::serve_support::EXAMPLE,
+    ]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("writer `a`") && err.contains("in use by another process"),
+        "{err}"
+    );
     // The store drops the writer's connection, as a restart or failover does.
     db.run(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \

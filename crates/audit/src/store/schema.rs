@@ -1,16 +1,25 @@
-//! The store's tables, created and migrated by the binary itself: each
-//! migration runs once, in order, in one transaction that also records the
-//! schema's new version, under a lock so that replicas starting together
-//! migrate once.
+//! Connecting to a store, and its tables, created and migrated by the
+//! binary itself: each migration runs once, in order, in one transaction
+//! that also records the schema's new version, with the version table
+//! locked so that replicas starting together migrate once.
 //!
 //! Version 1: `records` (one row a record: its writer, its `seq`, its
 //! canonical line), `bundles` (the archive: a bundle's files by digest),
-//! `settings` (the masking salt; the store's configuration).
+//! `settings` (the masking salt; the store's configuration), `writers` (one
+//! row a writer id, locked by the live process writing as it).
 
-use postgres::Client;
+use postgres::error::SqlState;
+use postgres::{Client, NoTls};
 
-use super::failure;
+use super::url::{failure, redacted};
 use crate::AuditError;
+
+/// A connection to the store at `url`, its schema created or migrated.
+pub(crate) fn connect(url: &str) -> Result<Client, AuditError> {
+    let mut client = Client::connect(url, NoTls).map_err(failure(url))?;
+    migrate(&mut client, url)?;
+    Ok(client)
+}
 
 /// The migrations, in order; the schema's version is how many have run.
 const MIGRATIONS: &[&str] = &["
@@ -22,54 +31,76 @@ const MIGRATIONS: &[&str] = &["
     );
     CREATE TABLE triage.bundles (digest text PRIMARY KEY, body text NOT NULL);
     CREATE TABLE triage.settings (key text PRIMARY KEY, value bytea NOT NULL);
+    CREATE TABLE triage.writers (writer text PRIMARY KEY);
 "];
 
-/// Any number, the same in every process: the lock migrations run under.
-const MIGRATION_LOCK: i64 = 0x7472_6961_6765;
+/// Tries to migrate this many times: processes creating the schema at the
+/// same moment collide once, then find it made.
+const ATTEMPTS: usize = 3;
 
 /// Brings the store's schema to the newest version this binary knows, and
 /// refuses a store migrated by a newer one.
-pub(super) fn migrate(client: &mut Client, url: &str) -> Result<(), AuditError> {
-    let mut tx = client.transaction().map_err(failure(url))?;
-    // Locked first: two processes creating the schema at once would collide.
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-        .map_err(failure(url))?;
+fn migrate(client: &mut Client, url: &str) -> Result<(), AuditError> {
+    let mut attempt = 1;
+    loop {
+        match migrate_once(client) {
+            Ok(Ok(())) => return Ok(()),
+            Ok(Err(version)) => {
+                return Err(AuditError::Store {
+                    store: redacted(url),
+                    detail: format!(
+                        "the schema is at version {version}, newer than this binary's {}",
+                        MIGRATIONS.len()
+                    ),
+                });
+            }
+            Err(error) if attempt < ATTEMPTS && collided(&error) => attempt += 1,
+            Err(error) => return Err(failure(url)(error)),
+        }
+    }
+}
+
+/// One attempt: `Ok(Err(version))` when the store is newer than this binary.
+fn migrate_once(client: &mut Client) -> Result<Result<(), usize>, postgres::Error> {
+    let mut tx = client.transaction()?;
     tx.batch_execute(
         "CREATE SCHEMA IF NOT EXISTS triage;
-         CREATE TABLE IF NOT EXISTS triage.schema_version (version integer NOT NULL);",
-    )
-    .map_err(failure(url))?;
-    let row = tx
-        .query_one(
-            "SELECT coalesce(max(version), 0) FROM triage.schema_version",
-            &[],
-        )
-        .map_err(failure(url))?;
+         CREATE TABLE IF NOT EXISTS triage.schema_version (version integer NOT NULL);
+         LOCK TABLE triage.schema_version IN EXCLUSIVE MODE;",
+    )?;
+    let row = tx.query_one(
+        "SELECT coalesce(max(version), 0) FROM triage.schema_version",
+        &[],
+    )?;
     let version = usize::try_from(row.get::<_, i32>(0)).unwrap_or(0);
     if version > MIGRATIONS.len() {
-        return Err(AuditError::Store {
-            store: super::redacted(url),
-            detail: format!(
-                "the schema is at version {version}, newer than this binary's {}",
-                MIGRATIONS.len()
-            ),
-        });
+        return Ok(Err(version));
     }
     for (done, migration) in MIGRATIONS.iter().enumerate().skip(version) {
         let next = i32::try_from(done + 1).unwrap_or(i32::MAX);
-        tx.batch_execute(migration).map_err(failure(url))?;
-        tx.execute("DELETE FROM triage.schema_version", &[])
-            .and_then(|_| tx.execute("INSERT INTO triage.schema_version VALUES ($1)", &[&next]))
-            .map_err(failure(url))?;
+        tx.batch_execute(migration)?;
+        tx.execute("DELETE FROM triage.schema_version", &[])?;
+        tx.execute("INSERT INTO triage.schema_version VALUES ($1)", &[&next])?;
     }
-    tx.commit().map_err(failure(url))
+    tx.commit().map(Ok)
+}
+
+/// Whether `error` is another process creating the schema at the same time.
+fn collided(error: &postgres::Error) -> bool {
+    [
+        SqlState::UNIQUE_VIOLATION,
+        SqlState::DUPLICATE_SCHEMA,
+        SqlState::DUPLICATE_TABLE,
+    ]
+    .iter()
+    .any(|state| error.code() == Some(state))
 }
 
 /// The store's masking secret, made from OS randomness by the first writer.
 pub(super) fn salt(client: &mut Client, url: &str) -> Result<Vec<u8>, AuditError> {
     let mut fresh = vec![0u8; 32];
     getrandom::fill(&mut fresh).map_err(|e| AuditError::Store {
-        store: super::redacted(url),
+        store: redacted(url),
         detail: format!("cannot make a salt: {e}"),
     })?;
     client

@@ -9,7 +9,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::failure;
+use super::schema::connect;
+use super::url::failure;
 use crate::{Archive, AuditError, read, verify};
 
 /// Rows fetched from the server at a time.
@@ -42,7 +43,7 @@ impl Exported {
 /// Writes every record of the store at `url` to `path` (replaced), in one
 /// snapshot of the store, and its archived bundles to `path`'s archive.
 pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
-    let mut client = super::connect(url)?;
+    let mut client = connect(url)?;
     let mut tx = client
         .build_transaction()
         .isolation_level(postgres::IsolationLevel::RepeatableRead)
@@ -111,7 +112,7 @@ pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, Audit
             detail: format!("{}: {}; nothing was imported", broken.damage, broken.detail),
         });
     }
-    let mut client = super::connect(url)?;
+    let mut client = connect(url)?;
     let mut tx = client.transaction().map_err(failure(url))?;
     let mut digests = BTreeSet::new();
     let mut count = 0;

@@ -10,9 +10,10 @@
 //! A failed commit fails every record queued with or after it (they chain
 //! onto it); the writer then reconnects and reloads its chain's head from
 //! the store (a commit whose answer was lost may have landed), and answers
-//! `unreachable` to new records until it has. The writer's id is held with a
-//! session lock: a second live process with the same id is refused, and a
-//! killed one's lock goes with its connection.
+//! `unreachable` to new records until it has. The writer's id is held by a
+//! second connection that keeps the writer's row locked: a second live
+//! process with the same id is refused, and a killed one's lock goes with
+//! its connection.
 
 use std::collections::HashSet;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -21,7 +22,10 @@ use std::time::Duration;
 
 use postgres::Client;
 
-use super::{failure, redacted, schema};
+use postgres::error::SqlState;
+
+use super::schema::{self, connect};
+use super::url::{detail, failure, redacted};
 use crate::log::Entry;
 use crate::record::{self, GENESIS};
 use crate::seal::Sealer;
@@ -89,10 +93,8 @@ impl StoreWriter {
     /// migrating the schema, and starts its committing thread. Refused
     /// (`WriterBusy`) while another live process writes as `writer`.
     pub fn open(url: &str, writer: &str) -> Result<StoreWriter, AuditError> {
-        let mut client = super::connect(url)?;
-        claim(&mut client, url, writer)?;
-        let salt = schema::salt(&mut client, url)?;
-        let (seq, prev) = head(&mut client, url, writer)?;
+        let (mut connections, (seq, prev)) = reach(url, writer)?;
+        let salt = schema::salt(&mut connections.commits, url)?;
         let shared = Arc::new(Shared {
             url: url.to_owned(),
             store: redacted(url),
@@ -115,7 +117,7 @@ impl StoreWriter {
         let committer = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
             .name(format!("store-{writer}"))
-            .spawn(move || committer.run(client))
+            .spawn(move || committer.run(connections))
             .map_err(|e| shared.fail(format!("cannot start the writer thread: {e}")))?;
         Ok(StoreWriter {
             shared,
@@ -228,26 +230,26 @@ impl Shared {
 
     /// The committing thread: takes what is queued, commits it, tells the
     /// callers; after a failure, reconnects before taking more.
-    fn run(&self, mut client: Client) {
+    fn run(&self, mut connections: Connections) {
         loop {
             let Some((rows, bundles)) = self.next() else {
                 return;
             };
             let Some(last) = rows.last().map(|row| row.seq) else {
-                client = match self.recover() {
-                    Some(client) => client,
+                connections = match self.recover() {
+                    Some(connections) => connections,
                     None => return,
                 };
                 continue;
             };
-            let done = commit(&mut client, &self.writer, &rows, &bundles);
+            let done = commit(&mut connections.commits, &self.writer, &rows, &bundles);
             let Ok(mut queue) = self.queue.lock() else {
                 return;
             };
             match done {
                 Ok(()) => queue.committed = u64::try_from(last).unwrap_or(0),
                 Err(error) => {
-                    let why = super::detail(&error);
+                    let why = detail(&error);
                     tracing::error!(store = %self.store, "commit failed: {why}");
                     let floor = queue.committed;
                     queue.failures.push((floor, why.clone()));
@@ -283,21 +285,17 @@ impl Shared {
 
     /// Reconnects, claims the writer id again and reloads the chain's head,
     /// retrying with a growing pause until it can or the writer closes.
-    fn recover(&self) -> Option<Client> {
+    fn recover(&self) -> Option<Connections> {
         let mut pause = Duration::from_millis(50);
         loop {
             if self.queue.lock().ok()?.closing {
                 return None;
             }
-            let reached = super::connect(&self.url).and_then(|mut client| {
-                claim(&mut client, &self.url, &self.writer)?;
-                head(&mut client, &self.url, &self.writer).map(|head| (client, head))
-            });
-            if let Ok((client, (seq, prev))) = reached {
+            if let Ok((connections, (seq, prev))) = reach(&self.url, &self.writer) {
                 let mut queue = self.queue.lock().ok()?;
                 (queue.seq, queue.prev, queue.committed) = (seq, prev, seq);
                 queue.stale = None;
-                return Some(client);
+                return Some(connections);
             }
             std::thread::sleep(pause);
             pause = (pause * 2).min(MOST_BACKOFF);
@@ -329,20 +327,52 @@ fn commit(
     tx.commit()
 }
 
-/// Takes the session lock that makes this process the one writer `writer`.
-fn claim(client: &mut Client, url: &str, writer: &str) -> Result<(), AuditError> {
-    let row = client
-        .query_one(
-            "SELECT pg_try_advisory_lock(hashtextextended('triage.writer/' || $1, 0))",
+/// A live writer's connections: one commits, the other holds the writer's
+/// row locked for as long as the process lives.
+struct Connections {
+    commits: Client,
+    _claim: Client,
+}
+
+/// Claims `writer` in the store at `url` and reads its chain's head.
+fn reach(url: &str, writer: &str) -> Result<(Connections, (u64, String)), AuditError> {
+    let claim = claim(url, writer)?;
+    let mut commits = connect(url)?;
+    let head = head(&mut commits, url, writer)?;
+    let connections = Connections {
+        commits,
+        _claim: claim,
+    };
+    Ok((connections, head))
+}
+
+/// A connection holding `writer`'s row locked in a transaction left open,
+/// which makes this process the one writer `writer`; the lock goes when the
+/// connection does (the process exits or is killed).
+fn claim(url: &str, writer: &str) -> Result<Client, AuditError> {
+    let mut client = connect(url)?;
+    client
+        .execute(
+            "INSERT INTO triage.writers VALUES ($1) ON CONFLICT DO NOTHING",
             &[&writer],
         )
         .map_err(failure(url))?;
-    match row.get::<_, bool>(0) {
-        true => Ok(()),
-        false => Err(AuditError::WriterBusy {
+    // Held open for the process's life: a server-wide idle limit must not end it.
+    client
+        .batch_execute("SET idle_in_transaction_session_timeout = 0")
+        .and_then(|()| client.batch_execute("BEGIN"))
+        .map_err(failure(url))?;
+    let locked = client.query(
+        "SELECT writer FROM triage.writers WHERE writer = $1 FOR UPDATE NOWAIT",
+        &[&writer],
+    );
+    match locked {
+        Ok(_) => Ok(client),
+        Err(e) if e.code() == Some(&SqlState::LOCK_NOT_AVAILABLE) => Err(AuditError::WriterBusy {
             store: redacted(url),
             writer: writer.to_owned(),
         }),
+        Err(e) => Err(failure(url)(e)),
     }
 }
 
