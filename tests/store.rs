@@ -188,6 +188,29 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, out, err) = binary(&["audit", "replay", &db.url]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("5 identical"), "{out}");
+    // The other readers take the store's URL where they take a log.
+    let (code, out, err) = binary(&["audit", "show", &db.url, "--ticket", "b-1"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains(&format!("{}#b:2)", db.url)), "{out}");
+    let (code, out, err) = binary(&["audit", "report", &db.url, "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let report: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(report["log"], Value::String(db.url.clone()));
+    assert!(out.contains("intact: 5 records"), "{out}");
+    let (code, out, err) = binary(&[
+        "diff",
+        "--base",
+        POLICIES,
+        "--head",
+        POLICIES,
+        "--tickets",
+        &db.url,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("5 tickets, 0 decisions change"), "{out}");
+    let (code, out, _) = binary(&["audit", "repair", &db.url]);
+    assert_eq!(code, 0);
+    assert!(out.contains("nothing to repair"), "{out}");
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
