@@ -21,7 +21,8 @@ source "$ROOT/benches/support/http.sh"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 prepare
-eval "$(bash "$ROOT/scripts/postgres.sh" start)"
+postgres_env=$(bash "$ROOT/scripts/postgres.sh" start)
+eval "$postgres_env"
 SERVER=""
 cleanup() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
