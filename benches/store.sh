@@ -7,7 +7,8 @@
 #   benches/store.sh
 #
 # Variables: LOAD_SECONDS (10), CONNECTIONS_LIST ("1 8 32 128"),
-# SERVER_THREADS (2), WORK (a scratch directory; default a fresh one).
+# SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
+# WORK (a scratch directory; default a fresh one).
 # The server comes from scripts/postgres.sh (fsync and synchronous commit
 # on, its defaults); the service's decision threads are the store default.
 set -euo pipefail
@@ -55,7 +56,8 @@ for c in $CONNECTIONS_LIST; do
     ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s' "$c" "none" "$RPS" "-" "$P99" "-" "${NON2XX:-0}")")
 
     say "store, $c connections"
-    start_service --no-watch --decision-log "$URL" --writer-id "bench-$c"
+    start_service --no-watch --decision-log "$URL" --writer-id "bench-$c" \
+        ${DECISION_THREADS:+--decision-threads "$DECISION_THREADS"}
     records0=$(sql "SELECT count(*) FROM triage.records")
     commits0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
     load "$c"

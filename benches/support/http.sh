@@ -39,10 +39,14 @@ start_service() {
     RUST_LOG=warn "$BIN" serve --policies "$POLICIES" --listen 127.0.0.1:0 --threads "$SERVER_THREADS" \
         "$@" >"$WORK/serve.out" 2>"$WORK/serve.err" &
     SERVER=$!
-    for _ in $(seq 100); do
+    for _ in $(seq 300); do
         grep -q 'listening on' "$WORK/serve.out" 2>/dev/null && break
         sleep 0.1
     done
     ADDR=$(sed -n 's/^listening on //p' "$WORK/serve.out")
-    test -n "$ADDR"
+    if [ -z "$ADDR" ]; then
+        say "the service did not start: $*"
+        cat "$WORK/serve.err" >&2
+        return 1
+    fi
 }

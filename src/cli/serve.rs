@@ -37,7 +37,7 @@ pub struct Args {
     /// then they are closed and the process exits 0.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
     pub drain_timeout_ms: u64,
-    /// Most decisions running at once (0: one per core; 64 with a store,
+    /// Most decisions running at once (0: one per core; 256 with a store,
     /// whose threads mostly wait for their commit).
     #[arg(long, default_value_t = 0)]
     pub decision_threads: usize,
@@ -58,7 +58,7 @@ pub struct Args {
 /// Decision threads by default with a store: each waits for the commit that
 /// holds its record, so a thread a core would leave one commit of two or
 /// three records at a time; many waiting threads fill each commit.
-const STORE_DECISION_THREADS: usize = 64;
+const STORE_DECISION_THREADS: usize = 256;
 
 /// How long the runtime waits at exit for work still running on its threads.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);

@@ -63,11 +63,20 @@ fn migrate(client: &mut Client, url: &str) -> Result<(), AuditError> {
 /// One attempt: `Ok(Err(version))` when the store is newer than this binary.
 fn migrate_once(client: &mut Client) -> Result<Result<(), usize>, postgres::Error> {
     let mut tx = client.transaction()?;
-    tx.batch_execute(
-        "CREATE SCHEMA IF NOT EXISTS triage;
-         CREATE TABLE IF NOT EXISTS triage.schema_version (version integer NOT NULL);
-         LOCK TABLE triage.schema_version IN EXCLUSIVE MODE;",
-    )?;
+    // Asked first so that a made store gives no notice of things skipped.
+    let made: bool = tx
+        .query_one(
+            "SELECT to_regclass('triage.schema_version') IS NOT NULL",
+            &[],
+        )?
+        .get(0);
+    if !made {
+        tx.batch_execute(
+            "CREATE SCHEMA IF NOT EXISTS triage;
+             CREATE TABLE IF NOT EXISTS triage.schema_version (version integer NOT NULL);",
+        )?;
+    }
+    tx.batch_execute("LOCK TABLE triage.schema_version IN EXCLUSIVE MODE")?;
     let row = tx.query_one(
         "SELECT coalesce(max(version), 0) FROM triage.schema_version",
         &[],
