@@ -261,6 +261,18 @@ impl<'a> ChainWalk<'a> {
             ));
         }
         let writer = claims.writer.as_deref();
+        // Each chain's records stand together (a store exports them so):
+        // a chain taken up again after another's is a record slipped in.
+        if writer != self.last && self.chains.contains_key(&writer) {
+            return Err((
+                Damage::Inserted,
+                format!(
+                    "record {seq} of {} stands among the records of {}: it was inserted",
+                    name(writer),
+                    name(self.last)
+                ),
+            ));
+        }
         let chain = self.chains.entry(writer).or_default();
         if seq == chain.expected && claims.prev == chain.prev {
             chain.prev = claims.hash.clone();
@@ -327,5 +339,75 @@ impl<'a> ChainWalk<'a> {
                 format!("records {expected} to {} are missing", seq - 1),
             ),
         }
+    }
+}
+
+/// A chain's name for a person: its writer, or the log's own chain.
+fn name(writer: Option<&str>) -> String {
+    match writer {
+        Some(writer) => format!("writer `{writer}`"),
+        None => "the log (no writer)".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sealed record line of `writer`'s chain.
+    fn line(writer: Option<&str>, seq: u64, prev: &str) -> (String, String) {
+        let mut value = serde_json::json!({
+            "schema": record::SCHEMA, "seq": seq, "id": "d", "at": "t",
+            "policy": {"name": "p", "version": "1", "digest": "sha256:0"},
+            "ticket": null, "masked": [], "prev": prev,
+        });
+        if let Some(writer) = writer {
+            value["writer"] = Value::String(writer.to_owned());
+        }
+        let hash = record::hash_of(&mut value);
+        value["hash"] = Value::String(hash.clone());
+        (value.to_string(), hash)
+    }
+
+    fn chain(writer: Option<&str>, count: u64) -> Vec<String> {
+        let mut prev = GENESIS.to_owned();
+        (1..=count)
+            .map(|seq| {
+                let (text, hash) = line(writer, seq, &prev);
+                prev = hash;
+                text
+            })
+            .collect()
+    }
+
+    fn verified(lines: &[String]) -> Verification {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        verify(&[path]).unwrap()
+    }
+
+    #[test]
+    fn writers_chains_standing_together_verify_each_on_its_own() {
+        let lines = [chain(Some("a"), 3), chain(Some("b"), 2)].concat();
+        let checked = verified(&lines);
+        assert!(checked.broken.is_none(), "{:?}", checked.broken);
+        assert_eq!(checked.records, 5);
+        assert_eq!(checked.writers.len(), 2);
+    }
+
+    #[test]
+    fn a_chain_of_another_writer_slipped_into_a_log_is_caught() {
+        let log = chain(None, 4);
+        let forged = chain(Some("x"), 1);
+        let lines = [&log[..2], &forged[..], &log[2..]].concat();
+        let broken = verified(&lines).broken.unwrap();
+        assert_eq!(broken.damage, Damage::Inserted);
+        assert_eq!(broken.line, 4);
+        assert!(
+            broken.detail.contains("among the records of writer `x`"),
+            "{}",
+            broken.detail
+        );
     }
 }
