@@ -11,6 +11,7 @@ mod audit_tools;
 mod batch;
 mod check;
 mod cli;
+mod deploy;
 mod determinism_processes;
 mod diff;
 mod editor;
