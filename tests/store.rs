@@ -211,6 +211,15 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, out, _) = binary(&["audit", "repair", &db.url]);
     assert_eq!(code, 0);
     assert!(out.contains("nothing to repair"), "{out}");
+    // A store migrated by a newer binary is refused, not written to.
+    db.run("UPDATE triage.schema_version SET version = 99");
+    let (code, _, err) = binary(&["audit", "verify", &db.url]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("the schema is at version 99, newer than this binary's 1"),
+        "{err}"
+    );
+    db.run("UPDATE triage.schema_version SET version = 1");
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
