@@ -2,8 +2,8 @@
 //!
 //! Callers seal their records under a short lock (numbering and chaining
 //! them, as the file log does) and queue them; one thread of the writer's
-//! own takes everything queued, inserts it in one transaction and commits,
-//! while the next records queue behind. A caller returns only once the
+//! own takes everything queued and inserts it with one statement (one
+//! commit), while the next records queue behind. A caller returns only once the
 //! commit that holds its records is done: the answer never runs ahead of
 //! its record, and under load one commit carries many records.
 //!
@@ -20,7 +20,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use postgres::Client;
+use postgres::{Client, Statement};
 
 use postgres::error::SqlState;
 
@@ -242,7 +242,7 @@ impl Shared {
                 };
                 continue;
             };
-            let done = commit(&mut connections.commits, &self.writer, &rows, &bundles);
+            let done = commit(&mut connections, &self.writer, &rows, &bundles);
             let Ok(mut queue) = self.queue.lock() else {
                 return;
             };
@@ -303,34 +303,38 @@ impl Shared {
     }
 }
 
-/// Inserts `rows` of `writer` and the new `bundles` in one transaction.
+/// Archives the new `bundles`, then inserts `rows` of `writer` with one
+/// statement, which commits them all or none. One round trip for the
+/// records (the statement is prepared once): under load, the commit's
+/// turns with the server are what the waiting decisions pay for. A bundle
+/// archived without the records that failed after it is harmless.
 fn commit(
-    client: &mut Client,
+    connections: &mut Connections,
     writer: &str,
     rows: &[Row],
     bundles: &[(String, String)],
 ) -> Result<(), postgres::Error> {
-    let mut tx = client.transaction()?;
     for (digest, body) in bundles {
-        tx.execute(
+        connections.commits.execute(
             "INSERT INTO triage.bundles VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[digest, body],
         )?;
     }
     let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     let lines: Vec<&str> = rows.iter().map(|row| row.line.as_str()).collect();
-    tx.execute(
-        "INSERT INTO triage.records (writer, seq, line)
-         SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
-        &[&writer, &seqs, &lines],
-    )?;
-    tx.commit()
+    let insert = &connections.insert;
+    connections
+        .commits
+        .execute(insert, &[&writer, &seqs, &lines])
+        .map(drop)
 }
 
 /// A live writer's connections: one commits, the other holds the writer's
 /// row locked for as long as the process lives.
 struct Connections {
     commits: Client,
+    /// The records' insert, prepared on `commits`.
+    insert: Statement,
     _claim: Client,
 }
 
@@ -339,8 +343,15 @@ fn reach(url: &str, writer: &str) -> Result<(Connections, (u64, String)), AuditE
     let claim = claim(url, writer)?;
     let mut commits = connect(url)?;
     let head = head(&mut commits, url, writer)?;
+    let insert = commits
+        .prepare(
+            "INSERT INTO triage.records (writer, seq, line)
+             SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
+        )
+        .map_err(failure(url))?;
     let connections = Connections {
         commits,
+        insert,
         _claim: claim,
     };
     Ok((connections, head))
