@@ -125,8 +125,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     // A decision still running after the drain (a slow rule whose request
     // was answered at its deadline) records nothing: it is not waited for.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    if let Some(Ok(mut log)) = log.as_deref().map(std::sync::Mutex::try_lock) {
-        let _ = log.sync();
+    // The head is signed (when there is a key) once nothing more is written.
+    if let Some(Ok(mut log)) = log.as_deref().map(std::sync::Mutex::try_lock)
+        && let Err(error) = log.checkpoint().and_then(|()| log.sync())
+    {
+        let _ = writeln!(err, "error: {error}");
     }
     match served {
         Ok(()) => exit::DECIDED,

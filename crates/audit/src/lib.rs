@@ -7,8 +7,10 @@
 //!
 //! The record format, `triage.decision/v1`, is described in `record`.
 
+pub mod approval;
 pub mod archive;
 pub mod canonical;
+pub mod checkpoint;
 pub mod diff;
 pub mod html;
 pub use html::esc as escape;
@@ -20,6 +22,7 @@ pub mod recorder;
 pub mod repair;
 pub mod replay;
 pub mod report;
+pub mod sign;
 pub mod verdict;
 pub mod verify;
 
@@ -57,6 +60,8 @@ pub enum AuditError {
         line: usize,
         detail: String,
     },
+    #[error("key file `{}`: {detail}", path.display())]
+    Key { path: PathBuf, detail: String },
     #[error("archived bundle `{digest}`: {detail}")]
     Archive { digest: String, detail: String },
     #[error("cannot encode a record: {0}")]
