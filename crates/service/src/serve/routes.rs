@@ -506,6 +506,7 @@ async fn policy(State(state): AppState) -> Response {
         "version": p.version,
         "digest": p.digest,
         "loaded_at": loaded.loaded_at,
+        "approval": loaded.approval.as_ref().map(|a| json!({ "id": a.id, "key": a.key })),
         "rules": bundle.rule_ids(),
         "vehicles": vehicles,
         "last_reload_error": last_error(&state),
@@ -524,7 +525,7 @@ async fn reload_now(State(state): AppState) -> Response {
             let serving = state.live.load_full().map(|l| l.bundle.policy().clone());
             let body = json!({
                 "reloaded": false,
-                "error": { "kind": "invalid_policy", "message": failure.message },
+                "error": { "kind": failure.kind, "message": failure.message },
                 "problems": failure.problems,
                 "policy": serving,
             });
