@@ -22,5 +22,6 @@ mod plan;
 mod reload;
 mod serve_limits;
 mod serve_support;
+mod signing;
 mod suites;
 mod table;
