@@ -18,6 +18,7 @@ mod fault_support;
 mod fmt;
 mod hostile_input;
 mod http;
+mod openapi;
 mod plan;
 mod reload;
 mod serve_limits;
