@@ -13,7 +13,7 @@ use triage_audit::{DecisionLog, LogOptions};
 use triage_service::serve::Config;
 
 use crate::common::{arg, cli, generated, reference};
-use crate::serve_support::{Server, example, policies_copy};
+use crate::serve_support::{Server, example, policies_copy, replace};
 
 /// A key pair written by `triage keygen` into `dir` as `name.key`/`name.pub`.
 fn keygen(dir: &Path, name: &str) -> (PathBuf, PathBuf) {
@@ -212,6 +212,26 @@ fn serve_requires_an_approval_by_a_trusted_key_and_records_name_it() {
         server.metric("triage_approval_refusals_total{reason=\"untrusted\"}"),
         1.0
     );
+    // Edited after it was signed: refused as forged.
+    approve(head.path(), &private);
+    let file = head.path().join("approval.json");
+    let mut edited: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    edited["suite"]["passed"] = Value::from(1_000_000);
+    std::fs::write(&file, edited.to_string()).unwrap();
+    assert_eq!(server.post("/v1/policy/reload", b"").status, 422);
+    let forged = "triage_approval_refusals_total{reason=\"bad_signature\"}";
+    assert_eq!(server.metric(forged), 1.0);
+    // Valid, but for the bundle before a change to it.
+    approve(head.path(), &private);
+    let rules = std::fs::read_to_string(head.path().join("boundaries.yaml")).unwrap();
+    replace(
+        head.path(),
+        "boundaries.yaml",
+        &format!("{rules}# changed after approval\n"),
+    );
+    assert_eq!(server.post("/v1/policy/reload", b"").status, 422);
+    let other = "triage_approval_refusals_total{reason=\"other_bundle\"}";
+    assert_eq!(server.metric(other), 1.0);
     // Gone altogether: refused as missing.
     std::fs::remove_file(head.path().join("approval.json")).unwrap();
     assert_eq!(server.post("/v1/policy/reload", b"").status, 422);
