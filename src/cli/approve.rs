@@ -14,12 +14,10 @@ use triage_engine::{Bundle, Diagnostics};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle serving now, that the change is planned against.
-    #[arg(value_name = "BASE_DIR")]
-    pub base: PathBuf,
-    /// The bundle to approve; its suites are read from its `tests/`.
-    #[arg(value_name = "HEAD_DIR")]
-    pub head: PathBuf,
+    /// The bundle to approve (HEAD_DIR, its suites read from its `tests/`)
+    /// and the one its plan is computed against (BASE_DIR).
+    #[command(flatten)]
+    pub bundles: super::shared::BaseHead,
     /// The approver's private key (`triage keygen`).
     #[arg(long, value_name = "PREFIX.key")]
     pub key: PathBuf,
@@ -39,7 +37,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
             return exit::OTHER;
         }
     };
-    let (base, head) = match (load(&args.base, err), load(&args.head, err)) {
+    let (base, head) = match (load(&args.bundles.base, err), load(&args.bundles.head, err)) {
         (Ok(base), Ok(head)) => (base, head),
         (Err(code), _) | (_, Err(code)) => return code,
     };
@@ -48,7 +46,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Err(code) => return code,
     };
     let document = approval::sign(head.policy(), base.policy(), &evidence, &signer);
-    match approval::write(&args.head, &document) {
+    match approval::write(&args.bundles.head, &document) {
         Ok(path) => {
             let _ = writeln!(
                 out,
@@ -75,7 +73,7 @@ fn evidence(
     args: &Args,
     err: &mut dyn Write,
 ) -> Result<Evidence, u8> {
-    let cases = suite::load_suites(&args.head)
+    let cases = suite::load_suites(&args.bundles.head)
         .and_then(|cases| suite::check_references(head, &cases).map(|()| cases))
         .map_err(|error| {
             let _ = write!(err, "{}", error.render_plain());
@@ -88,7 +86,7 @@ fn evidence(
             "error: {} of {} suite cases fail in `{}`: not approved (see `triage test`)",
             report.failed,
             report.cases.len(),
-            args.head.display()
+            args.bundles.head.display()
         );
         return Err(exit::OTHER);
     }

@@ -28,6 +28,17 @@ pub struct PolicyArgs {
     pub policies: PathBuf,
 }
 
+/// A change from one bundle to another, for the commands that compare two.
+#[derive(Debug, clap::Args)]
+pub struct BaseHead {
+    /// The bundle before the change.
+    #[arg(value_name = "BASE_DIR")]
+    pub base: PathBuf,
+    /// The bundle after the change.
+    #[arg(value_name = "HEAD_DIR")]
+    pub head: PathBuf,
+}
+
 /// The decision log options, shared by every subcommand that decides.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {

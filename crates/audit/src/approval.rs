@@ -21,7 +21,6 @@
 //! SHA-256 of its canonical encoding, signature included; the records of the
 //! decisions made under it carry that id.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
@@ -80,12 +79,7 @@ pub fn write(dir: &Path, document: &Value) -> Result<PathBuf, AuditError> {
     let mut text =
         serde_json::to_vec_pretty(document).map_err(|e| AuditError::Encode(e.to_string()))?;
     text.push(b'\n');
-    let mut file =
-        std::fs::File::create(&temporary).map_err(AuditError::io("create", &temporary))?;
-    file.write_all(&text)
-        .and_then(|()| file.sync_all())
-        .map_err(AuditError::io("write", &temporary))?;
-    std::fs::rename(&temporary, &path).map_err(AuditError::io("rename", &temporary))?;
+    super::archive::write_whole(&path, &temporary, &text)?;
     Ok(path)
 }
 
