@@ -87,16 +87,22 @@ impl Checkpointer {
         seq > self.signed
     }
 
-    /// Signs `head`, the hash of record `seq` (already on disk), and appends
-    /// the checkpoint, synced.
-    pub(crate) fn sign(&mut self, seq: u64, head: &str) -> Result<(), AuditError> {
+    /// The signed checkpoint of `head`, the hash of record `seq`: what a
+    /// store other than a file keeps as it is.
+    pub fn signed(&self, seq: u64, head: &str) -> Value {
         let at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut document = serde_json::json!({
             "schema": SCHEMA, "seq": seq, "head": head, "at": at,
         });
         self.signer.sign(&mut document);
-        let mut line = canonical::encode(&document);
+        document
+    }
+
+    /// Signs `head`, the hash of record `seq` (already on disk), and appends
+    /// the checkpoint, synced.
+    pub(crate) fn sign(&mut self, seq: u64, head: &str) -> Result<(), AuditError> {
+        let mut line = canonical::encode(&self.signed(seq, head));
         line.push(b'\n');
         let mut file = std::fs::OpenOptions::new()
             .create(true)
@@ -200,14 +206,29 @@ impl Checkpoints {
         };
         let files = claims.files.clone();
         read::lines(&files, |line| {
-            claims.take(line.file, line.number, &line.text, trusted);
+            let value = serde_json::from_slice::<Value>(&line.text).unwrap_or(Value::Null);
+            claims.take(line.file, line.number, value, trusted);
             true
         })?;
         Ok(claims)
     }
 
-    fn take(&mut self, file: usize, line: usize, text: &[u8], trusted: &Trusted) {
-        let value = serde_json::from_slice::<Value>(text).unwrap_or(Value::Null);
+    /// Checkpoints kept other than in a file (a database's rows), named
+    /// `source` and numbered from 1 in their problems; their signatures
+    /// checked against `trusted`.
+    pub fn of_documents(source: PathBuf, documents: Vec<Value>, trusted: &Trusted) -> Checkpoints {
+        let mut claims = Checkpoints {
+            files: vec![source],
+            claims: Vec::new(),
+            problems: Vec::new(),
+        };
+        for (i, document) in documents.into_iter().enumerate() {
+            claims.take(0, i + 1, document, trusted);
+        }
+        claims
+    }
+
+    fn take(&mut self, file: usize, line: usize, value: Value, trusted: &Trusted) {
         let seq = value.get("seq").and_then(Value::as_u64);
         let head = value.get("head").and_then(Value::as_str);
         let schema_ok = value.get("schema").and_then(Value::as_str) == Some(SCHEMA);
@@ -281,5 +302,36 @@ impl Checkpoints {
         report.files = self.files;
         report.problems = self.problems;
         report
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checkpoints_kept_as_documents_are_checked_as_a_file_is() {
+        let dir = tempfile::tempdir().unwrap();
+        let signer = Signer::generate().unwrap();
+        let public = dir.path().join("writer.pub");
+        std::fs::write(&public, signer.public()).unwrap();
+        let trusted = Trusted::read(&[public]).unwrap();
+        let writer = Checkpointer::new(signer, 2);
+        let documents = vec![writer.signed(2, "sha256:b"), writer.signed(4, "sha256:d")];
+        let claims = Checkpoints::of_documents("rows".into(), documents, &trusted);
+        assert_eq!(claims.positions(), HashSet::from([2, 4]));
+        // A chain of three records, whose second has the signed hash.
+        let heads = HashMap::from([(2, "sha256:b".to_owned())]);
+        let report = claims.against(&heads, 3, false);
+        assert_eq!(
+            (report.good, report.signed_through, report.unsigned),
+            (1, 2, 1)
+        );
+        let faults: Vec<Fault> = report.problems.iter().map(|p| p.fault).collect();
+        assert_eq!(faults, [Fault::Truncated]);
+        assert_eq!(
+            report.problems[0].to_string().split(':').next(),
+            Some("rows")
+        );
     }
 }
