@@ -5,6 +5,10 @@
 //! change. The `recorder` is the one way to decide, record and answer: every
 //! caller that decides (`triage eval`, batch mode, the service) goes through it.
 //!
+//! The signed parts: `sign` (Ed25519 keys and signed documents),
+//! `checkpoint` (the chain heads a writer signs, so that a cut tail shows)
+//! and `approval` (a bundle signed off before it may serve).
+//!
 //! The record format, `triage.decision/v1`, is described in `record`.
 
 pub mod approval;
