@@ -175,6 +175,25 @@ fn approve(head: &Path, key: &Path) -> String {
 }
 
 #[test]
+fn a_bundle_whose_suites_fail_is_not_approved() {
+    let head = policies_copy();
+    let suite = head.path().join("tests/boundaries.yaml");
+    let text = std::fs::read_to_string(&suite).unwrap();
+    let wrong = text.replacen("outcome: contact_publisher", "outcome: monitor_incident", 1);
+    std::fs::write(&suite, wrong).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, _) = keygen(dir.path(), "approver");
+    let base = crate::serve_support::POLICIES;
+    let (code, _, err) = cli(&["approve", base, arg(head.path()), "--key", arg(&private)]);
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("1 of ") && err.contains("suite cases fail"),
+        "{err}"
+    );
+    assert!(!head.path().join("approval.json").exists());
+}
+
+#[test]
 fn an_approval_beside_the_bundle_changes_neither_its_digest_nor_its_warnings() {
     let head = policies_copy();
     let before = triage_engine::Bundle::load(head.path()).unwrap();
