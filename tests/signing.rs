@@ -101,6 +101,19 @@ fn a_closed_log_is_signed_to_its_last_record_and_its_cut_tail_is_caught() {
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("truncated: the log ends at record 5"), "{out}");
     assert!(out.contains("2 records after it not yet signed"), "{out}");
+    let (code, out, _) = cli(&[
+        "audit",
+        "verify",
+        arg(&log),
+        "--trusted-key",
+        arg(&public),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    let json: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(json["checkpoints"]["problems"][0]["fault"], "truncated");
+    assert_eq!(json["checkpoints"]["unsigned"], 2);
 }
 
 #[test]

@@ -67,6 +67,7 @@ impl Checkpointer {
         if !self.file.exists() {
             return Ok(());
         }
+        cut_torn_line(&self.file)?;
         read::lines(std::slice::from_ref(&self.file), |line| {
             let seq = serde_json::from_slice::<Value>(&line.text)
                 .ok()
@@ -115,6 +116,24 @@ impl Checkpointer {
         self.signed = seq;
         Ok(())
     }
+}
+
+/// Cuts a last line without its line feed (a crash while a checkpoint was
+/// written) off the checkpoints `file`, so the next one starts a line of its
+/// own. Nothing is lost: that head was not yet signed, and the next
+/// checkpoint signs a later one. Only the log's writer, holding its lock,
+/// gets here.
+fn cut_torn_line(file: &Path) -> Result<(), AuditError> {
+    let bytes = std::fs::read(file).map_err(AuditError::io("read", file))?;
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if whole == bytes.len() {
+        return Ok(());
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(file)
+        .and_then(|f| f.set_len(whole as u64).and_then(|()| f.sync_data()))
+        .map_err(AuditError::io("cut the torn checkpoint of", file))
 }
 
 /// What is wrong with a checkpoint.
@@ -308,6 +327,23 @@ impl Checkpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_torn_last_checkpoint_is_cut_before_the_next_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("decisions.jsonl");
+        let mut writer = Checkpointer::new(Signer::generate().unwrap(), 2);
+        writer.attach(&log).unwrap();
+        writer.sign(2, "sha256:b").unwrap();
+        let file = file_of(&log);
+        let whole = std::fs::read_to_string(&file).unwrap();
+        std::fs::write(&file, format!("{whole}{{\"at\":\"2026-")).unwrap();
+        writer.attach(&log).unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), whole);
+        assert_eq!(writer.signed, 2);
+        writer.sign(4, "sha256:d").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap().lines().count(), 2);
+    }
 
     #[test]
     fn checkpoints_kept_as_documents_are_checked_as_a_file_is() {
