@@ -228,3 +228,58 @@ fn unready_answers(checker: &mut Checker) {
     checker.send(&server, "post", "/v1/decisions", b"{}");
     checker.send(&server, "post", "/v1/decisions/batch", b"[]");
 }
+
+/// The keys of each trace step of each answer.
+fn trace_keys(answers: &[Value]) -> BTreeSet<String> {
+    let steps = answers
+        .iter()
+        .filter_map(|a| a["trace"].as_array())
+        .flatten();
+    steps
+        .flat_map(|s| s.as_object().unwrap().keys().cloned())
+        .collect()
+}
+
+#[test]
+fn generated_tickets_answers_fit_the_schemas_and_use_every_trace_field() {
+    let document = document();
+    let validator = |name: &str| {
+        let mut schema = json!({ "$ref": format!("#/components/schemas/{name}") });
+        schema["components"] = document["components"].clone();
+        jsonschema::validator_for(&schema).unwrap()
+    };
+    let (decision, rejection) = (validator("Decision"), validator("Rejection"));
+    let bundle = crate::common::reference();
+    let mut answers = Vec::new();
+    // Half of them leave out fields with defaults, for the trace's `defaulted`.
+    let left_out = [
+        ("diagnosed", Value::Null),
+        ("partner.support_plans", Value::Null),
+    ];
+    let tickets = crate::common::generated(300, 11).into_iter().enumerate();
+    for (i, ticket) in tickets {
+        let ticket = match i % 2 {
+            0 => ticket,
+            _ => crate::common::with(ticket, &left_out),
+        };
+        let (answer, validator) = match bundle.decide(&ticket) {
+            Ok(d) => (serde_json::to_value(d).unwrap(), &decision),
+            Err(r) => (serde_json::to_value(r).unwrap(), &rejection),
+        };
+        let errors: Vec<String> = validator
+            .iter_errors(&answer)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{errors:?}\n{answer}");
+        answers.push(answer);
+    }
+    // A field the schema has and no answer uses would be one the code dropped.
+    let step = &document["components"]["schemas"]["Decision"]["properties"]["trace"]["items"];
+    let documented: BTreeSet<String> = step["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(trace_keys(&answers), documented);
+}
