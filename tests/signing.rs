@@ -279,7 +279,21 @@ fn serve_requires_an_approval_by_a_trusted_key_and_records_name_it() {
         .lines()
         .map(|l| serde_json::from_str::<Value>(l).unwrap()["approval"].clone())
         .collect();
-    assert_eq!(approvals, [Value::from(id.clone()), Value::from(id)]);
+    assert_eq!(
+        approvals,
+        [Value::from(id.clone()), Value::from(id.clone())]
+    );
+    let first = text.lines().next().unwrap();
+    let decision = serde_json::from_str::<Value>(first).unwrap()["id"].clone();
+    let (code, out, _) = cli(&[
+        "audit",
+        "show",
+        arg(&log),
+        "--decision",
+        decision.as_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains(&format!("  approval:  {id}\n")), "{out}");
     assert!(triage_audit::verify::verify(&[log]).unwrap().intact());
 }
 
