@@ -42,6 +42,9 @@ pub struct Config {
     /// Where every answer is recorded, when set; a decision is sent only once
     /// its record is written.
     pub log: Option<std::sync::Arc<std::sync::Mutex<triage_audit::DecisionLog>>>,
+    /// When set, a bundle loads only with an approval (`approval.json` in
+    /// its directory) signed by one of these keys; every record names it.
+    pub require_approval: Option<triage_audit::sign::Trusted>,
 }
 
 /// The defaults of `Config`'s limits, which `triage serve` shows as its own.
@@ -72,6 +75,7 @@ impl Config {
             watch: true,
             debounce: Duration::from_millis(250),
             log: None,
+            require_approval: None,
         }
     }
 }
@@ -80,11 +84,16 @@ impl Config {
 pub(crate) struct Loaded {
     pub bundle: Bundle,
     pub loaded_at: String,
+    /// The approval it serves under, when approvals are required.
+    pub approval: Option<triage_audit::approval::Approved>,
 }
 
 /// Why the last reload failed.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ReloadFailure {
+    /// `invalid_policy` or `not_approved`: the kind of the API's error.
+    #[serde(skip)]
+    pub kind: &'static str,
     pub at: String,
     pub message: String,
     pub problems: Vec<Problem>,
