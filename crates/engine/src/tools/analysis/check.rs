@@ -8,6 +8,7 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
+use super::apply;
 use super::classes::{Class, describe, ticket};
 use super::flow::{Failure, Flow, Opaque};
 use super::meet::meets;
@@ -390,7 +391,7 @@ impl Report<'_> {
             .collect();
         let flow = self.flow;
         let found = parallel::map(&pairs, |&(i, j)| {
-            self.described(&flow.rule_decides[j].and(&flow.rule_guard[i]))
+            self.described(&apply::and(&flow.rule_decides[j], &flow.rule_guard[i]))
         });
         // Witnesses are numbered in rule order, whichever core builds them.
         let first = self.witnesses;

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
+use super::apply;
 use super::meet::meets;
 use super::parallel;
 use super::side::{AVal, Side};
@@ -363,7 +364,7 @@ impl<'s, 'a> Walk<'s, 'a> {
                 reaching.push(None);
                 continue;
             }
-            let next = reached.and(&sets.f);
+            let next = apply::and(&reached, &sets.f);
             reaching.push(Some(std::mem::replace(&mut reached, next)));
         }
         self.flow.leftover = reached;
@@ -380,7 +381,7 @@ impl<'s, 'a> Walk<'s, 'a> {
     ) -> (Bdd, Found) {
         let mut found = Found::default();
         found.fail(reached, &sets.failures);
-        let decides = reached.and(&sets.t);
+        let decides = apply::and(reached, &sets.t);
         if !decides.is_false() {
             match rule.path {
                 None => self.act(&mut found, &decides, rule, rule.outcome, &rule.action, None),
@@ -403,8 +404,8 @@ impl<'s, 'a> Walk<'s, 'a> {
         let mut left = decides.clone();
         for (i, (step, sets)) in path.steps.iter().zip(steps).enumerate() {
             found.fail(&left, &sets.failures);
-            let chosen = left.and(&sets.t);
-            left = left.and(&sets.f);
+            let chosen = apply::and(&left, &sets.t);
+            left = apply::and(&left, &sets.f);
             if !chosen.is_false() {
                 found.steps.push((p, i, chosen.clone()));
                 let vehicle = bundle.vehicles[step.vehicle].id.clone();
@@ -504,7 +505,7 @@ impl Found {
             if !meets(&failure.set, within) {
                 continue;
             }
-            let set = failure.set.and(within);
+            let set = apply::and(&failure.set, within);
             if set.is_false() {
                 continue;
             }

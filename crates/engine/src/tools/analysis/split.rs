@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use biodivine_lib_bdd::{Bdd, BddPointer, BddVariable};
 use foldhash::fast::FixedState;
 
+use super::apply;
 use super::classes::Part;
 use super::space::{Shape, Space};
 
@@ -42,7 +43,7 @@ pub(crate) fn classes(space: &Space, set: &Bdd, care: &Care, limit: usize) -> Ve
     // leave no well-formed ticket out of the care set.
     let loose = match care.dont.is_false() {
         true => set.clone(),
-        false => set.or(&care.dont),
+        false => apply::or(set, &care.dont),
     };
     // Fields the loose set does not mention cannot split it: skip them.
     let support = loose.support_set();
