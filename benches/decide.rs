@@ -163,6 +163,7 @@ fn scaling(c: &mut Criterion) {
     let reference = Bundle::load(root().join("policies")).unwrap();
     let tickets = tickets(&reference);
     let mut group = c.benchmark_group("override rules: decide, full trace");
+    group.sample_size(30);
     for n in [0, 100, 1_000, 10_000, 100_000] {
         let Some(bundle) = load_overrides(n) else {
             continue;
@@ -171,6 +172,15 @@ fn scaling(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("indexed", n), |b| {
             b.iter(|| bundle.decide(black_box(next())).unwrap())
         });
+        // The same walk of every rule, for the difference the index makes
+        // (100,000 rules would take minutes to sample).
+        if n <= 10_000 {
+            let linear = bundle.linear();
+            let mut next = cycle(&tickets);
+            group.bench_function(BenchmarkId::new("linear", n), |b| {
+                b.iter(|| linear.decide(black_box(next())).unwrap())
+            });
+        }
     }
     group.finish();
     let mut group = c.benchmark_group("override rules: load and check");
