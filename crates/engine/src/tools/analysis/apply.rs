@@ -10,16 +10,52 @@
 //! everything read off a diagram afterwards (witnesses, class words) is
 //! unchanged.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use biodivine_lib_bdd::{Bdd, BddNode, BddPointer};
 use foldhash::fast::FixedState;
 
-/// Up to how many pairs of nodes the flat table is used (4 bytes each).
+/// Up to how many pairs of nodes the flat table is used (8 bytes each).
 const FLAT: usize = 1 << 20;
 
-/// Not solved yet, in the flat table.
-const OPEN: u32 = u32::MAX;
+/// The solved pairs of one operation, in a table each thread keeps for
+/// all of its operations: an entry counts only when it carries the current
+/// operation's stamp, so starting an operation clears nothing (clearing a
+/// table of a million pairs for an operation that visits a few thousand
+/// cost more than the operation).
+#[derive(Default)]
+struct Solved {
+    stamp: u32,
+    cells: Vec<(u32, u32)>,
+}
+
+impl Solved {
+    /// Ready for an operation of `pairs` pairs.
+    fn start(&mut self, pairs: usize) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.cells.iter_mut().for_each(|c| c.0 = 0);
+            self.stamp = 1;
+        }
+        if self.cells.len() < pairs {
+            self.cells.resize(pairs, (0, 0));
+        }
+    }
+
+    fn get(&self, at: usize) -> Option<BddPointer> {
+        let (stamp, p) = self.cells[at];
+        (stamp == self.stamp).then(|| BddPointer::from_index(p as usize))
+    }
+
+    fn set(&mut self, at: usize, p: BddPointer) {
+        self.cells[at] = (self.stamp, p.to_index() as u32);
+    }
+}
+
+thread_local! {
+    static SOLVED: RefCell<Solved> = RefCell::default();
+}
 
 /// The two operations.
 #[derive(Clone, Copy)]
@@ -60,25 +96,36 @@ pub(crate) fn or(a: &Bdd, b: &Bdd) -> Bdd {
 /// The library's depth-first construction: the same tasks in the same
 /// order, so the same nodes in the same order.
 fn apply(a: &Bdd, b: &Bdd, op: Op) -> Bdd {
+    let nodes = SOLVED.with(|solved| {
+        let mut solved = solved.borrow_mut();
+        solved.start(a.size() * b.size());
+        build(a, b, op, &mut solved)
+    });
+    // The nodes are ordered and in range by construction; the library
+    // checks them again, and its own operation stands in if it objects.
+    Bdd::from_nodes(&nodes).unwrap_or_else(|_| match op {
+        Op::And => a.and(b),
+        Op::Or => a.or(b),
+    })
+}
+
+fn build(a: &Bdd, b: &Bdd, op: Op, solved: &mut Solved) -> Vec<BddNode> {
     let vars = a.num_vars();
     let width = b.size();
-    let mut solved = vec![OPEN; a.size() * width];
     let mut nodes = vec![BddNode::mk_zero(vars), BddNode::mk_one(vars)];
-    let mut existing: HashMap<BddNode, BddPointer, FixedState> = HashMap::default();
-    existing.insert(nodes[0], BddPointer::zero());
-    existing.insert(nodes[1], BddPointer::one());
+    let capacity = a.size().max(b.size());
+    let mut existing: HashMap<BddNode, BddPointer, FixedState> =
+        HashMap::with_capacity_and_hasher(capacity, FixedState::default());
     let mut not_empty = false;
     let mut stack = vec![(a.root_pointer(), b.root_pointer())];
     let slot = |(l, r): (BddPointer, BddPointer)| l.to_index() * width + r.to_index();
-    let known = |solved: &[u32], task: (BddPointer, BddPointer)| {
+    let known = |solved: &Solved, task: (BddPointer, BddPointer)| {
         let at = op.terminal(task.0.as_bool(), task.1.as_bool());
-        at.map(BddPointer::from_bool).or_else(|| {
-            let p = solved[slot(task)];
-            (p != OPEN).then(|| BddPointer::from_index(p as usize))
-        })
+        at.map(BddPointer::from_bool)
+            .or_else(|| solved.get(slot(task)))
     };
     while let Some(&task) = stack.last() {
-        if solved[slot(task)] != OPEN {
+        if solved.get(slot(task)).is_some() {
             stack.pop();
             continue;
         }
@@ -94,7 +141,7 @@ fn apply(a: &Bdd, b: &Bdd, op: Op) -> Bdd {
             false => (r, r),
         };
         let (low, high) = ((l_low, r_low), (l_high, r_high));
-        match (known(&solved, low), known(&solved, high)) {
+        match (known(solved, low), known(solved, high)) {
             (Some(new_low), Some(new_high)) => {
                 not_empty |= new_low.is_one() || new_high.is_one();
                 let result = match new_low == new_high {
@@ -107,7 +154,7 @@ fn apply(a: &Bdd, b: &Bdd, op: Op) -> Bdd {
                         })
                     }
                 };
-                solved[slot(task)] = result.to_index() as u32;
+                solved.set(slot(task), result);
                 stack.pop();
             }
             (new_low, new_high) => {
@@ -123,12 +170,7 @@ fn apply(a: &Bdd, b: &Bdd, op: Op) -> Bdd {
     if !not_empty {
         nodes.truncate(1);
     }
-    // The nodes are ordered and in range by construction; the library
-    // checks them again, and its own operation stands in if it objects.
-    Bdd::from_nodes(&nodes).unwrap_or_else(|_| match op {
-        Op::And => a.and(b),
-        Op::Or => a.or(b),
-    })
+    nodes
 }
 
 #[cfg(test)]
