@@ -46,9 +46,9 @@ pub(crate) fn classes(space: &Space, set: &Bdd, care: &Care, limit: usize) -> Ve
         false => apply::or(set, &care.dont),
     };
     // Fields the loose set does not mention cannot split it: skip them.
-    let support = loose.support_set();
+    let support = mentioned(&loose);
     let dims: Vec<usize> = (0..space.dims.len())
-        .filter(|&d| space.dims[d].vars().iter().any(|v| support.contains(v)))
+        .filter(|&d| space.dims[d].vars().iter().any(|v| support[v.to_index()]))
         .collect();
     let walk = Walk {
         space,
@@ -209,6 +209,20 @@ impl Walk<'_> {
         }
         out
     }
+}
+
+/// Which variables a diagram's nodes test, by index: one pass over the
+/// nodes, without the library's set of variables (a hash insert a node).
+fn mentioned(bdd: &Bdd) -> Vec<bool> {
+    let mut seen = vec![false; usize::from(bdd.num_vars())];
+    // Nodes 0 and 1 are the terminals.
+    for i in 2..bdd.size() {
+        let v = bdd.var_of(BddPointer::from_index(i));
+        if let Some(s) = seen.get_mut(v.to_index()) {
+            *s = true;
+        }
+    }
+    seen
 }
 
 /// The first and last variable of what is being chosen.
