@@ -5,7 +5,8 @@
 //! `conn` has the connections and their time limits, `routes` the handlers
 //! and middleware, `deadline` the decisions run off the async threads within
 //! each request's deadline, `reload` the loading and watching of the bundle,
-//! `metrics` the counters.
+//! `metrics` the counters, `workbench` the web pages for people and the
+//! read-only API behind them.
 
 mod conn;
 mod deadline;
@@ -13,11 +14,12 @@ mod metrics;
 mod reload;
 mod routes;
 mod state;
+mod workbench;
 
 use state::State;
 pub use state::{
     Config, DEFAULT_CONCURRENCY, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_HEADER_TIMEOUT_MS,
-    DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS,
+    DEFAULT_MAX_BATCH, DEFAULT_MAX_BODY, DEFAULT_TIMEOUT_MS, Review,
 };
 
 use std::future::Future;
@@ -41,6 +43,7 @@ pub async fn serve(
         deciders: Arc::new(Semaphore::new(config.decision_threads.max(1))),
         config,
         live: ArcSwapOption::empty(),
+        first: std::sync::OnceLock::new(),
         last_error: Mutex::new(None),
         metrics: metrics::Metrics::default(),
         reloading: tokio::sync::Mutex::new(()),
@@ -56,7 +59,7 @@ pub async fn serve(
     if let Ok(addr) = listener.local_addr() {
         tracing::info!(%addr, "listening");
     }
-    let app = routes::router(Arc::clone(&state));
+    let app = routes::router(Arc::clone(&state), workbench::api(), workbench::pages());
     let limits = conn::Limits {
         header_read: state.config.header_read_timeout,
         drain: state.config.drain_timeout,

@@ -24,10 +24,12 @@ pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, Relo
     match loaded {
         Ok(bundle) => {
             let policy = bundle.policy().clone();
-            let previous = state.live.swap(Some(Arc::new(Loaded {
+            let loaded = Arc::new(Loaded {
                 bundle,
                 loaded_at: now(),
-            })));
+            });
+            let _ = state.first.set(Arc::clone(&loaded));
+            let previous = state.live.swap(Some(loaded));
             if let Ok(mut last) = state.last_error.lock() {
                 *last = None;
             }

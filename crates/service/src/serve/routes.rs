@@ -33,9 +33,15 @@ use super::state::{Loaded, State as Shared};
 use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
 use triage_engine::{Bundle, Rejection};
 
-type AppState = State<Arc<Shared>>;
+pub(super) type AppState = State<Arc<Shared>>;
 
-pub(crate) fn router(state: Arc<Shared>) -> Router {
+/// The service's routes, with `api` (more `/v1/` routes, behind the same
+/// guard) and `pages` (open routes) added: the workbench's.
+pub(crate) fn router(
+    state: Arc<Shared>,
+    api: Router<Arc<Shared>>,
+    pages: Router<Arc<Shared>>,
+) -> Router {
     Router::new()
         .route("/v1/decisions", post(decide))
         .route("/v1/decisions/batch", post(decide_batch))
@@ -47,7 +53,9 @@ pub(crate) fn router(state: Arc<Shared>) -> Router {
             "/v1/policy/reload",
             post(reload_now).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
         )
+        .merge(api)
         .route_layer(from_fn_with_state(Arc::clone(&state), guard))
+        .merge(pages)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
@@ -58,12 +66,16 @@ pub(crate) fn router(state: Arc<Shared>) -> Router {
 }
 
 /// A JSON error that is not about a ticket: `{"error": {"kind", "message"}}`.
-fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+pub(super) fn error(
+    status: StatusCode,
+    kind: &'static str,
+    message: impl Into<String>,
+) -> Response {
     Refusal(status, kind, message.into()).into_response()
 }
 
 /// A request refused before any ticket was looked at.
-struct Refusal(StatusCode, &'static str, String);
+pub(super) struct Refusal(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -72,7 +84,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn json_body<T: Serialize>(value: &T) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
+pub(super) fn json_body<T: Serialize>(
+    value: &T,
+) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
     // Serialising the service's own types cannot fail; an empty object keeps
     // the answer JSON even so.
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
@@ -204,7 +218,7 @@ async fn time_limit(State(state): AppState, request: Request, next: Next) -> Res
 }
 
 /// The request's deadline, as the guard set it.
-fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
+pub(super) fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
     extensions
         .get::<Deadline>()
         .copied()
@@ -226,7 +240,7 @@ fn timed_out(state: &Shared) -> Refusal {
 /// The answer to a decision not made and recorded by the request's deadline:
 /// the service's fault (a slow rule, or every decision thread busy), so a
 /// `503`; nothing of it is recorded.
-fn late(state: &Shared) -> Response {
+pub(super) fn late(state: &Shared) -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
         "decision_timeout",
@@ -248,7 +262,7 @@ fn too_large(state: &Shared) -> Refusal {
     )
 }
 
-fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
+pub(super) fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     state.live.load_full().ok_or_else(|| {
         Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -260,7 +274,7 @@ fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
 
 /// What a decision route needs: the bundle to decide with, the request
 /// body (read within the deadline) and the deadline; or why there are none.
-async fn bundle_and_body(
+pub(super) async fn bundle_and_body(
     state: &Shared,
     request: Request,
 ) -> Result<(Arc<Loaded>, Bytes, Deadline), Refusal> {

@@ -1,0 +1,310 @@
+//! The workbench in a real browser: `triage workbench` on a draft that
+//! changes a rule, with the reference pack as the base; and `triage serve`
+//! with a decision log for the auditors' page. The tests read what a person
+//! sees once the page's scripts ran, and save a screenshot of each page into
+//! `docs/workbench/` (shown by `docs/workbench.md`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use serde_json::Value;
+
+use crate::browser_support::Browser;
+use crate::common::{arg, cli, pack_edited, policies_dir};
+use crate::serve_support::{Process, request};
+
+/// The draft's change: the marketplace rule leaves `how_to` questions to
+/// the rules after it; the version says so.
+const DRAFT: &[(&str, &str, &str)] = &[
+    ("bundle.yaml", "version: 2026.11.0", "version: 2026.12.0"),
+    (
+        "boundaries.yaml",
+        "when: technical && service == \"marketplace\"",
+        "when: technical && service == \"marketplace\" && issue.type != \"how_to\"",
+    ),
+];
+
+/// The two worked examples the form is filled with.
+const EXAMPLES: [&str; 2] = ["premier-critical.json", "billing-question.json"];
+
+fn screenshot(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("docs/workbench")
+        .join(format!("{name}.png"))
+}
+
+/// `triage workbench DIR --base BASE`, killed when dropped.
+struct Workbench {
+    child: Child,
+    url: String,
+}
+
+impl Workbench {
+    /// Serves `draft` with `base` to compare, both in `dir`.
+    fn start(dir: &Path, draft: &str, base: &str) -> Workbench {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+            .current_dir(dir)
+            .args(["workbench", draft, "--base", base])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let url = line
+            .strip_prefix("workbench on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Workbench { child, url }
+    }
+}
+
+impl Drop for Workbench {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The reference pack's suites, copied into the bundle `dir`.
+fn suites_into(dir: &Path) {
+    let from = policies_dir().join("tests");
+    std::fs::create_dir(dir.join("tests")).unwrap();
+    for suite in std::fs::read_dir(from).unwrap() {
+        let suite = suite.unwrap().path();
+        std::fs::copy(&suite, dir.join("tests").join(suite.file_name().unwrap())).unwrap();
+    }
+}
+
+/// Every leaf of a ticket (a list is a leaf), by its dotted path.
+fn leaves(value: &Value, prefix: &str, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (key, inner) in map {
+                let path = match prefix {
+                    "" => key.clone(),
+                    _ => format!("{prefix}.{key}"),
+                };
+                leaves(inner, &path, out);
+            }
+        }
+        leaf => out.push((prefix.to_owned(), leaf.clone())),
+    }
+}
+
+/// Fills the form with `ticket` the way a person does: choosing options,
+/// ticking boxes, flipping switches and typing.
+fn fill(browser: &Browser, ticket: &Value) {
+    let mut fields = Vec::new();
+    leaves(ticket, "", &mut fields);
+    for (path, value) in fields {
+        let control = format!("[data-path=\"{path}\"]");
+        match (browser.tag(&control).as_str(), &value) {
+            ("select", Value::String(v)) => {
+                browser.click(&format!("{control} option[value=\"{v}\"]"));
+            }
+            (_, Value::Array(items)) => {
+                for item in items {
+                    let item = item.as_str().unwrap();
+                    browser.click(&format!("{control} input[value=\"{item}\"]"));
+                }
+            }
+            (_, Value::Bool(on)) => {
+                if browser.ticked(&control) != *on {
+                    browser.click(&control);
+                }
+            }
+            (_, Value::String(text)) => browser.type_into(&control, text),
+            (_, other) => browser.type_into(&control, &other.to_string()),
+        }
+    }
+}
+
+/// What `triage eval` decides for an example ticket with the bundle in `dir`.
+fn evaluated(dir: &Path, example: &Path) -> Value {
+    let (code, out, err) = cli(&[
+        "eval",
+        "--policies",
+        arg(dir),
+        arg(example),
+        "--format",
+        "json",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&out).unwrap()
+}
+
+/// `outcome` or `outcome via vehicle`, with ids as the page shows them.
+fn shows(verdict: &str, decided: &Value) -> bool {
+    let outcome = decided["outcome"].as_str().unwrap();
+    let vehicle_shown = match decided["vehicle"].as_str() {
+        Some(vehicle) => verdict.contains(&format!("({vehicle})")) || verdict.contains(vehicle),
+        None => !verdict.contains(" via "),
+    };
+    verdict.contains(outcome) && vehicle_shown
+}
+
+#[test]
+fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    // The draft and the base side by side, named as an author names them.
+    let work = tempfile::tempdir().unwrap();
+    let (draft, base) = (work.path().join("draft"), work.path().join("main"));
+    pack_edited(&draft, DRAFT);
+    pack_edited(&base, &[]);
+    for dir in [&draft, &base] {
+        suites_into(dir);
+    }
+    let workbench = Workbench::start(work.path(), "draft", "main");
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tickets");
+
+    for (i, name) in EXAMPLES.iter().enumerate() {
+        let file = examples.join(name);
+        let ticket: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let decided = evaluated(&draft, &file);
+        browser.open(&format!("{}/try", workbench.url));
+        browser.wait_text("#decision", "the empty form", |t| {
+            t.contains("Fill in the ticket")
+        });
+        fill(&browser, &ticket);
+        let verdict = browser.wait_text("#verdict", "the decision of the filled form", |t| {
+            shows(t, &decided)
+        });
+        assert!(shows(&verdict, &decided), "{verdict} for {decided}");
+        let rule = decided["rule"].as_str().unwrap();
+        let why = browser.text("#decided-by");
+        assert!(
+            why.contains(rule) && why.contains("boundaries.yaml:"),
+            "{why}"
+        );
+        let roles = browser.text("#roles");
+        for role in decided["allowed_roles"].as_array().unwrap() {
+            assert!(roles.contains(role.as_str().unwrap()), "{roles}");
+        }
+        // The address holds the ticket: opened again, it shows the same.
+        let link = browser.url();
+        assert!(link.contains("/try?ticket="), "{link}");
+        if i == 0 {
+            browser.screenshot(&screenshot("try"));
+        }
+        browser.open(&link);
+        browser.wait_text("#verdict", "the decision of the link", |t| {
+            shows(t, &decided)
+        });
+    }
+
+    // An invalid value is shown next to its field.
+    browser.type_into("[data-path=\"customer.id\"]", "");
+    let problem = browser.wait_text(
+        "[data-problem=\"customer.id\"]",
+        "the problem beside the field",
+        |t| !t.is_empty(),
+    );
+    assert!(problem.contains("required field is missing"), "{problem}");
+    assert_eq!(
+        browser
+            .attribute("[data-path=\"customer.id\"]", "aria-invalid")
+            .as_deref(),
+        Some("true")
+    );
+
+    policy_page(&browser, &workbench.url);
+    review_page(&browser, &workbench.url, &base, &draft);
+    let errors = browser.console_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// The policy page: the rules in order, the decision table, the coverage.
+fn policy_page(browser: &Browser, url: &str) {
+    browser.open(&format!("{url}/policy"));
+    let rules = browser.wait_text("#rules", "the rules", |t| !t.is_empty());
+    let (_, table, _) = cli(&["table", arg(&policies_dir()), "--format", "json"]);
+    let table: Value = serde_json::from_str(&table).unwrap();
+    let first = table["rows"][0]["rule"].as_str().unwrap();
+    assert!(rules.contains(first), "{rules}");
+    let shown = browser.wait_text("#decision-table", "the decision table", |t| {
+        t.contains(first)
+    });
+    assert!(shown.contains("try it"), "witnesses open in the try page");
+    let summary = browser.wait_text("#suite-summary", "the suites' results", |t| {
+        t.contains("passed")
+    });
+    assert!(summary.contains(" 0 failed"), "{summary}");
+    browser.screenshot(&screenshot("policy"));
+}
+
+/// The review page: the draft's plan against the base, and a witness
+/// followed into the try page, where it is decided as the plan says.
+fn review_page(browser: &Browser, url: &str, base: &Path, draft: &Path) {
+    let (code, plan, err) = cli(&["plan", arg(base), arg(draft), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert!(!changes.is_empty());
+    browser.open(&format!("{url}/review"));
+    let summary = browser.wait_text("#plan-summary", "the plan", |t| !t.is_empty());
+    assert!(
+        summary.contains("From 2026.11.0 to 2026.12.0")
+            && summary.contains(&format!("{} classes", changes.len())),
+        "{summary}"
+    );
+    browser.wait_text("#suite-summary", "the suites' results", |t| {
+        t.contains("passed")
+    });
+    browser.screenshot(&screenshot("review"));
+    browser.click("#changes a.witness");
+    let after = &changes[0]["after"];
+    browser.wait_text("#verdict", "the witness decided", |t| shows(t, after));
+    assert!(browser.url().contains("/try?ticket="));
+}
+
+#[test]
+fn auditors_search_the_decision_log_and_open_a_record() {
+    let Some(browser) = Browser::start() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let server = Process::start(&policies_dir(), &["--decision-log", arg(&log)]);
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tickets");
+    for name in EXAMPLES {
+        let body = std::fs::read(examples.join(name)).unwrap();
+        let answer = request(server.addr, "POST", "/v1/decisions", &[], &body);
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    let url = format!("http://{}", server.addr);
+    let billing = examples.join(EXAMPLES[1]);
+    let decided = evaluated(&policies_dir(), &billing);
+    let id = decided["ticket_id"].as_str().unwrap();
+
+    browser.open(&format!("{url}/decisions"));
+    browser.type_into("#s-ticket_id", id);
+    browser.click("#search button[type=submit]");
+    let found = browser.wait_text("#found-summary", "the search", |t| t.starts_with("1 of 2"));
+    assert!(found.contains("records match"), "{found}");
+    let rows = browser.text("#records tbody");
+    assert!(rows.contains(id) && shows(&rows, &decided), "{rows}");
+    assert!(browser.url().contains(&format!("ticket_id={id}")));
+    browser.screenshot(&screenshot("decisions"));
+
+    browser.click("#records tbody a");
+    let chain = browser.wait_text("#chain", "the chain check", |t| !t.is_empty());
+    assert!(chain.contains("verifies up to this record"), "{chain}");
+    let replay = browser.text("#replay");
+    assert!(replay.contains("the same decision"), "{replay}");
+    let shown = browser.text("#record-decision");
+    assert!(shows(&shown, &decided), "{shown}");
+    let ticket = browser.text("#ticket");
+    assert!(ticket.contains(id), "{ticket}");
+    browser.screenshot(&screenshot("record"));
+    let errors = browser.console_errors();
+    assert!(errors.is_empty(), "{errors:?}");
+    drop(server);
+}
