@@ -100,6 +100,14 @@ impl Browser {
 
     /// One WebDriver command; its `value`, or a panic with the driver's error.
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        match self.attempt(method, path, body) {
+            Ok(value) => value,
+            Err(error) => panic!("{method} {path}: {error}"),
+        }
+    }
+
+    /// One WebDriver command: its `value`, or the driver's error.
+    fn attempt(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
         let body = body.map(|b| b.to_string()).unwrap_or_default();
         let mut stream = send_head(self.addr, method, path, &[], body.len());
         // Starting a browser on a busy machine takes a while.
@@ -107,9 +115,11 @@ impl Browser {
             .set_read_timeout(Some(Duration::from_secs(120)))
             .unwrap();
         stream.write_all(body.as_bytes()).unwrap();
-        let (status, answer) = answer(&mut stream);
-        assert_eq!(status, 200, "{method} {path}: {answer}");
-        answer["value"].clone()
+        let (status, mut answer) = answer(&mut stream);
+        match status {
+            200 => Ok(answer["value"].take()),
+            _ => Err(answer),
+        }
     }
 
     fn session(&self, method: &str, path: &str, body: Option<Value>) -> Value {
@@ -168,8 +178,10 @@ impl Browser {
     pub fn wait_text(&self, css: &str, what: &str, wanted: impl Fn(&str) -> bool) -> String {
         let deadline = Instant::now() + PATIENCE;
         loop {
+            // The page may replace the element between finding and reading it.
             let text = self.all(css).first().map_or(String::new(), |id| {
-                let value = self.element(id, "GET", "/text", None);
+                let path = format!("/session/{}/element/{id}/text", self.session);
+                let value = self.attempt("GET", &path, None).unwrap_or_default();
                 value.as_str().unwrap_or_default().to_owned()
             });
             if wanted(&text) {

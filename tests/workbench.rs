@@ -4,15 +4,16 @@
 //! sees once the page's scripts ran, and save a screenshot of each page into
 //! `docs/workbench/` (shown by `docs/workbench.md`).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use serde_json::Value;
+use std::sync::{Arc, Mutex};
 
-use crate::browser_support::Browser;
+use serde_json::{Value, json};
+
+use crate::browser_support::{Browser, PATIENCE};
 use crate::common::{arg, cli, pack_edited, policies_dir};
-use crate::serve_support::{Process, request};
+use crate::serve_support::{Process, Server, announced, eventually, replace, request};
 
 /// The draft's change: the marketplace rule leaves `how_to` questions to
 /// the rules after it; the version says so.
@@ -41,25 +42,18 @@ struct Workbench {
 }
 
 impl Workbench {
-    /// Serves `draft` with `base` to compare, both in `dir`.
-    fn start(dir: &Path, draft: &str, base: &str) -> Workbench {
+    /// `triage workbench ARGS…` run in `dir`.
+    fn start(dir: &Path, args: &[&str]) -> Workbench {
         let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
             .current_dir(dir)
-            .args(["workbench", draft, "--base", base])
+            .arg("workbench")
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let url = line
-            .strip_prefix("workbench on ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .trim_end_matches('/')
-            .to_owned();
+        let addr = announced(&mut child, "workbench on http://");
+        let url = format!("http://{addr}");
         Workbench { child, url }
     }
 }
@@ -139,6 +133,13 @@ fn evaluated(dir: &Path, example: &Path) -> Value {
     serde_json::from_str(&out).unwrap()
 }
 
+/// What `triage plan BASE HEAD` computes.
+fn planned(base: &Path, head: &Path) -> Value {
+    let (code, plan, err) = cli(&["plan", arg(base), arg(head), "--format", "json"]);
+    assert_eq!(code, 0, "{err}");
+    serde_json::from_str(&plan).unwrap()
+}
+
 /// `outcome` or `outcome via vehicle`, with ids as the page shows them.
 fn shows(verdict: &str, decided: &Value) -> bool {
     let outcome = decided["outcome"].as_str().unwrap();
@@ -162,8 +163,15 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     for dir in [&draft, &base] {
         suites_into(dir);
     }
-    let workbench = Workbench::start(work.path(), "draft", "main");
+    // Tickets to count: the plan's first witness, which changes, and one that does not.
+    let plan = planned(&base, &draft);
     let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/tickets");
+    let unchanged: Value =
+        serde_json::from_slice(&std::fs::read(examples.join(EXAMPLES[0])).unwrap()).unwrap();
+    let tickets = crate::common::jsonl(&[plan["changes"][0]["witness"].clone(), unchanged]);
+    std::fs::write(work.path().join("tickets.jsonl"), tickets).unwrap();
+    let args = ["draft", "--base", "main", "--tickets", "tickets.jsonl"];
+    let workbench = Workbench::start(work.path(), &args);
 
     for (i, name) in EXAMPLES.iter().enumerate() {
         let file = examples.join(name);
@@ -216,7 +224,7 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     );
 
     policy_page(&browser, &workbench.url);
-    review_page(&browser, &workbench.url, &base, &draft);
+    review_page(&browser, &workbench.url, &plan);
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }
@@ -242,10 +250,7 @@ fn policy_page(browser: &Browser, url: &str) {
 
 /// The review page: the draft's plan against the base, and a witness
 /// followed into the try page, where it is decided as the plan says.
-fn review_page(browser: &Browser, url: &str, base: &Path, draft: &Path) {
-    let (code, plan, err) = cli(&["plan", arg(base), arg(draft), "--format", "json"]);
-    assert_eq!(code, 0, "{err}");
-    let plan: Value = serde_json::from_str(&plan).unwrap();
+fn review_page(browser: &Browser, url: &str, plan: &Value) {
     let changes = plan["changes"].as_array().unwrap();
     assert!(!changes.is_empty());
     browser.open(&format!("{url}/review"));
@@ -254,6 +259,11 @@ fn review_page(browser: &Browser, url: &str, base: &Path, draft: &Path) {
         summary.contains("From 2026.11.0 to 2026.12.0")
             && summary.contains(&format!("{} classes", changes.len())),
         "{summary}"
+    );
+    let counted = browser.text("#ticket-counts");
+    assert!(
+        counted.contains("Of 2 tickets from tickets.jsonl, 1 decide differently"),
+        "{counted}"
     );
     browser.wait_text("#suite-summary", "the suites' results", |t| {
         t.contains("passed")
@@ -307,4 +317,112 @@ fn auditors_search_the_decision_log_and_open_a_record() {
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
     drop(server);
+}
+
+#[test]
+fn the_pages_are_open_their_data_needs_the_token_and_tried_tickets_are_not_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let mut config = triage_service::serve::Config::new(policies_dir());
+    config.watch = false;
+    config.token = Some("s3cret".to_owned());
+    let opened = triage_audit::DecisionLog::open(&log, triage_audit::LogOptions::default());
+    config.log = Some(Arc::new(Mutex::new(opened.unwrap())));
+    let server = Server::start(config);
+    let bearer = [("authorization", "Bearer s3cret")];
+    let get = |path: &str| request(server.addr, "GET", path, &bearer, b"");
+
+    let page = server.get("/try");
+    assert_eq!(page.status, 200);
+    assert!(page.text().contains("src=\"/workbench.js\""));
+    let script = server.get("/workbench.js");
+    assert_eq!(script.status, 200);
+    let policy = script.header("content-security-policy").unwrap();
+    assert!(policy.contains("default-src 'self'"), "{policy}");
+
+    assert_eq!(server.get("/v1/workbench/catalog").status, 401);
+    let catalog = get("/v1/workbench/catalog").json();
+    assert_eq!(catalog["decision_log"], true);
+    assert!(
+        !catalog["catalog"]["ticket"]["fields"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    let ticket = std::fs::read(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("examples/tickets")
+            .join(EXAMPLES[0]),
+    )
+    .unwrap();
+    let tried = request(
+        server.addr,
+        "POST",
+        "/v1/workbench/decide",
+        &bearer,
+        &ticket,
+    );
+    let expected = crate::common::reference()
+        .decide(&serde_json::from_slice(&ticket).unwrap())
+        .unwrap();
+    assert_eq!(tried.json()["decision"]["outcome"], *expected.outcome);
+    let invalid = request(
+        server.addr,
+        "POST",
+        "/v1/workbench/decide",
+        &bearer,
+        b"{\"id\": 5}",
+    );
+    assert_eq!(
+        invalid.json()["rejection"]["error"]["kind"],
+        "invalid_ticket"
+    );
+    let searched = get("/v1/workbench/decisions").json();
+    assert_eq!(
+        searched["total"], 0,
+        "a tried ticket is not a decision: {searched}"
+    );
+
+    let plan = get("/v1/workbench/plan?base=dir").json();
+    assert!(
+        plan["error"].as_str().unwrap().contains("--base DIR"),
+        "{plan}"
+    );
+    let plan = get("/v1/workbench/plan?base=start").json();
+    assert_eq!(
+        plan["plan"]["changes"],
+        json!([]),
+        "the bundle is the one loaded at start"
+    );
+}
+
+#[test]
+fn the_workbench_command_listens_on_loopback_only_and_reloads_on_save() {
+    let (code, _, err) = cli(&["workbench", arg(&policies_dir()), "--listen", "0.0.0.0:0"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("loopback only"), "{err}");
+
+    let work = tempfile::tempdir().unwrap();
+    pack_edited(&work.path().join("draft"), &[]);
+    let workbench = Workbench::start(work.path(), &["draft"]);
+    let addr: std::net::SocketAddr = workbench.url.trim_start_matches("http://").parse().unwrap();
+    let version = || {
+        let catalog = request(addr, "GET", "/v1/workbench/catalog", &[], b"").json();
+        catalog["catalog"]["policy"]["version"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert_eq!(version(), "2026.11.0");
+    let manifest = work.path().join("draft/bundle.yaml");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    replace(
+        &work.path().join("draft"),
+        "bundle.yaml",
+        &text.replace("version: 2026.11.0", "version: 2026.11.1"),
+    );
+    eventually(PATIENCE, "the saved draft served", || {
+        version() == "2026.11.1"
+    });
 }

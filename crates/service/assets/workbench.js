@@ -428,8 +428,8 @@ function planView(plan) {
   if (plan.version_unchanged) out.push(el('p', { role: 'alert' }, `Decisions change but the version did not: both are ${plan.head.version}.`));
   if (!plan.proven) out.push(el('p', { role: 'note' }, 'Not proven: ', plan.not_proven.join('; ')));
   if (plan.tickets) {
-    out.push(el('p', { id: 'ticket-counts' }, `Of ${plan.tickets.total} tickets from ${features.tickets}, ${plan.tickets.changed} decide differently` +
-      (plan.tickets.unclassified ? ` (${plan.tickets.unclassified} in no class)` : '') + '.'));
+    out.push(el('p', { id: 'ticket-counts' }, `Of ${plan.tickets.given} tickets from ${features.tickets}, ${plan.tickets.changed} decide differently` +
+      (plan.tickets.unplaced ? ` (${plan.tickets.unplaced} in no class)` : '') + '.'));
   }
   if (plan.changes.length) {
     out.push(table('The classes of tickets whose decision changes; each witness opens in "Try a ticket"',

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 
 use super::super::deadline::{self, Deadline, Ran};
 use super::super::routes::{AppState, bundle_and_body, deadline_of, error, json_body, live};
-use super::super::state::State as Shared;
+use super::super::state::{Loaded, State as Shared};
 use triage_engine::{Bundle, Diagnostics, suite};
 
 /// Runs `work` on a decision thread and answers its result as JSON, or
@@ -82,26 +82,30 @@ pub(super) async fn decide(State(state): AppState, request: Request) -> Response
     .await
 }
 
+/// Runs `work` with the serving bundle off the async threads, within the
+/// request's deadline; `503` when no bundle is loaded.
+async fn with_bundle<T, W>(state: &Shared, request: Request, work: W) -> Response
+where
+    T: Serialize + Send + 'static,
+    W: FnOnce(Arc<Loaded>) -> T + Send + 'static,
+{
+    let deadline = deadline_of(state, request.extensions());
+    match live(state) {
+        Ok(loaded) => off_thread(state, deadline, move || work(loaded)).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 /// The serving bundle's decision table.
 pub(super) async fn table(State(state): AppState, request: Request) -> Response {
-    let deadline = deadline_of(&state, request.extensions());
-    let loaded = match live(&state) {
-        Ok(loaded) => loaded,
-        Err(refusal) => return refusal.into_response(),
-    };
-    off_thread(&state, deadline, move || loaded.bundle.table()).await
+    with_bundle(&state, request, |loaded| loaded.bundle.table()).await
 }
 
 /// The suites beside the bundle, run with the serving bundle: each case's
 /// result and the coverage of every rule, step and fallback.
 pub(super) async fn suites(State(state): AppState, request: Request) -> Response {
-    let deadline = deadline_of(&state, request.extensions());
-    let loaded = match live(&state) {
-        Ok(loaded) => loaded,
-        Err(refusal) => return refusal.into_response(),
-    };
     let dir = state.config.policies.clone();
-    off_thread(&state, deadline, move || {
+    with_bundle(&state, request, move |loaded| {
         let report = suite::load_suites(&dir).and_then(|cases| {
             suite::check_references(&loaded.bundle, &cases)?;
             Ok(suite::run(&loaded.bundle, &cases))
@@ -128,13 +132,8 @@ pub(super) async fn plan(
     Query(query): Query<PlanQuery>,
     request: Request,
 ) -> Response {
-    let deadline = deadline_of(&state, request.extensions());
-    let head = match live(&state) {
-        Ok(loaded) => loaded,
-        Err(refusal) => return refusal.into_response(),
-    };
     let shared = Arc::clone(&state);
-    off_thread(&state, deadline, move || {
+    with_bundle(&state, request, move |head| {
         let base = match base(&shared, query.base.as_deref()) {
             Ok(base) => base,
             Err(error) => return json!({ "error": error }),

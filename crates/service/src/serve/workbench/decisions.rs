@@ -87,18 +87,26 @@ fn summary(record: &Record) -> Value {
     })
 }
 
+/// Runs `work` on the log's path off the async threads, within the
+/// request's deadline; `404` when the service keeps no log.
+async fn on_the_log<W>(state: &Shared, request: Request, work: W) -> Response
+where
+    W: FnOnce(PathBuf) -> Value + Send + 'static,
+{
+    let deadline = deadline_of(state, request.extensions());
+    match log_path(state) {
+        Ok(path) => off_thread(state, deadline, move || work(path)).await,
+        Err(refusal) => refusal.into_response(),
+    }
+}
+
 /// The records that match, newest first, at most [`MOST`].
 pub(super) async fn search(
     State(state): AppState,
     Query(search): Query<Search>,
     request: Request,
 ) -> Response {
-    let deadline = deadline_of(&state, request.extensions());
-    let path = match log_path(&state) {
-        Ok(path) => path,
-        Err(refusal) => return refusal.into_response(),
-    };
-    off_thread(&state, deadline, move || {
+    on_the_log(&state, request, move |path| {
         let (records, problems) = match all(&path) {
             Ok(read) => read,
             Err(e) => return json!({ "error": e.to_string() }),
@@ -123,12 +131,7 @@ pub(super) async fn record(
     Path(seq): Path<u64>,
     request: Request,
 ) -> Response {
-    let deadline = deadline_of(&state, request.extensions());
-    let path = match log_path(&state) {
-        Ok(path) => path,
-        Err(refusal) => return refusal.into_response(),
-    };
-    off_thread(&state, deadline, move || match opened(&path, seq) {
+    on_the_log(&state, request, move |path| match opened(&path, seq) {
         Ok(Some(body)) => body,
         Ok(None) => json!({ "error": format!("the log has no record {seq}") }),
         Err(e) => json!({ "error": e.to_string() }),
