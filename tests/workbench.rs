@@ -384,6 +384,21 @@ fn the_pages_are_open_their_data_needs_the_token_and_tried_tickets_are_not_recor
         "a tried ticket is not a decision: {searched}"
     );
 
+    // Decided for real, the ticket is found by its id, rule and time.
+    let decided = request(server.addr, "POST", "/v1/decisions", &bearer, &ticket);
+    assert_eq!(decided.status, 200);
+    let search =
+        |query: &str| get(&format!("/v1/workbench/decisions?{query}")).json()["found"].clone();
+    let (id, rule) = (&*expected.ticket_id, &*expected.rule);
+    assert_eq!(search(&format!("ticket_id={id}&rule={rule}")), 1);
+    assert_eq!(search("ticket_id=nobody"), 0);
+    assert_eq!(search("from=2000-01-01&to=9999"), 1);
+    assert_eq!(search("to=2000-01-01"), 0);
+    assert_eq!(search("from=9999"), 0);
+    let record = get("/v1/workbench/decisions/1").json();
+    assert_eq!(record["chain"]["verified_to_here"], true, "{record}");
+    assert_eq!(record["replay"]["identical"], true, "{record}");
+
     let plan = get("/v1/workbench/plan?base=dir").json();
     assert!(
         plan["error"].as_str().unwrap().contains("--base DIR"),

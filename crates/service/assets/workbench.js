@@ -212,7 +212,8 @@ async function tryPage() {
     fields.map(fieldRow));
   const result = el('section', { id: 'result', 'aria-labelledby': 'result-title' },
     el('h2', { id: 'result-title' }, 'The decision'),
-    el('div', { id: 'decision', 'aria-live': 'polite' }, 'Fill in the ticket.'),
+    el('p', { id: 'announce', class: 'visually-hidden', 'aria-live': 'polite' }),
+    el('div', { id: 'decision' }, 'Fill in the ticket.'),
     el('div', { class: 'copy' },
       el('button', { type: 'button', id: 'copy-json', onclick: () => copy('json') }, 'Copy as JSON'),
       el('button', { type: 'button', id: 'copy-curl', onclick: () => copy('curl') }, 'Copy as curl'),
@@ -251,6 +252,8 @@ async function decide() {
   showProblems(answer.rejection);
   const panel = document.getElementById('decision');
   panel.replaceChildren(...(answer.decision ? decisionView(answer.decision) : rejectionView(answer.rejection)));
+  // Only the verdict is announced: the explanation is there to be read on demand.
+  document.getElementById('announce').textContent = document.getElementById('verdict').textContent;
 }
 
 function copy(as) {
