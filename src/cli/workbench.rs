@@ -34,7 +34,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     init_logs(LogFormat::Text);
     let mut config = Config::new(&args.dir);
     config.review = args.review.config();
-    // One decision thread is plenty for one person, and leaves the editor its cores.
+    // Two threads are plenty for one person, and leave the editor its cores.
     config.decision_threads = 2;
     run_service(config, args.listen, 2, out, err, &|addr| {
         format!(
