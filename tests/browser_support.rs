@@ -244,6 +244,18 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Scrolls the element `css` selects to the top of the window.
+    pub fn scroll_to(&self, css: &str) {
+        let id = self.one(css);
+        let script = "arguments[0].scrollIntoView({ block: 'start' });";
+        let element = json!({ ELEMENT: id });
+        self.session(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [element] })),
+        );
+    }
+
     /// Saves what the window shows, as PNG.
     pub fn screenshot(&self, path: &Path) {
         let data = self.session("GET", "/screenshot", None);

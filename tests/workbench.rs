@@ -4,7 +4,7 @@
 //! sees once the page's scripts ran, and save a screenshot of each page into
 //! `docs/workbench/` (shown by `docs/workbench.md`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use std::sync::{Arc, Mutex};
@@ -29,10 +29,21 @@ const DRAFT: &[(&str, &str, &str)] = &[
 /// The two worked examples the form is filled with.
 const EXAMPLES: [&str; 2] = ["premier-critical.json", "billing-question.json"];
 
-fn screenshot(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
+/// Checks that the page shows no value the script failed to render, and
+/// saves a screenshot of it as `docs/workbench/NAME.png`.
+fn seen(browser: &Browser, name: &str) {
+    let text = browser.text("main");
+    for broken in ["undefined", "[object", "NaN"] {
+        assert!(!text.contains(broken), "`{broken}` on the page: {text}");
+    }
+    assert!(
+        !text.lines().any(|l| l.trim() == "null"),
+        "`null` on the page: {text}"
+    );
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("docs/workbench")
-        .join(format!("{name}.png"))
+        .join(format!("{name}.png"));
+    browser.screenshot(&path);
 }
 
 /// `triage workbench DIR --base BASE`, killed when dropped.
@@ -200,7 +211,7 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
         let link = browser.url();
         assert!(link.contains("/try?ticket="), "{link}");
         if i == 0 {
-            browser.screenshot(&screenshot("try"));
+            seen(&browser, "try");
         }
         browser.open(&link);
         browser.wait_text("#verdict", "the decision of the link", |t| {
@@ -245,7 +256,9 @@ fn policy_page(browser: &Browser, url: &str) {
         t.contains("passed")
     });
     assert!(summary.contains(" 0 failed"), "{summary}");
-    browser.screenshot(&screenshot("policy"));
+    seen(browser, "policy");
+    browser.scroll_to("#decision-table");
+    seen(browser, "policy-table");
 }
 
 /// The review page: the draft's plan against the base, and a witness
@@ -268,7 +281,7 @@ fn review_page(browser: &Browser, url: &str, plan: &Value) {
     browser.wait_text("#suite-summary", "the suites' results", |t| {
         t.contains("passed")
     });
-    browser.screenshot(&screenshot("review"));
+    seen(browser, "review");
     browser.click("#changes a.witness");
     let after = &changes[0]["after"];
     browser.wait_text("#verdict", "the witness decided", |t| shows(t, after));
@@ -302,7 +315,7 @@ fn auditors_search_the_decision_log_and_open_a_record() {
     let rows = browser.text("#records tbody");
     assert!(rows.contains(id) && shows(&rows, &decided), "{rows}");
     assert!(browser.url().contains(&format!("ticket_id={id}")));
-    browser.screenshot(&screenshot("decisions"));
+    seen(&browser, "decisions");
 
     browser.click("#records tbody a");
     let chain = browser.wait_text("#chain", "the chain check", |t| !t.is_empty());
@@ -313,7 +326,7 @@ fn auditors_search_the_decision_log_and_open_a_record() {
     assert!(shows(&shown, &decided), "{shown}");
     let ticket = browser.text("#ticket");
     assert!(ticket.contains(id), "{ticket}");
-    browser.screenshot(&screenshot("record"));
+    seen(&browser, "record");
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
     drop(server);

@@ -26,6 +26,11 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// Replaces `node`'s children, leaving out the parts a page did not need.
+function put(node, ...children) {
+  node.replaceChildren(...children.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
+}
+
 const code = (text) => el('code', {}, text);
 const shown = (value) => (typeof value === 'string' ? value : JSON.stringify(value));
 const percent = (share) => (share * 100 >= 1 ? (share * 100).toFixed(1) : (share * 100).toPrecision(2)) + '%';
@@ -65,7 +70,7 @@ async function api(path, body) {
 }
 
 function askForToken() {
-  main.replaceChildren(
+  put(main, 
     el('h1', {}, 'This service needs its token'),
     el('form', {
       onsubmit: (event) => {
@@ -97,7 +102,7 @@ async function start() {
     await { try: tryPage, policy: policyPage, review: reviewPage, decisions: decisionsPage }[page]();
   } catch (error) {
     if (!document.getElementById('token')) {
-      main.replaceChildren(el('h1', {}, 'The workbench cannot start'), el('p', { role: 'alert' }, String(error.message || error)));
+      put(main, el('h1', {}, 'The workbench cannot start'), el('p', { role: 'alert' }, String(error.message || error)));
     }
   }
 }
@@ -158,7 +163,9 @@ function control(field, index) {
 }
 
 function fieldRow(field, index) {
-  const label = el('label', { for: 'f' + index, id: 'l' + index }, code(field.path),
+  // A group of checkboxes is named by its heading, not by a label of its own.
+  const tag = field.type === 'list' ? 'span' : 'label';
+  const label = el(tag, { for: tag === 'label' ? 'f' + index : null, id: 'l' + index, class: 'label' }, code(field.path),
     field.required ? el('span', { class: 'required', 'aria-hidden': 'true' }, ' *') : null);
   return el('div', { class: 'field', 'data-field': field.path },
     label, control(field, index),
@@ -218,7 +225,7 @@ async function tryPage() {
       el('button', { type: 'button', id: 'copy-json', onclick: () => copy('json') }, 'Copy as JSON'),
       el('button', { type: 'button', id: 'copy-curl', onclick: () => copy('curl') }, 'Copy as curl'),
       el('p', { id: 'copied', role: 'status' })));
-  main.replaceChildren(el('h1', {}, 'Try a ticket'), el('div', { class: 'columns' }, form, result));
+  put(main, el('h1', {}, 'Try a ticket'), el('div', { class: 'columns' }, form, result));
   const given = new URLSearchParams(location.search).get('ticket');
   if (given) {
     try {
@@ -251,7 +258,7 @@ async function decide() {
   if (mine !== asked) return;
   showProblems(answer.rejection);
   const panel = document.getElementById('decision');
-  panel.replaceChildren(...(answer.decision ? decisionView(answer.decision) : rejectionView(answer.rejection)));
+  put(panel, ...(answer.decision ? decisionView(answer.decision) : rejectionView(answer.rejection)));
   // Only the verdict is announced: the explanation is there to be read on demand.
   document.getElementById('announce').textContent = document.getElementById('verdict').textContent;
 }
@@ -362,15 +369,15 @@ async function policyPage() {
     ['Step', 'Condition', 'Vehicle', 'Rationale', 'Where'],
     [...p.steps.map((s) => el('tr', {}, el('th', { scope: 'row' }, code(s.id)), el('td', {}, code(s.when)), el('td', {}, code(s.vehicle)), el('td', {}, s.rationale), el('td', {}, code(s.location)))),
       p.fallback ? el('tr', {}, el('th', { scope: 'row' }, 'fallback'), el('td', {}, 'no step eligible'), el('td', {}, code(p.fallback.outcome), ', action ', code(p.fallback.action)), el('td', {}, p.fallback.rationale), el('td', {}, '')) : null]));
-  main.replaceChildren(el('h1', {}, 'The policy'),
+  put(main, el('h1', {}, 'The policy'),
     el('p', {}, catalog.description || '', ' ', code(catalog.policy.digest)),
     el('h2', {}, 'Rules and path steps'), rules, paths,
     el('h2', {}, 'Decision table'), el('div', { id: 'table', 'aria-busy': 'true' }, 'Analysing…'),
     el('h2', {}, 'Test coverage'), el('div', { id: 'coverage', 'aria-busy': 'true' }, 'Running the suites…'));
   const [analysis, suites] = await Promise.all([api('/v1/workbench/table'), api('/v1/workbench/suites')]);
-  document.getElementById('table').replaceChildren(decisionTable(analysis));
+  put(document.getElementById('table'), decisionTable(analysis));
   document.getElementById('table').removeAttribute('aria-busy');
-  document.getElementById('coverage').replaceChildren(...coverageView(suites).filter(Boolean));
+  put(document.getElementById('coverage'), coverageView(suites));
   document.getElementById('coverage').removeAttribute('aria-busy');
 }
 
@@ -409,14 +416,14 @@ async function reviewPage() {
   const form = el('form', { id: 'review-form', method: 'get', action: '/review' },
     el('label', { for: 'base' }, 'Compare the serving bundle with '), select, ' ',
     el('button', { type: 'submit' }, 'Show the plan'));
-  main.replaceChildren(el('h1', {}, 'Review a change'), form,
+  put(main, el('h1', {}, 'Review a change'), form,
     el('div', { id: 'plan', 'aria-live': 'polite', 'aria-busy': 'true' }, 'Computing the plan…'),
     el('h2', {}, 'The suites, with the serving bundle'), el('div', { id: 'coverage' }, 'Running the suites…'));
   const [answer, suites] = await Promise.all([api('/v1/workbench/plan?base=' + encodeURIComponent(chosen)), api('/v1/workbench/suites')]);
   const plan = document.getElementById('plan');
   plan.removeAttribute('aria-busy');
-  plan.replaceChildren(...(answer.error ? [el('pre', { role: 'alert' }, answer.error)] : planView(answer.plan)));
-  document.getElementById('coverage').replaceChildren(...coverageView(suites).filter(Boolean));
+  put(plan, ...(answer.error ? [el('pre', { role: 'alert' }, answer.error)] : planView(answer.plan)));
+  put(document.getElementById('coverage'), coverageView(suites));
 }
 
 function sideView(side) {
@@ -447,7 +454,7 @@ function planView(plan) {
 // ---- decisions ----------------------------------------------------------
 
 async function decisionsPage() {
-  main.replaceChildren(el('h1', {}, 'Decisions'));
+  put(main, el('h1', {}, 'Decisions'));
   if (!features.decision_log) {
     main.append(el('p', {}, 'This service keeps no decision log: start it with --decision-log to browse decisions here.'));
     return;
@@ -465,8 +472,8 @@ async function decisionsPage() {
   const params = new URLSearchParams([...query].filter(([, v]) => v !== ''));
   const answer = await api('/v1/workbench/decisions?' + params);
   const found = document.getElementById('found');
-  if (answer.error) return found.replaceChildren(el('p', { role: 'alert' }, answer.error));
-  found.replaceChildren(el('p', { id: 'found-summary' }, `${answer.found} of ${answer.total} records match` + (answer.found > answer.records.length ? `; the newest ${answer.records.length} are listed.` : '.')),
+  if (answer.error) return put(found, el('p', { role: 'alert' }, answer.error));
+  put(found, el('p', { id: 'found-summary' }, `${answer.found} of ${answer.total} records match` + (answer.found > answer.records.length ? `; the newest ${answer.records.length} are listed.` : '.')),
     answer.problems.length ? el('p', { role: 'alert' }, answer.problems.join('; ')) : null,
     table('Matching records, newest first', ['#', 'Written (UTC)', 'Ticket', 'Decision', 'Rule', 'Version'],
       answer.records.map((r) => el('tr', {}, el('td', {}, el('a', { href: '/decisions?record=' + r.seq }, `record ${r.seq}`)), el('td', {}, r.at),
