@@ -244,6 +244,30 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Presses each key of `keys` in turn, as a keyboard does (`\u{e004}`
+    /// is Tab, `\u{e007}` Enter, `\u{e015}` the down arrow).
+    pub fn press(&self, keys: &str) {
+        let mut actions = Vec::new();
+        for key in keys.chars() {
+            actions.push(json!({ "type": "keyDown", "value": key.to_string() }));
+            actions.push(json!({ "type": "keyUp", "value": key.to_string() }));
+        }
+        let keyboard = json!({ "type": "key", "id": "keyboard", "actions": actions });
+        self.session("POST", "/actions", Some(json!({ "actions": [keyboard] })));
+    }
+
+    /// What has the keyboard focus: its tag, `data-path` or `id`, and text.
+    pub fn focused(&self) -> String {
+        let script = "const e = document.activeElement; \
+            return `${e.tagName.toLowerCase()} ${e.dataset.path || e.id || ''} ${e.textContent.trim().slice(0, 40)}`;";
+        let value = self.session(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        );
+        value.as_str().unwrap_or_default().to_owned()
+    }
+
     /// Scrolls the element `css` selects to the top of the window.
     pub fn scroll_to(&self, css: &str) {
         let id = self.one(css);

@@ -234,10 +234,59 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
         Some("true")
     );
 
+    keyboard(&browser, &workbench.url);
     policy_page(&browser, &workbench.url);
     review_page(&browser, &workbench.url, &plan);
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// The keyboard alone reaches the skip link, the pages and the form, and
+/// fills the form: a select changed with the arrow keys decides anew.
+fn keyboard(browser: &Browser, url: &str) {
+    const TAB: &str = "\u{e004}";
+    browser.open(&format!("{url}/try"));
+    browser.wait_text("#decision", "the empty form", |t| {
+        t.contains("Fill in the ticket")
+    });
+    browser.press(TAB);
+    assert!(
+        browser.focused().contains("Skip to the page"),
+        "{}",
+        browser.focused()
+    );
+    browser.press(TAB);
+    assert!(
+        browser.focused().contains("Try a ticket"),
+        "{}",
+        browser.focused()
+    );
+    browser.press(&TAB.repeat(4));
+    let first = browser.focused();
+    assert!(first.starts_with("input id"), "the first field: {first}");
+    browser.press("T-42");
+    browser.press(TAB);
+    assert!(
+        browser.focused().starts_with("input opened_at"),
+        "{}",
+        browser.focused()
+    );
+    browser.press(TAB);
+    assert!(
+        browser.focused().starts_with("select service"),
+        "{}",
+        browser.focused()
+    );
+    // The arrow keys choose a value: the ticket then lacks other required
+    // fields, which the page says beside each of them.
+    browser.press("\u{e015}");
+    let problem = browser.wait_text(
+        "[data-problem=\"category\"]",
+        "the problem of a field not filled",
+        |t| !t.is_empty(),
+    );
+    assert!(problem.contains("required field is missing"), "{problem}");
+    assert!(browser.url().contains("T-42"), "{}", browser.url());
 }
 
 /// The policy page: the rules in order, the decision table, the coverage.
