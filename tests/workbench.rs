@@ -456,6 +456,14 @@ fn the_pages_are_open_their_data_needs_the_token_and_tried_tickets_are_not_recor
         invalid.json()["rejection"]["error"]["kind"],
         "invalid_ticket"
     );
+    let twice = br#"{"id": "a", "id": "b"}"#;
+    let twice = request(server.addr, "POST", "/v1/workbench/decide", &bearer, twice);
+    assert_eq!(
+        twice.status,
+        400,
+        "a key given twice is refused: {}",
+        twice.text()
+    );
     let searched = get("/v1/workbench/decisions").json();
     assert_eq!(
         searched["total"], 0,

@@ -10,7 +10,7 @@ use axum::extract::{Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::super::deadline::{self, Deadline, Ran};
 use super::super::routes::{AppState, bundle_and_body, deadline_of, error, json_body, live};
@@ -66,12 +66,13 @@ pub(super) async fn decide(State(state): AppState, request: Request) -> Response
         Ok(all) => all,
         Err(refusal) => return refusal.into_response(),
     };
-    let Ok(ticket) = serde_json::from_slice::<Value>(&bytes) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "not_json",
-            "expected a ticket as a JSON object, found a body that is not JSON",
-        );
+    // Read as the decision route reads it: duplicate keys refused, one BOM skipped.
+    let ticket = match triage_engine::parse_ticket(&bytes) {
+        Ok(ticket) => ticket,
+        Err(e) => {
+            let message = format!("expected a ticket as a JSON object: {e}");
+            return error(StatusCode::BAD_REQUEST, "not_json", message);
+        }
     };
     off_thread(&state, deadline, move || {
         match loaded.bundle.decide(&ticket) {
