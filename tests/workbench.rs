@@ -237,6 +237,14 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     keyboard(&browser, &workbench.url);
     policy_page(&browser, &workbench.url);
     review_page(&browser, &workbench.url, &plan);
+
+    // A saved draft shows in the open page.
+    let manifest = std::fs::read_to_string(draft.join("bundle.yaml")).unwrap();
+    let saved = manifest.replace("version: 2026.12.0", "version: 2026.12.1");
+    replace(&draft, "bundle.yaml", &saved);
+    browser.wait_text("#policy-name", "the saved draft", |t| {
+        t.ends_with("2026.12.1")
+    });
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }

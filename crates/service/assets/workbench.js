@@ -99,11 +99,23 @@ async function start() {
     document.getElementById('policy-name').textContent =
       `${catalog.policy.name} ${catalog.policy.version}`;
     document.title = `${{ try: 'Try a ticket', policy: 'The policy', review: 'Review a change', decisions: 'Decisions' }[page]} · triage workbench`;
+    setInterval(reloadOnChange, 2000);
     await { try: tryPage, policy: policyPage, review: reviewPage, decisions: decisionsPage }[page]();
   } catch (error) {
     if (!document.getElementById('token')) {
       put(main, el('h1', {}, 'The workbench cannot start'), el('p', { role: 'alert' }, String(error.message || error)));
     }
+  }
+}
+
+// A saved bundle is shown at once: every page keeps what it shows in its
+// address, so loading it again loses nothing.
+async function reloadOnChange() {
+  try {
+    const ready = await (await fetch('/readyz')).json();
+    if (ready.digest && ready.digest !== catalog.policy.digest) location.reload();
+  } catch (_) {
+    // The service is restarting: the next tick asks again.
   }
 }
 
