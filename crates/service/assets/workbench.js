@@ -266,7 +266,13 @@ async function decide() {
   const ticket = ticketOf();
   history.replaceState(null, '', '/try?ticket=' + encodeURIComponent(JSON.stringify(ticket)));
   const mine = ++asked;
-  const answer = await api('/v1/workbench/decide', ticket);
+  let answer;
+  try {
+    answer = await api('/v1/workbench/decide', ticket);
+  } catch (error) {
+    if (mine === asked) put(document.getElementById('decision'), el('p', { role: 'alert' }, 'No decision: ', error.message));
+    return;
+  }
   if (mine !== asked) return;
   showProblems(answer.rejection);
   const panel = document.getElementById('decision');
