@@ -245,6 +245,20 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     browser.wait_text("#policy-name", "the saved draft", |t| {
         t.ends_with("2026.12.1")
     });
+    // A save that does not load is shown, with its problem, above the page.
+    let broken = saved.replace("version: 2026.12.1", "version: 2026.12.2\nmistake: yes");
+    replace(&draft, "bundle.yaml", &broken);
+    let banner = browser.wait_text("#reload-error", "the failed save", |t| !t.is_empty());
+    assert!(
+        banner.contains("does not load")
+            && banner.contains("Still serving csp-support-triage 2026.12.1"),
+        "{banner}"
+    );
+    assert!(
+        banner.contains("bundle.yaml:"),
+        "the problem is located: {banner}"
+    );
+    seen(&browser, "reload-error");
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
 }

@@ -92,6 +92,7 @@ async function start() {
   for (const link of document.querySelectorAll('nav a')) {
     if (link.dataset.page === page) link.setAttribute('aria-current', 'page');
   }
+  setInterval(watchBundle, 2000);
   try {
     const answer = await api('/v1/workbench/catalog');
     catalog = answer.catalog;
@@ -99,7 +100,6 @@ async function start() {
     document.getElementById('policy-name').textContent =
       `${catalog.policy.name} ${catalog.policy.version}`;
     document.title = `${{ try: 'Try a ticket', policy: 'The policy', review: 'Review a change', decisions: 'Decisions' }[page]} · triage workbench`;
-    setInterval(reloadOnChange, 2000);
     await { try: tryPage, policy: policyPage, review: reviewPage, decisions: decisionsPage }[page]();
   } catch (error) {
     if (!document.getElementById('token')) {
@@ -109,14 +109,36 @@ async function start() {
 }
 
 // A saved bundle is shown at once: every page keeps what it shows in its
-// address, so loading it again loses nothing.
-async function reloadOnChange() {
+// address, so loading it again loses nothing. A save that does not load is
+// shown above the page, with its problems, while the last good bundle serves.
+async function watchBundle() {
+  const token = sessionStorage.getItem('triage-token');
   try {
-    const ready = await (await fetch('/readyz')).json();
-    if (ready.digest && ready.digest !== catalog.policy.digest) location.reload();
+    const response = await fetch('/v1/workbench/status', { headers: token ? { Authorization: 'Bearer ' + token } : {} });
+    // Without the token there is nothing to watch: the page asks for it.
+    if (!response.ok) return;
+    const now = await response.json();
+    if (now.digest && now.digest !== (catalog && catalog.policy.digest)) return location.reload();
+    showReloadError(now.last_reload_error);
   } catch (_) {
     // The service is restarting: the next tick asks again.
   }
+}
+
+function showReloadError(failure) {
+  let banner = document.getElementById('reload-error');
+  if (!failure) {
+    if (banner) banner.remove();
+    return;
+  }
+  if (!banner) {
+    banner = el('div', { id: 'reload-error', role: 'alert' });
+    main.before(banner);
+  }
+  const where = (l) => (l ? [code(`${l.file}:${l.line}:${l.column}`), ' '] : null);
+  put(banner, el('p', {}, el('strong', {}, 'The saved bundle does not load'), ` (${failure.at}): ${failure.message}. `,
+    catalog ? `Still serving ${catalog.policy.name} ${catalog.policy.version}.` : 'Nothing is served until it loads.'),
+  el('ul', {}, failure.problems.map((p) => el('li', {}, where(p.location), p.message, p.help ? ` (${p.help})` : null))));
 }
 
 // ---- try a ticket -----------------------------------------------------

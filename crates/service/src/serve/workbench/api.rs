@@ -59,6 +59,19 @@ pub(super) async fn catalog(State(state): AppState) -> Response {
     (StatusCode::OK, json_body(&body)).into_response()
 }
 
+/// What an open page asks every few seconds: the serving bundle's digest
+/// (a new one: the page loads itself again) and why the last reload
+/// failed, if it did (an author's save that does not load).
+pub(super) async fn status(State(state): AppState) -> Response {
+    let digest = state
+        .live
+        .load_full()
+        .map(|l| l.bundle.policy().digest.clone());
+    let failure = state.last_error.lock().ok().and_then(|last| last.clone());
+    let body = json!({ "digest": digest, "last_reload_error": failure });
+    (StatusCode::OK, json_body(&body)).into_response()
+}
+
 /// Decides the ticket in the body with the serving bundle, unrecorded:
 /// `{"decision": …}` or `{"rejection": …}`.
 pub(super) async fn decide(State(state): AppState, request: Request) -> Response {

@@ -48,6 +48,7 @@ pub(super) fn pages() -> Router<Arc<Shared>> {
 pub(super) fn api() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/workbench/catalog", get(api::catalog))
+        .route("/v1/workbench/status", get(api::status))
         .route("/v1/workbench/decide", post(api::decide))
         .route("/v1/workbench/table", get(api::table))
         .route("/v1/workbench/suites", get(api::suites))
