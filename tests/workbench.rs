@@ -234,6 +234,7 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
         Some("true")
     );
 
+    another_bundle(&browser, &work.path().join("bells"));
     keyboard(&browser, &workbench.url);
     policy_page(&browser, &workbench.url);
     review_page(&browser, &workbench.url, &plan);
@@ -261,6 +262,68 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     seen(&browser, "reload-error");
     let errors = browser.console_errors();
     assert!(errors.is_empty(), "{errors:?}");
+}
+
+/// A bundle that shares no name with the reference pack: an integer, a
+/// switch and a list, for a form that can only come from its schema.
+const OTHER: &str = "ticket:
+  id_field: ref
+  role_field: who
+  fields:
+    ref: { type: string, required: true }
+    who: { type: role, required: true }
+    floor: { type: integer, default: 1 }
+    loud: { type: bool, default: false }
+    zones: { type: list, values: [north, south], default: [] }
+roles:
+  keeper: { title: Keeper }
+actions:
+  ring: { title: Ring the bell, roles: [keeper] }
+outcomes:
+  alarm: { title: Raise the alarm, description: Someone rings the bell. }
+  calm: { title: Stay calm, description: Nobody rings it. }
+rules:
+  - id: high_and_loud
+    when: loud && floor >= 3 && \"south\" in zones
+    outcome: alarm
+    action: ring
+    rationale: A loud noise high up in the south.
+  - id: otherwise
+    outcome: calm
+    action: ring
+    rationale: Nothing to worry about.
+";
+
+/// The form of another bundle: a number typed, a switch flipped and a box
+/// ticked decide by that bundle's first rule.
+fn another_bundle(browser: &Browser, dir: &Path) {
+    std::fs::create_dir(dir).unwrap();
+    let manifest = "name: bells\nversion: '1'\nfiles: [policy.yaml]\n";
+    std::fs::write(dir.join("bundle.yaml"), manifest).unwrap();
+    std::fs::write(dir.join("policy.yaml"), OTHER).unwrap();
+    let workbench = Workbench::start(dir, &["."]);
+    browser.open(&format!("{}/try", workbench.url));
+    browser.type_into("[data-path=\"ref\"]", "B-1");
+    browser.click("[data-path=\"who\"] option[value=\"keeper\"]");
+    let calm = browser.wait_text("#verdict", "the catch-all", |t| t.contains("calm"));
+    assert!(calm.contains("Stay calm"), "{calm}");
+    assert_eq!(browser.tag("[data-path=\"floor\"]"), "input");
+    assert_eq!(
+        browser
+            .attribute("[data-path=\"floor\"]", "type")
+            .as_deref(),
+        Some("number")
+    );
+    browser.type_into("[data-path=\"floor\"]", "4");
+    browser.click("[data-path=\"loud\"]");
+    browser.click("[data-path=\"zones\"] input[value=\"south\"]");
+    let alarm = browser.wait_text("#verdict", "the first rule", |t| t.contains("alarm"));
+    assert!(alarm.contains("Raise the alarm"), "{alarm}");
+    let why = browser.text("#decided-by");
+    assert!(
+        why.contains("high_and_loud") && why.contains("policy.yaml:"),
+        "{why}"
+    );
 }
 
 /// The keyboard alone reaches the skip link, the pages and the form, and
