@@ -41,6 +41,23 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of the reference policies whose marketplace rule fails at run
+/// time (a division by zero), and a ticket that reaches it.
+pub fn failing_rule_pack() -> (tempfile::TempDir, Value) {
+    let dir = policies_copy();
+    let rules = std::fs::read_to_string(dir.path().join("boundaries.yaml")).unwrap();
+    let broken = rules.replacen(
+        "when: technical && service == \"marketplace\"",
+        "when: technical && service == \"marketplace\" && 1 / (customer.id.len() - customer.id.len()) > 0",
+        1,
+    );
+    assert_ne!(rules, broken);
+    replace(dir.path(), "boundaries.yaml", &broken);
+    let mut ticket = example();
+    ticket["service"] = Value::from("marketplace");
+    (dir, ticket)
+}
+
 /// Replaces a file the way editors and config maps do: write aside, rename.
 pub fn replace(dir: &Path, name: &str, text: &str) {
     let aside = dir.join(format!(".{name}.tmp"));

@@ -2,7 +2,9 @@
 //! changes a rule, with the reference pack as the base; and `triage serve`
 //! with a decision log for the auditors' page. The tests read what a person
 //! sees once the page's scripts ran, and save a screenshot of each page into
-//! `docs/workbench/` (shown by `docs/workbench.md`).
+//! `target/screenshots/`; with `TRIAGE_UPDATE_SCREENSHOTS=1` also into
+//! `docs/workbench/` (shown by `docs/workbench.md`), so a test run leaves
+//! the tree clean.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -30,7 +32,8 @@ const DRAFT: &[(&str, &str, &str)] = &[
 const EXAMPLES: [&str; 2] = ["premier-critical.json", "billing-question.json"];
 
 /// Checks that the page shows no value the script failed to render, and
-/// saves a screenshot of it as `docs/workbench/NAME.png`.
+/// saves a screenshot of it as `target/screenshots/NAME.png` (and
+/// `docs/workbench/NAME.png` when `TRIAGE_UPDATE_SCREENSHOTS=1`).
 fn seen(browser: &Browser, name: &str) {
     let text = browser.text("main");
     for broken in ["undefined", "[object", "NaN"] {
@@ -40,10 +43,14 @@ fn seen(browser: &Browser, name: &str) {
         !text.lines().any(|l| l.trim() == "null"),
         "`null` on the page: {text}"
     );
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs/workbench")
-        .join(format!("{name}.png"));
-    browser.screenshot(&path);
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let file = format!("{name}.png");
+    let taken = root.join("target/screenshots").join(&file);
+    browser.screenshot(&taken);
+    if std::env::var_os("TRIAGE_UPDATE_SCREENSHOTS").is_some_and(|v| v == "1") {
+        let docs = root.join("docs/workbench").join(&file);
+        std::fs::copy(&taken, &docs).unwrap();
+    }
 }
 
 /// `triage workbench DIR --base BASE`, killed when dropped.

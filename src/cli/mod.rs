@@ -6,6 +6,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+pub mod approve;
 pub mod audit;
 mod batch;
 pub mod check;
@@ -15,6 +16,7 @@ mod explain;
 pub mod fmt;
 pub mod r#gen;
 mod input;
+pub mod keygen;
 pub mod plan;
 pub mod schema;
 pub mod serve;
@@ -75,6 +77,11 @@ pub enum Command {
     /// Write every policy and suite file in the canonical layout, comments kept (`--check` for CI).
     #[command(after_help = fmt::EXIT_CODES)]
     Fmt(fmt::Args),
+    /// Write a new Ed25519 key pair: PREFIX.key (private) and PREFIX.pub.
+    Keygen(keygen::Args),
+    /// Sign a bundle's digest with its plan and suite results, for `serve --require-approval`.
+    #[command(after_help = approve::EXIT_CODES)]
+    Approve(approve::Args),
 }
 
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -91,5 +98,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Workbench(args) => workbench::run(&args, out, err),
         Command::Gen(args) => r#gen::run(&args, out, err),
         Command::Fmt(args) => fmt::run(&args, out, err),
+        Command::Keygen(args) => keygen::run(&args, out, err),
+        Command::Approve(args) => approve::run(&args, out, err),
     }
 }

@@ -18,12 +18,8 @@ use triage_engine::analysis::{Change, Outcome, Plan};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle before the change.
-    #[arg(value_name = "BASE_DIR")]
-    pub base: PathBuf,
-    /// The bundle after the change.
-    #[arg(value_name = "HEAD_DIR")]
-    pub head: PathBuf,
+    #[command(flatten)]
+    pub bundles: super::shared::BaseHead,
     /// `text`, `json` (the plan as an object) or `markdown` (a pull-request comment).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -47,8 +43,8 @@ Exit codes:
   3  an invalid policy bundle on either side (every problem is printed)";
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let base = super::shared::load(&args.base, err);
-    let head = super::shared::load(&args.head, err);
+    let base = super::shared::load(&args.bundles.base, err);
+    let head = super::shared::load(&args.bundles.head, err);
     let (base, head) = match (base, head) {
         (Ok(base), Ok(head)) => (base, head),
         (Err(code), _) | (_, Err(code)) => return code,

@@ -52,6 +52,11 @@ pub struct Args {
     /// Log lines as JSON objects or as text for people.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Load (and reload) only a bundle approved (`triage approve`) by one
+    /// of these public keys; without a valid approval the previous bundle
+    /// keeps serving. Every record names the approval it ran under.
+    #[arg(long, value_name = "PUBFILE", num_args = 1..)]
+    pub require_approval: Vec<PathBuf>,
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -116,6 +121,15 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
     config.review = args.review.config();
+    if !args.require_approval.is_empty() {
+        match triage_audit::sign::Trusted::read(&args.require_approval) {
+            Ok(trusted) => config.require_approval = Some(trusted),
+            Err(error) => {
+                let _ = writeln!(err, "error: {error}");
+                return exit::OTHER;
+            }
+        }
+    }
     config.log = match args.log.open(err) {
         Ok(log) => log.map(|log| std::sync::Arc::new(std::sync::Mutex::new(log))),
         Err(code) => return code,
@@ -164,8 +178,11 @@ pub fn run_service(
     // A decision still running after the drain (a slow rule whose request
     // was answered at its deadline) records nothing: it is not waited for.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    if let Some(Ok(mut log)) = log.as_deref().map(std::sync::Mutex::try_lock) {
-        let _ = log.sync();
+    // The head is signed (when there is a key) once nothing more is written.
+    if let Some(Ok(mut log)) = log.as_deref().map(std::sync::Mutex::try_lock)
+        && let Err(error) = log.checkpoint().and_then(|()| log.sync())
+    {
+        let _ = writeln!(err, "error: {error}");
     }
     match served {
         Ok(()) => exit::DECIDED,

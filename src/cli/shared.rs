@@ -28,6 +28,17 @@ pub struct PolicyArgs {
     pub policies: PathBuf,
 }
 
+/// A change from one bundle to another, for the commands that compare two.
+#[derive(Debug, clap::Args)]
+pub struct BaseHead {
+    /// The bundle before the change.
+    #[arg(value_name = "BASE_DIR")]
+    pub base: PathBuf,
+    /// The bundle after the change.
+    #[arg(value_name = "HEAD_DIR")]
+    pub head: PathBuf,
+}
+
 /// The decision log options, shared by every subcommand that decides.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
@@ -43,6 +54,13 @@ pub struct LogArgs {
     /// Start a new segment of the log (keeping the chain) past this many bytes.
     #[arg(long, value_name = "BYTES")]
     pub log_max_bytes: Option<u64>,
+    /// Sign the log's head with this private key (`triage keygen`) every
+    /// `--checkpoint-every` records and at shutdown, in `<log>.checkpoints`.
+    #[arg(long, value_name = "FILE.key", requires = "decision_log")]
+    pub checkpoint_key: Option<PathBuf>,
+    /// Records between signed checkpoints (0: only at shutdown).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub checkpoint_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -64,12 +82,18 @@ impl LogArgs {
             },
             max_bytes: self.log_max_bytes,
         };
-        triage_audit::DecisionLog::open(path, options)
-            .map(Some)
-            .map_err(|e| {
-                let _ = writeln!(err, "error: {e}");
-                exit::OTHER
-            })
+        let opened = triage_audit::DecisionLog::open(path, options).and_then(|mut log| {
+            if let Some(key) = &self.checkpoint_key {
+                let signer = triage_audit::sign::Signer::read(key)?;
+                let every = self.checkpoint_every;
+                log.sign_with(triage_audit::checkpoint::Checkpointer::new(signer, every))?;
+            }
+            Ok(log)
+        });
+        opened.map(Some).map_err(|e| {
+            let _ = writeln!(err, "error: {e}");
+            exit::OTHER
+        })
     }
 }
 

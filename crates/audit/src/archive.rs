@@ -54,13 +54,7 @@ impl Archive {
             };
             let text = serde_json::to_vec_pretty(&stored)
                 .map_err(|e| AuditError::Encode(e.to_string()))?;
-            let temporary = path.with_extension("json.partial");
-            let mut file =
-                std::fs::File::create(&temporary).map_err(AuditError::io("create", &temporary))?;
-            file.write_all(&text)
-                .and_then(|()| file.sync_all())
-                .map_err(AuditError::io("write", &temporary))?;
-            std::fs::rename(&temporary, &path).map_err(AuditError::io("rename", &temporary))?;
+            write_whole(&path, &path.with_extension("json.partial"), &text)?;
         }
         self.loaded.insert(digest, bundle.clone());
         Ok(())
@@ -95,4 +89,14 @@ impl Archive {
         self.loaded.insert(digest.to_owned(), bundle.clone());
         Ok(bundle)
     }
+}
+
+/// Writes `bytes` to `path` whole or not at all: to `temporary`, synced,
+/// then renamed over `path`, so no reader ever sees half of it.
+pub(crate) fn write_whole(path: &Path, temporary: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    let mut file = std::fs::File::create(temporary).map_err(AuditError::io("create", temporary))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(AuditError::io("write", temporary))?;
+    std::fs::rename(temporary, path).map_err(AuditError::io("rename", temporary))
 }

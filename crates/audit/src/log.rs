@@ -33,6 +33,7 @@ use std::sync::Arc;
 
 use serde_json::Value;
 
+use super::checkpoint::Checkpointer;
 use super::mask::{self, Masker};
 use super::read;
 use super::record::{self, GENESIS, Record, SCHEMA};
@@ -85,6 +86,10 @@ pub struct DecisionLog {
     seq: u64,
     prev: String,
     unsynced: u32,
+    /// Signs the chain head every so many records and at close, when set.
+    checkpoints: Option<Checkpointer>,
+    /// The approval each bundle (by digest) is served under, named in its records.
+    approvals: HashMap<Arc<str>, String>,
 }
 
 impl std::fmt::Debug for DecisionLog {
@@ -124,7 +129,40 @@ impl DecisionLog {
             seq,
             prev,
             unsynced: 0,
+            checkpoints: None,
+            approvals: HashMap::new(),
         })
+    }
+
+    /// Signs the chain head with `checkpointer` from now on: every so many
+    /// records and at close ([`super::checkpoint`]).
+    pub fn sign_with(&mut self, mut checkpointer: Checkpointer) -> Result<(), AuditError> {
+        checkpointer.attach(&self.path)?;
+        self.checkpoints = Some(checkpointer);
+        Ok(())
+    }
+
+    /// Signs the chain head now, unless it is signed already or no key was
+    /// given: at shutdown. The records are synced first.
+    pub fn checkpoint(&mut self) -> Result<(), AuditError> {
+        if !self
+            .checkpoints
+            .as_ref()
+            .is_some_and(|c| c.behind(self.seq))
+        {
+            return Ok(());
+        }
+        self.sync()?;
+        match &mut self.checkpoints {
+            Some(checkpoints) => checkpoints.sign(self.seq, &self.prev),
+            None => Ok(()),
+        }
+    }
+
+    /// Names `approval` in every record decided by the bundle with `digest`
+    /// from now on.
+    pub fn approved(&mut self, digest: &str, approval: &str) {
+        self.approvals.insert(digest.into(), approval.to_owned());
     }
 
     /// Appends the record of one decision by `bundle` (archiving the bundle
@@ -166,6 +204,11 @@ impl DecisionLog {
         }
         self.size += lines.len() as u64;
         (self.seq, self.prev) = (seq, prev);
+        if self.checkpoints.as_ref().is_some_and(|c| c.due(seq)) {
+            // The records are written: a failed checkpoint is the caller's
+            // error all the same, and the next append tries again.
+            self.checkpoint()?;
+        }
         Ok(ids)
     }
 
@@ -197,6 +240,7 @@ impl DecisionLog {
             at: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             policy: policy.clone(),
+            approval: self.approvals.get(&*policy.digest).cloned(),
             ticket,
             masked,
             decision,
@@ -327,6 +371,7 @@ fn hand_over(current: &Path, target: &Path, aside: &Path) -> Result<(), AuditErr
 
 impl Drop for DecisionLog {
     fn drop(&mut self) {
+        let _ = self.checkpoint();
         let _ = self.sync();
     }
 }

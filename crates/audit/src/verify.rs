@@ -5,17 +5,21 @@
 //! `inserted`, the log `torn` (a line cut short: a crash mid-write or a
 //! truncation), or a line that is not a record at all (`malformed`).
 //! Records removed from the very end leave no trace in the chain itself:
-//! compare the head hash and count printed here with the last ones noted.
+//! [`verify_signed`] compares the chain with the heads its writer signed
+//! ([`super::checkpoint`]); without them, compare the head hash and count
+//! printed here with the last ones noted.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::AuditError;
+use super::checkpoint::{self, Checkpoints};
 use super::read;
 use super::record::{self, GENESIS};
+use super::sign::Trusted;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -67,6 +71,20 @@ pub struct Verification {
     pub head: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken: Option<Break>,
+    /// The signed checkpoints, when they were asked for ([`verify_signed`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<checkpoint::Report>,
+}
+
+impl Verification {
+    /// Whether the chain is unbroken and every checkpoint checked is good.
+    pub fn intact(&self) -> bool {
+        self.broken.is_none()
+            && self
+                .checkpoints
+                .as_ref()
+                .is_none_or(|c| c.problems.is_empty())
+    }
 }
 
 /// One line as read: where it is, whether it ends, and what its record claims.
@@ -91,9 +109,24 @@ type Failure = (Damage, String);
 
 /// Checks the logs at `paths` (each with its rotated segments) as one chain.
 pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
+    verify_with(paths, None)
+}
+
+/// Like [`verify`], and checks the logs' checkpoints too: each signed by one
+/// of `trusted`, matching the chain, and none past its end.
+pub fn verify_signed(paths: &[PathBuf], trusted: &Trusted) -> Result<Verification, AuditError> {
+    verify_with(paths, Some(trusted))
+}
+
+fn verify_with(paths: &[PathBuf], trusted: Option<&Trusted>) -> Result<Verification, AuditError> {
     let files = read::files(paths)?;
+    let claims = trusted.map(|t| Checkpoints::read(paths, t)).transpose()?;
     let seen = scan(&files)?;
     let mut chain = ChainWalk::new(&files, &seen);
+    chain.wanted = claims
+        .as_ref()
+        .map(Checkpoints::positions)
+        .unwrap_or_default();
     let mut broken = None;
     // Only the first break is reported: past it, every record would be "wrong".
     for (i, s) in seen.iter().enumerate() {
@@ -108,11 +141,13 @@ pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
         }
     }
     let (records, head) = (chain.expected - 1, chain.prev);
+    let checkpoints = claims.map(|c| c.against(&chain.heads, records, broken.is_some()));
     Ok(Verification {
         files,
         records,
         head,
         broken,
+        checkpoints,
     })
 }
 
@@ -156,6 +191,9 @@ struct ChainWalk<'a> {
     expected: u64,
     /// The hash the next record must chain to.
     prev: String,
+    /// The positions whose hashes are kept in `heads`: the checkpoints'.
+    wanted: HashSet<u64>,
+    heads: HashMap<u64, String>,
 }
 
 impl<'a> ChainWalk<'a> {
@@ -178,6 +216,8 @@ impl<'a> ChainWalk<'a> {
             by_hash: HashMap::new(),
             expected: 1,
             prev: GENESIS.to_owned(),
+            wanted: HashSet::new(),
+            heads: HashMap::new(),
         }
     }
 
@@ -208,6 +248,9 @@ impl<'a> ChainWalk<'a> {
         }
         if seq == self.expected && claims.prev == self.prev {
             self.by_hash.insert(&claims.hash, i);
+            if self.wanted.contains(&seq) {
+                self.heads.insert(seq, claims.hash.clone());
+            }
             self.prev = claims.hash.clone();
             self.expected += 1;
             return Ok(());

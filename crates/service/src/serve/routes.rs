@@ -35,34 +35,72 @@ use triage_engine::{Bundle, Rejection};
 
 pub(super) type AppState = State<Arc<Shared>>;
 
-/// The service's routes, with `api` (more `/v1/` routes, behind the same
-/// guard) and `pages` (open routes) added: the workbench's.
-pub(crate) fn router(
+/// Routes more than the service's own, added by the caller: the
+/// workbench's (so that its handlers may use this file's and this file
+/// need not know them).
+pub(crate) struct Added {
+    /// More `/v1/` routes, behind the same guard.
+    pub api: fn(Listed) -> Listed,
+    /// More open routes.
+    pub open: fn(Listed) -> Listed,
+}
+
+/// The router, and the method and path of each route it serves, listed as
+/// they are added: the OpenAPI document is checked against the list.
+pub(crate) fn routed(
     state: Arc<Shared>,
-    api: Router<Arc<Shared>>,
-    pages: Router<Arc<Shared>>,
-) -> Router {
-    Router::new()
-        .route("/v1/decisions", post(decide))
-        .route("/v1/decisions/batch", post(decide_batch))
+    added: &Added,
+) -> (Router, Vec<(&'static str, &'static str)>) {
+    let limited = || from_fn_with_state(Arc::clone(&state), time_limit);
+    let api = Listed::default()
+        .route("post", "/v1/decisions", post(decide))
+        .route("post", "/v1/decisions/batch", post(decide_batch))
+        .route("get", "/v1/policy", get(policy).route_layer(limited()))
         .route(
-            "/v1/policy",
-            get(policy).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
-        )
-        .route(
+            "post",
             "/v1/policy/reload",
-            post(reload_now).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
-        )
-        .merge(api)
+            post(reload_now).route_layer(limited()),
+        );
+    let (api, mut listed) = (added.api)(api).done();
+    let open = Listed::default()
+        .route("get", "/healthz", get(healthz))
+        .route("get", "/readyz", get(readyz))
+        .route("get", "/metrics", get(metrics))
+        .route("get", "/openapi.json", get(openapi));
+    let (open, more) = (added.open)(open).done();
+    listed.extend(more);
+    let router = api
         .route_layer(from_fn_with_state(Arc::clone(&state), guard))
-        .merge(pages)
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .merge(open)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(Arc::clone(&state), observe))
-        .with_state(state)
+        .with_state(state);
+    (router, listed)
+}
+
+/// Routes with the list of what they serve.
+#[derive(Default)]
+pub(crate) struct Listed {
+    router: Router<Arc<Shared>>,
+    routes: Vec<(&'static str, &'static str)>,
+}
+
+impl Listed {
+    pub(crate) fn route(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: axum::routing::MethodRouter<Arc<Shared>>,
+    ) -> Self {
+        self.router = self.router.route(path, handler);
+        self.routes.push((method, path));
+        self
+    }
+
+    fn done(self) -> (Router<Arc<Shared>>, Vec<(&'static str, &'static str)>) {
+        (self.router, self.routes)
+    }
 }
 
 /// A JSON error that is not about a ticket: `{"error": {"kind", "message"}}`.
@@ -520,6 +558,7 @@ async fn policy(State(state): AppState) -> Response {
         "version": p.version,
         "digest": p.digest,
         "loaded_at": loaded.loaded_at,
+        "approval": loaded.approval.as_ref().map(|a| json!({ "id": a.id, "key": a.key })),
         "rules": bundle.rule_ids(),
         "vehicles": vehicles,
         "last_reload_error": last_error(&state),
@@ -538,13 +577,17 @@ async fn reload_now(State(state): AppState) -> Response {
             let serving = state.live.load_full().map(|l| l.bundle.policy().clone());
             let body = json!({
                 "reloaded": false,
-                "error": { "kind": "invalid_policy", "message": failure.message },
+                "error": { "kind": failure.kind, "message": failure.message },
                 "problems": failure.problems,
                 "policy": serving,
             });
             (StatusCode::UNPROCESSABLE_ENTITY, json_body(&body)).into_response()
         }
     }
+}
+
+async fn openapi() -> Response {
+    (StatusCode::OK, json_body(&super::openapi::document())).into_response()
 }
 
 async fn healthz() -> Response {

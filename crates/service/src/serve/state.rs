@@ -44,6 +44,9 @@ pub struct Config {
     pub log: Option<std::sync::Arc<std::sync::Mutex<triage_audit::DecisionLog>>>,
     /// What the workbench's review page compares with.
     pub review: Review,
+    /// When set, a bundle loads only with an approval (`approval.json` in
+    /// its directory) signed by one of these keys; every record names it.
+    pub require_approval: Option<triage_audit::sign::Trusted>,
 }
 
 /// What the workbench's "Review a change" page offers beside the bundle
@@ -87,6 +90,7 @@ impl Config {
             debounce: Duration::from_millis(250),
             log: None,
             review: Review::default(),
+            require_approval: None,
         }
     }
 }
@@ -95,11 +99,16 @@ impl Config {
 pub(crate) struct Loaded {
     pub bundle: Bundle,
     pub loaded_at: String,
+    /// The approval it serves under, when approvals are required.
+    pub approval: Option<triage_audit::approval::Approved>,
 }
 
 /// Why the last reload failed.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ReloadFailure {
+    /// `invalid_policy` or `not_approved`: the kind of the API's error.
+    #[serde(skip)]
+    pub kind: &'static str,
     pub at: String,
     pub message: String,
     pub problems: Vec<Problem>,

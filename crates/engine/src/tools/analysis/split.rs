@@ -38,7 +38,12 @@ impl Care {
 /// the words keeps the words short (`category = technical` rather than also
 /// naming every technical type).
 pub(crate) fn classes(space: &Space, set: &Bdd, care: &Care, limit: usize) -> Vec<Vec<Part>> {
-    let loose = set.or(&care.dont);
+    // The library walks both diagrams even when one is empty; most bundles
+    // leave no well-formed ticket out of the care set.
+    let loose = match care.dont.is_false() {
+        true => set.clone(),
+        false => set.or(&care.dont),
+    };
     // Fields the loose set does not mention cannot split it: skip them.
     let support = loose.support_set();
     let dims: Vec<usize> = (0..space.dims.len())
@@ -238,6 +243,16 @@ fn advance(
     range: Range,
     value: impl Fn(BddVariable) -> bool,
 ) -> Vec<BddPointer> {
+    // Mostly one node, and no skipped field in the way: a straight walk,
+    // without the work list and the set of nodes met.
+    if let [p] = at
+        && let Some(p) = straight(bdd, *p, range, &value)
+    {
+        return match p.is_zero() {
+            true => Vec::new(),
+            false => vec![p],
+        };
+    }
     let mut work = at.to_vec();
     let mut seen = Seen::default();
     let mut out = Vec::new();
@@ -258,6 +273,30 @@ fn advance(
         }
     }
     live(out)
+}
+
+/// From node `p`, past the variables in `range`, unless a variable
+/// before `range` (a skipped field) is in the way.
+fn straight(
+    bdd: &Bdd,
+    mut p: BddPointer,
+    range: Range,
+    value: &impl Fn(BddVariable) -> bool,
+) -> Option<BddPointer> {
+    while !p.is_terminal() {
+        let v = bdd.var_of(p);
+        if v > range.1 {
+            break;
+        }
+        if v < range.0 {
+            return None;
+        }
+        p = match value(v) {
+            true => bdd.high_link_of(p),
+            false => bdd.low_link_of(p),
+        };
+    }
+    Some(p)
 }
 
 /// The nodes one `advance` has met: most meet a handful, which a short

@@ -12,49 +12,52 @@
 mod api;
 mod decisions;
 
-use std::sync::Arc;
-
-use axum::Router;
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::state::State as Shared;
+use super::routes::Listed;
 
 const SHELL: &str = include_str!("../../../assets/workbench.html");
 const SCRIPT: &str = include_str!("../../../assets/workbench.js");
 const STYLE: &str = include_str!("../../../assets/workbench.css");
 
-/// The pages, open to anyone: they hold no data.
-pub(super) fn pages() -> Router<Arc<Shared>> {
+/// The pages, open to anyone (they hold no data), added to `open`.
+pub(super) fn pages(open: Listed) -> Listed {
     let shell = || get(|| async { asset("text/html; charset=utf-8", SHELL) });
-    Router::new()
-        .route("/", shell())
-        .route("/try", shell())
-        .route("/policy", shell())
-        .route("/review", shell())
-        .route("/decisions", shell())
+    open.route("get", "/", shell())
+        .route("get", "/try", shell())
+        .route("get", "/policy", shell())
+        .route("get", "/review", shell())
+        .route("get", "/decisions", shell())
         .route(
+            "get",
             "/workbench.js",
             get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
         )
         .route(
+            "get",
             "/workbench.css",
             get(|| async { asset("text/css; charset=utf-8", STYLE) }),
         )
 }
 
-/// The read-only API the pages read, under `/v1/` and its guard.
-pub(super) fn api() -> Router<Arc<Shared>> {
-    Router::new()
-        .route("/v1/workbench/catalog", get(api::catalog))
-        .route("/v1/workbench/status", get(api::status))
-        .route("/v1/workbench/decide", post(api::decide))
-        .route("/v1/workbench/table", get(api::table))
-        .route("/v1/workbench/suites", get(api::suites))
-        .route("/v1/workbench/plan", get(api::plan))
-        .route("/v1/workbench/decisions", get(decisions::search))
-        .route("/v1/workbench/decisions/{seq}", get(decisions::record))
+/// The read-only API the pages read, added to `guarded` (the `/v1/`
+/// routes, behind their guard).
+pub(super) fn api(guarded: Listed) -> Listed {
+    guarded
+        .route("get", "/v1/workbench/catalog", get(api::catalog))
+        .route("get", "/v1/workbench/status", get(api::status))
+        .route("post", "/v1/workbench/decide", post(api::decide))
+        .route("get", "/v1/workbench/table", get(api::table))
+        .route("get", "/v1/workbench/suites", get(api::suites))
+        .route("get", "/v1/workbench/plan", get(api::plan))
+        .route("get", "/v1/workbench/decisions", get(decisions::search))
+        .route(
+            "get",
+            "/v1/workbench/decisions/{seq}",
+            get(decisions::record),
+        )
 }
 
 /// A built-in asset. The policy forbids every other origin: the pages work
