@@ -4,6 +4,7 @@
 //! bring about, have a documented status and fit its schema.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Value, json};
 use triage_service::serve::Config;
@@ -50,24 +51,41 @@ fn the_document_has_every_route_of_the_router_and_no_other() {
         .collect();
     assert_eq!(operations(&document()), routed);
 
-    // Each documented method is served; the others on its path are not.
+    // Each documented method is served (a route may answer 404 of its own,
+    // as the log routes do without a log, but not the router's `not_found`);
+    // the others on its path are not.
     let server = Server::with_policies(POLICIES);
     let documented = operations(&document());
     for (_, path) in &documented {
         for method in ["get", "post", "put", "delete"] {
-            let status = request(server.addr, &method.to_uppercase(), path, &[], b"").status;
+            let concrete = path.replace("{seq}", "1");
+            let response = request(server.addr, &method.to_uppercase(), &concrete, &[], b"");
+            let status = response.status;
             match documented.contains(&(method.to_owned(), path.clone())) {
-                true => assert!(![404, 405].contains(&status), "{method} {path}: {status}"),
+                true => {
+                    let routed = status != 404 || response.json()["error"]["kind"] != "not_found";
+                    assert!(status != 405 && routed, "{method} {path}: {status}");
+                }
                 false => assert_eq!(status, 405, "{method} {path}"),
             }
         }
     }
 }
 
-/// The body schema a status of an operation documents, resolvable alone.
-fn schema_of(document: &Value, method: &str, path: &str, status: u16) -> Option<Value> {
+/// The body schema a status of an operation documents, resolvable alone,
+/// when `kind` (the answer's content type) is the one it documents.
+fn schema_of(
+    document: &Value,
+    (method, path, status): (&str, &str, u16),
+    kind: &str,
+) -> Option<Value> {
     let response = &document["paths"][path][method]["responses"][status.to_string()];
     let content = response.get("content")?;
+    let documented = content.as_object()?.keys().next()?;
+    assert!(
+        kind.starts_with(documented.as_str()),
+        "{method} {path} {status}: answered `{kind}`, documented `{documented}`"
+    );
     let mut schema = content["application/json"]["schema"].clone();
     if schema.is_null() {
         return Some(json!({ "type": "string" }));
@@ -85,7 +103,8 @@ struct Checker {
 impl Checker {
     fn check(&mut self, method: &str, path: &str, response: &Response) {
         let status = response.status;
-        let Some(schema) = schema_of(&self.document, method, path, status) else {
+        let kind = response.header("content-type").unwrap_or_default();
+        let Some(schema) = schema_of(&self.document, (method, path, status), kind) else {
             panic!("{method} {path} answered {status}, which is not documented");
         };
         let body = match response.header("content-type") {
@@ -117,14 +136,28 @@ impl Checker {
         headers: &[(&str, &str)],
         body: &[u8],
     ) {
-        let response = request(server.addr, &method.to_uppercase(), path, headers, body);
+        self.send_to(server, (method, path), path, headers, body);
+    }
+
+    /// Sends to `concrete`, a path of the documented `path` template.
+    fn send_to(
+        &mut self,
+        server: &Server,
+        (method, path): (&str, &str),
+        concrete: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) {
+        let response = request(server.addr, &method.to_uppercase(), concrete, headers, body);
         self.check(method, path, &response);
     }
 }
 
 /// The statuses no answer here brings about, each checked by another test:
 /// a client too slow (`serve_limits`), a decision thread failing, and the
-/// guard's overload or a failing log on the routes not tried here.
+/// guard's overload or a failing log on the routes not tried here (the
+/// workbench's status and log routes need no bundle: only an overload
+/// answers them 503).
 const NOT_BROUGHT_ABOUT: &[(&str, &str, u16)] = &[
     ("post", "/v1/decisions", 408),
     ("post", "/v1/decisions/batch", 408),
@@ -132,6 +165,16 @@ const NOT_BROUGHT_ABOUT: &[(&str, &str, u16)] = &[
     ("get", "/v1/policy", 408),
     ("post", "/v1/policy/reload", 408),
     ("post", "/v1/policy/reload", 503),
+    ("post", "/v1/workbench/decide", 408),
+    ("post", "/v1/workbench/decide", 500),
+    ("get", "/v1/workbench/status", 503),
+    ("get", "/v1/workbench/table", 500),
+    ("get", "/v1/workbench/suites", 500),
+    ("get", "/v1/workbench/plan", 500),
+    ("get", "/v1/workbench/decisions", 500),
+    ("get", "/v1/workbench/decisions", 503),
+    ("get", "/v1/workbench/decisions/{seq}", 500),
+    ("get", "/v1/workbench/decisions/{seq}", 503),
 ];
 
 #[test]
@@ -141,6 +184,7 @@ fn real_answers_fit_the_documented_statuses_and_schemas() {
         seen: BTreeMap::new(),
     };
     guarded_answers(&mut checker);
+    workbench_answers(&mut checker);
     failing_answers(&mut checker);
     unready_answers(&mut checker);
     let mut missing = Vec::new();
@@ -163,13 +207,19 @@ fn real_answers_fit_the_documented_statuses_and_schemas() {
     );
 }
 
-/// A server with a token, small limits and a bundle that changes.
-fn guarded_answers(checker: &mut Checker) {
-    let dir = policies_copy();
-    let mut config = Config::new(dir.path());
+/// The configuration of a service on `dir` with a token and a small body limit.
+fn guarded(dir: &std::path::Path) -> Config {
+    let mut config = Config::new(dir);
     config.watch = false;
     config.token = Some("secret".to_owned());
     config.max_body = 8192;
+    config
+}
+
+/// A server with a token, small limits and a bundle that changes.
+fn guarded_answers(checker: &mut Checker) {
+    let dir = policies_copy();
+    let mut config = guarded(dir.path());
     config.max_batch = 2;
     let server = Server::start(config);
     let auth = [("authorization", "Bearer secret")];
@@ -207,6 +257,59 @@ fn guarded_answers(checker: &mut Checker) {
     }
 }
 
+/// The workbench's routes, served with a token and a decision log: its
+/// pages and assets open, its API refused without the token, and every
+/// answer of the API to a ticket decided, a rejected one and a record.
+fn workbench_answers(checker: &mut Checker) {
+    let dir = policies_copy();
+    let mut config = guarded(dir.path());
+    let log = triage_audit::DecisionLog::open(
+        dir.path().join("decisions.jsonl"),
+        triage_audit::LogOptions::default(),
+    );
+    config.log = Some(Arc::new(Mutex::new(log.unwrap())));
+    let server = Server::start(config);
+    let auth = [("authorization", "Bearer secret")];
+    let ticket = example().to_string();
+    // One recorded decision for the log routes to find.
+    checker.send_with(&server, "post", "/v1/decisions", &auth, ticket.as_bytes());
+    let documented = operations(&checker.document);
+    let workbench = documented
+        .iter()
+        .filter(|(_, path)| path.starts_with("/v1/workbench/"));
+    for (method, path) in workbench {
+        let concrete = path.replace("{seq}", "1");
+        let route = (method.as_str(), path.as_str());
+        checker.send_to(&server, route, &concrete, &[], b"");
+        let mut stream = send_head(
+            server.addr,
+            &method.to_uppercase(),
+            &concrete,
+            &auth,
+            10_000,
+        );
+        checker.check(method, path, &read_response(&mut stream));
+        let body = if method == "post" {
+            ticket.as_str()
+        } else {
+            ""
+        };
+        checker.send_to(&server, route, &concrete, &auth, body.as_bytes());
+    }
+    let path = "/v1/workbench/decisions/{seq}";
+    for concrete in ["/v1/workbench/decisions/999", "/v1/workbench/decisions/x"] {
+        checker.send_to(&server, ("get", path), concrete, &auth, b"");
+    }
+    for body in ["{}", "not json"] {
+        let decide = "/v1/workbench/decide";
+        checker.send_with(&server, "post", decide, &auth, body.as_bytes());
+    }
+    let pages = documented.iter().filter(|(_, p)| !p.starts_with("/v1/"));
+    for (method, path) in pages {
+        checker.send(&server, method, path, b"");
+    }
+}
+
 /// A bundle whose rule fails at run time: a 422 rejection.
 fn failing_answers(checker: &mut Checker) {
     let (dir, ticket) = failing_rule_pack();
@@ -227,6 +330,20 @@ fn unready_answers(checker: &mut Checker) {
     checker.send(&server, "get", "/v1/policy", b"");
     checker.send(&server, "post", "/v1/decisions", b"{}");
     checker.send(&server, "post", "/v1/decisions/batch", b"[]");
+    let unready = [
+        "catalog",
+        "table",
+        "suites",
+        "plan",
+        "decisions",
+        "decisions/1",
+    ];
+    for name in unready {
+        let concrete = format!("/v1/workbench/{name}");
+        let path = concrete.replace("/1", "/{seq}");
+        checker.send_to(&server, ("get", &path), &concrete, &[], b"");
+    }
+    checker.send(&server, "post", "/v1/workbench/decide", b"{}");
 }
 
 /// The keys of each trace step of each answer.

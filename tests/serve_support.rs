@@ -176,16 +176,7 @@ impl Process {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .trim()
-            .strip_prefix("listening on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .parse()
-            .unwrap();
+        let addr = announced(&mut child, "listening on http://");
         Process { child, addr }
     }
 
@@ -208,6 +199,19 @@ impl Process {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The address a started command announces on its first line, after `prefix`.
+pub fn announced(child: &mut Child, prefix: &str) -> SocketAddr {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.split(['/', ' ', '\n']).next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap()
 }
 
 impl Drop for Process {

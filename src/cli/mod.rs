@@ -23,6 +23,7 @@ pub mod serve;
 pub mod shared;
 pub mod table;
 pub mod test;
+pub mod workbench;
 
 pub use shared::exit;
 
@@ -69,6 +70,8 @@ pub enum Command {
     Table(table::Args),
     /// Run the HTTP evaluation service, reloading the bundle when it changes.
     Serve(serve::Args),
+    /// Open the workbench on a draft bundle: try tickets, read the policy as a table, review a change (loopback only, reloads on save).
+    Workbench(workbench::Args),
     /// Generate test data from the bundle's schema (deterministic per seed).
     Gen(r#gen::Args),
     /// Write every policy and suite file in the canonical layout, comments kept (`--check` for CI).
@@ -92,6 +95,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Table(args) => table::run(&args, out, err),
         Command::Serve(args) => serve::run(&args, out, err),
+        Command::Workbench(args) => workbench::run(&args, out, err),
         Command::Gen(args) => r#gen::run(&args, out, err),
         Command::Fmt(args) => fmt::run(&args, out, err),
         Command::Keygen(args) => keygen::run(&args, out, err),

@@ -9,35 +9,26 @@
 use serde_json::{Map, Value, json};
 use triage_engine::jsonschema;
 
-/// One answer of a route: its status, the component schema of its body
-/// (`None` for the Prometheus text) and when it comes.
-type Answer = (u16, Option<&'static str>, &'static str);
+mod route;
+mod workbench;
 
-/// A route: method, path, summary, its own answers, and whether it is a
-/// `/v1/` route (which the token, size and concurrency limits guard).
-pub(crate) struct Route {
-    pub method: &'static str,
-    pub path: &'static str,
-    summary: &'static str,
-    answers: &'static [Answer],
-    guarded: bool,
-}
+use route::{Answer, Body::Json, Body::Text, Parameter, Route, reference, strict};
 
 /// What the limits answer on every `/v1/` route.
 const GUARD: &[Answer] = &[
     (
         401,
-        Some("Error"),
+        Json("Error"),
         "The service has a token and the request did not send it (`unauthorized`).",
     ),
     (
         413,
-        Some("Error"),
+        Json("Error"),
         "The body is larger than `--max-body` (`payload_too_large`).",
     ),
     (
         503,
-        Some("Error"),
+        Json("Error"),
         "More than `--concurrency` requests at once (`overloaded`), no bundle loaded (`not_ready`), the decision not made in time (`decision_timeout`) or not recorded (`decision_log`).",
     ),
 ];
@@ -48,24 +39,25 @@ pub(crate) const ROUTES: &[Route] = &[
         path: "/v1/decisions",
         summary: "Decide one ticket (a JSON object); answered once its record is written.",
         answers: &[
-            (200, Some("Decision"), "The decision."),
+            (200, Json("Decision"), "The decision."),
             (
                 400,
-                Some("RejectionOrError"),
+                Json("RejectionOrError"),
                 "The ticket is invalid (a rejection, recorded) or the body unreadable.",
             ),
             (
                 408,
-                Some("Error"),
+                Json("Error"),
                 "The body did not arrive within `--timeout-ms`.",
             ),
             (
                 422,
-                Some("Rejection"),
+                Json("Rejection"),
                 "A rule failed at run time for this ticket (recorded).",
             ),
         ],
         guarded: true,
+        parameters: &[],
     },
     Route {
         method: "post",
@@ -74,88 +66,95 @@ pub(crate) const ROUTES: &[Route] = &[
         answers: &[
             (
                 200,
-                Some("Batch"),
+                Json("Batch"),
                 "Each ticket's decision or rejection, in order.",
             ),
             (
                 400,
-                Some("RejectionOrError"),
+                Json("RejectionOrError"),
                 "The body is not JSON (a rejection, recorded) or not an array.",
             ),
             (
                 408,
-                Some("Error"),
+                Json("Error"),
                 "The body did not arrive within `--timeout-ms`.",
             ),
             (
                 413,
-                Some("Error"),
+                Json("Error"),
                 "More than `--max-batch` tickets (`batch_too_large`).",
             ),
             (
                 500,
-                Some("Error"),
+                Json("Error"),
                 "The batch failed on its decision thread (`internal`).",
             ),
         ],
         guarded: true,
+        parameters: &[],
     },
     Route {
         method: "get",
         path: "/v1/policy",
         summary: "The bundle serving, its approval and the last reload error.",
         answers: &[
-            (200, Some("Policy"), "The bundle serving."),
-            (408, Some("Error"), "Not answered within `--timeout-ms`."),
-            (503, Some("NotServing"), "No bundle is loaded."),
+            (200, Json("Policy"), "The bundle serving."),
+            (408, Json("Error"), "Not answered within `--timeout-ms`."),
+            (503, Json("NotServing"), "No bundle is loaded."),
         ],
         guarded: true,
+        parameters: &[],
     },
     Route {
         method: "post",
         path: "/v1/policy/reload",
         summary: "Load the bundle again; the old one serves until a valid (approved) one loads.",
         answers: &[
-            (200, Some("Reloaded"), "The new bundle serves."),
-            (408, Some("Error"), "Not answered within `--timeout-ms`."),
+            (200, Json("Reloaded"), "The new bundle serves."),
+            (408, Json("Error"), "Not answered within `--timeout-ms`."),
             (
                 422,
-                Some("ReloadRefused"),
+                Json("ReloadRefused"),
                 "The bundle is invalid or not approved; the old one keeps serving.",
             ),
         ],
         guarded: true,
+        parameters: &[],
     },
     Route {
         method: "get",
         path: "/healthz",
         summary: "Liveness: the process answers.",
-        answers: &[(200, Some("Health"), "Alive.")],
+        answers: &[(200, Json("Health"), "Alive.")],
         guarded: false,
+        parameters: &[],
     },
     Route {
         method: "get",
         path: "/readyz",
         summary: "Readiness: a bundle is loaded.",
         answers: &[
-            (200, Some("Ready"), "A bundle serves."),
-            (503, Some("NotReady"), "No bundle is loaded yet."),
+            (200, Json("Ready"), "A bundle serves."),
+            (503, Json("NotReady"), "No bundle is loaded yet."),
         ],
         guarded: false,
+        parameters: &[],
     },
     Route {
         method: "get",
         path: "/metrics",
         summary: "Prometheus metrics, in the text exposition format.",
-        answers: &[(200, None, "The metrics.")],
+        answers: &[(200, Text("text/plain"), "The metrics.")],
         guarded: false,
+        parameters: &[],
     },
     Route {
         method: "get",
         path: "/openapi.json",
         summary: "This document.",
-        answers: &[(200, Some("OpenApi"), "The OpenAPI document.")],
+        answers: &[(200, Json("OpenApi"), "The OpenAPI document.")],
         guarded: false,
+        parameters: &[],
     },
 ];
 
@@ -175,7 +174,7 @@ pub(crate) fn answers(route: &Route) -> Vec<Answer> {
 /// The whole document.
 pub fn document() -> Value {
     let mut paths = Map::new();
-    for route in ROUTES {
+    for route in ROUTES.iter().chain(workbench::ROUTES) {
         let entry = paths
             .entry(route.path.to_owned())
             .or_insert_with(|| json!({}));
@@ -186,7 +185,7 @@ pub fn document() -> Value {
         "info": {
             "title": "triage",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Decide support tickets by the rules of a policy bundle. Every answer is JSON except `/metrics`; an unknown route answers 404 and a known one with another method 405, both with the `Error` body."
+            "description": "Decide support tickets by the rules of a policy bundle, and the workbench's pages for people. Every answer is JSON except `/metrics` and the pages; an unknown route answers 404 and a known one with another method 405, both with the `Error` body."
         },
         "paths": paths,
         "components": {
@@ -200,8 +199,8 @@ fn operation(route: &Route) -> Value {
     let mut responses = Map::new();
     for (status, schema, description) in answers(route) {
         let content = match schema {
-            Some(name) => json!({ "application/json": { "schema": reference(name) } }),
-            None => json!({ "text/plain": { "schema": { "type": "string" } } }),
+            Json(name) => json!({ "application/json": { "schema": reference(name) } }),
+            Text(kind) => json!({ kind: { "schema": { "type": "string" } } }),
         };
         responses.insert(
             status.to_string(),
@@ -211,6 +210,9 @@ fn operation(route: &Route) -> Value {
     let mut operation = json!({ "summary": route.summary, "responses": responses });
     if route.guarded {
         operation["security"] = json!([{ "token": [] }]);
+    }
+    if !route.parameters.is_empty() {
+        operation["parameters"] = route.parameters.iter().map(parameter).collect();
     }
     if route.method == "post" && route.path.starts_with("/v1/decisions") {
         let body = match route.path.ends_with("batch") {
@@ -223,19 +225,21 @@ fn operation(route: &Route) -> Value {
             "content": { "application/json": { "schema": body } }
         });
     }
+    if route.path == "/v1/workbench/decide" {
+        operation["requestBody"] = json!({
+            "required": true,
+            "description": "A ticket as the bundle's schema describes it: `triage schema ticket`.",
+            "content": { "application/json": { "schema": { "type": "object" } } }
+        });
+    }
     operation
 }
 
-fn reference(name: &str) -> Value {
-    json!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-fn strict(properties: Value) -> Value {
-    let required: Vec<String> = properties
-        .as_object()
-        .map(|p| p.keys().cloned().collect())
-        .unwrap_or_default();
-    json!({ "type": "object", "properties": properties, "required": required, "additionalProperties": false })
+fn parameter(&(place, name, kind, description): &Parameter) -> Value {
+    json!({
+        "in": place, "name": name, "required": place == "path",
+        "description": description, "schema": { "type": kind }
+    })
 }
 
 /// The body schemas, by name.
@@ -248,7 +252,7 @@ fn schemas() -> Value {
     let approval =
         json!({ "oneOf": [{ "type": "null" }, strict(json!({ "id": text, "key": text }))] });
     let texts = json!({ "type": "array", "items": text });
-    json!({
+    let mut all = json!({
         "Decision": jsonschema::decision(),
         "Rejection": jsonschema::rejection(),
         "Error": error,
@@ -269,5 +273,9 @@ fn schemas() -> Value {
         "Ready": strict(json!({ "status": { "const": "ready" }, "digest": text })),
         "NotReady": strict(json!({ "status": { "const": "not_ready" }, "last_reload_error": last_error })),
         "OpenApi": { "type": "object", "required": ["openapi", "paths", "components"] }
-    })
+    });
+    for (name, schema) in workbench::schemas(&last_error) {
+        all[name] = schema;
+    }
+    all
 }

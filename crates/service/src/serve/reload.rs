@@ -71,11 +71,14 @@ fn swap_in(state: &State, cause: &str, bundle: Bundle, approval: Option<Approved
         log.approved(&policy.digest, &approved.id);
     }
     let approval_id = approval.as_ref().map(|a| a.id.clone());
-    let previous = state.live.swap(Some(Arc::new(Loaded {
+    let loaded = Arc::new(Loaded {
         bundle,
         loaded_at: now(),
         approval,
-    })));
+    });
+    // The review page compares with the first bundle that loaded.
+    let _ = state.first.set(Arc::clone(&loaded));
+    let previous = state.live.swap(Some(loaded));
     if let Ok(mut last) = state.last_error.lock() {
         *last = None;
     }

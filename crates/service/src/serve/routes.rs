@@ -33,17 +33,26 @@ use super::state::{Loaded, State as Shared};
 use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
 use triage_engine::{Bundle, Rejection};
 
-type AppState = State<Arc<Shared>>;
+pub(super) type AppState = State<Arc<Shared>>;
 
-pub(crate) fn router(state: Arc<Shared>) -> Router {
-    routed(state).0
+/// Routes more than the service's own, added by the caller: the
+/// workbench's (so that its handlers may use this file's and this file
+/// need not know them).
+pub(crate) struct Added {
+    /// More `/v1/` routes, behind the same guard.
+    pub api: fn(Listed) -> Listed,
+    /// More open routes.
+    pub open: fn(Listed) -> Listed,
 }
 
 /// The router, and the method and path of each route it serves, listed as
 /// they are added: the OpenAPI document is checked against the list.
-pub(crate) fn routed(state: Arc<Shared>) -> (Router, Vec<(&'static str, &'static str)>) {
+pub(crate) fn routed(
+    state: Arc<Shared>,
+    added: &Added,
+) -> (Router, Vec<(&'static str, &'static str)>) {
     let limited = || from_fn_with_state(Arc::clone(&state), time_limit);
-    let (api, mut listed) = Listed::default()
+    let api = Listed::default()
         .route("post", "/v1/decisions", post(decide))
         .route("post", "/v1/decisions/batch", post(decide_batch))
         .route("get", "/v1/policy", get(policy).route_layer(limited()))
@@ -51,14 +60,14 @@ pub(crate) fn routed(state: Arc<Shared>) -> (Router, Vec<(&'static str, &'static
             "post",
             "/v1/policy/reload",
             post(reload_now).route_layer(limited()),
-        )
-        .done();
-    let (open, more) = Listed::default()
+        );
+    let (api, mut listed) = (added.api)(api).done();
+    let open = Listed::default()
         .route("get", "/healthz", get(healthz))
         .route("get", "/readyz", get(readyz))
         .route("get", "/metrics", get(metrics))
-        .route("get", "/openapi.json", get(openapi))
-        .done();
+        .route("get", "/openapi.json", get(openapi));
+    let (open, more) = (added.open)(open).done();
     listed.extend(more);
     let router = api
         .route_layer(from_fn_with_state(Arc::clone(&state), guard))
@@ -72,13 +81,13 @@ pub(crate) fn routed(state: Arc<Shared>) -> (Router, Vec<(&'static str, &'static
 
 /// Routes with the list of what they serve.
 #[derive(Default)]
-struct Listed {
+pub(crate) struct Listed {
     router: Router<Arc<Shared>>,
     routes: Vec<(&'static str, &'static str)>,
 }
 
 impl Listed {
-    fn route(
+    pub(crate) fn route(
         mut self,
         method: &'static str,
         path: &'static str,
@@ -95,12 +104,16 @@ impl Listed {
 }
 
 /// A JSON error that is not about a ticket: `{"error": {"kind", "message"}}`.
-fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+pub(super) fn error(
+    status: StatusCode,
+    kind: &'static str,
+    message: impl Into<String>,
+) -> Response {
     Refusal(status, kind, message.into()).into_response()
 }
 
 /// A request refused before any ticket was looked at.
-struct Refusal(StatusCode, &'static str, String);
+pub(super) struct Refusal(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -109,7 +122,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn json_body<T: Serialize>(value: &T) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
+pub(super) fn json_body<T: Serialize>(
+    value: &T,
+) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
     // Serialising the service's own types cannot fail; an empty object keeps
     // the answer JSON even so.
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
@@ -241,7 +256,7 @@ async fn time_limit(State(state): AppState, request: Request, next: Next) -> Res
 }
 
 /// The request's deadline, as the guard set it.
-fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
+pub(super) fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
     extensions
         .get::<Deadline>()
         .copied()
@@ -263,7 +278,7 @@ fn timed_out(state: &Shared) -> Refusal {
 /// The answer to a decision not made and recorded by the request's deadline:
 /// the service's fault (a slow rule, or every decision thread busy), so a
 /// `503`; nothing of it is recorded.
-fn late(state: &Shared) -> Response {
+pub(super) fn late(state: &Shared) -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
         "decision_timeout",
@@ -285,7 +300,7 @@ fn too_large(state: &Shared) -> Refusal {
     )
 }
 
-fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
+pub(super) fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     state.live.load_full().ok_or_else(|| {
         Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -297,7 +312,7 @@ fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
 
 /// What a decision route needs: the bundle to decide with, the request
 /// body (read within the deadline) and the deadline; or why there are none.
-async fn bundle_and_body(
+pub(super) async fn bundle_and_body(
     state: &Shared,
     request: Request,
 ) -> Result<(Arc<Loaded>, Bytes, Deadline), Refusal> {
