@@ -6,6 +6,7 @@
 #   SOAK_SECONDS=60 benches/load.sh      # a shorter soak
 #
 # Variables: BATCH_COUNT (1000000), SMALL_COUNT (100000), SEED (7),
+# OVERRIDES (10000: per-customer rules in the scaling bundle, benches/overrides.sh),
 # LOAD_SECONDS (30), SOAK_SECONDS (300), CONNECTIONS (32), SERVER_THREADS (2),
 # WORK (a scratch directory; default a fresh temporary one).
 set -euo pipefail
@@ -13,6 +14,7 @@ set -euo pipefail
 BATCH_COUNT=${BATCH_COUNT:-1000000}
 SMALL_COUNT=${SMALL_COUNT:-100000}
 SEED=${SEED:-7}
+OVERRIDES=${OVERRIDES:-10000}
 LOAD_SECONDS=${LOAD_SECONDS:-30}
 SOAK_SECONDS=${SOAK_SECONDS:-300}
 CONNECTIONS=${CONNECTIONS:-32}
@@ -28,18 +30,21 @@ say "generating $SMALL_COUNT and $BATCH_COUNT tickets (seed $SEED) in $WORK"
 "$BIN" gen tickets --policies "$POLICIES" --count "$SMALL_COUNT" --seed "$SEED" --output "$WORK/small.jsonl"
 "$BIN" gen tickets --policies "$POLICIES" --count "$BATCH_COUNT" --seed "$SEED" --output "$WORK/tickets.jsonl"
 
-# Runs the batch mode on $1; sets SECONDS_TAKEN, RATE and PEAK_KB.
+# Runs the batch mode on $1, writing to $2 (default a file) with the bundle
+# in $3 (default the pack); sets SECONDS_TAKEN, RATE and PEAK_KB.
 batch() {
-    local input=$1 lines
+    local input=$1 output=${2:-$WORK/decisions.jsonl} policies=${3:-$POLICIES} lines
     lines=$(wc -l <"$input")
     # The timed run should not pay for flushing what earlier steps wrote.
     rm -f "$WORK/decisions.jsonl"
     sync
     /usr/bin/time -f '%e %M' -o "$WORK/time.txt" \
-        "$BIN" eval --policies "$POLICIES" --input "$input" --output "$WORK/decisions.jsonl" 2>"$WORK/summary.txt"
+        "$BIN" eval --policies "$policies" --input "$input" --output "$output" 2>"$WORK/summary.txt"
     read -r SECONDS_TAKEN PEAK_KB <"$WORK/time.txt"
     RATE=$(awk -v n="$lines" -v s="$SECONDS_TAKEN" 'BEGIN { printf "%.0f", n / s }')
-    test "$(wc -l <"$WORK/decisions.jsonl")" -eq "$lines"
+    if [ "$output" != /dev/null ]; then
+        test "$(wc -l <"$output")" -eq "$lines"
+    fi
 }
 
 say "batch: $SMALL_COUNT tickets"
@@ -49,6 +54,13 @@ say "batch: $BATCH_COUNT tickets"
 batch "$WORK/tickets.jsonl"
 BIG_RATE=$RATE BIG_PEAK=$PEAK_KB BIG_SECS=$SECONDS_TAKEN
 head -1 "$WORK/summary.txt" >&2
+say "batch: $BATCH_COUNT tickets to /dev/null"
+batch "$WORK/tickets.jsonl" /dev/null
+NULL_RATE=$RATE NULL_PEAK=$PEAK_KB NULL_SECS=$SECONDS_TAKEN
+say "batch: $SMALL_COUNT tickets, the pack with $OVERRIDES override rules"
+"$ROOT/benches/overrides.sh" "$OVERRIDES" "$WORK/overrides"
+batch "$WORK/small.jsonl" "" "$WORK/overrides"
+OVER_RATE=$RATE OVER_PEAK=$PEAK_KB OVER_SECS=$SECONDS_TAKEN
 
 say "starting the service"
 start_service
@@ -102,6 +114,10 @@ printf '%-44s %s\n' "batch $SMALL_COUNT tickets: decisions/s" "$SMALL_RATE ($SMA
 printf '%-44s %s\n' "batch $SMALL_COUNT tickets: peak RSS" "$(mib "$SMALL_PEAK")"
 printf '%-44s %s\n' "batch $BATCH_COUNT tickets: decisions/s" "$BIG_RATE ($BIG_SECS s)"
 printf '%-44s %s\n' "batch $BATCH_COUNT tickets: peak RSS" "$(mib "$BIG_PEAK")"
+printf '%-44s %s\n' "batch $BATCH_COUNT to /dev/null: decisions/s" "$NULL_RATE ($NULL_SECS s)"
+printf '%-44s %s\n' "batch $BATCH_COUNT to /dev/null: peak RSS" "$(mib "$NULL_PEAK")"
+printf '%-44s %s\n' "batch $SMALL_COUNT, $OVERRIDES overrides: decisions/s" "$OVER_RATE ($OVER_SECS s)"
+printf '%-44s %s\n' "batch $SMALL_COUNT, $OVERRIDES overrides: peak RSS" "$(mib "$OVER_PEAK")"
 printf '%-44s %s\n' "HTTP POST /v1/decisions: requests/s" "$RPS (${LOAD_SECONDS} s, $CONNECTIONS conns)"
 printf '%-44s %s\n' "HTTP latency p50 / p99" "$P50 / $P99"
 printf '%-44s %s\n' "HTTP non-2xx responses, socket errors" "${NON2XX:-0}, ${ERRORS:-none}"

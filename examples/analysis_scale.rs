@@ -1,6 +1,7 @@
 //! Times the exact analysis on generated bundles once, for the figures in
-//! docs/performance.md: `cargo run --release --example analysis_scale -- FIELDS RULES [tables|random]`
-//! (twenty more enum fields and 1,000 rules is the target case).
+//! docs/performance.md: `cargo run --release --example analysis_scale -- FIELDS RULES [tables|random] [analyse]`
+//! (twenty more enum fields and 1,000 rules is the target case;
+//! `analyse` stops before the plan, for a profile of the check alone).
 //! The criterion benchmark of the same cases is `cargo bench --bench analysis`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -37,6 +38,9 @@ fn main() {
         analysis.precedence.len(),
         taken
     );
+    if args.get(3).is_some_and(|a| a == "analyse") {
+        return;
+    }
     let started = Instant::now();
     let plan = base.plan(&head, None);
     println!(

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use triage_service::serve::Config;
 
 use crate::serve_support::{
-    POLICIES, Server, eventually, example, policies_copy, read_response, replace, request,
-    send_head,
+    POLICIES, Server, eventually, example, failing_rule_pack, policies_copy, read_response,
+    replace, request, send_head,
 };
 
 #[test]
@@ -126,18 +126,8 @@ fn a_body_that_is_not_json_is_a_400() {
 
 #[test]
 fn a_rule_failing_at_run_time_is_a_422_naming_the_rule() {
-    let dir = policies_copy();
-    let rules = std::fs::read_to_string(dir.path().join("boundaries.yaml")).unwrap();
-    let broken = rules.replacen(
-        "when: technical && service == \"marketplace\"",
-        "when: technical && service == \"marketplace\" && 1 / (customer.id.len() - customer.id.len()) > 0",
-        1,
-    );
-    assert_ne!(rules, broken);
-    replace(dir.path(), "boundaries.yaml", &broken);
+    let (dir, ticket) = failing_rule_pack();
     let server = Server::with_policies(dir.path());
-    let mut ticket = example();
-    ticket["service"] = json!("marketplace");
     let response = server.post_json("/v1/decisions", &ticket);
     assert_eq!(response.status, 422, "{}", response.text());
     let body = response.json();

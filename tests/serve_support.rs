@@ -41,6 +41,23 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A copy of the reference policies whose marketplace rule fails at run
+/// time (a division by zero), and a ticket that reaches it.
+pub fn failing_rule_pack() -> (tempfile::TempDir, Value) {
+    let dir = policies_copy();
+    let rules = std::fs::read_to_string(dir.path().join("boundaries.yaml")).unwrap();
+    let broken = rules.replacen(
+        "when: technical && service == \"marketplace\"",
+        "when: technical && service == \"marketplace\" && 1 / (customer.id.len() - customer.id.len()) > 0",
+        1,
+    );
+    assert_ne!(rules, broken);
+    replace(dir.path(), "boundaries.yaml", &broken);
+    let mut ticket = example();
+    ticket["service"] = Value::from("marketplace");
+    (dir, ticket)
+}
+
 /// Replaces a file the way editors and config maps do: write aside, rename.
 pub fn replace(dir: &Path, name: &str, text: &str) {
     let aside = dir.join(format!(".{name}.tmp"));
@@ -197,6 +214,19 @@ impl Process {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
+}
+
+/// The address a started command announces on its first line, after `prefix`.
+pub fn announced(child: &mut Child, prefix: &str) -> SocketAddr {
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    line.strip_prefix(prefix)
+        .and_then(|rest| rest.split(['/', ' ', '\n']).next())
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .parse()
+        .unwrap()
 }
 
 impl Drop for Process {

@@ -6,7 +6,7 @@ use super::input::{self, Item};
 use super::shared::{LogArgs, PolicyArgs, exit, show};
 use triage_audit::{Answer, AuditError, Recorder, Unreadable};
 use triage_engine::{
-    Decision, Rejection, RejectionKind, StepResult, TicketSyntaxError, printable,
+    Bundle, Catalog, Decision, Rejection, RejectionKind, StepResult, TicketSyntaxError, printable,
     printable_keeping_lines,
 };
 
@@ -55,7 +55,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(bundle) => bundle,
         Err(code) => return code,
     };
-    let catalog = args.explain.then(|| bundle.catalog());
+    // An explanation lists every rule tried, so it comes from a walk of
+    // every rule; what is logged and printed otherwise is the indexed decision.
+    let explain = args.explain.then(|| (bundle.catalog(), bundle.linear()));
     let log = match args.log.open(err) {
         Ok(log) => log,
         Err(code) => return code,
@@ -74,7 +76,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         let printed = decide_file(
             args,
             &recorder,
-            catalog.as_ref(),
+            explain.as_ref(),
             name,
             &mut status,
             out,
@@ -93,7 +95,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
 fn decide_file(
     args: &Args,
     recorder: &Recorder,
-    catalog: Option<&triage_engine::Catalog>,
+    explain: Option<&(Catalog, Bundle)>,
     name: &str,
     status: &mut Status,
     out: &mut dyn Write,
@@ -109,8 +111,12 @@ fn decide_file(
     // tickets gets its one answer for the rest, in its place.
     let mut failed = None;
     let read = input::read(name, args.max_ticket_bytes, &mut |item| {
+        let mut walked = None;
         let result = match item {
-            Item::Ticket(ticket) => recorder.decide(&ticket),
+            Item::Ticket(ticket) => {
+                walked = explain.map(|(_, linear)| linear.decide(&ticket));
+                recorder.decide(&ticket)
+            }
             Item::NotJson(TicketSyntaxError::TooLarge { index, max }) => {
                 let error = TicketSyntaxError::TooLarge { index, max };
                 let message = format!(
@@ -125,7 +131,8 @@ fn decide_file(
         match result {
             Ok(answer) => {
                 status.note(&answer);
-                emit(args, catalog, out, &answer);
+                let catalog = explain.map(|(catalog, _)| catalog);
+                emit(args, catalog, out, &answer, walked.as_ref());
                 true
             }
             Err(error) => {
@@ -173,11 +180,14 @@ impl Status {
     }
 }
 
+/// Prints `result`; with a catalog, explained from `walked`, the same
+/// decision reached by a walk of every rule.
 fn emit(
     args: &Args,
-    catalog: Option<&triage_engine::Catalog>,
+    catalog: Option<&Catalog>,
     out: &mut dyn Write,
     result: &Answer,
+    walked: Option<&Answer>,
 ) {
     let written = match args.format {
         Format::Json => {
@@ -196,7 +206,13 @@ fn emit(
                     out,
                     "{}\n{}",
                     text(decision),
-                    super::explain::explain(decision, catalog)
+                    super::explain::explain(
+                        match walked {
+                            Some(Ok(walked)) => walked,
+                            _ => decision,
+                        },
+                        catalog
+                    )
                 ),
                 None => writeln!(out, "{}", text(decision)),
             },
@@ -250,6 +266,10 @@ pub fn text(decision: &Decision) -> String {
 pub(crate) fn trace_text(trace: &[triage_engine::TraceStep]) -> String {
     let mut s = String::from("  trace:");
     for step in trace {
+        if let Some(excluded) = &step.excluded {
+            s += &format!("\n    excluded     {}", excluded_text(step, excluded));
+            continue;
+        }
         let mark = match step.result {
             StepResult::Matched => "matched    ",
             StepResult::NotMatched => "not matched",
@@ -272,6 +292,47 @@ pub(crate) fn trace_text(trace: &[triage_engine::TraceStep]) -> String {
     s
 }
 
+/// "9,998 rules on `customer.id` do not apply to `C-123` (`first` to
+/// `last`)": the rules the index left out, by the field that left them out.
+fn excluded_text(step: &triage_engine::TraceStep, excluded: &triage_engine::Excluded) -> String {
+    let each: Vec<String> = excluded
+        .by
+        .iter()
+        .map(|(field, count)| {
+            let value = step.reads.get(field).map_or_else(|| "null".into(), show);
+            let (rules, verb) = if count == 1 {
+                ("rule", "does")
+            } else {
+                ("rules", "do")
+            };
+            let (field, value) = (printable(field), printable(&value));
+            format!(
+                "{} {rules} on `{field}` {verb} not apply to `{value}`",
+                thousands(count)
+            )
+        })
+        .collect();
+    format!(
+        "{} ({} to {})",
+        each.join(", "),
+        printable(&step.id),
+        printable(&excluded.last)
+    )
+}
+
+/// `n` with a comma between each group of three digits.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut s = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            s.push(',');
+        }
+        s.push(c);
+    }
+    s
+}
+
 pub(crate) fn rejection_text(rejection: &Rejection) -> String {
     let id = rejection.ticket_id.as_deref().unwrap_or("(no id)");
     // The error writes what the ticket supplied printable itself.
@@ -280,4 +341,26 @@ pub(crate) fn rejection_text(rejection: &Rejection) -> String {
         s += &format!("\n{}", trace_text(&rejection.trace));
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_the_index_left_out_are_told_by_field_and_value() {
+        let step: triage_engine::TraceStep = serde_json::from_value(serde_json::json!({
+            "kind": "excluded", "id": "o_1", "result": "not_matched",
+            "reads": { "category": "technical", "customer.id": "C-123" },
+            "excluded": { "rules": 9999, "last": "o_9999", "by": { "category": 1, "customer.id": 9998 } }
+        }))
+        .unwrap();
+        assert_eq!(
+            trace_text(&[step]),
+            "  trace:\n    excluded     1 rule on `category` does not apply to `technical`, \
+             9,998 rules on `customer.id` do not apply to `C-123` (o_1 to o_9999)"
+        );
+        assert_eq!(thousands(1_234_567), "1,234,567");
+        assert_eq!(thousands(999), "999");
+    }
 }

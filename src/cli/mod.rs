@@ -6,6 +6,7 @@ use std::io::Write;
 
 use clap::{Parser, Subcommand};
 
+pub mod approve;
 pub mod audit;
 mod batch;
 pub mod check;
@@ -15,12 +16,14 @@ mod explain;
 pub mod fmt;
 pub mod r#gen;
 mod input;
+pub mod keygen;
 pub mod plan;
 pub mod schema;
 pub mod serve;
 pub mod shared;
 pub mod table;
 pub mod test;
+pub mod workbench;
 
 pub use shared::exit;
 
@@ -67,11 +70,18 @@ pub enum Command {
     Table(table::Args),
     /// Run the HTTP evaluation service, reloading the bundle when it changes.
     Serve(serve::Args),
+    /// Open the workbench on a draft bundle: try tickets, read the policy as a table, review a change (loopback only, reloads on save).
+    Workbench(workbench::Args),
     /// Generate test data from the bundle's schema (deterministic per seed).
     Gen(r#gen::Args),
     /// Write every policy and suite file in the canonical layout, comments kept (`--check` for CI).
     #[command(after_help = fmt::EXIT_CODES)]
     Fmt(fmt::Args),
+    /// Write a new Ed25519 key pair: PREFIX.key (private) and PREFIX.pub.
+    Keygen(keygen::Args),
+    /// Sign a bundle's digest with its plan and suite results, for `serve --require-approval`.
+    #[command(after_help = approve::EXIT_CODES)]
+    Approve(approve::Args),
 }
 
 pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -85,7 +95,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Command::Plan(args) => plan::run(&args, out, err),
         Command::Table(args) => table::run(&args, out, err),
         Command::Serve(args) => serve::run(&args, out, err),
+        Command::Workbench(args) => workbench::run(&args, out, err),
         Command::Gen(args) => r#gen::run(&args, out, err),
         Command::Fmt(args) => fmt::run(&args, out, err),
+        Command::Keygen(args) => keygen::run(&args, out, err),
+        Command::Approve(args) => approve::run(&args, out, err),
     }
 }

@@ -18,12 +18,8 @@ use triage_engine::analysis::{Change, Outcome, Plan};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The bundle before the change.
-    #[arg(value_name = "BASE_DIR")]
-    pub base: PathBuf,
-    /// The bundle after the change.
-    #[arg(value_name = "HEAD_DIR")]
-    pub head: PathBuf,
+    #[command(flatten)]
+    pub bundles: super::shared::BaseHead,
     /// `text`, `json` (the plan as an object) or `markdown` (a pull-request comment).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
@@ -47,8 +43,8 @@ Exit codes:
   3  an invalid policy bundle on either side (every problem is printed)";
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let base = super::shared::load(&args.base, err);
-    let head = super::shared::load(&args.head, err);
+    let base = super::shared::load(&args.bundles.base, err);
+    let head = super::shared::load(&args.bundles.head, err);
     let (base, head) = match (base, head) {
         (Ok(base), Ok(head)) => (base, head),
         (Err(code), _) | (_, Err(code)) => return code,
@@ -64,7 +60,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         None => None,
     };
     let tickets = match &args.tickets {
-        Some(path) => match read_tickets(path) {
+        Some(path) => match triage_audit::read::tickets(path) {
             Ok(tickets) => Some(tickets),
             Err(e) => {
                 let _ = writeln!(err, "error: {e}");
@@ -109,27 +105,6 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         true => exit::OTHER,
         false => exit::DECIDED,
     }
-}
-
-/// The tickets of a JSON-lines file; a decision log record gives its ticket.
-fn read_tickets(path: &Path) -> Result<Vec<Value>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
-    let mut tickets = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| format!("line {} of `{}` is not JSON: {e}", i + 1, path.display()))?;
-        let is_record = value.get("schema").and_then(Value::as_str) == Some(triage_audit::SCHEMA);
-        match (is_record, value.get("ticket")) {
-            (true, Some(ticket)) if !ticket.is_null() => tickets.push(ticket.clone()),
-            (true, _) => {}
-            (false, _) => tickets.push(value),
-        }
-    }
-    Ok(tickets)
 }
 
 /// What the plan warns about: decisions change with the version unchanged,

@@ -34,6 +34,12 @@ pub enum Which {
     Suite,
     /// The tickets the bundle at `--policies` accepts (derived from its schema).
     Ticket,
+    /// A decision, as the service answers and the log records it (fixed).
+    Decision,
+    /// A rejection: an invalid ticket or an evaluation error (fixed).
+    Rejection,
+    /// The service's OpenAPI 3.1 document, as `/openapi.json` serves it (docs/openapi.json).
+    Openapi,
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -45,6 +51,9 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     let schema = match which {
         Which::Policy => triage_engine::jsonschema::policy(),
         Which::Suite => triage_engine::jsonschema::suite(),
+        Which::Decision => triage_engine::jsonschema::decision(),
+        Which::Rejection => triage_engine::jsonschema::rejection(),
+        Which::Openapi => triage_service::serve::openapi(),
         Which::Ticket => match super::shared::load(&args.policy.policies, err) {
             Ok(bundle) => triage_engine::jsonschema::ticket(&bundle.catalog()),
             Err(code) => return code,

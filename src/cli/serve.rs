@@ -1,4 +1,5 @@
-//! `triage serve`: the HTTP evaluation service, until `SIGTERM` or `SIGINT`.
+//! `triage serve`: the HTTP evaluation service and the workbench pages,
+//! until `SIGTERM` or `SIGINT`.
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -14,6 +15,8 @@ pub struct Args {
     pub policy: PolicyArgs,
     #[command(flatten)]
     pub log: super::shared::LogArgs,
+    #[command(flatten)]
+    pub review: ReviewArgs,
     /// Address to listen on; port 0 picks a free one (printed on start).
     #[arg(long, default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
@@ -50,6 +53,11 @@ pub struct Args {
     /// Log lines as JSON objects or as text for people.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     pub log_format: LogFormat,
+    /// Load (and reload) only a bundle approved (`triage approve`) by one
+    /// of these public keys; without a valid approval the previous bundle
+    /// keeps serving. Every record names the approval it ran under.
+    #[arg(long, value_name = "PUBFILE", num_args = 1..)]
+    pub require_approval: Vec<PathBuf>,
     /// Worker threads (0: one per core).
     #[arg(long, default_value_t = 0)]
     pub threads: usize,
@@ -59,6 +67,27 @@ pub struct Args {
 /// holds its record, so a thread a core would leave one commit of two or
 /// three records at a time; many waiting threads fill each commit.
 const STORE_DECISION_THREADS: usize = 256;
+
+/// What the workbench's "Review a change" page compares with.
+#[derive(Debug, clap::Args)]
+pub struct ReviewArgs {
+    /// A bundle directory the workbench's review page compares the serving bundle with.
+    #[arg(long, value_name = "DIR")]
+    pub base: Option<PathBuf>,
+    /// Tickets, one JSON object a line (or decision log records), that the
+    /// review page counts in each changed class.
+    #[arg(long, value_name = "FILE.jsonl")]
+    pub tickets: Option<PathBuf>,
+}
+
+impl ReviewArgs {
+    pub fn config(&self) -> triage_service::serve::Review {
+        triage_service::serve::Review {
+            base: self.base.clone(),
+            tickets: self.tickets.clone(),
+        }
+    }
+}
 
 /// How long the runtime waits at exit for work still running on its threads.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -99,15 +128,40 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
+    config.review = args.review.config();
+    if !args.require_approval.is_empty() {
+        match triage_audit::sign::Trusted::read(&args.require_approval) {
+            Ok(trusted) => config.require_approval = Some(trusted),
+            Err(error) => {
+                let _ = writeln!(err, "error: {error}");
+                return exit::OTHER;
+            }
+        }
+    }
     config.log = match args.log.open(err) {
         Ok(log) => log,
         Err(code) => return code,
     };
-    let log = config.log.clone();
+    run_service(config, args.listen, args.threads, out, err, &|addr| {
+        format!("listening on http://{addr}")
+    })
+}
 
+/// Runs the service with `config` on `listen` until `SIGTERM` or `SIGINT`,
+/// printing the line `announce` makes of the address it listens on (scripts
+/// and tests read the port from it).
+pub fn run_service(
+    config: Config,
+    listen: SocketAddr,
+    threads: usize,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    announce: &dyn Fn(SocketAddr) -> String,
+) -> u8 {
+    let log = config.log.clone();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if args.threads > 0 {
-        builder.worker_threads(args.threads);
+    if threads > 0 {
+        builder.worker_threads(threads);
     }
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
@@ -118,12 +172,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     };
     let served = runtime.block_on(async {
         let stop = stop_signal().map_err(|e| format!("cannot listen for signals: {e}"))?;
-        let listener = tokio::net::TcpListener::bind(args.listen)
+        let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| format!("cannot listen on `{}`: {e}", args.listen))?;
+            .map_err(|e| format!("cannot listen on `{listen}`: {e}"))?;
         if let Ok(addr) = listener.local_addr() {
-            // Scripts and tests read the port from this line.
-            let _ = writeln!(out, "listening on http://{addr}");
+            let _ = writeln!(out, "{}", announce(addr));
             let _ = out.flush();
         }
         serve::serve(listener, config, stop)
@@ -133,8 +186,11 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     // A decision still running after the drain (a slow rule whose request
     // was answered at its deadline) records nothing: it is not waited for.
     runtime.shutdown_timeout(SHUTDOWN_GRACE);
-    if let Some(log) = log {
-        let _ = log.close();
+    // The head is signed (when there is a key) once nothing more is written.
+    if let Some(log) = log
+        && let Err(error) = log.close()
+    {
+        let _ = writeln!(err, "error: {error}");
     }
     match served {
         Ok(()) => exit::DECIDED,
@@ -145,7 +201,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     }
 }
 
-fn init_logs(format: LogFormat) {
+pub fn init_logs(format: LogFormat) {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()

@@ -31,6 +31,17 @@ pub struct PolicyArgs {
     pub policies: PathBuf,
 }
 
+/// A change from one bundle to another, for the commands that compare two.
+#[derive(Debug, clap::Args)]
+pub struct BaseHead {
+    /// The bundle before the change.
+    #[arg(value_name = "BASE_DIR")]
+    pub base: PathBuf,
+    /// The bundle after the change.
+    #[arg(value_name = "HEAD_DIR")]
+    pub head: PathBuf,
+}
+
 /// The decision log options, shared by every subcommand that decides.
 #[derive(Debug, clap::Args)]
 pub struct LogArgs {
@@ -51,6 +62,13 @@ pub struct LogArgs {
     /// Start a new segment of the log (keeping the chain) past this many bytes.
     #[arg(long, value_name = "BYTES")]
     pub log_max_bytes: Option<u64>,
+    /// Sign the log's head with this private key (`triage keygen`) every
+    /// `--checkpoint-every` records and at shutdown, in `<log>.checkpoints`.
+    #[arg(long, value_name = "FILE.key", requires = "decision_log")]
+    pub checkpoint_key: Option<PathBuf>,
+    /// Records between signed checkpoints (0: only at shutdown).
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub checkpoint_every: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -80,7 +98,10 @@ impl LogArgs {
         };
         if let Some(url) = path.to_str().filter(|p| store::is_url(p)) {
             let writer = self.writer_id.clone().unwrap_or_else(host_name);
-            return match store::StoreWriter::open(url, &writer) {
+            let opened = self
+                .checkpointer()
+                .and_then(|signer| store::StoreWriter::open(url, &writer, signer));
+            return match opened {
                 Ok(writer) => Ok(Some(Arc::new(writer))),
                 Err(e) => Err(fail(e, err)),
             };
@@ -92,10 +113,30 @@ impl LogArgs {
             },
             max_bytes: self.log_max_bytes,
         };
-        match triage_audit::DecisionLog::open(path, options) {
+        let opened = triage_audit::DecisionLog::open(path, options).and_then(|mut log| {
+            if let Some(signer) = self.checkpointer()? {
+                log.sign_with(signer)?;
+            }
+            Ok(log)
+        });
+        match opened {
             Ok(log) => Ok(Some(Arc::new(Mutex::new(log)))),
             Err(e) => Err(fail(e, err)),
         }
+    }
+
+    /// What signs the log's head, when `--checkpoint-key` is given.
+    fn checkpointer(
+        &self,
+    ) -> Result<Option<triage_audit::checkpoint::Checkpointer>, triage_audit::AuditError> {
+        let Some(key) = &self.checkpoint_key else {
+            return Ok(None);
+        };
+        let signer = triage_audit::sign::Signer::read(key)?;
+        let every = self.checkpoint_every;
+        Ok(Some(triage_audit::checkpoint::Checkpointer::new(
+            signer, every,
+        )))
     }
 }
 

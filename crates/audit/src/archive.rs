@@ -49,13 +49,7 @@ impl Archive {
         if !path.exists() {
             std::fs::create_dir_all(&self.dir).map_err(AuditError::io("create", &self.dir))?;
             let text = encode(bundle)?;
-            let temporary = path.with_extension("json.partial");
-            let mut file =
-                std::fs::File::create(&temporary).map_err(AuditError::io("create", &temporary))?;
-            file.write_all(text.as_bytes())
-                .and_then(|()| file.sync_all())
-                .map_err(AuditError::io("write", &temporary))?;
-            std::fs::rename(&temporary, &path).map_err(AuditError::io("rename", &temporary))?;
+            write_whole(&path, &path.with_extension("json.partial"), text.as_bytes())?;
         }
         self.loaded.insert(digest, bundle.clone());
         Ok(())
@@ -104,4 +98,14 @@ pub(crate) fn decode(digest: &str, text: &[u8], place: &str) -> Result<Bundle, A
         )));
     }
     Ok(bundle)
+}
+
+/// Writes `bytes` to `path` whole or not at all: to `temporary`, synced,
+/// then renamed over `path`, so no reader ever sees half of it.
+pub(crate) fn write_whole(path: &Path, temporary: &Path, bytes: &[u8]) -> Result<(), AuditError> {
+    let mut file = std::fs::File::create(temporary).map_err(AuditError::io("create", temporary))?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .map_err(AuditError::io("write", temporary))?;
+    std::fs::rename(temporary, path).map_err(AuditError::io("rename", temporary))
 }

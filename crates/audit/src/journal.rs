@@ -3,6 +3,7 @@
 //! ([`crate::DecisionLog`], behind a mutex so threads can share it) and the
 //! PostgreSQL store ([`crate::store::StoreWriter`]).
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use super::log::Entry;
@@ -18,6 +19,13 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
     /// Makes everything recorded so far durable, at shutdown. A journal busy
     /// elsewhere is left alone: shutdown does not wait for a stuck writer.
     fn close(&self) -> Result<(), AuditError>;
+
+    /// Names `approval` in every record decided by the bundle with `digest`
+    /// from now on (`triage serve --require-approval`).
+    fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError>;
+
+    /// The file the records go to, for readers of a file log; `None` for a store.
+    fn file(&self) -> Option<PathBuf>;
 }
 
 impl Journal for Mutex<DecisionLog> {
@@ -29,8 +37,19 @@ impl Journal for Mutex<DecisionLog> {
 
     fn close(&self) -> Result<(), AuditError> {
         match self.try_lock() {
-            Ok(mut log) => log.sync(),
+            // The head is signed (when there is a key) once nothing more is written.
+            Ok(mut log) => log.checkpoint().and_then(|()| log.sync()),
             Err(_) => Ok(()),
         }
+    }
+
+    fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
+        let mut log = self.lock().map_err(|_| AuditError::Poisoned)?;
+        log.approved(digest, approval);
+        Ok(())
+    }
+
+    fn file(&self) -> Option<PathBuf> {
+        self.lock().ok().map(|log| log.path().to_path_buf())
     }
 }

@@ -5,10 +5,16 @@
 //! change. The `recorder` is the one way to decide, record and answer: every
 //! caller that decides (`triage eval`, batch mode, the service) goes through it.
 //!
+//! The signed parts: `sign` (Ed25519 keys and signed documents),
+//! `checkpoint` (the chain heads a writer signs, so that a cut tail shows)
+//! and `approval` (a bundle signed off before it may serve).
+//!
 //! The record format, `triage.decision/v1`, is described in `record`.
 
+pub mod approval;
 pub mod archive;
 pub mod canonical;
+pub mod checkpoint;
 pub mod diff;
 pub mod html;
 pub mod journal;
@@ -22,6 +28,7 @@ pub mod repair;
 pub mod replay;
 pub mod report;
 mod seal;
+pub mod sign;
 pub mod store;
 pub mod verdict;
 pub mod verify;
@@ -61,6 +68,8 @@ pub enum AuditError {
         line: usize,
         detail: String,
     },
+    #[error("key file `{}`: {detail}", path.display())]
+    Key { path: PathBuf, detail: String },
     #[error("archived bundle `{digest}`: {detail}")]
     Archive { digest: String, detail: String },
     #[error("cannot encode a record: {0}")]

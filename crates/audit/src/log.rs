@@ -31,6 +31,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::checkpoint::Checkpointer;
 use super::read;
 use super::record::{self, GENESIS};
 use super::seal::Sealer;
@@ -82,6 +83,8 @@ pub struct DecisionLog {
     seq: u64,
     prev: String,
     unsynced: u32,
+    /// Signs the chain head every so many records and at close, when set.
+    checkpoints: Option<Checkpointer>,
 }
 
 impl std::fmt::Debug for DecisionLog {
@@ -120,7 +123,39 @@ impl DecisionLog {
             seq,
             prev,
             unsynced: 0,
+            checkpoints: None,
         })
+    }
+
+    /// Signs the chain head with `checkpointer` from now on: every so many
+    /// records and at close ([`super::checkpoint`]).
+    pub fn sign_with(&mut self, mut checkpointer: Checkpointer) -> Result<(), AuditError> {
+        checkpointer.attach(&self.path)?;
+        self.checkpoints = Some(checkpointer);
+        Ok(())
+    }
+
+    /// Signs the chain head now, unless it is signed already or no key was
+    /// given: at shutdown. The records are synced first.
+    pub fn checkpoint(&mut self) -> Result<(), AuditError> {
+        if !self
+            .checkpoints
+            .as_ref()
+            .is_some_and(|c| c.behind(self.seq))
+        {
+            return Ok(());
+        }
+        self.sync()?;
+        match &mut self.checkpoints {
+            Some(checkpoints) => checkpoints.sign(self.seq, &self.prev),
+            None => Ok(()),
+        }
+    }
+
+    /// Names `approval` in every record decided by the bundle with `digest`
+    /// from now on.
+    pub fn approved(&mut self, digest: &str, approval: &str) {
+        self.sealer.approved(digest, approval);
     }
 
     /// Appends the record of one decision by `bundle` (archiving the bundle
@@ -164,6 +199,11 @@ impl DecisionLog {
         }
         self.size += lines.len() as u64;
         (self.seq, self.prev) = (seq, prev);
+        if self.checkpoints.as_ref().is_some_and(|c| c.due(seq)) {
+            // The records are written: a failed checkpoint is the caller's
+            // error all the same, and the next append tries again.
+            self.checkpoint()?;
+        }
         Ok(ids)
     }
 
@@ -275,6 +315,7 @@ fn hand_over(current: &Path, target: &Path, aside: &Path) -> Result<(), AuditErr
 
 impl Drop for DecisionLog {
     fn drop(&mut self) {
+        let _ = self.checkpoint();
         let _ = self.sync();
     }
 }

@@ -178,3 +178,27 @@ pub(crate) fn sidecar(log: &Path, suffix: &str) -> PathBuf {
     name.push(suffix);
     log.with_file_name(name)
 }
+
+/// The tickets of a JSON Lines file, one a line, for counting or deciding
+/// them: a line that is a decision record gives its ticket (none when it
+/// logged an input that was no ticket document).
+pub fn tickets(path: &Path) -> Result<Vec<serde_json::Value>, String> {
+    use serde_json::Value;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let mut tickets = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line)
+            .map_err(|e| format!("line {} of `{}` is not JSON: {e}", i + 1, path.display()))?;
+        let is_record = value.get("schema").and_then(Value::as_str) == Some(super::SCHEMA);
+        match (is_record, value.get("ticket")) {
+            (true, Some(ticket)) if !ticket.is_null() => tickets.push(ticket.clone()),
+            (true, _) => {}
+            (false, _) => tickets.push(value),
+        }
+    }
+    Ok(tickets)
+}

@@ -32,6 +32,9 @@ pub struct Record {
     /// When the record was written (UTC, RFC 3339): never an input to the decision.
     pub at: String,
     pub policy: PolicyRef,
+    /// The id of the approval the bundle was served under, if it needed one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approval: Option<String>,
     /// The ticket as decided, with masked fields replaced by salted hashes;
     /// `null` when the input was not a JSON or YAML document.
     pub ticket: Value,

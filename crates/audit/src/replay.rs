@@ -6,9 +6,10 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
+use super::Record;
 use super::verdict::Verdict;
 use super::{Archive, AuditError, read};
-use triage_engine::Bundle;
+use triage_engine::{Bundle, Decision, Rejection};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Replay {
@@ -57,23 +58,12 @@ pub fn replay(path: &PathBuf, with: Option<&Bundle>) -> Result<Replay, AuditErro
             replay.not_tickets += 1;
             continue;
         }
-        let bundle = match with {
-            Some(bundle) => bundle.clone(),
-            None => match archive.load(&record.policy.digest) {
-                Ok(bundle) => bundle,
-                Err(e) => {
-                    replay.skipped.push(format!("{at}: {e}"));
-                    continue;
-                }
-            },
-        };
-        let now = bundle.decide(&record.ticket);
-        let same = match (&now, logged) {
-            (Ok(a), Ok(b)) if with.is_some() => Verdict::of(Ok(a)) == Verdict::of(Ok(b)),
-            (Ok(a), Ok(b)) => a == b,
-            (Err(a), Err(b)) if with.is_some() => Verdict::of(Err(a)) == Verdict::of(Err(b)),
-            (Err(a), Err(b)) => a == b,
-            _ => false,
+        let (same, now) = match again(&record, logged, &mut archive, with) {
+            Ok(again) => again,
+            Err(e) => {
+                replay.skipped.push(format!("{at}: {e}"));
+                continue;
+            }
         };
         if same {
             replay.identical += 1;
@@ -89,4 +79,28 @@ pub fn replay(path: &PathBuf, with: Option<&Bundle>) -> Result<Replay, AuditErro
         }
     }
     Ok(replay)
+}
+
+/// Decides `record`'s ticket again, with its archived bundle or with `with`:
+/// whether the result is the `logged` one (identical with the archived
+/// bundle; the same verdict with another), and the result.
+pub fn again(
+    record: &Record,
+    logged: Result<&Decision, &Rejection>,
+    archive: &mut Archive,
+    with: Option<&Bundle>,
+) -> Result<(bool, Result<Decision, Rejection>), AuditError> {
+    let bundle = match with {
+        Some(bundle) => bundle.clone(),
+        None => archive.load(&record.policy.digest)?,
+    };
+    let now = bundle.decide(&record.ticket);
+    let same = match (&now, logged) {
+        (Ok(a), Ok(b)) if with.is_some() => Verdict::of(Ok(a)) == Verdict::of(Ok(b)),
+        (Ok(a), Ok(b)) => a == b,
+        (Err(a), Err(b)) if with.is_some() => Verdict::of(Err(a)) == Verdict::of(Err(b)),
+        (Err(a), Err(b)) => a == b,
+        _ => false,
+    };
+    Ok((same, now))
 }

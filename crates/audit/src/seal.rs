@@ -25,6 +25,8 @@ pub(crate) struct Sealer {
     /// The masked fields of each bundle seen, by digest.
     masked: HashMap<Arc<str>, Vec<Arc<str>>>,
     writer: Option<String>,
+    /// The approval each bundle (by digest) is served under, named in its records.
+    approvals: HashMap<Arc<str>, String>,
 }
 
 impl Sealer {
@@ -33,7 +35,14 @@ impl Sealer {
             masker: Masker::new(salt),
             masked: HashMap::new(),
             writer,
+            approvals: HashMap::new(),
         }
+    }
+
+    /// Names `approval` in every record decided by the bundle with `digest`
+    /// from now on.
+    pub fn approved(&mut self, digest: &str, approval: &str) {
+        self.approvals.insert(digest.into(), approval.to_owned());
     }
 
     /// The sealed record of one decision by `bundle`, numbered `seq` and
@@ -64,6 +73,7 @@ impl Sealer {
             at: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             policy: policy.clone(),
+            approval: self.approvals.get(&*policy.digest).cloned(),
             ticket,
             masked,
             decision,

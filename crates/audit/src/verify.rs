@@ -5,20 +5,25 @@
 //! `inserted`, the log `torn` (a line cut short: a crash mid-write or a
 //! truncation), or a line that is not a record at all (`malformed`).
 //! Records removed from the very end leave no trace in the chain itself:
-//! compare the head hash and count printed here with the last ones noted.
+//! [`verify_signed`] compares the chain with the heads its writer signed
+//! ([`super::checkpoint`]); without them, compare the head hash and count
+//! printed here with the last ones noted.
 //!
 //! Records that name a `writer` (those of a store, exported) belong to that
-//! writer's chain: each writer's chain is followed on its own.
+//! writer's chain: each writer's chain is followed on its own, and compared
+//! with that writer's checkpoints ([`verify_writers`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::PathBuf;
 
 use serde::Serialize;
 use serde_json::Value;
 
 use super::AuditError;
+use super::checkpoint::{self, Checkpoints};
 use super::read;
 use super::record::{self, GENESIS};
+use super::sign::Trusted;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -70,9 +75,24 @@ pub struct Verification {
     pub head: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub broken: Option<Break>,
+    /// The signed checkpoints of the chain without a writer, when they
+    /// were asked for ([`verify_signed`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<checkpoint::Report>,
     /// Each writer's chain, when the records name writers.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub writers: Vec<WriterHead>,
+}
+
+impl Verification {
+    /// Whether the chain is unbroken and every checkpoint checked is good.
+    pub fn intact(&self) -> bool {
+        let good =
+            |c: &Option<checkpoint::Report>| c.as_ref().is_none_or(|c| c.problems.is_empty());
+        self.broken.is_none()
+            && good(&self.checkpoints)
+            && self.writers.iter().all(|w| good(&w.checkpoints))
+    }
 }
 
 /// How far one writer's chain was checked.
@@ -81,6 +101,9 @@ pub struct WriterHead {
     pub writer: String,
     pub records: u64,
     pub head: String,
+    /// The writer's signed checkpoints, when they were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checkpoints: Option<checkpoint::Report>,
 }
 
 /// One line as read: where it is, whether it ends, and what its record claims.
@@ -106,9 +129,36 @@ type Failure = (Damage, String);
 
 /// Checks the logs at `paths` (each with its rotated segments) as one chain.
 pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
+    verify_with(paths, None)
+}
+
+/// Like [`verify`], and checks the logs' checkpoints too: each signed by one
+/// of `trusted`, matching the chain, and none past its end.
+pub fn verify_signed(paths: &[PathBuf], trusted: &Trusted) -> Result<Verification, AuditError> {
+    let claims = Checkpoints::read(paths, trusted)?;
+    verify_with(paths, Some(BTreeMap::from([(None, claims)])))
+}
+
+/// Like [`verify`], and compares each writer's chain with `claims`, that
+/// writer's checkpoints (kept apart from the records, as a store keeps them).
+pub fn verify_writers(
+    paths: &[PathBuf],
+    claims: BTreeMap<Option<String>, Checkpoints>,
+) -> Result<Verification, AuditError> {
+    verify_with(paths, Some(claims))
+}
+
+/// The chains' checkpoints, by writer (`None`: a file log's one chain).
+type Claimed = BTreeMap<Option<String>, Checkpoints>;
+
+fn verify_with(paths: &[PathBuf], claims: Option<Claimed>) -> Result<Verification, AuditError> {
     let files = read::files(paths)?;
     let seen = scan(&files)?;
     let mut chain = ChainWalk::new(&files, &seen);
+    for (writer, c) in claims.iter().flatten() {
+        let positions = c.positions().into_iter().map(|seq| (writer.clone(), seq));
+        chain.wanted.extend(positions);
+    }
     let mut broken = None;
     // Only the first break is reported: past it, every record would be "wrong".
     for (i, s) in seen.iter().enumerate() {
@@ -124,22 +174,43 @@ pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
     }
     let records = chain.chains.values().map(|c| c.expected - 1).sum();
     let head = chain.last_prev();
-    let writers = chain
-        .chains
-        .into_iter()
-        .filter_map(|(writer, c)| {
-            Some(WriterHead {
-                writer: writer?.to_owned(),
-                records: c.expected - 1,
+    let cut = broken.is_some();
+    let mut claims = claims.unwrap_or_default();
+    let mut checkpoints = None;
+    let mut writers = Vec::new();
+    for (writer, c) in chain.chains {
+        let signed = claims.remove(&writer.map(str::to_owned));
+        let count = c.expected - 1;
+        let report = signed.map(|s| s.against(&c.heads, count, cut));
+        match writer {
+            None => checkpoints = report,
+            Some(writer) => writers.push(WriterHead {
+                writer: writer.to_owned(),
+                records: count,
                 head: c.prev,
-            })
-        })
-        .collect();
+                checkpoints: report,
+            }),
+        }
+    }
+    // Checkpoints of a chain with no record left: every one of them was cut off.
+    for (writer, signed) in claims {
+        let report = Some(signed.against(&HashMap::new(), 0, cut));
+        match writer {
+            None => checkpoints = report,
+            Some(writer) => writers.push(WriterHead {
+                writer,
+                records: 0,
+                head: GENESIS.to_owned(),
+                checkpoints: report,
+            }),
+        }
+    }
     Ok(Verification {
         files,
         records,
         head,
         broken,
+        checkpoints,
         writers,
     })
 }
@@ -185,6 +256,8 @@ struct ChainWalk<'a> {
     chains: BTreeMap<Option<&'a str>, Chain>,
     /// The writer of the last record taken.
     last: Option<&'a str>,
+    /// The positions, by writer, whose hashes a chain keeps: the checkpoints'.
+    wanted: HashSet<(Option<String>, u64)>,
 }
 
 /// Where one chain stands.
@@ -193,6 +266,8 @@ struct Chain {
     expected: u64,
     /// The hash the next record must chain to.
     prev: String,
+    /// The hashes at the positions its checkpoints sign.
+    heads: HashMap<u64, String>,
 }
 
 impl Default for Chain {
@@ -200,6 +275,7 @@ impl Default for Chain {
         Chain {
             expected: 1,
             prev: GENESIS.to_owned(),
+            heads: HashMap::new(),
         }
     }
 }
@@ -225,6 +301,7 @@ impl<'a> ChainWalk<'a> {
             by_hash: HashMap::new(),
             chains: BTreeMap::new(),
             last: None,
+            wanted: HashSet::new(),
         }
     }
 
@@ -278,6 +355,9 @@ impl<'a> ChainWalk<'a> {
             chain.prev = claims.hash.clone();
             chain.expected += 1;
             self.by_hash.insert(&claims.hash, i);
+            if !self.wanted.is_empty() && self.wanted.contains(&(writer.map(str::to_owned), seq)) {
+                chain.heads.insert(seq, claims.hash.clone());
+            }
             self.last = writer;
             return Ok(());
         }

@@ -55,8 +55,8 @@ pub use load::source::{MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES};
 pub use load::{PolicyFile, digest};
 pub use model::Described;
 pub use model::decision::{
-    Decision, EvaluationError, InputProblem, Named, PolicyRef, Reads, Rejection, RejectionKind,
-    Requester, Stage, StepKind, StepResult, TraceStep,
+    Counts, Decision, EvaluationError, Excluded, InputProblem, Named, PolicyRef, Reads, Rejection,
+    RejectionKind, Requester, Stage, StepKind, StepResult, TraceStep,
 };
 pub use schema::{
     BOM, FieldPath, FieldType, TicketSyntaxError, parse_ticket, read_tickets, strip_bom,

@@ -876,57 +876,63 @@ fn snake(word: &str) -> String {
 /// (comments aside): as an identifier, inside one (`is_premier`,
 /// `GlobalAdminRole`), or in a string.
 fn policy_names_in_code(dirs: &[PathBuf], names: &BTreeMap<String, String>) -> Vec<String> {
-    let mut found = Vec::new();
+    let mut paths = Vec::new();
     for dir in dirs {
-        let mut paths = Vec::new();
         rust_files(dir, &mut paths);
-        for path in paths {
-            let source = std::fs::read_to_string(&path).unwrap();
-            let tests = test_module_lines(&source);
-            let text = blank(&source, true);
-            for (n, line) in text.lines().enumerate() {
-                if tests
-                    .iter()
-                    .any(|(start, end)| (start..=end).contains(&&(n + 1)))
-                {
-                    continue;
-                }
-                let mut hits = BTreeSet::new();
-                for word in line
-                    .split(|c: char| !is_ident_char(c))
-                    .filter(|w| !w.is_empty())
-                {
-                    let snake = snake(word);
-                    let parts: Vec<&str> = snake.split('_').filter(|p| !p.is_empty()).collect();
-                    for start in 0..parts.len() {
-                        for end in start + 1..=parts.len() {
-                            let candidate = parts[start..end].join("_");
-                            if names.contains_key(&candidate) {
-                                hits.insert(candidate);
-                            }
+    }
+    policy_names_in_files(&paths, names)
+}
+
+/// Every place a name of `names` appears in the files `paths`, Rust or the
+/// web assets a crate builds in (their `//` and `/* */` comments aside).
+fn policy_names_in_files(paths: &[PathBuf], names: &BTreeMap<String, String>) -> Vec<String> {
+    let mut found = Vec::new();
+    for path in paths {
+        let source = std::fs::read_to_string(path).unwrap();
+        let tests = test_module_lines(&source);
+        let text = blank(&source, true);
+        for (n, line) in text.lines().enumerate() {
+            if tests
+                .iter()
+                .any(|(start, end)| (start..=end).contains(&&(n + 1)))
+            {
+                continue;
+            }
+            let mut hits = BTreeSet::new();
+            for word in line
+                .split(|c: char| !is_ident_char(c))
+                .filter(|w| !w.is_empty())
+            {
+                let snake = snake(word);
+                let parts: Vec<&str> = snake.split('_').filter(|p| !p.is_empty()).collect();
+                for start in 0..parts.len() {
+                    for end in start + 1..=parts.len() {
+                        let candidate = parts[start..end].join("_");
+                        if names.contains_key(&candidate) {
+                            hits.insert(candidate);
                         }
                     }
                 }
-                let lower = line.to_lowercase();
-                for name in names.keys().filter(|name| name.contains('.')) {
-                    let bounded = lower.match_indices(name.as_str()).any(|(at, _)| {
-                        let before = lower[..at].chars().last();
-                        let after = lower[at + name.len()..].chars().next();
-                        !before.is_some_and(|c| is_ident_char(c) || c == '.')
-                            && !after.is_some_and(|c| is_ident_char(c) || c == '.')
-                    });
-                    if bounded {
-                        hits.insert(name.clone());
-                    }
+            }
+            let lower = line.to_lowercase();
+            for name in names.keys().filter(|name| name.contains('.')) {
+                let bounded = lower.match_indices(name.as_str()).any(|(at, _)| {
+                    let before = lower[..at].chars().last();
+                    let after = lower[at + name.len()..].chars().next();
+                    !before.is_some_and(|c| is_ident_char(c) || c == '.')
+                        && !after.is_some_and(|c| is_ident_char(c) || c == '.')
+                });
+                if bounded {
+                    hits.insert(name.clone());
                 }
-                for hit in hits {
-                    found.push(format!(
-                        "{}:{}: `{hit}` ({})",
-                        path.display(),
-                        n + 1,
-                        names[&hit]
-                    ));
-                }
+            }
+            for hit in hits {
+                found.push(format!(
+                    "{}:{}: `{hit}` ({})",
+                    path.display(),
+                    n + 1,
+                    names[&hit]
+                ));
             }
         }
     }
@@ -999,6 +1005,43 @@ fn no_function_is_longer_than_100_lines() {
         "{} functions over {MAX_FN_LINES} lines:\n{}",
         long.len(),
         long.join("\n")
+    );
+}
+
+/// The web assets (`.html`, `.js`, `.css`) under every crate's `assets/`.
+fn workspace_assets() -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(root().join("crates")).unwrap() {
+        let dir = entry.unwrap().path().join("assets");
+        let Ok(files) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for file in files {
+            let path = file.unwrap().path();
+            let web = ["html", "js", "css"];
+            if path
+                .extension()
+                .is_some_and(|e| web.iter().any(|w| e == *w))
+            {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+#[test]
+fn no_name_the_reference_policy_declares_appears_in_the_web_assets() {
+    let names = policy_names(&root().join("policies"));
+    let assets = workspace_assets();
+    assert!(!assets.is_empty(), "the workbench's assets are found");
+    let found = policy_names_in_files(&assets, &names);
+    assert!(
+        found.is_empty(),
+        "{} names the policy declares appear in web assets:\n{}",
+        found.len(),
+        found.join("\n")
     );
 }
 

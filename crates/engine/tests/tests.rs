@@ -14,6 +14,7 @@ mod format;
 mod fuzz_policies;
 mod fuzz_tickets;
 mod ids;
+mod index;
 mod loader;
 mod native;
 mod problem_codes;

@@ -86,6 +86,9 @@ fn person(r: &Record, file: &std::path::Path, line: usize) -> String {
     if !r.masked.is_empty() {
         s += &format!("\n  masked:    {}", printable(&r.masked.join(", ")));
     }
+    if let Some(approval) = &r.approval {
+        s += &format!("\n  approval:  {}", printable(approval));
+    }
     match r.result() {
         Some(Ok(decision)) => {
             // Every field the decision looked at, once, whichever step read it.

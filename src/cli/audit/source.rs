@@ -3,8 +3,11 @@
 //! tools read it as they read a log, and what they report is mapped back to
 //! the store's writers and records.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+use serde_json::Value;
 
 use crate::cli::shared::exit;
 use triage_audit::store::{self, Exported};
@@ -61,6 +64,17 @@ impl Source {
             },
             _ => (file.to_path_buf(), line),
         }
+    }
+
+    /// A store's URL (password left out) and each writer's checkpoints
+    /// (none for a writer that signed none); `None` for a file.
+    pub fn checkpoints(&self) -> Option<(&str, BTreeMap<String, Vec<Value>>)> {
+        let (url, exported) = self.store.as_ref()?;
+        let mut kept = exported.checkpoints.clone();
+        for (writer, _) in &exported.writers {
+            kept.entry(writer.clone()).or_default();
+        }
+        Some((url, kept))
     }
 
     /// The name to show for the log: the store's URL or the path.

@@ -1,7 +1,9 @@
 //! `triage audit verify LOG...`: exit 0 when every record and the chain are
 //! intact, 1 otherwise, naming the first broken record's line. A log may be
 //! a store's URL: every writer's chain is checked, and a break is named by
-//! `URL#writer` and the writer's record number.
+//! `URL#writer` and the writer's record number. With `--trusted-key`, the
+//! signed checkpoints too (a store's, each writer's): every problem with
+//! them is named, and records past the last one are counted as not yet signed.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,7 +11,11 @@ use std::path::PathBuf;
 use super::source::{Source, open_all};
 use crate::cli::shared::TextOrJson as Format;
 use crate::cli::shared::exit;
-use triage_audit::verify::{Verification, verify};
+use std::collections::BTreeMap;
+
+use triage_audit::checkpoint::{Checkpoints, Report};
+use triage_audit::sign::Trusted;
+use triage_audit::verify::{Verification, verify, verify_signed, verify_writers};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,6 +25,10 @@ pub struct Args {
     pub logs: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Check the logs' signed checkpoints against these public keys
+    /// (`.pub` files): a checkpoint signed by another key is refused.
+    #[arg(long, value_name = "PUBFILE", num_args = 1..)]
+    pub trusted_key: Vec<PathBuf>,
 }
 
 pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
@@ -26,8 +36,7 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
         Ok(sources) => sources,
         Err(code) => return code,
     };
-    let paths: Vec<PathBuf> = sources.iter().map(|s| s.path().to_path_buf()).collect();
-    let mut checked = match verify(&paths) {
+    let mut checked = match check(args, &sources) {
         Ok(checked) => checked,
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -37,32 +46,91 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     name_places(&sources, &mut checked);
     if args.format == Format::Json {
         crate::cli::shared::json(&checked, out);
-    } else if let Some(b) = &checked.broken {
-        let _ = writeln!(out, "{b}\nintact before it: {} records", checked.records);
-    } else if checked.writers.is_empty() {
-        let _ = writeln!(
-            out,
-            "intact: {} records in {} file(s); head {}",
+    } else {
+        let _ = write!(out, "{}", text(&checked));
+    }
+    if checked.intact() {
+        exit::DECIDED
+    } else {
+        exit::OTHER
+    }
+}
+
+fn check(args: &Args, sources: &[Source]) -> Result<Verification, triage_audit::AuditError> {
+    let paths: Vec<PathBuf> = sources.iter().map(|s| s.path().to_path_buf()).collect();
+    if args.trusted_key.is_empty() {
+        return verify(&paths);
+    }
+    let trusted = Trusted::read(&args.trusted_key)?;
+    if sources.iter().all(|s| s.checkpoints().is_none()) {
+        return verify_signed(&paths, &trusted);
+    }
+    // A store keeps each writer's checkpoints apart; files keep theirs beside them.
+    let files: Vec<PathBuf> = sources
+        .iter()
+        .filter(|s| s.checkpoints().is_none())
+        .map(|s| s.path().to_path_buf())
+        .collect();
+    let mut claims = BTreeMap::new();
+    if !files.is_empty() {
+        claims.insert(None, Checkpoints::read(&files, &trusted)?);
+    }
+    for (url, kept) in sources.iter().filter_map(Source::checkpoints) {
+        for (writer, documents) in kept {
+            let source = PathBuf::from(format!("{url}#{writer}.checkpoints"));
+            let signed = Checkpoints::of_documents(source, documents, &trusted);
+            claims.insert(Some(writer), signed);
+        }
+    }
+    verify_writers(&paths, claims)
+}
+
+fn text(checked: &Verification) -> String {
+    let mut s = match &checked.broken {
+        Some(b) => format!("{b}\nintact before it: {} records\n", checked.records),
+        None if checked.writers.is_empty() => format!(
+            "intact: {} records in {} file(s); head {}\n",
             checked.records,
             checked.files.len(),
             checked.head
+        ),
+        None => format!(
+            "intact: {} records of {} writer(s)\n",
+            checked.records,
+            checked.writers.len()
+        ),
+    };
+    if let Some(report) = &checked.checkpoints {
+        s += &checkpoints(report);
+    }
+    for w in &checked.writers {
+        s += &format!(
+            "  writer {}: {} records; head {}\n",
+            w.writer, w.records, w.head
         );
-    } else {
-        let (records, writers) = (checked.records, checked.writers.len());
-        let _ = writeln!(out, "intact: {records} records of {writers} writer(s)");
-        for w in &checked.writers {
-            let _ = writeln!(
-                out,
-                "  writer {}: {} records; head {}",
-                w.writer, w.records, w.head
-            );
+        if let Some(report) = &w.checkpoints {
+            s += &format!("  writer {}: {}", w.writer, checkpoints(report));
         }
     }
-    if checked.broken.is_some() {
-        exit::OTHER
-    } else {
-        exit::DECIDED
+    s
+}
+
+fn checkpoints(report: &Report) -> String {
+    let mut s = String::new();
+    for problem in &report.problems {
+        s += &format!("{problem}\n");
     }
+    s += &format!(
+        "checkpoints: {} good, signed through record {}",
+        report.good, report.signed_through
+    );
+    if report.unreached > 0 {
+        s += &format!("; {} past the break, not compared", report.unreached);
+    }
+    if report.unsigned > 0 {
+        s += &format!("; {} records after it not yet signed", report.unsigned);
+    }
+    s + "\n"
 }
 
 /// The files and the break named as the person gave them: a store by its URL.

@@ -7,6 +7,9 @@
 //! canonical line), `bundles` (the archive: a bundle's files by digest),
 //! `settings` (the masking salt; the store's configuration), `writers` (one
 //! row a writer id, locked by the live process writing as it).
+//!
+//! Version 2: `checkpoints` (one row a signed checkpoint of a writer's
+//! chain: its writer, the `seq` it signs, the signed document).
 
 use postgres::error::SqlState;
 use postgres::{Client, NoTls};
@@ -22,7 +25,8 @@ pub(crate) fn connect(url: &str) -> Result<Client, AuditError> {
 }
 
 /// The migrations, in order; the schema's version is how many have run.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
     CREATE TABLE triage.records (
         writer text NOT NULL,
         seq bigint NOT NULL,
@@ -32,7 +36,16 @@ const MIGRATIONS: &[&str] = &["
     CREATE TABLE triage.bundles (digest text PRIMARY KEY, body text NOT NULL);
     CREATE TABLE triage.settings (key text PRIMARY KEY, value bytea NOT NULL);
     CREATE TABLE triage.writers (writer text PRIMARY KEY);
-"];
+",
+    "
+    CREATE TABLE triage.checkpoints (
+        writer text NOT NULL,
+        seq bigint NOT NULL,
+        document text NOT NULL,
+        PRIMARY KEY (writer, seq)
+    );
+",
+];
 
 /// Tries to migrate this many times: processes creating the schema at the
 /// same moment collide once, then find it made.

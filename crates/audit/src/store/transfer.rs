@@ -3,7 +3,7 @@
 //! archived bundles beside it as a file log keeps them; `import` loads such
 //! a file (or any intact file log, under a writer id) into a store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
@@ -20,6 +20,9 @@ const CHUNK: i32 = 10_000;
 #[derive(Debug, Default)]
 pub struct Exported {
     pub writers: Vec<(String, u64)>,
+    /// Each writer's signed checkpoints, in `seq` order, from the same
+    /// snapshot: for `audit verify --trusted-key`.
+    pub checkpoints: BTreeMap<String, Vec<Value>>,
 }
 
 impl Exported {
@@ -75,7 +78,29 @@ pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
     }
     out.flush().map_err(AuditError::io("write", path))?;
     export_bundles(&mut tx, url, path)?;
+    exported.checkpoints = export_checkpoints(&mut tx, url)?;
     Ok(exported)
+}
+
+/// The store's checkpoints by writer. A document that is not JSON is kept
+/// as a string, for verify to call malformed.
+fn export_checkpoints(
+    tx: &mut postgres::Transaction<'_>,
+    url: &str,
+) -> Result<BTreeMap<String, Vec<Value>>, AuditError> {
+    let rows = tx
+        .query(
+            "SELECT writer, document FROM triage.checkpoints ORDER BY writer, seq",
+            &[],
+        )
+        .map_err(failure(url))?;
+    let mut checkpoints: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    for row in rows {
+        let (writer, document): (String, &str) = (row.get(0), row.get(1));
+        let document = serde_json::from_str(document).unwrap_or_else(|_| document.into());
+        checkpoints.entry(writer).or_default().push(document);
+    }
+    Ok(checkpoints)
 }
 
 /// The store's archived bundles, into the archive beside `path`.

@@ -14,8 +14,14 @@
 //! second connection that keeps the writer's row locked: a second live
 //! process with the same id is refused, and a killed one's lock goes with
 //! its connection.
+//!
+//! Given a key, the writer signs its chain's head every so many records and
+//! at close ([`crate::checkpoint`]): the signed document goes in the
+//! `checkpoints` table after the commit that holds the record it names, so
+//! a checkpoint never names a record the store does not hold.
 
 use std::collections::HashSet;
+use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -26,10 +32,11 @@ use postgres::error::SqlState;
 
 use super::schema::{self, connect};
 use super::url::{detail, failure, redacted};
+use crate::checkpoint::Checkpointer;
 use crate::log::Entry;
 use crate::record::{self, GENESIS};
 use crate::seal::Sealer;
-use crate::{AuditError, Journal, archive};
+use crate::{AuditError, Journal, archive, canonical};
 
 /// The longest wait between two attempts to reach the store again.
 const MOST_BACKOFF: Duration = Duration::from_secs(2);
@@ -60,8 +67,15 @@ struct Shared {
     committed: Condvar,
 }
 
-/// What one commit carries: records, and bundles to archive as `(digest, body)`.
-type Batch = (Vec<Row>, Vec<(String, String)>);
+/// What one commit carries: records, bundles to archive as `(digest, body)`,
+/// and the checkpoint of its last record when one is due.
+type Batch = (Vec<Row>, Vec<(String, String)>, Option<Signed>);
+
+/// A signed checkpoint of the record `seq`, as the store keeps it.
+struct Signed {
+    seq: i64,
+    document: String,
+}
 
 /// A record sealed and waiting for its commit.
 struct Row {
@@ -86,15 +100,26 @@ struct Queue {
     /// Why the writer takes no records until it has reloaded its head.
     stale: Option<String>,
     closing: bool,
+    /// Signs the chain's head, when the writer was given a key.
+    checkpoints: Option<Checkpointer>,
 }
 
 impl StoreWriter {
     /// Opens the chain of `writer` in the store at `url`, creating or
     /// migrating the schema, and starts its committing thread. Refused
-    /// (`WriterBusy`) while another live process writes as `writer`.
-    pub fn open(url: &str, writer: &str) -> Result<StoreWriter, AuditError> {
+    /// (`WriterBusy`) while another live process writes as `writer`. With
+    /// `checkpoints`, signs the head as it says, after the last checkpoint
+    /// the store holds for `writer`.
+    pub fn open(
+        url: &str,
+        writer: &str,
+        mut checkpoints: Option<Checkpointer>,
+    ) -> Result<StoreWriter, AuditError> {
         let (mut connections, (seq, prev)) = reach(url, writer)?;
         let salt = schema::salt(&mut connections.commits, url)?;
+        if let Some(checkpointer) = &mut checkpoints {
+            checkpointer.resume(last_signed(&mut connections.commits, url, writer)?);
+        }
         let shared = Arc::new(Shared {
             url: url.to_owned(),
             store: redacted(url),
@@ -110,6 +135,7 @@ impl StoreWriter {
                 failures: Vec::new(),
                 stale: None,
                 closing: false,
+                checkpoints,
             }),
             queued: Condvar::new(),
             committed: Condvar::new(),
@@ -176,6 +202,15 @@ impl Journal for StoreWriter {
         }
         Ok(())
     }
+
+    fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
+        self.shared.lock()?.sealer.approved(digest, approval);
+        Ok(())
+    }
+
+    fn file(&self) -> Option<PathBuf> {
+        None
+    }
 }
 
 impl Drop for StoreWriter {
@@ -185,6 +220,14 @@ impl Drop for StoreWriter {
 }
 
 impl Queue {
+    /// The signed checkpoint of the chain's head as sealed.
+    fn sign(&self) -> Option<Signed> {
+        let document = self.checkpoints.as_ref()?.signed(self.seq, &self.prev);
+        let document = String::from_utf8(canonical::encode(&document)).ok()?;
+        let seq = i64::try_from(self.seq).ok()?;
+        Some(Signed { seq, document })
+    }
+
     /// Seals `entries` onto the chain's head and queues them; returns their
     /// ids and the last one's `seq`. All or nothing.
     fn seal(&mut self, entries: &[Entry<'_>]) -> Result<(Vec<String>, u64), AuditError> {
@@ -232,7 +275,8 @@ impl Shared {
     /// callers; after a failure, reconnects before taking more.
     fn run(&self, mut connections: Connections) {
         loop {
-            let Some((rows, bundles)) = self.next() else {
+            let Some((rows, bundles, checkpoint)) = self.next() else {
+                self.sign_at_close(&mut connections);
                 return;
             };
             let Some(last) = rows.last().map(|row| row.seq) else {
@@ -247,7 +291,15 @@ impl Shared {
                 return;
             };
             match done {
-                Ok(()) => queue.committed = u64::try_from(last).unwrap_or(0),
+                Ok(()) => {
+                    queue.committed = u64::try_from(last).unwrap_or(0);
+                    drop(queue);
+                    self.committed.notify_all();
+                    if let Some(signed) = checkpoint {
+                        self.keep(&mut connections, &signed);
+                    }
+                    continue;
+                }
                 Err(error) => {
                     let why = detail(&error);
                     tracing::error!(store = %self.store, "commit failed: {why}");
@@ -272,15 +324,57 @@ impl Shared {
             queue = self.queued.wait(queue).ok()?;
         }
         if queue.stale.is_some() {
-            return (!queue.closing).then(|| (Vec::new(), Vec::new()));
+            return (!queue.closing).then(|| (Vec::new(), Vec::new(), None));
         }
         if queue.rows.is_empty() {
             return None;
         }
+        let seq = queue.seq;
+        let due = queue.checkpoints.as_ref().is_some_and(|c| c.due(seq));
+        let checkpoint = if due { queue.sign() } else { None };
         Some((
             std::mem::take(&mut queue.rows),
             std::mem::take(&mut queue.bundles),
+            checkpoint,
         ))
+    }
+
+    /// Stores the checkpoint `signed`, its record committed. A failure is
+    /// logged, not the records' callers': the next commit signs again.
+    fn keep(&self, connections: &mut Connections, signed: &Signed) {
+        let kept = connections.commits.execute(
+            "INSERT INTO triage.checkpoints VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+            &[&self.writer, &signed.seq, &signed.document],
+        );
+        match kept {
+            Ok(_) => {
+                if let Ok(mut queue) = self.queue.lock()
+                    && let Some(checkpoints) = &mut queue.checkpoints
+                {
+                    checkpoints.resume(u64::try_from(signed.seq).unwrap_or(0));
+                }
+            }
+            Err(error) => {
+                let why = detail(&error);
+                tracing::error!(store = %self.store, "cannot store a checkpoint: {why}");
+            }
+        }
+    }
+
+    /// Signs the head at close, when records after the last checkpoint
+    /// await one (everything queued is committed by now).
+    fn sign_at_close(&self, connections: &mut Connections) {
+        let signed = match self.queue.lock() {
+            Ok(queue) if queue.stale.is_none() => {
+                let behind = queue.checkpoints.as_ref();
+                let behind = behind.is_some_and(|c| c.behind(queue.committed));
+                if behind { queue.sign() } else { None }
+            }
+            _ => None,
+        };
+        if let Some(signed) = signed {
+            self.keep(connections, &signed);
+        }
     }
 
     /// Reconnects, claims the writer id again and reloads the chain's head,
@@ -385,6 +479,17 @@ fn claim(url: &str, writer: &str) -> Result<Client, AuditError> {
         }),
         Err(e) => Err(failure(url)(e)),
     }
+}
+
+/// The `seq` of `writer`'s last checkpoint in the store (0 for none).
+fn last_signed(client: &mut Client, url: &str, writer: &str) -> Result<u64, AuditError> {
+    let row = client
+        .query_one(
+            "SELECT coalesce(max(seq), 0) FROM triage.checkpoints WHERE writer = $1",
+            &[&writer],
+        )
+        .map_err(failure(url))?;
+    Ok(u64::try_from(row.get::<_, i64>(0)).unwrap_or(0))
 }
 
 /// The `seq` and `hash` of `writer`'s last record (0 and the genesis value

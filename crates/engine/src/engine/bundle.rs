@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnostic::{BundleError, Problem};
+use crate::engine::index::RuleIndex;
 use crate::load::PolicyFile;
 use crate::model::decision::{Decision, PolicyRef, Rejection};
 use crate::model::{Compiled, Described};
@@ -19,6 +20,10 @@ pub struct Bundle {
     /// Whether lowered expressions run natively (see `native`); off only to
     /// check them against rhai.
     pub(crate) native: bool,
+    /// The rule index (see `index`), built with the bundle.
+    pub(crate) index: Arc<RuleIndex>,
+    /// Whether decisions use the index; off for a trace of every rule tried.
+    pub(crate) indexed: bool,
 }
 
 impl std::fmt::Debug for Bundle {
@@ -32,8 +37,10 @@ impl std::fmt::Debug for Bundle {
 impl Bundle {
     fn new(compiled: Compiled) -> Bundle {
         Bundle {
+            index: Arc::new(RuleIndex::build(&compiled)),
             inner: Arc::new(compiled),
             native: true,
+            indexed: true,
         }
     }
 
@@ -58,7 +65,27 @@ impl Bundle {
 
     /// Decides one ticket.
     pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
-        crate::engine::evaluate::decide(&self.inner, ticket, self.native)
+        let index = self.indexed.then_some(&*self.index);
+        crate::engine::evaluate::decide(&self.inner, index, ticket, self.native)
+    }
+
+    /// The same bundle deciding without its rule index: every rule before the
+    /// deciding one is tried and has its own trace entry, where the indexed
+    /// bundle writes one `excluded` entry for each run of rules the index
+    /// left out. Its decisions are otherwise the same; it is what
+    /// `--explain` uses, so an explanation lists every rule tried.
+    pub fn linear(&self) -> Bundle {
+        Bundle {
+            indexed: false,
+            ..self.clone()
+        }
+    }
+
+    /// Whether the bundle has a rule index: at least
+    /// 32 rules whose conditions start with an equality or membership test
+    /// on a ticket field.
+    pub fn is_indexed(&self) -> bool {
+        !self.index.is_empty()
     }
 
     /// The same bundle with every expression run by rhai, even those that
@@ -66,8 +93,8 @@ impl Bundle {
     /// exists so that can be checked, and costs several times more a ticket.
     pub fn interpreted(&self) -> Bundle {
         Bundle {
-            inner: Arc::clone(&self.inner),
             native: false,
+            ..self.clone()
         }
     }
 
@@ -92,6 +119,7 @@ impl Bundle {
         match Bundle::from_files(self.files()) {
             Ok(copy) => Bundle {
                 native: self.native,
+                indexed: self.indexed,
                 ..copy
             },
             Err(_) => self.clone(),

@@ -7,6 +7,7 @@ use rhai::{Dynamic, Scope};
 use serde_json::Value;
 
 use crate::diagnostic::{lowercase_first, plain_type_names};
+use crate::engine::index::{Candidates, RuleIndex};
 use crate::model::decision::{
     Decision, EvaluationError, Named, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
     StepResult, TraceStep,
@@ -14,8 +15,10 @@ use crate::model::decision::{
 use crate::model::{ActionDef, ActionSel, Compiled, Guard, Needs, Piece, Rule, Template};
 use crate::schema::{FieldPath, InputProblem, Node, Values, found};
 
+/// Decides `ticket`: with `index`, trying only the rules it lets through.
 pub(crate) fn decide(
     bundle: &Compiled,
+    index: Option<&RuleIndex>,
     ticket: &Value,
     native: bool,
 ) -> Result<Decision, Rejection> {
@@ -27,7 +30,10 @@ pub(crate) fn decide(
     })?;
     let mut run = Run::new(bundle, &values, native);
     run.check_constraints()?;
-    let rule = run.first_rule()?;
+    let rule = match index.and_then(|index| Some((index, index.candidates(&values)?))) {
+        Some((index, candidates)) => run.first_indexed(index, candidates)?,
+        None => run.first_rule()?,
+    };
     let route = run.follow(rule)?;
     let action = run.action(rule, route.action)?;
     Ok(run.decision(rule, route, action))
@@ -52,16 +58,47 @@ impl<'a> Run<'a> {
                 return Ok(rule);
             }
         }
+        Err(self.none_matched())
+    }
+
+    /// The first rule that matches among those `index` lets through, each
+    /// run of rules it left out written in the trace as one entry.
+    fn first_indexed(
+        &mut self,
+        index: &RuleIndex,
+        candidates: Candidates,
+    ) -> Result<&'a Rule, Rejection> {
+        let bundle = self.bundle;
+        let mut next = 0;
+        for position in candidates {
+            if position > next {
+                let entry = index.excluded(bundle, self.values, next, position);
+                self.trace.push(entry);
+            }
+            next = position + 1;
+            let rule = &bundle.rules[position];
+            if self.test(&rule.guard, StepKind::Rule, &rule.id, None, Some(&rule.id))? {
+                return Ok(rule);
+            }
+        }
+        if bundle.rules.len() > next {
+            let entry = index.excluded(bundle, self.values, next, bundle.rules.len());
+            self.trace.push(entry);
+        }
+        Err(self.none_matched())
+    }
+
+    fn none_matched(&self) -> Rejection {
         // The loader rejects bundles without a final catch-all, so this is
         // unreachable for a valid bundle; it still answers rather than panics.
-        Err(self.failure(EvaluationError {
+        self.failure(EvaluationError {
             stage: Stage::Rule,
             id: "(none)".into(),
             rule: None,
             expression: "(none)".into(),
             location: String::new(),
             cause: "no rule matched".into(),
-        }))
+        })
     }
 
     /// The rule's path, if it has one: the first eligible step, or the fallback.
@@ -109,6 +146,7 @@ impl<'a> Run<'a> {
             defaulted: Vec::new(),
             conditions: Named::default(),
             decided_by: None,
+            excluded: None,
         });
         Ok(route)
     }
@@ -303,7 +341,7 @@ impl<'a> Run<'a> {
         rule: Option<&Arc<str>>,
     ) -> Result<bool, Rejection> {
         let stage = match kind {
-            StepKind::Rule => Stage::Rule,
+            StepKind::Rule | StepKind::Excluded => Stage::Rule,
             StepKind::PathStep | StepKind::Fallback => Stage::PathStep,
         };
         let result = self.eval(guard, stage, id, rule);
@@ -341,6 +379,7 @@ impl<'a> Run<'a> {
                 (Ok((_, Some(i))), Some(parts)) => parts.get(*i).cloned(),
                 _ => None,
             },
+            excluded: None,
         });
         let result = result.map(|(value, _)| value);
         result.map_err(|mut rejection| {

@@ -4,5 +4,6 @@
 mod bundle;
 pub mod catalog;
 pub(crate) mod evaluate;
+pub(crate) mod index;
 
 pub use bundle::Bundle;

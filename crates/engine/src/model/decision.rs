@@ -37,7 +37,8 @@ pub struct Decision {
     pub rationale: Vec<Arc<str>>,
     /// The bundle that decided.
     pub policy: PolicyRef,
-    /// Every rule and path step evaluated, in order, and the fallback when it applied.
+    /// Every rule and path step evaluated, in order, and the fallback when it
+    /// applied; each run of rules the rule index left out is one `excluded` entry.
     pub trace: Vec<TraceStep>,
 }
 
@@ -90,6 +91,34 @@ pub struct TraceStep {
     /// engine cannot say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decided_by: Option<Arc<str>>,
+    /// For an `excluded` entry: the rules the bundle's index left out
+    /// without trying them; absent for every other entry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub excluded: Option<Excluded>,
+}
+
+/// Consecutive rules the rule index left out for a ticket: each starts with
+/// a test on a field (`by`) that the ticket's value (in the entry's `reads`)
+/// fails, so none could match. The entry's `id` is the first of them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Excluded {
+    /// How many rules were left out.
+    pub rules: usize,
+    /// The last of them (the first is the entry's `id`).
+    pub last: Arc<str>,
+    /// For each field, how many of them its test left out, sorted by path.
+    pub by: Counts,
+}
+
+/// Field paths and rule counts, sorted by path; a JSON object on the wire.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counts(pub Vec<(Arc<str>, usize)>);
+
+impl Counts {
+    /// The fields and their counts, sorted by path.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, usize)> {
+        self.0.iter().map(|(p, n)| (p, *n))
+    }
 }
 
 /// Named conditions and whether each held, sorted by name; a JSON object on
@@ -156,9 +185,11 @@ macro_rules! pairs_as_object {
 
 pairs_as_object!(Reads, Value);
 pairs_as_object!(Named, bool);
+pairs_as_object!(Counts, usize);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-/// What a trace step evaluated: `rule`, `path_step` or `fallback` in JSON.
+/// What a trace step evaluated: `rule`, `path_step`, `fallback` or
+/// `excluded` in JSON.
 #[serde(rename_all = "snake_case")]
 pub enum StepKind {
     /// A boundary rule's condition.
@@ -168,6 +199,10 @@ pub enum StepKind {
     /// The path's fallback, applied because no step was eligible; it has no
     /// condition, so it is always `matched` and reads nothing.
     Fallback,
+    /// Rules the bundle's rule index left out without trying them, because
+    /// the ticket fails the test each starts with (see [`Excluded`]); always
+    /// `not_matched`.
+    Excluded,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

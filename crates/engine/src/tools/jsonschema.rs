@@ -1,6 +1,7 @@
 //! JSON Schemas for editors and for the services that send tickets: the
 //! policy file format and the suite format (fixed), and the ticket format
-//! (derived from a bundle's own ticket schema).
+//! (derived from a bundle's own ticket schema); and the answers, a decision
+//! and a rejection, for the service's OpenAPI document.
 
 use serde_json::{Map, Value, json};
 
@@ -253,4 +254,96 @@ fn insert(node: &mut Value, path: &[&str], schema: Value, required: bool) {
         .entry((*first).to_owned())
         .or_insert_with(|| json!({ "type": "object", "properties": {}, "required": [], "additionalProperties": false }));
     insert(child, rest, schema, required);
+}
+
+/// A string or `null`.
+fn nullable_text() -> Value {
+    json!({ "type": ["string", "null"] })
+}
+
+fn texts() -> Value {
+    json!({ "type": "array", "items": text() })
+}
+
+/// The schema of the bundle reference in every answer.
+pub fn policy_ref() -> Value {
+    object(
+        json!({ "name": text(), "version": text(), "digest": text() }),
+        &["name", "version", "digest"],
+    )
+}
+
+/// One step of a trace ([`crate::TraceStep`]).
+fn trace_step() -> Value {
+    object(
+        json!({
+            "kind": { "enum": ["rule", "path_step", "fallback"] },
+            "id": text(),
+            "path": text(),
+            "result": { "enum": ["matched", "not_matched", "error"] },
+            "reads": { "type": "object" },
+            "defaulted": texts(),
+            "conditions": map_of(json!({ "type": "boolean" })),
+            "decided_by": text()
+        }),
+        &["kind", "id", "result", "reads"],
+    )
+}
+
+/// The schema of a decision ([`crate::Decision`]), as the service answers
+/// and the decision log records it. Strict: a field the type gains and this
+/// schema lacks makes every decision invalid against it.
+pub fn decision() -> Value {
+    let requester = object(
+        json!({ "role": text(), "allowed": { "type": "boolean" } }),
+        &["role", "allowed"],
+    );
+    let properties = json!({
+        "ticket_id": text(), "outcome": text(), "vehicle": nullable_text(), "rule": text(),
+        "path": nullable_text(), "path_step": nullable_text(), "action": text(),
+        "requester": requester, "allowed_roles": texts(), "rationale": texts(),
+        "policy": policy_ref(), "trace": { "type": "array", "items": trace_step() }
+    });
+    let required: Vec<&str> = properties
+        .as_object()
+        .map(|p| p.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    let mut schema = object(properties.clone(), &required);
+    schema["title"] = json!("triage decision");
+    schema
+}
+
+/// The schema of a rejection ([`crate::Rejection`]): an invalid ticket, with
+/// every problem, or an evaluation error. Strict, like [`decision`].
+pub fn rejection() -> Value {
+    let problem = object(
+        json!({ "field": text(), "expected": text(), "found": text(), "message": text() }),
+        &["field", "expected", "found", "message"],
+    );
+    let invalid = object(
+        json!({
+            "kind": { "const": "invalid_ticket" },
+            "problems": { "type": "array", "items": problem }
+        }),
+        &["kind", "problems"],
+    );
+    let evaluation = object(
+        json!({
+            "kind": { "const": "evaluation" },
+            "stage": { "enum": ["constraint", "condition", "rule", "path_step", "path"] },
+            "id": text(), "rule": text(), "expression": text(), "location": text(), "cause": text()
+        }),
+        &["kind", "stage", "id", "expression", "location", "cause"],
+    );
+    let mut schema = object(
+        json!({
+            "ticket_id": nullable_text(),
+            "error": { "oneOf": [invalid, evaluation] },
+            "policy": policy_ref(),
+            "trace": { "type": "array", "items": trace_step() }
+        }),
+        &["ticket_id", "error", "policy"],
+    );
+    schema["title"] = json!("triage rejection");
+    schema
 }

@@ -44,6 +44,8 @@ pub(crate) struct Metrics {
     http: Mutex<HashMap<(String, u16), u64>>,
     pub(crate) in_flight: AtomicI64,
     reloads: Mutex<HashMap<&'static str, u64>>,
+    /// Bundles refused for want of a valid approval, by reason.
+    refusals: Mutex<HashMap<&'static str, u64>>,
 }
 
 #[derive(Default)]
@@ -90,6 +92,12 @@ impl Metrics {
     pub(crate) fn reloaded(&self, result: &'static str) {
         if let Ok(mut map) = self.reloads.lock() {
             *map.entry(result).or_default() += 1;
+        }
+    }
+
+    pub(crate) fn refused(&self, reason: &'static str) {
+        if let Ok(mut map) = self.refusals.lock() {
+            *map.entry(reason).or_default() += 1;
         }
     }
 
@@ -193,6 +201,20 @@ impl Metrics {
             for result in ["success", "failure"] {
                 let n = map.get(result).copied().unwrap_or(0);
                 let _ = writeln!(s, "triage_policy_reloads_total{{result=\"{result}\"}} {n}");
+            }
+        }
+        header(
+            s,
+            "triage_approval_refusals_total",
+            "counter",
+            "Bundles refused for want of a valid approval, by reason (a failure each).",
+        );
+        if let Ok(map) = self.refusals.lock() {
+            for (reason, n) in sorted(&map) {
+                let _ = writeln!(
+                    s,
+                    "triage_approval_refusals_total{{reason=\"{reason}\"}} {n}"
+                );
             }
         }
     }

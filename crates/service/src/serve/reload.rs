@@ -1,78 +1,133 @@
 //! Loading the bundle off to the side and swapping it in: on start, on a
 //! change in the policy directory, on `SIGHUP` and on request. Requests in
 //! flight keep the bundle they started with; a bundle that fails to load is
-//! reported and the old one keeps serving.
+//! reported and the old one keeps serving, and so is one without a valid
+//! approval when approvals are required (`--require-approval`).
 
+use std::path::Path;
 use std::sync::Arc;
 
 use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use super::state::{Loaded, ReloadFailure, State, now};
+use triage_audit::approval::{self, Approved, Refused};
+use triage_audit::sign::Trusted;
 use triage_engine::{Bundle, BundleError, Code, Diagnostics, PolicyRef, Problem, Severity};
 
-/// Loads the bundle again and, when it is valid, makes it the one serving.
+/// Loads the bundle again and, when it is valid (and approved, when
+/// approvals are required), makes it the one serving.
 pub(crate) async fn reload(state: &State, cause: &str) -> Result<PolicyRef, ReloadFailure> {
     let _one_at_a_time = state.reloading.lock().await;
     let dir = state.config.policies.clone();
-    let loaded = tokio::task::spawn_blocking(move || Bundle::load(dir))
+    let trusted = state.config.require_approval.clone();
+    let loaded = tokio::task::spawn_blocking(move || load(&dir, trusted.as_ref()))
         .await
         .unwrap_or_else(|error| {
             let problem = Problem::error(Code::LoadFailed, error.to_string(), None);
-            Err(BundleError::new(vec![problem], Vec::new()))
+            Err(Failed::Invalid(BundleError::new(vec![problem], Vec::new())))
         });
-    match loaded {
-        Ok(bundle) => {
-            let policy = bundle.policy().clone();
-            let previous = state.live.swap(Some(Arc::new(Loaded {
-                bundle,
-                loaded_at: now(),
-            })));
-            if let Ok(mut last) = state.last_error.lock() {
-                *last = None;
-            }
-            state.metrics.reloaded("success");
-            let from = previous.map(|p| p.bundle.policy().digest.to_string());
-            tracing::info!(
-                cause,
-                name = %policy.name,
-                version = %policy.version,
-                digest = %policy.digest,
-                previous = from.as_deref().unwrap_or("none"),
-                "policy bundle loaded"
-            );
-            Ok(policy)
+    let failure = match loaded {
+        Ok((bundle, approval)) => return Ok(swap_in(state, cause, bundle, approval)),
+        Err(Failed::Invalid(error)) => invalid(cause, &error),
+        Err(Failed::Unapproved(refused)) => unapproved(state, cause, &refused),
+    };
+    tracing::error!(
+        cause,
+        errors = failure.problems.len(),
+        "policy bundle rejected: {}; the previous bundle keeps serving",
+        failure.message
+    );
+    if let Ok(mut last) = state.last_error.lock() {
+        *last = Some(failure.clone());
+    }
+    state.metrics.reloaded("failure");
+    Err(failure)
+}
+
+/// Why a bundle is not swapped in.
+enum Failed {
+    Invalid(BundleError),
+    Unapproved(Refused),
+}
+
+/// The bundle in `dir`, with its approval when `trusted` keys are required.
+fn load(dir: &Path, trusted: Option<&Trusted>) -> Result<(Bundle, Option<Approved>), Failed> {
+    let bundle = Bundle::load(dir).map_err(Failed::Invalid)?;
+    let Some(trusted) = trusted else {
+        return Ok((bundle, None));
+    };
+    let digest = &bundle.policy().digest;
+    let approved = approval::check(dir, digest, trusted).map_err(Failed::Unapproved)?;
+    Ok((bundle, Some(approved)))
+}
+
+/// Makes `bundle` the one serving, its records naming `approval`.
+fn swap_in(state: &State, cause: &str, bundle: Bundle, approval: Option<Approved>) -> PolicyRef {
+    let policy = bundle.policy().clone();
+    if let (Some(approved), Some(log)) = (&approval, &state.config.log)
+        && let Err(error) = log.approved(&policy.digest, &approved.id)
+    {
+        tracing::error!("cannot name the approval in the records: {error}");
+    }
+    let approval_id = approval.as_ref().map(|a| a.id.clone());
+    let loaded = Arc::new(Loaded {
+        bundle,
+        loaded_at: now(),
+        approval,
+    });
+    // The review page compares with the first bundle that loaded.
+    let _ = state.first.set(Arc::clone(&loaded));
+    let previous = state.live.swap(Some(loaded));
+    if let Ok(mut last) = state.last_error.lock() {
+        *last = None;
+    }
+    state.metrics.reloaded("success");
+    let from = previous.map(|p| p.bundle.policy().digest.to_string());
+    tracing::info!(
+        cause,
+        name = %policy.name,
+        version = %policy.version,
+        digest = %policy.digest,
+        approval = approval_id.as_deref().unwrap_or("none"),
+        previous = from.as_deref().unwrap_or("none"),
+        "policy bundle loaded"
+    );
+    policy
+}
+
+/// The failure of a bundle that does not load, its problems logged.
+fn invalid(cause: &str, error: &BundleError) -> ReloadFailure {
+    for (problem, report) in error.problems.iter().zip(error.reports()) {
+        match problem.severity {
+            Severity::Error => tracing::error!(cause, "{report:?}"),
+            Severity::Warning => tracing::debug!(cause, "{report:?}"),
         }
-        Err(error) => {
-            // Warnings of a rejected bundle are noise next to its errors.
-            let errors: Vec<Problem> = error
-                .problems
-                .iter()
-                .filter(|p| p.severity == Severity::Error)
-                .cloned()
-                .collect();
-            let failure = ReloadFailure {
-                at: now(),
-                message: error.to_string(),
-                problems: errors,
-            };
-            for (problem, report) in error.problems.iter().zip(error.reports()) {
-                match problem.severity {
-                    Severity::Error => tracing::error!(cause, "{report:?}"),
-                    Severity::Warning => tracing::debug!(cause, "{report:?}"),
-                }
-            }
-            tracing::error!(
-                cause,
-                errors = failure.problems.len(),
-                "policy bundle rejected: {error}; the previous bundle keeps serving"
-            );
-            if let Ok(mut last) = state.last_error.lock() {
-                *last = Some(failure.clone());
-            }
-            state.metrics.reloaded("failure");
-            Err(failure)
-        }
+    }
+    // Warnings of a rejected bundle are noise next to its errors.
+    let errors: Vec<Problem> = error
+        .problems
+        .iter()
+        .filter(|p| p.severity == Severity::Error)
+        .cloned()
+        .collect();
+    ReloadFailure {
+        kind: "invalid_policy",
+        at: now(),
+        message: error.to_string(),
+        problems: errors,
+    }
+}
+
+/// The failure of a bundle without a valid approval, counted by reason.
+fn unapproved(state: &State, cause: &str, refused: &Refused) -> ReloadFailure {
+    state.metrics.refused(refused.reason());
+    tracing::warn!(cause, reason = refused.reason(), "{refused}");
+    ReloadFailure {
+        kind: "not_approved",
+        at: now(),
+        message: refused.to_string(),
+        problems: Vec::new(),
     }
 }
 

@@ -33,37 +33,87 @@ use super::state::{Loaded, State as Shared};
 use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
 use triage_engine::{Bundle, Rejection};
 
-type AppState = State<Arc<Shared>>;
+pub(super) type AppState = State<Arc<Shared>>;
 
-pub(crate) fn router(state: Arc<Shared>) -> Router {
-    Router::new()
-        .route("/v1/decisions", post(decide))
-        .route("/v1/decisions/batch", post(decide_batch))
+/// Routes more than the service's own, added by the caller: the
+/// workbench's (so that its handlers may use this file's and this file
+/// need not know them).
+pub(crate) struct Added {
+    /// More `/v1/` routes, behind the same guard.
+    pub api: fn(Listed) -> Listed,
+    /// More open routes.
+    pub open: fn(Listed) -> Listed,
+}
+
+/// The router, and the method and path of each route it serves, listed as
+/// they are added: the OpenAPI document is checked against the list.
+pub(crate) fn routed(
+    state: Arc<Shared>,
+    added: &Added,
+) -> (Router, Vec<(&'static str, &'static str)>) {
+    let limited = || from_fn_with_state(Arc::clone(&state), time_limit);
+    let api = Listed::default()
+        .route("post", "/v1/decisions", post(decide))
+        .route("post", "/v1/decisions/batch", post(decide_batch))
+        .route("get", "/v1/policy", get(policy).route_layer(limited()))
         .route(
-            "/v1/policy",
-            get(policy).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
-        )
-        .route(
+            "post",
             "/v1/policy/reload",
-            post(reload_now).route_layer(from_fn_with_state(Arc::clone(&state), time_limit)),
-        )
+            post(reload_now).route_layer(limited()),
+        );
+    let (api, mut listed) = (added.api)(api).done();
+    let open = Listed::default()
+        .route("get", "/healthz", get(healthz))
+        .route("get", "/readyz", get(readyz))
+        .route("get", "/metrics", get(metrics))
+        .route("get", "/openapi.json", get(openapi));
+    let (open, more) = (added.open)(open).done();
+    listed.extend(more);
+    let router = api
         .route_layer(from_fn_with_state(Arc::clone(&state), guard))
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+        .merge(open)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(from_fn_with_state(Arc::clone(&state), observe))
-        .with_state(state)
+        .with_state(state);
+    (router, listed)
+}
+
+/// Routes with the list of what they serve.
+#[derive(Default)]
+pub(crate) struct Listed {
+    router: Router<Arc<Shared>>,
+    routes: Vec<(&'static str, &'static str)>,
+}
+
+impl Listed {
+    pub(crate) fn route(
+        mut self,
+        method: &'static str,
+        path: &'static str,
+        handler: axum::routing::MethodRouter<Arc<Shared>>,
+    ) -> Self {
+        self.router = self.router.route(path, handler);
+        self.routes.push((method, path));
+        self
+    }
+
+    fn done(self) -> (Router<Arc<Shared>>, Vec<(&'static str, &'static str)>) {
+        (self.router, self.routes)
+    }
 }
 
 /// A JSON error that is not about a ticket: `{"error": {"kind", "message"}}`.
-fn error(status: StatusCode, kind: &'static str, message: impl Into<String>) -> Response {
+pub(super) fn error(
+    status: StatusCode,
+    kind: &'static str,
+    message: impl Into<String>,
+) -> Response {
     Refusal(status, kind, message.into()).into_response()
 }
 
 /// A request refused before any ticket was looked at.
-struct Refusal(StatusCode, &'static str, String);
+pub(super) struct Refusal(pub StatusCode, pub &'static str, pub String);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -72,7 +122,9 @@ impl IntoResponse for Refusal {
     }
 }
 
-fn json_body<T: Serialize>(value: &T) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
+pub(super) fn json_body<T: Serialize>(
+    value: &T,
+) -> ([(header::HeaderName, HeaderValue); 1], Vec<u8>) {
     // Serialising the service's own types cannot fail; an empty object keeps
     // the answer JSON even so.
     let bytes = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
@@ -204,7 +256,7 @@ async fn time_limit(State(state): AppState, request: Request, next: Next) -> Res
 }
 
 /// The request's deadline, as the guard set it.
-fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
+pub(super) fn deadline_of(state: &Shared, extensions: &axum::http::Extensions) -> Deadline {
     extensions
         .get::<Deadline>()
         .copied()
@@ -226,7 +278,7 @@ fn timed_out(state: &Shared) -> Refusal {
 /// The answer to a decision not made and recorded by the request's deadline:
 /// the service's fault (a slow rule, or every decision thread busy), so a
 /// `503`; nothing of it is recorded.
-fn late(state: &Shared) -> Response {
+pub(super) fn late(state: &Shared) -> Response {
     error(
         StatusCode::SERVICE_UNAVAILABLE,
         "decision_timeout",
@@ -248,7 +300,7 @@ fn too_large(state: &Shared) -> Refusal {
     )
 }
 
-fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
+pub(super) fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
     state.live.load_full().ok_or_else(|| {
         Refusal(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -260,7 +312,7 @@ fn live(state: &Shared) -> Result<Arc<Loaded>, Refusal> {
 
 /// What a decision route needs: the bundle to decide with, the request
 /// body (read within the deadline) and the deadline; or why there are none.
-async fn bundle_and_body(
+pub(super) async fn bundle_and_body(
     state: &Shared,
     request: Request,
 ) -> Result<(Arc<Loaded>, Bytes, Deadline), Refusal> {
@@ -506,6 +558,7 @@ async fn policy(State(state): AppState) -> Response {
         "version": p.version,
         "digest": p.digest,
         "loaded_at": loaded.loaded_at,
+        "approval": loaded.approval.as_ref().map(|a| json!({ "id": a.id, "key": a.key })),
         "rules": bundle.rule_ids(),
         "vehicles": vehicles,
         "last_reload_error": last_error(&state),
@@ -524,13 +577,17 @@ async fn reload_now(State(state): AppState) -> Response {
             let serving = state.live.load_full().map(|l| l.bundle.policy().clone());
             let body = json!({
                 "reloaded": false,
-                "error": { "kind": "invalid_policy", "message": failure.message },
+                "error": { "kind": failure.kind, "message": failure.message },
                 "problems": failure.problems,
                 "policy": serving,
             });
             (StatusCode::UNPROCESSABLE_ENTITY, json_body(&body)).into_response()
         }
     }
+}
+
+async fn openapi() -> Response {
+    (StatusCode::OK, json_body(&super::openapi::document())).into_response()
 }
 
 async fn healthz() -> Response {

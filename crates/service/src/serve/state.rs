@@ -42,6 +42,23 @@ pub struct Config {
     /// Where every answer is recorded, when set; a decision is sent only once
     /// its record is written.
     pub log: Option<Arc<dyn triage_audit::Journal>>,
+    /// What the workbench's review page compares with.
+    pub review: Review,
+    /// When set, a bundle loads only with an approval (`approval.json` in
+    /// its directory) signed by one of these keys; every record names it.
+    pub require_approval: Option<triage_audit::sign::Trusted>,
+}
+
+/// What the workbench's "Review a change" page offers beside the bundle
+/// loaded at start: a base bundle directory, and tickets to count.
+#[derive(Debug, Clone, Default)]
+pub struct Review {
+    /// A bundle directory to compare the serving bundle with, loaded afresh
+    /// for each review.
+    pub base: Option<PathBuf>,
+    /// Tickets, one JSON object a line (or decision log records), counted in
+    /// each changed class.
+    pub tickets: Option<PathBuf>,
 }
 
 /// The defaults of `Config`'s limits, which `triage serve` shows as its own.
@@ -72,6 +89,8 @@ impl Config {
             watch: true,
             debounce: Duration::from_millis(250),
             log: None,
+            review: Review::default(),
+            require_approval: None,
         }
     }
 }
@@ -80,11 +99,16 @@ impl Config {
 pub(crate) struct Loaded {
     pub bundle: Bundle,
     pub loaded_at: String,
+    /// The approval it serves under, when approvals are required.
+    pub approval: Option<triage_audit::approval::Approved>,
 }
 
 /// Why the last reload failed.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct ReloadFailure {
+    /// `invalid_policy` or `not_approved`: the kind of the API's error.
+    #[serde(skip)]
+    pub kind: &'static str,
     pub at: String,
     pub message: String,
     pub problems: Vec<Problem>,
@@ -93,6 +117,9 @@ pub(crate) struct ReloadFailure {
 pub(crate) struct State {
     pub config: Config,
     pub live: ArcSwapOption<Loaded>,
+    /// The first bundle that loaded: what the review page compares with
+    /// unless a base directory is chosen.
+    pub first: std::sync::OnceLock<Arc<Loaded>>,
     pub last_error: Mutex<Option<ReloadFailure>>,
     pub metrics: metrics::Metrics,
     pub permits: Semaphore,

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
+use super::apply;
 use super::classes::{Class, describe, ticket};
 use super::flow::{Failure, Flow, Opaque};
 use super::meet::meets;
@@ -248,10 +249,15 @@ impl Report<'_> {
     /// The class, with the next witness number.
     fn numbered(&mut self, found: Described) -> Class {
         self.witnesses += 1;
+        self.witnessed(&found, self.witnesses)
+    }
+
+    /// The class, with witness number `n`.
+    fn witnessed(&self, found: &Described, n: usize) -> Class {
         Class {
-            class: found.text,
+            class: found.text.clone(),
             share: found.share,
-            witness: ticket(self.space, &found.valuation, self.b, self.witnesses),
+            witness: ticket(self.space, &found.valuation, self.b, n),
         }
     }
 
@@ -385,19 +391,23 @@ impl Report<'_> {
             .collect();
         let flow = self.flow;
         let found = parallel::map(&pairs, |&(i, j)| {
-            self.described(&flow.rule_decides[j].and(&flow.rule_guard[i]))
+            self.described(&apply::and(&flow.rule_decides[j], &flow.rule_guard[i]))
         });
-        let mut takings: Vec<(usize, usize, Class)> = Vec::new();
-        for (&(i, j), found) in pairs.iter().zip(found) {
-            if let Some(found) = found {
-                takings.push((i, j, self.numbered(found)));
-            }
-        }
-        let agree = parallel::map(&takings, |(_, j, class)| {
-            decided_by(self.bundle, &class.witness, &b.rules[*j].id)
+        // Witnesses are numbered in rule order, whichever core builds them.
+        let first = self.witnesses;
+        let found: Vec<(usize, usize, usize, Described)> = (pairs.iter().zip(found))
+            .filter_map(|(&(i, j), found)| Some((i, j, found?)))
+            .enumerate()
+            .map(|(k, (i, j, found))| (i, j, first + k + 1, found))
+            .collect();
+        self.witnesses += found.len();
+        let takings = parallel::map(&found, |(i, j, n, found)| {
+            let class = self.witnessed(found, *n);
+            let agrees = decided_by(self.bundle, &class.witness, &b.rules[*j].id);
+            (*i, *j, class, agrees)
         });
         let mut out: Vec<Precedence> = Vec::new();
-        for ((i, j, class), agrees) in takings.into_iter().zip(agree) {
+        for (i, j, class, agrees) in takings {
             let by = b.rules[j].id.clone();
             if !agrees {
                 self.disagree(&by, &class, "a decision by this rule");

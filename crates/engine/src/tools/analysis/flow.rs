@@ -8,7 +8,9 @@ use std::sync::Arc;
 use biodivine_lib_bdd::Bdd;
 use serde::Serialize;
 
+use super::apply;
 use super::meet::meets;
+use super::parallel;
 use super::side::{AVal, Side};
 use super::terms::{Tri, Why};
 use crate::expr::native::Term;
@@ -290,32 +292,12 @@ impl<'s, 'a> Walk<'s, 'a> {
         })
     }
 
-    fn fail(&mut self, within: &Bdd, failures: &[Failure]) {
-        for failure in failures {
-            if !meets(&failure.set, within) {
-                continue;
-            }
-            let set = failure.set.and(within);
-            if set.is_false() {
-                continue;
-            }
-            let ending = Ending::Error {
-                stage: failure.stage,
-                id: failure.id.clone(),
-            };
-            self.flow.endings.push((set.clone(), ending));
-            self.flow.failures.push(Failure {
-                set,
-                ..failure.clone()
-            });
-        }
-    }
-
     /// Every constraint is evaluated; the first failure stops the decision.
     fn constraints(&mut self, sets: &[GuardSets]) -> Bdd {
         let valid = self.flow.valid.clone();
         let mut failing = self.side.none();
         let mut rejected = self.side.none();
+        let mut found = Found::default();
         for set in sets {
             let ok = valid.and_not(&failing);
             let before = failing.clone();
@@ -326,9 +308,10 @@ impl<'s, 'a> Walk<'s, 'a> {
             for s in &mut scoped {
                 s.set = s.set.and(&ok).and_not(&before);
             }
-            self.fail(&valid, &scoped);
+            found.fail(&valid, &scoped);
             rejected = rejected.or(&set.f);
         }
+        self.flow.absorb(found);
         let rejected = valid.and_not(&failing).and(&rejected);
         self.flow.care = valid.and_not(&rejected);
         if !rejected.is_false() {
@@ -341,60 +324,93 @@ impl<'s, 'a> Walk<'s, 'a> {
         passed
     }
 
-    fn rules(&mut self, mut reached: Bdd, rules: &[GuardSets], steps: &[Vec<GuardSets>]) {
+    /// The rules in three phases. Which tickets reach each rule is one
+    /// chain, rule after rule; what a rule then decides depends only on
+    /// the tickets reaching it, so the rules are decided on the machine's
+    /// cores; and their classes are gathered in rule order.
+    fn rules(&mut self, reached: Bdd, rules: &[GuardSets], steps: &[Vec<GuardSets>]) {
         let bundle = self.side.bundle;
-        for (rule, sets) in bundle.rules.iter().zip(rules) {
-            self.flow.rule_guard.push(sets.t.clone());
-            // A rule that neither matches nor fails on any ticket still
-            // reaching it leaves them all to the next: no diagram to build
-            // (most of a long list of exceptions, once earlier ones take
-            // their tickets).
-            let fails = sets.failures.iter().any(|f| meets(&f.set, &reached));
-            if !fails && !meets(&reached, &sets.t) {
+        let n_paths = bundle.paths.len();
+        self.flow.steps = (bundle.paths.iter())
+            .map(|p| vec![self.side.none(); p.steps.len()])
+            .collect();
+        self.flow.fallbacks = vec![self.side.none(); n_paths];
+        self.flow.rule_guard = rules.iter().map(|sets| sets.t.clone()).collect();
+        let reaching = self.reaching(reached, rules);
+        let order: Vec<usize> = (0..rules.len()).collect();
+        let decided = parallel::map(&order, |&i| {
+            let reached = reaching[i].as_ref()?;
+            Some(self.decide(&bundle.rules[i], reached, &rules[i], steps))
+        });
+        for decided in decided {
+            let Some((decides, found)) = decided else {
                 self.flow.rule_decides.push(self.side.none());
                 continue;
-            }
-            self.fail(&reached, &sets.failures);
-            let decides = reached.and(&sets.t);
-            reached = reached.and(&sets.f);
-            self.flow.rule_decides.push(decides.clone());
-            if decides.is_false() {
-                continue;
-            }
-            match rule.path {
-                None => self.act(&decides, rule, rule.outcome, &rule.action, None),
-                Some(p) => self.path(&decides, rule, p, &steps[p]),
-            }
+            };
+            self.flow.rule_decides.push(decides);
+            self.flow.absorb(found);
         }
-        self.flow.leftover = reached;
-        self.flow.steps.resize(bundle.paths.len(), Vec::new());
-        self.flow
-            .fallbacks
-            .resize(bundle.paths.len(), self.side.none());
     }
 
-    fn path(&mut self, decides: &Bdd, rule: &crate::model::Rule, p: usize, steps: &[GuardSets]) {
+    /// The tickets reaching each rule, where the rule can matter to them; a
+    /// rule that neither matches nor fails on any ticket still reaching it
+    /// leaves them all to the next (most of a long list of exceptions, once
+    /// earlier ones take their tickets): no diagram is kept for it.
+    fn reaching(&mut self, mut reached: Bdd, rules: &[GuardSets]) -> Vec<Option<Bdd>> {
+        let mut reaching = Vec::with_capacity(rules.len());
+        for sets in rules {
+            let fails = sets.failures.iter().any(|f| meets(&f.set, &reached));
+            if !fails && !meets(&reached, &sets.t) {
+                reaching.push(None);
+                continue;
+            }
+            let next = apply::and(&reached, &sets.f);
+            reaching.push(Some(std::mem::replace(&mut reached, next)));
+        }
+        self.flow.leftover = reached;
+        reaching
+    }
+
+    /// What one rule does with the tickets reaching it.
+    fn decide(
+        &self,
+        rule: &crate::model::Rule,
+        reached: &Bdd,
+        sets: &GuardSets,
+        steps: &[Vec<GuardSets>],
+    ) -> (Bdd, Found) {
+        let mut found = Found::default();
+        found.fail(reached, &sets.failures);
+        let decides = apply::and(reached, &sets.t);
+        if !decides.is_false() {
+            match rule.path {
+                None => self.act(&mut found, &decides, rule, rule.outcome, &rule.action, None),
+                Some(p) => self.path(&mut found, &decides, rule, p, &steps[p]),
+            }
+        }
+        (decides, found)
+    }
+
+    fn path(
+        &self,
+        found: &mut Found,
+        decides: &Bdd,
+        rule: &crate::model::Rule,
+        p: usize,
+        steps: &[GuardSets],
+    ) {
         let bundle = self.side.bundle;
         let path = &bundle.paths[p];
-        if self.flow.steps.len() <= p {
-            self.flow.steps.resize(bundle.paths.len(), Vec::new());
-            self.flow
-                .fallbacks
-                .resize(bundle.paths.len(), self.side.none());
-        }
-        if self.flow.steps[p].is_empty() {
-            self.flow.steps[p] = vec![self.side.none(); path.steps.len()];
-        }
         let mut left = decides.clone();
         for (i, (step, sets)) in path.steps.iter().zip(steps).enumerate() {
-            self.fail(&left, &sets.failures);
-            let chosen = left.and(&sets.t);
-            left = left.and(&sets.f);
-            self.flow.steps[p][i] = self.flow.steps[p][i].or(&chosen);
+            found.fail(&left, &sets.failures);
+            let chosen = apply::and(&left, &sets.t);
+            left = apply::and(&left, &sets.f);
             if !chosen.is_false() {
+                found.steps.push((p, i, chosen.clone()));
                 let vehicle = bundle.vehicles[step.vehicle].id.clone();
                 let via = Some((step.id.clone(), Some(vehicle)));
-                self.act(&chosen, rule, rule.outcome, &rule.action, via);
+                self.act(found, &chosen, rule, rule.outcome, &rule.action, via);
             }
         }
         if left.is_false() {
@@ -402,30 +418,24 @@ impl<'s, 'a> Walk<'s, 'a> {
         }
         match &path.fallback {
             Some(f) => {
-                self.flow.fallbacks[p] = self.flow.fallbacks[p].or(&left);
+                found.fallbacks.push((p, left.clone()));
                 let via = Some(("fallback".into(), None));
-                self.act(&left, rule, f.outcome, &f.action, via);
+                self.act(found, &left, rule, f.outcome, &f.action, via);
             }
-            None => {
-                let ending = Ending::Error {
-                    stage: Stage::Path,
-                    id: path.id.clone(),
-                };
-                self.flow.endings.push((left.clone(), ending));
-                self.flow.failures.push(Failure {
-                    set: left,
-                    stage: Stage::Path,
-                    id: path.id.clone(),
-                    location: String::new(),
-                    expression: "(none)".into(),
-                });
-            }
+            None => found.failed(
+                left,
+                Stage::Path,
+                path.id.clone(),
+                String::new(),
+                "(none)".into(),
+            ),
         }
     }
 
     /// The decided classes of `set`, split by the action a field picks.
     fn act(
-        &mut self,
+        &self,
+        found: &mut Found,
         set: &Bdd,
         rule: &crate::model::Rule,
         outcome: usize,
@@ -448,7 +458,7 @@ impl<'s, 'a> Walk<'s, 'a> {
         match action {
             ActionSel::Fixed(a) => {
                 let ending = Ending::Decided(verdict(*a));
-                self.flow.endings.push((set.clone(), ending));
+                found.endings.push((set.clone(), ending));
             }
             ActionSel::ByField { field, cases } => {
                 let mut left = set.clone();
@@ -463,30 +473,87 @@ impl<'s, 'a> Walk<'s, 'a> {
                         let picked = set.and(&cell);
                         left = left.and_not(&cell);
                         if !picked.is_false() {
-                            self.flow
-                                .endings
-                                .push((picked, Ending::Decided(verdict(*a))));
+                            found.endings.push((picked, Ending::Decided(verdict(*a))));
                         }
                     }
                 }
                 if !left.is_false() {
-                    let path = &bundle.schema.fields[*field].path;
-                    self.flow.endings.push((
-                        left.clone(),
-                        Ending::Error {
-                            stage: Stage::Rule,
-                            id: rule.id.clone(),
-                        },
-                    ));
-                    self.flow.failures.push(Failure {
-                        set: left,
-                        stage: Stage::Rule,
-                        id: rule.id.clone(),
-                        location: String::new(),
-                        expression: path.clone(),
-                    });
+                    let path = bundle.schema.fields[*field].path.clone();
+                    found.failed(left, Stage::Rule, rule.id.clone(), String::new(), path);
                 }
             }
+        }
+    }
+}
+
+/// What one rule (or the constraints) adds to the flow, gathered apart so
+/// that rules can be decided on several cores and added in rule order.
+#[derive(Default)]
+struct Found {
+    endings: Vec<(Bdd, Ending)>,
+    failures: Vec<Failure>,
+    /// (path, step, tickets it chooses).
+    steps: Vec<(usize, usize, Bdd)>,
+    /// (path, tickets its fallback takes).
+    fallbacks: Vec<(usize, Bdd)>,
+}
+
+impl Found {
+    /// The failures of `failures` on tickets in `within`.
+    fn fail(&mut self, within: &Bdd, failures: &[Failure]) {
+        for failure in failures {
+            if !meets(&failure.set, within) {
+                continue;
+            }
+            let set = apply::and(&failure.set, within);
+            if set.is_false() {
+                continue;
+            }
+            let ending = Ending::Error {
+                stage: failure.stage,
+                id: failure.id.clone(),
+            };
+            self.endings.push((set.clone(), ending));
+            self.failures.push(Failure {
+                set,
+                ..failure.clone()
+            });
+        }
+    }
+
+    /// An evaluation error on `set`, with nothing written to point at.
+    fn failed(
+        &mut self,
+        set: Bdd,
+        stage: Stage,
+        id: Arc<str>,
+        location: String,
+        expression: Arc<str>,
+    ) {
+        let ending = Ending::Error {
+            stage,
+            id: id.clone(),
+        };
+        self.endings.push((set.clone(), ending));
+        self.failures.push(Failure {
+            set,
+            stage,
+            id,
+            location,
+            expression,
+        });
+    }
+}
+
+impl Flow {
+    fn absorb(&mut self, found: Found) {
+        self.endings.extend(found.endings);
+        self.failures.extend(found.failures);
+        for (p, s, chosen) in found.steps {
+            self.steps[p][s] = self.steps[p][s].or(&chosen);
+        }
+        for (p, left) in found.fallbacks {
+            self.fallbacks[p] = self.fallbacks[p].or(&left);
         }
     }
 }

@@ -11,6 +11,7 @@
 //! confirm it. An expression outside the analysed subset is named, and what
 //! depends on it is "not proven".
 
+mod apply;
 mod check;
 mod classes;
 mod flow;

@@ -13,6 +13,7 @@ use std::collections::HashSet;
 use biodivine_lib_bdd::{Bdd, BddPointer, BddVariable};
 use foldhash::fast::FixedState;
 
+use super::apply;
 use super::classes::Part;
 use super::space::{Shape, Space};
 
@@ -38,11 +39,16 @@ impl Care {
 /// the words keeps the words short (`category = technical` rather than also
 /// naming every technical type).
 pub(crate) fn classes(space: &Space, set: &Bdd, care: &Care, limit: usize) -> Vec<Vec<Part>> {
-    let loose = set.or(&care.dont);
+    // The library walks both diagrams even when one is empty; most bundles
+    // leave no well-formed ticket out of the care set.
+    let loose = match care.dont.is_false() {
+        true => set.clone(),
+        false => apply::or(set, &care.dont),
+    };
     // Fields the loose set does not mention cannot split it: skip them.
-    let support = loose.support_set();
+    let support = mentioned(&loose);
     let dims: Vec<usize> = (0..space.dims.len())
-        .filter(|&d| space.dims[d].vars().iter().any(|v| support.contains(v)))
+        .filter(|&d| space.dims[d].vars().iter().any(|v| support[v.to_index()]))
         .collect();
     let walk = Walk {
         space,
@@ -205,6 +211,20 @@ impl Walk<'_> {
     }
 }
 
+/// Which variables a diagram's nodes test, by index: one pass over the
+/// nodes, without the library's set of variables (a hash insert a node).
+fn mentioned(bdd: &Bdd) -> Vec<bool> {
+    let mut seen = vec![false; usize::from(bdd.num_vars())];
+    // Nodes 0 and 1 are the terminals.
+    for i in 2..bdd.size() {
+        let v = bdd.var_of(BddPointer::from_index(i));
+        if let Some(s) = seen.get_mut(v.to_index()) {
+            *s = true;
+        }
+    }
+    seen
+}
+
 /// The first and last variable of what is being chosen.
 type Range = (BddVariable, BddVariable);
 
@@ -238,6 +258,16 @@ fn advance(
     range: Range,
     value: impl Fn(BddVariable) -> bool,
 ) -> Vec<BddPointer> {
+    // Mostly one node, and no skipped field in the way: a straight walk,
+    // without the work list and the set of nodes met.
+    if let [p] = at
+        && let Some(p) = straight(bdd, *p, range, &value)
+    {
+        return match p.is_zero() {
+            true => Vec::new(),
+            false => vec![p],
+        };
+    }
     let mut work = at.to_vec();
     let mut seen = Seen::default();
     let mut out = Vec::new();
@@ -258,6 +288,30 @@ fn advance(
         }
     }
     live(out)
+}
+
+/// From node `p`, past the variables in `range`, unless a variable
+/// before `range` (a skipped field) is in the way.
+fn straight(
+    bdd: &Bdd,
+    mut p: BddPointer,
+    range: Range,
+    value: &impl Fn(BddVariable) -> bool,
+) -> Option<BddPointer> {
+    while !p.is_terminal() {
+        let v = bdd.var_of(p);
+        if v > range.1 {
+            break;
+        }
+        if v < range.0 {
+            return None;
+        }
+        p = match value(v) {
+            true => bdd.high_link_of(p),
+            false => bdd.low_link_of(p),
+        };
+    }
+    Some(p)
 }
 
 /// The nodes one `advance` has met: most meet a handful, which a short
