@@ -81,25 +81,33 @@ fn ticket(id: &str) -> Value {
 
 /// Decides `count` tickets with `triage eval` as `writer`, into the store.
 fn eval_into(db: &Database, writer: &str, count: usize) {
+    eval_with(db, writer, count, &[]);
+}
+
+/// `eval_into` with `extra` arguments.
+fn eval_with(db: &Database, writer: &str, count: usize, extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let input = dir.path().join("tickets.jsonl");
     let lines: Vec<String> = (0..count)
         .map(|i| ticket(&format!("{writer}-{i}")).to_string())
         .collect();
     std::fs::write(&input, lines.join("\n") + "\n").unwrap();
-    let (code, _, err) = binary(&[
+    let output = dir.path().join("out.jsonl");
+    let mut args = vec![
         "eval",
         "--policies",
         POLICIES,
         "--input",
         input.to_str().unwrap(),
         "--output",
-        dir.path().join("out.jsonl").to_str().unwrap(),
+        output.to_str().unwrap(),
         "--decision-log",
         &db.url,
         "--writer-id",
         writer,
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let (code, _, err) = binary(&args);
     assert_eq!(code, 0, "{err}");
 }
 
@@ -216,10 +224,10 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, _, err) = binary(&["audit", "verify", &db.url]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("the schema is at version 99, newer than this binary's 1"),
+        err.contains("the schema is at version 99, newer than this binary's 2"),
         "{err}"
     );
-    db.run("UPDATE triage.schema_version SET version = 1");
+    db.run("UPDATE triage.schema_version SET version = 2");
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
@@ -230,12 +238,17 @@ fn a_store_exported_and_imported_again_reads_the_same() {
 /// environment as the Kubernetes manifests give them; retried while the
 /// writer id is still held by a killed process's connection.
 fn serve(db: &Database, writer: &str) -> Process {
+    serve_with(db, writer, Path::new(POLICIES), &["--no-watch"])
+}
+
+/// `serve` of the bundle at `policies` with `extra` arguments.
+fn serve_with(db: &Database, writer: &str, policies: &Path, extra: &[&str]) -> Process {
     let env = [
         ("TRIAGE_DECISION_LOG", db.url.as_str()),
         ("TRIAGE_WRITER_ID", writer),
     ];
     for _ in 0..50 {
-        if let Some(process) = Process::try_start(Path::new(POLICIES), &["--no-watch"], &env) {
+        if let Some(process) = Process::try_start(policies, extra, &env) {
             return process;
         }
         std::thread::sleep(Duration::from_millis(100));
@@ -399,4 +412,96 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
     for id in answered.iter().chain([&"before".to_owned()]) {
         assert_eq!(counts.get(id), Some(&1), "{id}");
     }
+}
+
+/// A key pair written by `triage keygen` into `dir`: (private, public).
+fn keygen(dir: &Path, name: &str) -> (String, String) {
+    let prefix = dir.join(name);
+    let (code, _, err) = binary(&["keygen", "--out", prefix.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    let path = |ext| prefix.with_extension(ext).to_str().unwrap().to_owned();
+    (path("key"), path("pub"))
+}
+
+#[test]
+fn a_writers_tail_cut_after_its_checkpoint_is_caught_by_verify() {
+    let Some(db) = Database::new("signed") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "writer");
+    let signed = ["--checkpoint-key", &private, "--checkpoint-every", "2"];
+    eval_with(&db, "a", 5, &signed);
+    eval_into(&db, "b", 2);
+    let check = || binary(&["audit", "verify", &db.url, "--trusted-key", &public]);
+    let (code, out, err) = check();
+    assert_eq!(code, 0, "{out}{err}");
+    // Every 2 records, and the head at close.
+    assert!(
+        out.contains("writer a: checkpoints: 3 good, signed through record 5\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("writer b: checkpoints: 0 good, signed through record 0; 2 records after it not yet signed"),
+        "{out}"
+    );
+    // Writer a goes on where its checkpoints stopped: the next is at 6.
+    eval_with(&db, "a", 1, &signed);
+    let seqs = db
+        .client()
+        .query(
+            "SELECT seq FROM triage.checkpoints WHERE writer = 'a' ORDER BY seq",
+            &[],
+        )
+        .unwrap();
+    let seqs: Vec<i64> = seqs.iter().map(|row| row.get(0)).collect();
+    assert_eq!(seqs, [2, 4, 5, 6]);
+
+    // The newest rows of a's chain deleted: the chain alone still verifies.
+    db.run("DELETE FROM triage.records WHERE writer = 'a' AND seq > 3");
+    assert_eq!(verify(&db).0, 0);
+    let (code, out, _) = check();
+    assert_eq!(code, 1, "{out}");
+    for (line, seq) in [(2, 4), (3, 5), (4, 6)] {
+        let cut = format!(
+            "#a.checkpoints:{line}: truncated: the log ends at record 3, before checkpoint {seq}"
+        );
+        assert!(out.contains(&cut), "{out}");
+    }
+    assert!(
+        out.contains("writer a: checkpoints: 1 good, signed through record 2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_records_of_an_approved_bundle_in_the_store_name_its_approval() {
+    let Some(db) = Database::new("approved") else {
+        return;
+    };
+    let head = crate::serve_support::policies_copy();
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "approver");
+    let bundle = head.path().to_str().unwrap();
+    let (code, _, err) = binary(&["approve", POLICIES, bundle, "--key", &private]);
+    assert_eq!(code, 0, "{err}");
+    let approval = std::fs::read_to_string(head.path().join("approval.json")).unwrap();
+    let id = triage_audit::approval::id(&serde_json::from_str(&approval).unwrap());
+    let extra = ["--no-watch", "--require-approval", &public];
+    let server = serve_with(&db, "a", head.path(), &extra);
+    for n in 0..2 {
+        let body = ticket(&format!("approved-{n}")).to_string();
+        assert_eq!(post(server.addr, &body), Some(200));
+    }
+    drop(server);
+    let rows = db
+        .client()
+        .query("SELECT line FROM triage.records ORDER BY seq", &[])
+        .unwrap();
+    let approvals: Vec<Value> = rows
+        .iter()
+        .map(|row| serde_json::from_str::<Value>(row.get(0)).unwrap()["approval"].clone())
+        .collect();
+    assert_eq!(approvals, [Value::from(id.clone()), Value::from(id)]);
+    assert_eq!(verify(&db).0, 0);
 }

@@ -101,7 +101,7 @@ fn text(checked: &Verification) -> String {
         ),
     };
     if let Some(report) = &checked.checkpoints {
-        s += &checkpoints(report);
+        s += &checkpoints(report, "");
     }
     for w in &checked.writers {
         s += &format!(
@@ -109,19 +109,20 @@ fn text(checked: &Verification) -> String {
             w.writer, w.records, w.head
         );
         if let Some(report) = &w.checkpoints {
-            s += &format!("  writer {}: {}", w.writer, checkpoints(report));
+            s += &checkpoints(report, &format!("  writer {}: ", w.writer));
         }
     }
     s
 }
 
-fn checkpoints(report: &Report) -> String {
+/// The problems with the checkpoints, a line each, then `prefix` and the summary.
+fn checkpoints(report: &Report, prefix: &str) -> String {
     let mut s = String::new();
     for problem in &report.problems {
         s += &format!("{problem}\n");
     }
     s += &format!(
-        "checkpoints: {} good, signed through record {}",
+        "{prefix}checkpoints: {} good, signed through record {}",
         report.good, report.signed_through
     );
     if report.unreached > 0 {
