@@ -259,19 +259,26 @@ fn serve_with(db: &Database, writer: &str, policies: &Path, extra: &[&str]) -> P
 /// Posts one ticket; the status, or `None` when the connection failed
 /// (the server was killed).
 fn post(addr: SocketAddr, body: &str) -> Option<u16> {
+    let response = request(addr, "POST /v1/decisions", body)?;
+    response.split(' ').nth(1)?.parse().ok()
+}
+
+/// The whole response to `line` (method and path) with `body`, or `None`
+/// when the connection failed.
+fn request(addr: SocketAddr, line: &str, body: &str) -> Option<String> {
     let mut stream = TcpStream::connect(addr).ok()?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .ok()?;
     let head = format!(
-        "POST /v1/decisions HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
+        "{line} HTTP/1.1\r\nhost: test\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     stream.write_all(head.as_bytes()).ok()?;
     let mut response = String::new();
     stream.read_to_string(&mut response).ok()?;
-    response.split(' ').nth(1)?.parse().ok()
+    Some(response)
 }
 
 /// The ticket ids in the store's records, each with how often it is there.
@@ -493,6 +500,10 @@ fn the_records_of_an_approved_bundle_in_the_store_name_its_approval() {
         let body = ticket(&format!("approved-{n}")).to_string();
         assert_eq!(post(server.addr, &body), Some(200));
     }
+    // The workbench reads a file log: with a store it says there is none.
+    let search = request(server.addr, "GET /v1/workbench/decisions", "").unwrap();
+    assert!(search.starts_with("HTTP/1.1 404"), "{search}");
+    assert!(search.contains("no_decision_log"), "{search}");
     drop(server);
     let rows = db
         .client()

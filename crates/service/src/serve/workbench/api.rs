@@ -52,7 +52,8 @@ pub(super) async fn catalog(State(state): AppState) -> Response {
     let body = json!({
         "catalog": loaded.bundle.catalog(),
         "loaded_at": loaded.loaded_at,
-        "decision_log": state.config.log.is_some(),
+        // The pages read a file log; a store is read with `triage audit`.
+        "decision_log": state.config.log.as_ref().is_some_and(|log| log.file().is_some()),
         "base": shown(&state.config.review.base),
         "tickets": shown(&state.config.review.tickets),
     });

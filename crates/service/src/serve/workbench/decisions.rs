@@ -66,8 +66,8 @@ fn log_path(state: &Shared) -> Result<PathBuf, Refusal> {
     log.file().ok_or_else(|| {
         Refusal(
             StatusCode::NOT_FOUND,
-            "decision_log",
-            "the decision log is a store: the workbench reads a file log".to_owned(),
+            "no_decision_log",
+            "this service records in a store; the workbench reads a file log (`triage audit show URL` reads a store)".to_owned(),
         )
     })
 }
