@@ -247,12 +247,12 @@ fn fillers(n: usize) -> (Vec<String>, String) {
 
 #[test]
 fn a_bundle_over_the_cap_is_refused_at_the_file_that_crosses_it() {
-    assert_eq!(MAX_BUNDLE_BYTES, 8 << 20);
+    assert_eq!(MAX_BUNDLE_BYTES, 32 << 20);
     let dir = tempfile::tempdir().unwrap();
     pack_copy(dir.path(), None);
-    // Nine files of a million bytes: each under the file cap, together over
-    // the bundle's; the eighth crosses it.
-    let (names, lines) = fillers(9);
+    // Thirty-five files of a million bytes: each under the file cap,
+    // together over the bundle's; the thirty-fourth crosses it.
+    let (names, lines) = fillers(35);
     for name in &names {
         std::fs::write(dir.path().join(name), filler(1_000_000)).unwrap();
     }
@@ -263,7 +263,7 @@ fn a_bundle_over_the_cap_is_refused_at_the_file_that_crosses_it() {
     assert_eq!(code, Code::TooLarge);
     assert!(
         message.starts_with(
-            "file `fill-8.yaml` (1000000 bytes) takes the bundle past the 8388608 bytes \
+            "file `fill-33.yaml` (1000000 bytes) takes the bundle past the 33554432 bytes \
              a bundle's files may hold together: "
         ),
         "{message}"

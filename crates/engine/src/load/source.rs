@@ -25,10 +25,11 @@ pub const MANIFEST: &str = "bundle.yaml";
 /// 1 MiB, some forty times the largest file of the reference pack.
 pub const MAX_FILE_BYTES: u64 = 1 << 20;
 
-/// The most bytes a bundle's files may hold together: 8 MiB, some six
-/// hundred times the whole reference pack, so the loader's memory stays
-/// bounded whatever a bundle lists.
-pub const MAX_BUNDLE_BYTES: u64 = 8 << 20;
+/// The most bytes a bundle's files may hold together: 32 MiB, room for a
+/// hundred thousand per-customer rules (about 18 MB) and some 2,400 times
+/// the whole reference pack, so the loader's memory stays bounded whatever
+/// a bundle lists.
+pub const MAX_BUNDLE_BYTES: u64 = 32 << 20;
 
 /// Why a file of a bundle was not read (or not kept).
 #[derive(Debug)]

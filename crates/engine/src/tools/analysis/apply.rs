@@ -176,27 +176,12 @@ fn build(a: &Bdd, b: &Bdd, op: Op, solved: &mut Solved) -> Vec<BddNode> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use biodivine_lib_bdd::BddVariableSet;
 
     /// Every pair of a few shapes of diagram, against the library: the
     /// same nodes in the same order, not just the same set.
     #[test]
     fn builds_the_libraries_diagram_node_for_node() {
-        let vars = BddVariableSet::new_anonymous(6);
-        let v = vars.variables();
-        let x = |i: usize| vars.mk_var(v[i]);
-        let sets = [
-            vars.mk_false(),
-            vars.mk_true(),
-            x(0),
-            x(5).not(),
-            x(0).and(&x(1)),
-            x(1).or(&x(3)).and_not(&x(2)),
-            x(0).iff(&x(3)),
-            x(0).xor(&x(3)).and(&x(2)),
-            x(1).xor(&x(2)).xor(&x(4)).or(&x(0).and(&x(5))),
-            x(2).imp(&x(4)).and(&x(1).or(&x(5))),
-        ];
+        let sets = super::super::sample_sets();
         for p in &sets {
             for q in &sets {
                 let ours = and(p, q).to_nodes();

@@ -122,23 +122,10 @@ fn walk(a: &Bdd, b: &Bdd, memory: &mut impl Memory, budget: usize) -> Option<boo
 #[cfg(test)]
 mod tests {
     use super::*;
-    use biodivine_lib_bdd::BddVariableSet;
 
     #[test]
     fn meets_agrees_with_building_the_intersection() {
-        let vars = BddVariableSet::new_anonymous(4);
-        let v = vars.variables();
-        let x = |i: usize| vars.mk_var(v[i]);
-        let sets = [
-            vars.mk_false(),
-            vars.mk_true(),
-            x(0),
-            x(0).not(),
-            x(0).and(&x(1)),
-            x(1).or(&x(3)).and_not(&x(2)),
-            x(0).iff(&x(3)),
-            x(0).xor(&x(3)).and(&x(2)),
-        ];
+        let sets = super::super::sample_sets();
         for a in &sets {
             for b in &sets {
                 assert_eq!(meets(a, b), !a.and(b).is_false(), "{a:?} / {b:?}");

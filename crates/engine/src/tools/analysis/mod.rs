@@ -26,6 +26,27 @@ mod table;
 mod terms;
 
 pub use check::{Analysis, Finding, FindingKind, Precedence, Taking};
+
+/// Diagrams of several shapes over six variables, for the tests that hold
+/// an operation of this module against the library's own.
+#[cfg(test)]
+pub(crate) fn sample_sets() -> Vec<biodivine_lib_bdd::Bdd> {
+    let vars = biodivine_lib_bdd::BddVariableSet::new_anonymous(6);
+    let v = vars.variables();
+    let x = |i: usize| vars.mk_var(v[i]);
+    vec![
+        vars.mk_false(),
+        vars.mk_true(),
+        x(0),
+        x(5).not(),
+        x(0).and(&x(1)),
+        x(1).or(&x(3)).and_not(&x(2)),
+        x(0).iff(&x(3)),
+        x(0).xor(&x(3)).and(&x(2)),
+        x(1).xor(&x(2)).xor(&x(4)).or(&x(0).and(&x(5))),
+        x(2).imp(&x(4)).and(&x(1).or(&x(5))),
+    ]
+}
 pub use classes::Class;
 pub use flow::{Ending, Opaque, Verdict};
 pub use plan::{Change, Outcome, Plan, PlanSide, TicketCount};
