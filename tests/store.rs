@@ -479,6 +479,15 @@ fn a_writers_tail_cut_after_its_checkpoint_is_caught_by_verify() {
         out.contains("writer a: checkpoints: 1 good, signed through record 2"),
         "{out}"
     );
+    // Every row of a gone: its checkpoints still name it.
+    db.run("DELETE FROM triage.records WHERE writer = 'a'");
+    let (code, out, _) = check();
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("writer a: 0 records"), "{out}");
+    assert!(
+        out.contains("#a.checkpoints:1: truncated: the log ends at record 0, before checkpoint 2"),
+        "{out}"
+    );
 }
 
 #[test]
