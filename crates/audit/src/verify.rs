@@ -175,36 +175,7 @@ fn verify_with(paths: &[PathBuf], claims: Option<Claimed>) -> Result<Verificatio
     let records = chain.chains.values().map(|c| c.expected - 1).sum();
     let head = chain.last_prev();
     let cut = broken.is_some();
-    let mut claims = claims.unwrap_or_default();
-    let mut checkpoints = None;
-    let mut writers = Vec::new();
-    for (writer, c) in chain.chains {
-        let signed = claims.remove(&writer.map(str::to_owned));
-        let count = c.expected - 1;
-        let report = signed.map(|s| s.against(&c.heads, count, cut));
-        match writer {
-            None => checkpoints = report,
-            Some(writer) => writers.push(WriterHead {
-                writer: writer.to_owned(),
-                records: count,
-                head: c.prev,
-                checkpoints: report,
-            }),
-        }
-    }
-    // Checkpoints of a chain with no record left: every one of them was cut off.
-    for (writer, signed) in claims {
-        let report = Some(signed.against(&HashMap::new(), 0, cut));
-        match writer {
-            None => checkpoints = report,
-            Some(writer) => writers.push(WriterHead {
-                writer,
-                records: 0,
-                head: GENESIS.to_owned(),
-                checkpoints: report,
-            }),
-        }
-    }
+    let (checkpoints, writers) = compared(chain.chains, claims.unwrap_or_default(), cut);
     Ok(Verification {
         files,
         records,
@@ -213,6 +184,42 @@ fn verify_with(paths: &[PathBuf], claims: Option<Claimed>) -> Result<Verificatio
         checkpoints,
         writers,
     })
+}
+
+/// Each chain's head, compared with its checkpoints where `claims` has them
+/// (when `cut`, the walk stopped at a break): the report of the chain
+/// without a writer, and each writer's head. A writer with checkpoints but
+/// no record left is an empty chain: its checkpoints were all cut off.
+fn compared(
+    chains: BTreeMap<Option<&str>, Chain>,
+    mut claims: Claimed,
+    cut: bool,
+) -> (Option<checkpoint::Report>, Vec<WriterHead>) {
+    let mut chains: BTreeMap<Option<String>, Chain> = chains
+        .into_iter()
+        .map(|(writer, chain)| (writer.map(str::to_owned), chain))
+        .collect();
+    for writer in claims.keys() {
+        chains.entry(writer.clone()).or_default();
+    }
+    let mut checkpoints = None;
+    let mut writers = Vec::new();
+    for (writer, chain) in chains {
+        let records = chain.expected - 1;
+        let report = claims
+            .remove(&writer)
+            .map(|signed| signed.against(&chain.heads, records, cut));
+        match writer {
+            None => checkpoints = report,
+            Some(writer) => writers.push(WriterHead {
+                writer,
+                records,
+                head: chain.prev,
+                checkpoints: report,
+            }),
+        }
+    }
+    (checkpoints, writers)
 }
 
 /// Every line of `files`, in order, with its record parsed and its hash checked.

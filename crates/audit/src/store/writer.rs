@@ -290,30 +290,30 @@ impl Shared {
             let Ok(mut queue) = self.queue.lock() else {
                 return;
             };
-            match done {
-                Ok(()) => {
-                    queue.committed = u64::try_from(last).unwrap_or(0);
-                    drop(queue);
-                    self.committed.notify_all();
-                    if let Some(signed) = checkpoint {
-                        self.keep(&mut connections, &signed);
-                    }
-                    continue;
-                }
-                Err(error) => {
-                    let why = detail(&error);
-                    tracing::error!(store = %self.store, "commit failed: {why}");
-                    let floor = queue.committed;
-                    queue.failures.push((floor, why.clone()));
-                    queue.rows.clear();
-                    queue.bundles.clear();
-                    queue.archived.clear();
-                    queue.stale = Some(why);
-                }
+            match &done {
+                Ok(()) => queue.committed = u64::try_from(last).unwrap_or(0),
+                Err(error) => self.failed(&mut queue, error),
             }
             drop(queue);
             self.committed.notify_all();
+            // Signed only once the record it names is committed.
+            if let (Ok(()), Some(signed)) = (done, checkpoint) {
+                self.keep(&mut connections, &signed);
+            }
         }
+    }
+
+    /// Fails every record queued (they chain onto the failed commit) and
+    /// takes no more until the writer has reloaded its head.
+    fn failed(&self, queue: &mut Queue, error: &postgres::Error) {
+        let why = detail(error);
+        tracing::error!(store = %self.store, "commit failed: {why}");
+        let floor = queue.committed;
+        queue.failures.push((floor, why.clone()));
+        queue.rows.clear();
+        queue.bundles.clear();
+        queue.archived.clear();
+        queue.stale = Some(why);
     }
 
     /// What to commit next, waiting for it; empty when the writer is stale
