@@ -302,12 +302,22 @@ rules:
 ";
 
 /// The form of another bundle: a number typed, a switch flipped and a box
-/// ticked decide by that bundle's first rule.
+/// ticked decide by that bundle's first rule. Forty rules keyed on `ref`
+/// come before it, so the bundle is indexed and the explanation counts the
+/// rules the index left out.
 fn another_bundle(browser: &Browser, dir: &Path) {
     std::fs::create_dir(dir).unwrap();
     let manifest = "name: bells\nversion: '1'\nfiles: [policy.yaml]\n";
     std::fs::write(dir.join("bundle.yaml"), manifest).unwrap();
-    std::fs::write(dir.join("policy.yaml"), OTHER).unwrap();
+    let keyed: String = (0..40)
+        .map(|i| {
+            format!(
+                "  - id: visitor_{i:02}\n    when: ref == \"V-{i}\"\n    outcome: calm\n    action: ring\n    rationale: A known visitor.\n"
+            )
+        })
+        .collect();
+    let policy = OTHER.replacen("rules:\n", &format!("rules:\n{keyed}"), 1);
+    std::fs::write(dir.join("policy.yaml"), policy).unwrap();
     let workbench = Workbench::start(dir, &["."]);
     browser.open(&format!("{}/try", workbench.url));
     browser.type_into("[data-path=\"ref\"]", "B-1");
@@ -330,6 +340,12 @@ fn another_bundle(browser: &Browser, dir: &Path) {
     assert!(
         why.contains("high_and_loud") && why.contains("policy.yaml:"),
         "{why}"
+    );
+    let before = browser.text(".before");
+    assert!(
+        before.contains("40 rules left out by the index (visitor_00 to visitor_39)")
+            && before.contains("40 on ref do not apply to \"B-1\""),
+        "{before}"
     );
 }
 
