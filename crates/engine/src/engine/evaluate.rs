@@ -353,14 +353,10 @@ impl<'a> Run<'a> {
                 .map(|&i| (schema.fields[i].path.clone(), values[i].clone()))
                 .collect(),
         );
-        // A value the ticket did not send is the schema's own default, by address.
         let defaulted = guard
             .reads
             .iter()
-            .filter(|&&i| {
-                let default = schema.fields[i].default.as_ref();
-                default.is_some_and(|d| std::ptr::eq(values[i], d))
-            })
+            .filter(|&&i| schema.fields[i].defaulted(values[i]))
             .map(|&i| schema.fields[i].path.clone())
             .collect();
         self.trace.push(TraceStep {

@@ -172,12 +172,7 @@ impl RuleIndex {
             let (field, value) = (&schema.fields[key.field], values[key.field]);
             reads.push((field.path.clone(), value.clone()));
             by.push((field.path.clone(), count as usize));
-            // As for a rule's entry: the schema's own default, by address.
-            if field
-                .default
-                .as_ref()
-                .is_some_and(|d| std::ptr::eq(value, d))
-            {
+            if field.defaulted(value) {
                 defaulted.push(field.path.clone());
             }
         }

@@ -100,6 +100,17 @@ pub(crate) struct FieldDef {
     pub mask: bool,
 }
 
+impl FieldDef {
+    /// Whether `value` (the field's value in a checked ticket) is the
+    /// schema's default standing in for a value the ticket did not send:
+    /// the check lends the default itself, so it is the same by address.
+    pub fn defaulted(&self, value: &Value) -> bool {
+        self.default
+            .as_ref()
+            .is_some_and(|d| std::ptr::eq(value, d))
+    }
+}
+
 /// How the ticket is laid out as rhai variables: a top-level name holds a
 /// field's value or a map of the fields below it.
 #[derive(Clone, Debug)]
