@@ -228,25 +228,16 @@ fn mentioned(bdd: &Bdd) -> Vec<bool> {
 /// The first and last variable of what is being chosen.
 type Range = (BddVariable, BddVariable);
 
-/// From node `p` of `bdd`, past the variables in `range` (none of the
-/// diagram's variables before `range` may remain).
+/// From node `p` of `bdd`, past the variables in `range`. The loose set
+/// mentions no field the walk skips, so no variable before `range` can
+/// stand in the way (were one there, the node would be left as it is).
 fn follow(
     bdd: &Bdd,
-    mut p: BddPointer,
+    p: BddPointer,
     range: Range,
     value: impl Fn(BddVariable) -> bool,
 ) -> BddPointer {
-    while !p.is_terminal() {
-        let v = bdd.var_of(p);
-        if v > range.1 {
-            break;
-        }
-        p = match value(v) {
-            true => bdd.high_link_of(p),
-            false => bdd.low_link_of(p),
-        };
-    }
-    p
+    straight(bdd, p, range, &value).unwrap_or(p)
 }
 
 /// From the union of nodes `at` of `bdd`, past the variables in `range`;
