@@ -7,7 +7,7 @@
 //! the tree clean.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use std::sync::{Arc, Mutex};
 
@@ -53,34 +53,18 @@ fn seen(browser: &Browser, name: &str) {
     }
 }
 
-/// `triage workbench DIR --base BASE`, killed when dropped.
-struct Workbench {
-    child: Child,
-    url: String,
-}
-
-impl Workbench {
-    /// `triage workbench ARGS…` run in `dir`.
-    fn start(dir: &Path, args: &[&str]) -> Workbench {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
-            .current_dir(dir)
-            .arg("workbench")
-            .args(args)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let addr = announced(&mut child, "workbench on http://");
-        let url = format!("http://{addr}");
-        Workbench { child, url }
-    }
-}
-
-impl Drop for Workbench {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// `triage workbench ARGS…` run in `dir`, killed when dropped.
+fn start_workbench(dir: &Path, args: &[&str]) -> Process {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_triage"))
+        .current_dir(dir)
+        .arg("workbench")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = announced(&mut child, "workbench on http://");
+    Process { child, addr }
 }
 
 /// The reference pack's suites, copied into the bundle `dir`.
@@ -189,13 +173,14 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     let tickets = crate::common::jsonl(&[plan["changes"][0]["witness"].clone(), unchanged]);
     std::fs::write(work.path().join("tickets.jsonl"), tickets).unwrap();
     let args = ["draft", "--base", "main", "--tickets", "tickets.jsonl"];
-    let workbench = Workbench::start(work.path(), &args);
+    let workbench = start_workbench(work.path(), &args);
+    let url = format!("http://{}", workbench.addr);
 
     for (i, name) in EXAMPLES.iter().enumerate() {
         let file = examples.join(name);
         let ticket: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
         let decided = evaluated(&draft, &file);
-        browser.open(&format!("{}/try", workbench.url));
+        browser.open(&format!("{url}/try"));
         browser.wait_text("#decision", "the empty form", |t| {
             t.contains("Fill in the ticket")
         });
@@ -242,9 +227,9 @@ fn the_workbench_command_tries_tickets_shows_the_policy_and_reviews_a_change() {
     );
 
     another_bundle(&browser, &work.path().join("bells"));
-    keyboard(&browser, &workbench.url);
-    policy_page(&browser, &workbench.url);
-    review_page(&browser, &workbench.url, &plan);
+    keyboard(&browser, &url);
+    policy_page(&browser, &url);
+    review_page(&browser, &url, &plan);
 
     // A saved draft shows in the open page.
     let manifest = std::fs::read_to_string(draft.join("bundle.yaml")).unwrap();
@@ -318,8 +303,8 @@ fn another_bundle(browser: &Browser, dir: &Path) {
         .collect();
     let policy = OTHER.replacen("rules:\n", &format!("rules:\n{keyed}"), 1);
     std::fs::write(dir.join("policy.yaml"), policy).unwrap();
-    let workbench = Workbench::start(dir, &["."]);
-    browser.open(&format!("{}/try", workbench.url));
+    let workbench = start_workbench(dir, &["."]);
+    browser.open(&format!("http://{}/try", workbench.addr));
     browser.type_into("[data-path=\"ref\"]", "B-1");
     browser.click("[data-path=\"who\"] option[value=\"keeper\"]");
     let calm = browser.wait_text("#verdict", "the catch-all", |t| t.contains("calm"));
@@ -598,8 +583,8 @@ fn the_workbench_command_listens_on_loopback_only_and_reloads_on_save() {
 
     let work = tempfile::tempdir().unwrap();
     pack_edited(&work.path().join("draft"), &[]);
-    let workbench = Workbench::start(work.path(), &["draft"]);
-    let addr: std::net::SocketAddr = workbench.url.trim_start_matches("http://").parse().unwrap();
+    let workbench = start_workbench(work.path(), &["draft"]);
+    let addr = workbench.addr;
     let version = || {
         let catalog = request(addr, "GET", "/v1/workbench/catalog", &[], b"").json();
         catalog["catalog"]["policy"]["version"]

@@ -214,25 +214,28 @@ fn operation(route: &Route) -> Value {
     if !route.parameters.is_empty() {
         operation["parameters"] = route.parameters.iter().map(parameter).collect();
     }
-    if route.method == "post" && route.path.starts_with("/v1/decisions") {
-        let body = match route.path.ends_with("batch") {
-            true => json!({ "type": "array", "items": { "type": "object" } }),
-            false => json!({ "type": "object" }),
-        };
-        operation["requestBody"] = json!({
-            "required": true,
-            "description": "Tickets as the bundle's schema describes them: `triage schema ticket`.",
-            "content": { "application/json": { "schema": body } }
-        });
-    }
-    if route.path == "/v1/workbench/decide" {
-        operation["requestBody"] = json!({
-            "required": true,
-            "description": "A ticket as the bundle's schema describes it: `triage schema ticket`.",
-            "content": { "application/json": { "schema": { "type": "object" } } }
-        });
+    if let Some(body) = request_body(route) {
+        operation["requestBody"] = body;
     }
     operation
+}
+
+/// The body of a route that reads tickets; `None` for the others.
+fn request_body(route: &Route) -> Option<Value> {
+    let tickets = "Tickets as the bundle's schema describes them: `triage schema ticket`.";
+    let ticket = "A ticket as the bundle's schema describes it: `triage schema ticket`.";
+    let object = json!({ "type": "object" });
+    let (description, schema) = match (route.method, route.path) {
+        ("post", "/v1/decisions/batch") => (tickets, json!({ "type": "array", "items": object })),
+        ("post", "/v1/decisions") => (tickets, object),
+        ("post", "/v1/workbench/decide") => (ticket, object),
+        _ => return None,
+    };
+    Some(json!({
+        "required": true,
+        "description": description,
+        "content": { "application/json": { "schema": schema } }
+    }))
 }
 
 fn parameter(&(place, name, kind, description): &Parameter) -> Value {

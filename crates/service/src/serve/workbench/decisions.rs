@@ -55,21 +55,18 @@ impl Search {
 
 /// The log's path, or the answer that there is none.
 fn log_path(state: &Shared) -> Result<PathBuf, Refusal> {
-    let not_configured = || {
-        Refusal(
-            StatusCode::NOT_FOUND,
-            "no_decision_log",
-            "this service keeps no decision log (`--decision-log`)".to_owned(),
-        )
+    let message = match state.config.log.as_ref().map(|log| log.file()) {
+        Some(Some(path)) => return Ok(path),
+        Some(None) => {
+            "this service records in a store; the workbench reads a file log (`triage audit show URL` reads a store)"
+        }
+        None => "this service keeps no decision log (`--decision-log`)",
     };
-    let log = state.config.log.as_ref().ok_or_else(not_configured)?;
-    log.file().ok_or_else(|| {
-        Refusal(
-            StatusCode::NOT_FOUND,
-            "no_decision_log",
-            "this service records in a store; the workbench reads a file log (`triage audit show URL` reads a store)".to_owned(),
-        )
-    })
+    Err(Refusal(
+        StatusCode::NOT_FOUND,
+        "no_decision_log",
+        message.to_owned(),
+    ))
 }
 
 /// A record as a search lists it.
