@@ -100,10 +100,8 @@ impl Checkpointer {
     /// The signed checkpoint of `head`, the hash of record `seq`: what a
     /// store other than a file keeps as it is.
     pub fn signed(&self, seq: u64, head: &str) -> Value {
-        let at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut document = serde_json::json!({
-            "schema": SCHEMA, "seq": seq, "head": head, "at": at,
+            "schema": SCHEMA, "seq": seq, "head": head, "at": super::record::now(),
         });
         self.signer.sign(&mut document);
         document
