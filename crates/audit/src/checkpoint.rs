@@ -67,14 +67,18 @@ impl Checkpointer {
         if !self.file.exists() {
             return Ok(());
         }
-        cut_torn_line(&self.file)?;
-        read::lines(std::slice::from_ref(&self.file), |line| {
-            let seq = serde_json::from_slice::<Value>(&line.text)
-                .ok()
-                .and_then(|v| v.get("seq").and_then(Value::as_u64));
-            self.signed = self.signed.max(seq.unwrap_or(0));
-            true
-        })
+        let whole = cut_torn_line(&self.file)?;
+        self.signed = whole
+            .split(|&b| b == b'\n')
+            .filter_map(|line| {
+                serde_json::from_slice::<Value>(line)
+                    .ok()?
+                    .get("seq")?
+                    .as_u64()
+            })
+            .max()
+            .unwrap_or(0);
+        Ok(())
     }
 
     /// Continues after the checkpoint of `seq`, the last one a store holds.
@@ -96,10 +100,8 @@ impl Checkpointer {
     /// The signed checkpoint of `head`, the hash of record `seq`: what a
     /// store other than a file keeps as it is.
     pub fn signed(&self, seq: u64, head: &str) -> Value {
-        let at = chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
         let mut document = serde_json::json!({
-            "schema": SCHEMA, "seq": seq, "head": head, "at": at,
+            "schema": SCHEMA, "seq": seq, "head": head, "at": super::record::now(),
         });
         self.signer.sign(&mut document);
         document
@@ -127,18 +129,20 @@ impl Checkpointer {
 /// written) off the checkpoints `file`, so the next one starts a line of its
 /// own. Nothing is lost: that head was not yet signed, and the next
 /// checkpoint signs a later one. Only the log's writer, holding its lock,
-/// gets here.
-fn cut_torn_line(file: &Path) -> Result<(), AuditError> {
-    let bytes = std::fs::read(file).map_err(AuditError::io("read", file))?;
+/// gets here. Returns the whole lines that stay, so they are read only once.
+fn cut_torn_line(file: &Path) -> Result<Vec<u8>, AuditError> {
+    let mut bytes = std::fs::read(file).map_err(AuditError::io("read", file))?;
     let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     if whole == bytes.len() {
-        return Ok(());
+        return Ok(bytes);
     }
     std::fs::OpenOptions::new()
         .write(true)
         .open(file)
         .and_then(|f| f.set_len(whole as u64).and_then(|()| f.sync_data()))
-        .map_err(AuditError::io("cut the torn checkpoint of", file))
+        .map_err(AuditError::io("cut the torn checkpoint of", file))?;
+    bytes.truncate(whole);
+    Ok(bytes)
 }
 
 /// What is wrong with a checkpoint.

@@ -92,6 +92,13 @@ impl Record {
     }
 }
 
+/// The time now as the records and checkpoints write it: RFC 3339, UTC, to
+/// the microsecond.
+pub(crate) fn now() -> String {
+    chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// The hash a record should carry: over the record without its `hash` key
 /// (which is taken out of `value`).
 pub fn hash_of(value: &mut Value) -> String {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::AuditError;
 use super::mask::{self, Masker};
-use super::record::{Record, SCHEMA};
+use super::record::{self, Record, SCHEMA};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// The sealed line of one record, with its id and hash.
@@ -70,8 +70,7 @@ impl Sealer {
             schema: SCHEMA.to_owned(),
             seq,
             id: String::new(),
-            at: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now())
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            at: record::now(),
             policy: policy.clone(),
             approval: self.approvals.get(&*policy.digest).cloned(),
             ticket,

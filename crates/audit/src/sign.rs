@@ -66,7 +66,7 @@ impl Signer {
         let seed = text
             .trim()
             .strip_prefix(PRIVATE)
-            .and_then(bytes32)
+            .and_then(hex_bytes::<32>)
             .ok_or_else(|| AuditError::Key {
                 path: path.to_path_buf(),
                 detail: format!("not a private key: expected `{PRIVATE}` and 64 hex digits"),
@@ -161,12 +161,8 @@ impl Trusted {
 }
 
 fn public_key(text: &str) -> Option<VerifyingKey> {
-    let bytes = text.strip_prefix(PUBLIC).and_then(bytes32)?;
+    let bytes = text.strip_prefix(PUBLIC).and_then(hex_bytes::<32>)?;
     VerifyingKey::from_bytes(&bytes).ok()
-}
-
-fn bytes32(hex: &str) -> Option<[u8; 32]> {
-    hex_bytes::<32>(hex)
 }
 
 fn hex_bytes<const N: usize>(hex: &str) -> Option<[u8; N]> {

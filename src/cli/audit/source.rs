@@ -51,6 +51,11 @@ impl Source {
         &self.path
     }
 
+    /// Whether this is a store's export, whose checkpoints are kept apart.
+    pub fn is_store(&self) -> bool {
+        self.store.is_some()
+    }
+
     /// The place of `line` of `file` for a person: for a store's export,
     /// `URL#writer` and the writer's record number; else as it is.
     pub fn place(&self, file: &Path, line: usize) -> (PathBuf, usize) {

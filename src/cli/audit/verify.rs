@@ -62,13 +62,13 @@ fn check(args: &Args, sources: &[Source]) -> Result<Verification, triage_audit::
         return verify(&paths);
     }
     let trusted = Trusted::read(&args.trusted_key)?;
-    if sources.iter().all(|s| s.checkpoints().is_none()) {
+    if !sources.iter().any(Source::is_store) {
         return verify_signed(&paths, &trusted);
     }
     // A store keeps each writer's checkpoints apart; files keep theirs beside them.
     let files: Vec<PathBuf> = sources
         .iter()
-        .filter(|s| s.checkpoints().is_none())
+        .filter(|s| !s.is_store())
         .map(|s| s.path().to_path_buf())
         .collect();
     let mut claims = BTreeMap::new();

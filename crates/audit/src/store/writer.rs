@@ -241,12 +241,14 @@ impl Queue {
                 bundles.push((digest.to_owned(), archive::encode(bundle)?));
             }
             let sealed = self.sealer.seal(bundle, ticket, result, seq + 1, prev)?;
-            let line =
+            let mut line =
                 String::from_utf8(sealed.line).map_err(|e| AuditError::Encode(e.to_string()))?;
+            // The row holds the line without its line feed: cut, not copied.
+            line.truncate(line.trim_end().len());
             seq += 1;
             rows.push(Row {
                 seq: i64::try_from(seq).map_err(|e| AuditError::Encode(e.to_string()))?,
-                line: line.trim_end().to_owned(),
+                line,
             });
             ids.push(sealed.id);
             prev = sealed.hash;
