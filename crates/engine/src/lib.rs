@@ -46,11 +46,11 @@ pub use diagnostic::{
     BundleError, Code, Diagnostics, Loc, Problem, Severity, SuiteError, is_unprintable, printable,
     printable_keeping_lines,
 };
-pub use engine::Bundle;
 pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,
     PathInfo, RuleInfo, SetInfo, StepInfo, TicketInfo,
 };
+pub use engine::{Bundle, Verdict};
 pub use load::source::{MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES};
 pub use load::{PolicyFile, digest};
 pub use model::Described;
@@ -59,7 +59,7 @@ pub use model::decision::{
     RejectionKind, Requester, Stage, StepKind, StepResult, TraceStep,
 };
 pub use schema::{
-    BOM, FieldPath, FieldType, TicketSyntaxError, parse_ticket, read_tickets, strip_bom,
+    BOM, FieldPath, FieldType, Ticket, TicketSyntaxError, parse_ticket, read_tickets, strip_bom,
 };
 pub use tools::exhaustive::{Example, Exploration, ExploreOptions, FieldDomain, Mode, Reach};
 pub use tools::{analysis, format, generate, jsonschema, suite};

@@ -10,6 +10,7 @@ mod architecture;
 mod bad_bundles;
 mod determinism;
 mod explanations;
+mod fast_path;
 mod format;
 mod fuzz_policies;
 mod fuzz_tickets;

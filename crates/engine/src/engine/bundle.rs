@@ -8,9 +8,11 @@ use serde_json::Value;
 
 use crate::diagnostic::{BundleError, Problem};
 use crate::engine::index::RuleIndex;
+use crate::engine::verdict::Verdict;
 use crate::load::PolicyFile;
 use crate::model::decision::{Decision, PolicyRef, Rejection};
 use crate::model::{Compiled, Described};
+use crate::schema::Ticket;
 
 /// A policy bundle ready to decide tickets. Cloning is cheap (one `Arc`), and
 /// it is `Send + Sync`, so one bundle serves every thread.
@@ -65,6 +67,41 @@ impl Bundle {
 
     /// Decides one ticket.
     pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
+        let ticket = self.ticket(ticket)?;
+        self.decide_ticket(&ticket)
+            .map(|verdict| verdict.decision())
+    }
+
+    /// `ticket` checked against the bundle's ticket schema and laid out for
+    /// [`Bundle::decide_ticket`], or its rejection (every problem with it).
+    pub fn ticket<'a>(&'a self, ticket: &'a Value) -> Result<Ticket<'a>, Rejection> {
+        crate::engine::evaluate::check(&self.inner, ticket)
+    }
+
+    /// The JSON ticket in `bytes`, read straight into the bundle's layout
+    /// and checked as it is read, without a `serde_json::Value` in between.
+    /// `None` when the bytes are not a valid ticket, or not one this reader
+    /// takes (a key written with escapes, an object of more than 64 names):
+    /// read them with [`parse_ticket`](crate::parse_ticket) and decide the
+    /// value, which words every problem. Where this reader gives a ticket,
+    /// its decision is the value's, byte for byte.
+    pub fn read_ticket<'a>(&'a self, bytes: &'a [u8]) -> Option<Ticket<'a>> {
+        let (schema, digest) = (&self.inner.schema, &*self.inner.policy.digest);
+        crate::schema::read(schema, digest, bytes)
+    }
+
+    /// Decides a ticket read by this bundle (or one with the same digest):
+    /// the decision as evaluation leaves it, to render with
+    /// [`Verdict::decision`] or write with [`Verdict::write_json`].
+    pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        if ticket.digest != &*self.inner.policy.digest {
+            return Err(Rejection::unreadable(
+                self.policy(),
+                format!("a ticket read by bundle `{}`", self.inner.policy.digest),
+                format!("one read by bundle `{}`", ticket.digest),
+                "a ticket is decided by the bundle that read it",
+            ));
+        }
         let index = self.indexed.then_some(&*self.index);
         crate::engine::evaluate::decide(&self.inner, index, ticket, self.native)
     }

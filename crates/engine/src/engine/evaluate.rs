@@ -8,84 +8,85 @@ use serde_json::Value;
 
 use crate::diagnostic::{lowercase_first, plain_type_names};
 use crate::engine::index::{Candidates, RuleIndex};
-use crate::model::decision::{
-    Decision, EvaluationError, Named, Reads, Rejection, RejectionKind, Requester, Stage, StepKind,
-    StepResult, TraceStep,
-};
-use crate::model::{ActionDef, ActionSel, Compiled, Guard, Needs, Piece, Rule, Template};
-use crate::schema::{FieldPath, InputProblem, Node, Values, found};
+use crate::engine::verdict::{Route, Step, Trace, Verdict};
+use crate::model::decision::{EvaluationError, Rejection, RejectionKind, Stage, StepResult};
+use crate::model::{ActionSel, Compiled, Guard, Needs, Piece, Template};
+use crate::schema::{FieldPath, InputProblem, Node, Slot, Ticket, found};
 
-/// Decides `ticket`: with `index`, trying only the rules it lets through.
-pub(crate) fn decide(
-    bundle: &Compiled,
-    index: Option<&RuleIndex>,
-    ticket: &Value,
+/// `ticket` checked against the bundle's schema, or its rejection.
+pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticket<'a>, Rejection> {
+    let schema = &bundle.schema;
+    schema
+        .check(&bundle.policy.digest, ticket)
+        .map_err(|problems| Rejection {
+            ticket_id: ticket_id_of(bundle, ticket),
+            error: RejectionKind::InvalidTicket { problems },
+            policy: bundle.policy.clone(),
+            trace: Vec::new(),
+        })
+}
+
+/// Decides a checked `ticket`: with `index`, trying only the rules it lets
+/// through.
+pub(crate) fn decide<'a>(
+    bundle: &'a Compiled,
+    index: Option<&'a RuleIndex>,
+    ticket: &'a Ticket<'a>,
     native: bool,
-) -> Result<Decision, Rejection> {
-    let values = bundle.schema.check(ticket).map_err(|problems| Rejection {
-        ticket_id: ticket_id_of(bundle, ticket),
-        error: RejectionKind::InvalidTicket { problems },
-        policy: bundle.policy.clone(),
-        trace: Vec::new(),
-    })?;
-    let mut run = Run::new(bundle, &values, native);
+) -> Result<Verdict<'a>, Rejection> {
+    let mut run = Run::new(bundle, index, ticket, native);
     run.check_constraints()?;
-    let rule = match index.and_then(|index| Some((index, index.candidates(&values)?))) {
-        Some((index, candidates)) => run.first_indexed(index, candidates)?,
+    let rule = match index.and_then(|index| index.candidates(bundle, ticket)) {
+        Some(candidates) => run.first_indexed(candidates)?,
         None => run.first_rule()?,
     };
     let route = run.follow(rule)?;
     let action = run.action(rule, route.action)?;
-    Ok(run.decision(rule, route, action))
-}
-
-/// Where a rule leads: its own outcome and action, or, along its path, a
-/// step's vehicle or the fallback's outcome and action.
-struct Route<'a> {
-    outcome: usize,
-    action: &'a ActionSel,
-    vehicle: Option<Arc<str>>,
-    path_step: Option<Arc<str>>,
-    rationale: Vec<Arc<str>>,
+    Ok(run.verdict(rule, route, action))
 }
 
 impl<'a> Run<'a> {
     /// The first rule that matches: the one that decides.
-    fn first_rule(&mut self) -> Result<&'a Rule, Rejection> {
-        let bundle = self.bundle;
-        for rule in &bundle.rules {
-            if self.test(&rule.guard, StepKind::Rule, &rule.id, None, Some(&rule.id))? {
-                return Ok(rule);
+    fn first_rule(&mut self) -> Result<usize, Rejection> {
+        for position in 0..self.bundle.rules.len() {
+            if self.try_rule(position)? {
+                return Ok(position);
             }
         }
         Err(self.none_matched())
     }
 
+    /// Tries the rule at `position`, and records it in the trace.
+    fn try_rule(&mut self, position: usize) -> Result<bool, Rejection> {
+        let rule = &self.bundle.rules[position];
+        let result = self.eval(&rule.guard, Stage::Rule, &rule.id, Some(&rule.id));
+        let rule = position as u32;
+        self.test(result, |result, part| Step::Rule { rule, result, part })
+    }
+
     /// The first rule that matches among those `index` lets through, each
     /// run of rules it left out written in the trace as one entry.
-    fn first_indexed(
-        &mut self,
-        index: &RuleIndex,
-        candidates: Candidates,
-    ) -> Result<&'a Rule, Rejection> {
-        let bundle = self.bundle;
+    fn first_indexed(&mut self, candidates: Candidates) -> Result<usize, Rejection> {
         let mut next = 0;
         for position in candidates {
             if position > next {
-                let entry = index.excluded(bundle, self.values, next, position);
-                self.trace.push(entry);
+                self.excluded(next, position);
             }
             next = position + 1;
-            let rule = &bundle.rules[position];
-            if self.test(&rule.guard, StepKind::Rule, &rule.id, None, Some(&rule.id))? {
-                return Ok(rule);
+            if self.try_rule(position)? {
+                return Ok(position);
             }
         }
-        if bundle.rules.len() > next {
-            let entry = index.excluded(bundle, self.values, next, bundle.rules.len());
-            self.trace.push(entry);
+        if self.bundle.rules.len() > next {
+            self.excluded(next, self.bundle.rules.len());
         }
         Err(self.none_matched())
+    }
+
+    /// Records the rules from `first` up to `end` as left out by the index.
+    fn excluded(&mut self, first: usize, end: usize) {
+        let (first, end) = (first as u32, end as u32);
+        self.steps.push(Step::Excluded { first, end });
     }
 
     fn none_matched(&self) -> Rejection {
@@ -102,25 +103,30 @@ impl<'a> Run<'a> {
     }
 
     /// The rule's path, if it has one: the first eligible step, or the fallback.
-    fn follow(&mut self, rule: &'a Rule) -> Result<Route<'a>, Rejection> {
+    fn follow(&mut self, position: usize) -> Result<Route<'a>, Rejection> {
+        let bundle = self.bundle;
+        let rule = &bundle.rules[position];
         let mut route = Route {
             outcome: rule.outcome,
             action: &rule.action,
-            vehicle: None,
-            path_step: None,
-            rationale: vec![rule.rationale.clone()],
+            step: None,
+            fallback: false,
         };
         let Some(path_index) = rule.path else {
             return Ok(route);
         };
-        let bundle = self.bundle;
         let path = &bundle.paths[path_index];
-        for step in &path.steps {
-            let kind = StepKind::PathStep;
-            if self.test(&step.guard, kind, &step.id, Some(&path.id), Some(&rule.id))? {
-                route.vehicle = Some(bundle.vehicles[step.vehicle].id.clone());
-                route.path_step = Some(step.id.clone());
-                route.rationale.push(step.rationale.clone());
+        for (at, step) in path.steps.iter().enumerate() {
+            let result = self.eval(&step.guard, Stage::PathStep, &step.id, Some(&rule.id));
+            let (path, step) = (path_index as u32, at as u32);
+            let make = |result, part| Step::Along {
+                path,
+                step,
+                result,
+                part,
+            };
+            if self.test(result, make)? {
+                route.step = Some(at);
                 return Ok(route);
             }
         }
@@ -136,30 +142,22 @@ impl<'a> Run<'a> {
         };
         route.outcome = fallback.outcome;
         route.action = &fallback.action;
-        route.rationale.push(fallback.rationale.clone());
-        self.trace.push(TraceStep {
-            kind: StepKind::Fallback,
-            id: "fallback".into(),
-            path: Some(path.id.clone()),
-            result: StepResult::Matched,
-            reads: Reads::default(),
-            defaulted: Vec::new(),
-            conditions: Named::default(),
-            decided_by: None,
-            excluded: None,
-        });
+        route.fallback = true;
+        let path = path_index as u32;
+        self.steps.push(Step::Fallback { path });
         Ok(route)
     }
 
     /// The action: fixed, or picked by an enum field's value.
-    fn action(&self, rule: &Rule, action: &ActionSel) -> Result<&'a ActionDef, Rejection> {
+    fn action(&self, position: usize, action: &ActionSel) -> Result<usize, Rejection> {
         let index = match action {
             ActionSel::Fixed(index) => *index,
             ActionSel::ByField { field, cases } => {
-                let value = self.values[*field].as_str().unwrap_or_default();
+                let value = self.ticket.text(&self.bundle.schema, *field);
                 match cases.iter().find(|(case, _)| &**case == value) {
                     Some((_, index)) => *index,
                     None => {
+                        let rule = &self.bundle.rules[position];
                         let path = self.bundle.schema.fields[*field].path.clone();
                         return Err(self.failure(EvaluationError {
                             stage: Stage::Rule,
@@ -173,29 +171,28 @@ impl<'a> Run<'a> {
                 }
             }
         };
-        Ok(&self.bundle.actions[index])
+        Ok(index)
     }
 
-    fn decision(self, rule: &Rule, route: Route, action: &ActionDef) -> Decision {
-        let bundle = self.bundle;
-        let role: Arc<str> = self.values[bundle.schema.role_field]
-            .as_str()
-            .unwrap_or_default()
-            .into();
-        let allowed = action.roles.contains(&role);
-        Decision {
-            ticket_id: self.ticket_id,
-            outcome: bundle.outcomes[route.outcome].id.clone(),
-            vehicle: route.vehicle,
-            rule: rule.id.clone(),
-            path: rule.path.map(|p| bundle.paths[p].id.clone()),
-            path_step: route.path_step,
-            action: action.id.clone(),
-            requester: Requester { role, allowed },
-            allowed_roles: action.roles.clone(),
-            rationale: route.rationale,
-            policy: bundle.policy.clone(),
-            trace: self.trace,
+    fn verdict(self, rule: usize, route: Route, action: usize) -> Verdict<'a> {
+        Verdict {
+            trace: self.trace_view(),
+            conditions: self.conditions,
+            steps: self.steps,
+            rule,
+            outcome: route.outcome,
+            step: route.step,
+            fallback: route.fallback,
+            action,
+        }
+    }
+
+    /// What rendering the trace reads, apart from the conditions' values.
+    fn trace_view(&self) -> Trace<'a> {
+        Trace {
+            bundle: self.bundle,
+            index: self.index,
+            ticket: self.ticket,
         }
     }
 }
@@ -223,32 +220,38 @@ fn ticket_id_of(bundle: &Compiled, ticket: &Value) -> Option<Arc<str>> {
 /// rhai needs it.
 struct Run<'a> {
     bundle: &'a Compiled,
-    values: &'a Values<'a>,
+    index: Option<&'a RuleIndex>,
+    ticket: &'a Ticket<'a>,
     native: bool,
     roots: Vec<Option<Dynamic>>,
     /// The scope of the expression rhai runs, kept for its allocation.
     scope: Scope<'a>,
     conditions: Vec<Option<bool>>,
-    trace: Vec<TraceStep>,
-    ticket_id: Arc<str>,
+    steps: Vec<Step>,
 }
 
 impl<'a> Run<'a> {
-    fn new(bundle: &'a Compiled, values: &'a Values, native: bool) -> Self {
-        let ticket_id = values[bundle.schema.id_field]
-            .as_str()
-            .unwrap_or_default()
-            .into();
+    fn new(
+        bundle: &'a Compiled,
+        index: Option<&'a RuleIndex>,
+        ticket: &'a Ticket<'a>,
+        native: bool,
+    ) -> Self {
         Run {
             bundle,
-            values,
+            index,
+            ticket,
             native,
-            roots: vec![None; bundle.schema.roots().len()],
+            roots: Vec::new(),
             scope: Scope::new(),
             conditions: vec![None; bundle.conditions.len()],
-            trace: Vec::new(),
-            ticket_id,
+            steps: Vec::new(),
         }
+    }
+
+    fn ticket_id(&self) -> Arc<str> {
+        let schema = &self.bundle.schema;
+        self.ticket.text(schema, schema.id_field).into()
     }
 
     /// The variables `expr` uses, as rhai sees them: its ticket roots (built
@@ -257,13 +260,16 @@ impl<'a> Run<'a> {
     /// those: rhai finds a variable by a search of its scope, so a scope of
     /// every condition of a large bundle would cost each lookup its size.
     fn scope(&mut self, expr: &crate::expr::compile::Expression) -> Scope<'a> {
-        let (bundle, values) = (self.bundle, self.values);
+        let (bundle, ticket) = (self.bundle, self.ticket);
         let mut scope = std::mem::take(&mut self.scope);
+        if self.roots.is_empty() {
+            self.roots = vec![None; bundle.schema.roots().len()];
+        }
         for &root in &expr.roots {
             let (name, node) = &bundle.schema.roots()[root];
             let value = self.roots[root]
                 .take()
-                .unwrap_or_else(|| dynamic(node, values));
+                .unwrap_or_else(|| dynamic(node, bundle, ticket));
             scope.push_dynamic(&**name, value);
         }
         for &index in &expr.conditions {
@@ -298,10 +304,12 @@ impl<'a> Run<'a> {
                 .eval(&constraint.guard, Stage::Constraint, &constraint.id, None)?
                 .0
             {
+                let field = &self.bundle.schema.fields[constraint.field];
+                let value = self.ticket.slots[constraint.field].value(&field.kind);
                 problems.push(InputProblem {
-                    field: self.bundle.schema.fields[constraint.field].path.to_string(),
+                    field: field.path.to_string(),
                     expected: self.render(&constraint.expected),
-                    found: found(self.values[constraint.field]),
+                    found: found(&value),
                     message: self.render(&constraint.message),
                 });
             }
@@ -310,7 +318,7 @@ impl<'a> Run<'a> {
             return Ok(());
         }
         Err(Rejection {
-            ticket_id: Some(self.ticket_id.clone()),
+            ticket_id: Some(self.ticket_id()),
             error: RejectionKind::InvalidTicket { problems },
             policy: self.bundle.policy.clone(),
             trace: Vec::new(),
@@ -323,78 +331,34 @@ impl<'a> Run<'a> {
             .iter()
             .map(|piece| match piece {
                 Piece::Text(text) => text.clone(),
-                Piece::Field(index) => match &self.values[*index] {
-                    Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                },
+                Piece::Field(index) => {
+                    let kind = &self.bundle.schema.fields[*index].kind;
+                    match self.ticket.slots[*index].value(kind) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    }
+                }
             })
             .collect()
     }
 
-    /// Evaluates a rule or step guard and records it in the trace.
+    /// Records in the trace the step `make` builds from the result of its
+    /// guard, and passes the result on; a failure's trace ends with it.
     fn test(
         &mut self,
-        guard: &Guard,
-        kind: StepKind,
-        id: &Arc<str>,
-        path: Option<&Arc<str>>,
-        rule: Option<&Arc<str>>,
+        result: Result<(bool, Option<usize>), Rejection>,
+        make: impl FnOnce(StepResult, Option<u32>) -> Step,
     ) -> Result<bool, Rejection> {
-        let stage = match kind {
-            StepKind::Rule | StepKind::Excluded => Stage::Rule,
-            StepKind::PathStep | StepKind::Fallback => Stage::PathStep,
+        let step = match &result {
+            Ok((true, part)) => make(StepResult::Matched, part.map(|p| p as u32)),
+            Ok((false, part)) => make(StepResult::NotMatched, part.map(|p| p as u32)),
+            Err(_) => make(StepResult::Error, None),
         };
-        let result = self.eval(guard, stage, id, rule);
-        let (schema, values) = (&self.bundle.schema, self.values);
-        let reads = Reads(
-            guard
-                .reads
-                .iter()
-                .map(|&i| (schema.fields[i].path.clone(), values[i].clone()))
-                .collect(),
-        );
-        let defaulted = guard
-            .reads
-            .iter()
-            .filter(|&&i| schema.fields[i].defaulted(values[i]))
-            .map(|&i| schema.fields[i].path.clone())
-            .collect();
-        self.trace.push(TraceStep {
-            kind,
-            id: id.clone(),
-            path: path.cloned(),
-            result: match result {
-                Ok((true, _)) => StepResult::Matched,
-                Ok((false, _)) => StepResult::NotMatched,
-                Err(_) => StepResult::Error,
-            },
-            reads,
-            defaulted,
-            conditions: self.named(&guard.expr),
-            decided_by: match (&result, &guard.expr.parts) {
-                (Ok((_, Some(i))), Some(parts)) => parts.get(*i).cloned(),
-                _ => None,
-            },
-            excluded: None,
-        });
-        let result = result.map(|(value, _)| value);
-        result.map_err(|mut rejection| {
-            rejection.trace = self.trace.clone();
+        self.steps.push(step);
+        result.map(|(value, _)| value).map_err(|mut rejection| {
+            rejection.trace = self.trace_view().render(&self.steps, &self.conditions);
             rejection
         })
-    }
-
-    /// The named conditions `expr` uses by name, with the value each had,
-    /// sorted by name.
-    fn named(&self, expr: &crate::expr::compile::Expression) -> Named {
-        let conditions = &self.bundle.conditions;
-        let mut named: Vec<(Arc<str>, bool)> = expr
-            .conditions
-            .iter()
-            .filter_map(|&c| Some((conditions[c].name.clone(), self.conditions[c]?)))
-            .collect();
-        named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-        Named(named)
     }
 
     /// Evaluates a guard's named conditions (once per ticket), then the
@@ -462,7 +426,8 @@ impl<'a> Run<'a> {
         let native = match &expr.native {
             Some(program) if self.native || expr.parts.is_some() => {
                 let inputs = crate::expr::native::Inputs {
-                    values: self.values,
+                    ticket: self.ticket,
+                    schema: &self.bundle.schema,
                     conditions: &self.conditions,
                 };
                 program.eval_deciding(&inputs)
@@ -499,39 +464,44 @@ impl<'a> Run<'a> {
 
     fn failure(&self, error: EvaluationError) -> Rejection {
         Rejection {
-            ticket_id: Some(self.ticket_id.clone()),
+            ticket_id: Some(self.ticket_id()),
             error: RejectionKind::Evaluation(Box::new(error)),
             policy: self.bundle.policy.clone(),
-            trace: self.trace.clone(),
+            trace: self.trace_view().render(&self.steps, &self.conditions),
         }
     }
 }
 
 /// A ticket value as rhai sees it: maps for groups of fields, `()` for absent ones.
-fn dynamic(node: &Node, values: &Values<'_>) -> Dynamic {
+fn dynamic(node: &Node, bundle: &Compiled, ticket: &Ticket<'_>) -> Dynamic {
     match node {
-        Node::Leaf(index) => to_dynamic(values[*index]),
+        Node::Leaf(index) => {
+            let kind = &bundle.schema.fields[*index].kind;
+            to_dynamic(&ticket.slots[*index], kind)
+        }
         Node::Object(children) => {
             // Inserting beats `collect`, which sorts through a temporary vector.
             let mut map = rhai::Map::new();
             for (name, child) in children {
-                map.insert(name.as_ref().into(), dynamic(child, values));
+                map.insert(name.as_ref().into(), dynamic(child, bundle, ticket));
             }
             Dynamic::from_map(map)
         }
     }
 }
 
-fn to_dynamic(value: &Value) -> Dynamic {
-    match value {
-        Value::Null => Dynamic::UNIT,
-        Value::Bool(b) => Dynamic::from_bool(*b),
-        Value::Number(n) => n.as_i64().map_or(Dynamic::UNIT, Dynamic::from_int),
-        Value::String(s) => Dynamic::from(rhai::ImmutableString::from(s.as_str())),
-        Value::Array(items) => Dynamic::from_array(items.iter().map(to_dynamic).collect()),
-        Value::Object(map) => Dynamic::from_map(
-            map.iter()
-                .map(|(k, v)| (k.as_str().into(), to_dynamic(v)))
+fn to_dynamic(slot: &Slot<'_>, kind: &crate::schema::Kind) -> Dynamic {
+    let text = |s: &str| Dynamic::from(rhai::ImmutableString::from(s));
+    match slot {
+        Slot::Null => Dynamic::UNIT,
+        Slot::Bool(b) => Dynamic::from_bool(*b),
+        Slot::Int(i) => Dynamic::from_int(*i),
+        Slot::Text(s) => text(s),
+        Slot::Enum(code) => text(crate::schema::name(kind, *code)),
+        Slot::List(codes) => Dynamic::from_array(
+            codes
+                .iter()
+                .map(|&c| text(crate::schema::name(kind, c)))
                 .collect(),
         ),
     }

@@ -14,12 +14,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde_json::Value;
-
 use crate::expr::native::{Cmp, Term};
 use crate::model::decision::{Counts, Excluded, Named, Reads, StepKind, StepResult, TraceStep};
 use crate::model::{Compiled, Condition, Needs, Rule};
-use crate::schema::{Kind, Values};
+use crate::schema::{Kind, Slot, Ticket, name};
 
 /// Below this many keyed rules the index is not built: trying a handful of
 /// rules costs less than looking them up, and their trace says more.
@@ -126,27 +124,32 @@ impl RuleIndex {
     }
 
     /// The rules `values` can match, in rule order; `None` without an index.
-    pub fn candidates<'i>(&'i self, values: &Values<'_>) -> Option<Candidates<'i>> {
+    pub fn candidates<'i>(
+        &'i self,
+        bundle: &Compiled,
+        ticket: &Ticket<'_>,
+    ) -> Option<Candidates<'i>> {
         if self.is_empty() {
             return None;
         }
         let mut heads: Vec<&'i [u32]> = vec![&self.open];
         for key in &self.keys {
-            self.lists(key, values[key.field], &mut heads);
+            let kind = &bundle.schema.fields[key.field].kind;
+            self.lists(key, &ticket.slots[key.field], kind, &mut heads);
         }
         heads.retain(|h| !h.is_empty());
         Some(Candidates { heads, last: None })
     }
 
     /// The lists of rules keyed on `key` that `value` lets through.
-    fn lists<'i>(&'i self, key: &'i Key, value: &Value, heads: &mut Vec<&'i [u32]>) {
+    fn lists<'i>(&'i self, key: &'i Key, slot: &Slot, kind: &Kind, heads: &mut Vec<&'i [u32]>) {
         let within = |len: usize, max: usize| max == 0 || len <= max;
         let look_up = |s: &str| key.by_value.get(s).map_or(&[][..], Vec::as_slice);
-        match (key.list, value) {
-            (false, Value::String(s)) if within(s.len(), self.max_string) => heads.push(look_up(s)),
-            (true, Value::Array(items)) if within(items.len(), self.max_array) => {
-                // A value that is not a string is never equal to the key's.
-                heads.extend(items.iter().filter_map(Value::as_str).map(look_up));
+        let text = slot.as_str(kind);
+        match (key.list, slot, text) {
+            (false, _, Some(s)) if within(s.len(), self.max_string) => heads.push(look_up(s)),
+            (true, Slot::List(codes), _) if within(codes.len(), self.max_array) => {
+                heads.extend(codes.iter().map(|&c| look_up(name(kind, c))));
             }
             // Absent, or past a limit: every rule keyed on it is tried.
             _ => heads.push(&key.all),
@@ -158,7 +161,7 @@ impl RuleIndex {
     pub fn excluded(
         &self,
         bundle: &Compiled,
-        values: &Values<'_>,
+        ticket: &Ticket<'_>,
         first: usize,
         end: usize,
     ) -> TraceStep {
@@ -169,10 +172,13 @@ impl RuleIndex {
             if count == 0 {
                 continue;
             }
-            let (field, value) = (&schema.fields[key.field], values[key.field]);
-            reads.push((field.path.clone(), value.clone()));
+            let field = &schema.fields[key.field];
+            reads.push((
+                field.path.clone(),
+                ticket.slots[key.field].value(&field.kind),
+            ));
             by.push((field.path.clone(), count as usize));
-            if field.defaulted(value) {
+            if ticket.defaulted[key.field] {
                 defaulted.push(field.path.clone());
             }
         }

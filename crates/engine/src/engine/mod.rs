@@ -5,5 +5,8 @@ mod bundle;
 pub mod catalog;
 pub(crate) mod evaluate;
 pub(crate) mod index;
+pub(crate) mod verdict;
+mod write;
 
 pub use bundle::Bundle;
+pub use verdict::Verdict;

@@ -13,11 +13,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
-use serde_json::Value;
-
 use crate::expr::chain::Chain;
-use crate::schema::{Node as Layout, Schema, Values};
+use crate::schema::{Kind, Node as Layout, Schema, Slot, Ticket, name};
+use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
 
 /// The rhai operations counted for each lowered node when judging whether an
 /// expression could reach the operation limit; one that could stays with
@@ -74,10 +72,11 @@ pub(crate) enum Cmp {
     Ge,
 }
 
-/// What a run reads: the ticket's values, and the named conditions evaluated
-/// so far.
+/// What a run reads: the ticket, its schema, and the named conditions
+/// evaluated so far.
 pub(crate) struct Inputs<'a> {
-    pub values: &'a Values<'a>,
+    pub ticket: &'a Ticket<'a>,
+    pub schema: &'a Schema,
     pub conditions: &'a [Option<bool>],
 }
 
@@ -92,7 +91,8 @@ enum Val<'a> {
     Bool(bool),
     Int(i64),
     Str(&'a str),
-    Items(&'a [Value]),
+    /// A list field's items, as places among its declared values.
+    Items(&'a [u32], &'a Kind),
     Consts(&'a [Arc<str>]),
 }
 
@@ -336,7 +336,10 @@ fn constant(value: &Dynamic) -> Option<Term> {
 
 fn eval<'a>(node: &'a Term, run: &Machine<'a>) -> Option<Val<'a>> {
     Some(match node {
-        Term::Field(index) => field(run.inputs.values[*index], run.limits)?,
+        Term::Field(index) => {
+            let kind = &run.inputs.schema.fields[*index].kind;
+            field(&run.inputs.ticket.slots[*index], kind, run.limits)?
+        }
         Term::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
         Term::Str(s) => Val::Str(s),
         Term::Int(i) => Val::Int(*i),
@@ -384,7 +387,7 @@ fn eval<'a>(node: &'a Term, run: &Machine<'a>) -> Option<Val<'a>> {
                 return None;
             };
             Val::Bool(match eval(&operands.1, run)? {
-                Val::Items(items) => items.iter().any(|v| v.as_str() == Some(item)),
+                Val::Items(codes, kind) => codes.iter().any(|&c| name(kind, c) == item),
                 Val::Consts(items) => items.iter().any(|v| **v == *item),
                 _ => return None,
             })
@@ -399,18 +402,21 @@ fn boolean(node: &Term, run: &Machine<'_>) -> Option<bool> {
     }
 }
 
-/// A ticket value as `evaluate` hands it to rhai; `None` for a map, or a value
-/// past a size limit.
-fn field(value: &Value, limits: SizeLimits) -> Option<Val<'_>> {
+/// A ticket value as `evaluate` hands it to rhai; `None` for a value past a
+/// size limit.
+fn field<'a>(slot: &'a Slot<'a>, kind: &'a Kind, limits: SizeLimits) -> Option<Val<'a>> {
     let within = |len: usize, max: usize| max == 0 || len <= max;
-    Some(match value {
-        Value::Null => Val::Unit,
-        Value::Bool(b) => Val::Bool(*b),
-        Value::Number(n) => n.as_i64().map_or(Val::Unit, Val::Int),
-        Value::String(s) if within(s.len(), limits.max_string) => Val::Str(s),
-        Value::Array(items) if within(items.len(), limits.max_array) => Val::Items(items),
-        _ => return None,
-    })
+    let text = |s: &'a str| within(s.len(), limits.max_string).then_some(Val::Str(s));
+    match slot {
+        Slot::Null => Some(Val::Unit),
+        Slot::Bool(b) => Some(Val::Bool(*b)),
+        Slot::Int(i) => Some(Val::Int(*i)),
+        Slot::Text(s) => text(s),
+        Slot::Enum(code) => text(name(kind, *code)),
+        Slot::List(codes) => {
+            within(codes.len(), limits.max_array).then_some(Val::Items(codes, kind))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,280 @@
+//! Record: a decision as evaluation leaves it, indices into the bundle and
+//! the ticket it read, and its two renderings: the [`Decision`] value, and
+//! the same decision written straight to JSON (`write`). Under first match
+//! every rule tried before the deciding one did not match, and what each
+//! read is known at load, so the trace is kept as which step gave what, and
+//! names, paths and values are looked up only when it is rendered.
+
+use std::sync::Arc;
+
+use crate::engine::index::RuleIndex;
+use crate::model::decision::{Decision, Named, Reads, Requester, StepKind, StepResult, TraceStep};
+use crate::model::{ActionSel, Compiled, Guard};
+use crate::schema::Ticket;
+
+/// One entry of the trace, as evaluation keeps it.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Step {
+    /// The rule at `rule`; `part`: the operand of its top-level `&&`/`||`
+    /// that decided, when known.
+    Rule {
+        rule: u32,
+        result: StepResult,
+        part: Option<u32>,
+    },
+    /// The step at `step` of the path at `path`.
+    Along {
+        path: u32,
+        step: u32,
+        result: StepResult,
+        part: Option<u32>,
+    },
+    /// The fallback of the path at `path`.
+    Fallback { path: u32 },
+    /// The rules from `first` up to `end` (not included), left out by the index.
+    Excluded { first: u32, end: u32 },
+}
+
+/// Where a rule leads: its own outcome and action, or, along its path, a
+/// step's vehicle or the fallback's outcome and action.
+pub(crate) struct Route<'a> {
+    pub outcome: usize,
+    pub action: &'a ActionSel,
+    /// The step that chose the vehicle.
+    pub step: Option<usize>,
+    pub fallback: bool,
+}
+
+/// What rendering a trace reads besides the steps and the conditions' values.
+#[derive(Clone, Copy)]
+pub(crate) struct Trace<'a> {
+    pub bundle: &'a Compiled,
+    pub index: Option<&'a RuleIndex>,
+    pub ticket: &'a Ticket<'a>,
+}
+
+/// A decision as evaluation leaves it: render it with
+/// [`Verdict::decision`], or write its JSON with [`Verdict::write_json`]
+/// (the same bytes as the decision's JSON, without building it). It borrows
+/// the bundle and the ticket.
+pub struct Verdict<'a> {
+    pub(crate) trace: Trace<'a>,
+    /// Each named condition's value, where it was evaluated.
+    pub(crate) conditions: Vec<Option<bool>>,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) rule: usize,
+    pub(crate) outcome: usize,
+    /// The path step that chose the vehicle.
+    pub(crate) step: Option<usize>,
+    pub(crate) fallback: bool,
+    pub(crate) action: usize,
+}
+
+impl std::fmt::Debug for Verdict<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Verdict")
+            .field("rule", self.rule_id())
+            .field("outcome", self.outcome())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Verdict<'a> {
+    /// The outcome id.
+    pub fn outcome(&self) -> &'a Arc<str> {
+        &self.trace.bundle.outcomes[self.outcome].id
+    }
+
+    /// The vehicle id, if a path step chose one.
+    pub fn vehicle(&self) -> Option<&'a Arc<str>> {
+        let (bundle, step) = (self.trace.bundle, self.step?);
+        let path = bundle.rules[self.rule].path?;
+        Some(&bundle.vehicles[bundle.paths[path].steps[step].vehicle].id)
+    }
+
+    /// The id of the rule that decided.
+    pub fn rule_id(&self) -> &'a Arc<str> {
+        &self.trace.bundle.rules[self.rule].id
+    }
+
+    /// The decision, with its trace, as [`Bundle::decide`](crate::Bundle::decide) returns it.
+    pub fn decision(&self) -> Decision {
+        let bundle = self.trace.bundle;
+        let rule = &bundle.rules[self.rule];
+        let path = rule.path.map(|p| &bundle.paths[p]);
+        let action = &bundle.actions[self.action];
+        let role = self.role();
+        Decision {
+            ticket_id: self.text(bundle.schema.id_field).into(),
+            outcome: self.outcome().clone(),
+            vehicle: self.vehicle().cloned(),
+            rule: rule.id.clone(),
+            path: path.map(|p| p.id.clone()),
+            path_step: path.zip(self.step).map(|(p, s)| p.steps[s].id.clone()),
+            action: action.id.clone(),
+            requester: Requester {
+                allowed: action.roles.iter().any(|r| **r == *role),
+                role: role.into(),
+            },
+            allowed_roles: action.roles.clone(),
+            rationale: self.rationale().cloned().collect(),
+            policy: bundle.policy.clone(),
+            trace: self.trace.render(&self.steps, &self.conditions),
+        }
+    }
+
+    /// The requester's role, from the ticket.
+    pub(crate) fn role(&self) -> &str {
+        self.text(self.trace.bundle.schema.role_field)
+    }
+
+    pub(crate) fn text(&self, field: usize) -> &str {
+        self.trace.ticket.text(&self.trace.bundle.schema, field)
+    }
+
+    /// The deciding rule's rationale, then the path step's or fallback's.
+    pub(crate) fn rationale(&self) -> impl Iterator<Item = &'a Arc<str>> {
+        let bundle = self.trace.bundle;
+        let rule = &bundle.rules[self.rule];
+        let path = rule.path.map(|p| &bundle.paths[p]);
+        let step = path.zip(self.step).map(|(p, s)| &p.steps[s].rationale);
+        let fallback = path
+            .and_then(|p| p.fallback.as_ref())
+            .filter(|_| self.fallback)
+            .map(|f| &f.rationale);
+        std::iter::once(&rule.rationale).chain(step).chain(fallback)
+    }
+}
+
+impl<'a> Trace<'a> {
+    /// The trace entries of `steps`, with the conditions' values `conditions`.
+    pub fn render(&self, steps: &[Step], conditions: &[Option<bool>]) -> Vec<TraceStep> {
+        steps.iter().map(|s| self.entry(s, conditions)).collect()
+    }
+
+    fn entry(&self, step: &Step, conditions: &[Option<bool>]) -> TraceStep {
+        let bundle = self.bundle;
+        match *step {
+            Step::Rule { rule, result, part } => {
+                let rule = &bundle.rules[rule as usize];
+                let tried = Tried { result, part };
+                self.tried(
+                    StepKind::Rule,
+                    &rule.guard,
+                    &rule.id,
+                    None,
+                    tried,
+                    conditions,
+                )
+            }
+            Step::Along {
+                path,
+                step,
+                result,
+                part,
+            } => {
+                let path = &bundle.paths[path as usize];
+                let step = &path.steps[step as usize];
+                let tried = Tried { result, part };
+                let kind = StepKind::PathStep;
+                self.tried(
+                    kind,
+                    &step.guard,
+                    &step.id,
+                    Some(&path.id),
+                    tried,
+                    conditions,
+                )
+            }
+            Step::Fallback { path } => TraceStep {
+                kind: StepKind::Fallback,
+                id: "fallback".into(),
+                path: Some(bundle.paths[path as usize].id.clone()),
+                result: StepResult::Matched,
+                reads: Reads::default(),
+                defaulted: Vec::new(),
+                conditions: Named::default(),
+                decided_by: None,
+                excluded: None,
+            },
+            Step::Excluded { first, end } => match self.index {
+                Some(index) => index.excluded(bundle, self.ticket, first as usize, end as usize),
+                // Only an indexed run leaves rules out.
+                None => TraceStep {
+                    kind: StepKind::Excluded,
+                    id: bundle.rules[first as usize].id.clone(),
+                    path: None,
+                    result: StepResult::NotMatched,
+                    reads: Reads::default(),
+                    defaulted: Vec::new(),
+                    conditions: Named::default(),
+                    decided_by: None,
+                    excluded: None,
+                },
+            },
+        }
+    }
+
+    fn tried(
+        &self,
+        kind: StepKind,
+        guard: &Guard,
+        id: &Arc<str>,
+        path: Option<&Arc<str>>,
+        tried: Tried,
+        conditions: &[Option<bool>],
+    ) -> TraceStep {
+        let (schema, ticket) = (&self.bundle.schema, self.ticket);
+        let reads = guard.reads.iter().map(|&i| {
+            let field = &schema.fields[i];
+            (field.path.clone(), ticket.slots[i].value(&field.kind))
+        });
+        let defaulted = guard.reads.iter().filter(|&&i| ticket.defaulted[i]);
+        TraceStep {
+            kind,
+            id: id.clone(),
+            path: path.cloned(),
+            result: tried.result,
+            reads: Reads(reads.collect()),
+            defaulted: defaulted.map(|&i| schema.fields[i].path.clone()).collect(),
+            conditions: Named(
+                self.named(guard, conditions)
+                    .map(|(name, value)| (name.clone(), value))
+                    .collect(),
+            ),
+            decided_by: decided_by(guard, tried),
+            excluded: None,
+        }
+    }
+
+    /// The named conditions `guard`'s expression uses by name, with the
+    /// value each had, sorted by name.
+    pub fn named(
+        &self,
+        guard: &'a Guard,
+        conditions: &[Option<bool>],
+    ) -> impl Iterator<Item = (&'a Arc<str>, bool)> {
+        let all = &self.bundle.conditions;
+        let mut named: Vec<(&'a Arc<str>, bool)> = (guard.expr.conditions.iter())
+            .filter_map(|&c| Some((&all[c].name, conditions[c]?)))
+            .collect();
+        named.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        named.into_iter()
+    }
+}
+
+/// How a guard came out: its result, and the operand that decided.
+#[derive(Clone, Copy)]
+pub(crate) struct Tried {
+    pub result: StepResult,
+    pub part: Option<u32>,
+}
+
+/// The operand, as written, that decided `guard`, when known.
+pub(crate) fn decided_by(guard: &Guard, tried: Tried) -> Option<Arc<str>> {
+    if tried.result == StepResult::Error {
+        return None;
+    }
+    let parts = guard.expr.parts.as_ref()?;
+    parts.get(tried.part? as usize).cloned()
+}
