@@ -81,6 +81,19 @@ fn reference(c: &mut Criterion) {
     group.bench_function("engine, from a Value", |b| {
         b.iter(|| bundle.decide(black_box(next())).unwrap())
     });
+    let read: Vec<_> = (lines.iter())
+        .map(|l| bundle.read_ticket(l.as_bytes()).unwrap())
+        .collect();
+    let mut next = cycle(&read);
+    group.bench_function("engine, from a read ticket, trace as indices", |b| {
+        b.iter(|| {
+            bundle
+                .decide_ticket(black_box(next()))
+                .unwrap()
+                .rule_id()
+                .len()
+        })
+    });
     let mut next = cycle(&typed);
     group.bench_function("hand-written, from a typed ticket", |b| {
         b.iter(|| handwritten::decide(black_box(next())).rule)
@@ -97,7 +110,17 @@ fn reference(c: &mut Criterion) {
     let mut group = c.benchmark_group("reference pack: JSON line in, JSON decision out");
     let mut out = Vec::with_capacity(4096);
     let mut next = cycle(&lines);
-    group.bench_function("engine", |b| {
+    group.bench_function("engine, read and written straight", |b| {
+        b.iter(|| {
+            out.clear();
+            let t = bundle.read_ticket(black_box(next()).as_bytes()).unwrap();
+            let verdict = bundle.decide_ticket(&t).unwrap();
+            verdict.write_json(&mut out).unwrap();
+            out.len()
+        })
+    });
+    let mut next = cycle(&lines);
+    group.bench_function("engine, through a Value and serde_json", |b| {
         b.iter(|| {
             out.clear();
             let t: Value = serde_json::from_str(black_box(next())).unwrap();

@@ -26,7 +26,7 @@ count() {
 }
 
 printf '%-52s %s\n' "case ($COUNT generated tickets)" "instructions a decision"
-for case in hand hand-value engine hand-json engine-json; do
+for case in hand engine-ticket hand-value engine hand-json engine-json engine-json-value; do
     printf '%-52s %s\n' "reference pack: $case" "$(count "$case" "$ROOT/policies")"
 done
 for n in $OVERRIDES; do

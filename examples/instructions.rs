@@ -5,17 +5,21 @@
 //!
 //!   instructions CASE POLICIES COUNT
 //!
-//! CASE: `engine` (decide from a `Value`), `linear` (the same without the
-//! rule index), `hand` (the hand-written decision from a typed ticket),
-//! `hand-value` (the same from a `Value`), `engine-json` and `hand-json`
-//! (a JSON line in, the JSON decision out).
+//! CASE: `engine` (decide from a `Value`, the `Decision` built), `linear`
+//! (the same without the rule index), `engine-ticket` (decide a ticket
+//! already read into the bundle's layout, the trace kept as indices),
+//! `hand` (the hand-written decision from a typed ticket), `hand-value` (the
+//! same from a `Value`), `engine-json` (a JSON line read straight into the
+//! layout, the decision written straight to JSON), `engine-json-value` (the
+//! same through a `Value` and serde_json) and `hand-json` (the hand-written
+//! decision, serde_json in and out).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
 
 use serde_json::Value;
-use triage_engine::Bundle;
 use triage_engine::generate::TicketGenerator;
+use triage_engine::{Bundle, Ticket};
 
 #[path = "../benches/support/handwritten.rs"]
 mod handwritten;
@@ -51,7 +55,11 @@ fn main() {
         "linear" => bundle.linear(),
         _ => bundle,
     };
-    println!("{} bytes", measured(case, &bundle, &input));
+    // Read before the count starts: `engine-ticket` decides read tickets.
+    let read: Vec<Ticket> = (input.lines.iter())
+        .map(|l| bundle.read_ticket(l.as_bytes()).unwrap())
+        .collect();
+    println!("{} bytes", measured(case, &bundle, &input, &read));
 }
 
 struct Input {
@@ -63,7 +71,7 @@ struct Input {
 
 /// The decisions of `case`: what callgrind counts.
 #[inline(never)]
-fn measured(case: &str, bundle: &Bundle, input: &Input) -> usize {
+fn measured(case: &str, bundle: &Bundle, input: &Input, read: &[Ticket]) -> usize {
     let mut out = Vec::with_capacity(4096);
     let mut total = 0;
     for i in 0..input.tickets.len() {
@@ -79,7 +87,20 @@ fn measured(case: &str, bundle: &Bundle, input: &Input) -> usize {
                 let t = handwritten::Ticket::from_value(black_box(&input.tickets[i])).unwrap();
                 black_box(handwritten::decide(&t).rule);
             }
+            "engine-ticket" => {
+                black_box(bundle.decide_ticket(black_box(&read[i])).unwrap().rule_id());
+            }
             "engine-json" => {
+                let t = bundle
+                    .read_ticket(black_box(input.lines[i].as_bytes()))
+                    .unwrap();
+                bundle
+                    .decide_ticket(&t)
+                    .unwrap()
+                    .write_json(&mut out)
+                    .unwrap();
+            }
+            "engine-json-value" => {
                 let t: Value = serde_json::from_str(black_box(&input.lines[i])).unwrap();
                 serde_json::to_writer(&mut out, &bundle.decide(&t).unwrap()).unwrap();
             }

@@ -151,6 +151,13 @@ fn generated_tickets_are_valid_deterministic_and_decided_in_order() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(decided.len(), 1500);
+    // Read and written the short way, each line is the long way's bytes.
+    let bundle = triage_engine::Bundle::load(POLICIES).unwrap();
+    for (written, line) in out.lines().zip(&lines) {
+        let ticket: Value = serde_json::from_str(line).unwrap();
+        let long_way = serde_json::to_string(&bundle.decide(&ticket).unwrap()).unwrap();
+        assert_eq!(written, long_way);
+    }
     for (i, (decision, line)) in decided.iter().zip(&lines).enumerate() {
         let ticket: Value = serde_json::from_str(line).unwrap();
         assert_eq!(decision["ticket_id"], ticket["id"], "line {}", i + 1);
