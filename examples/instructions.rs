@@ -14,6 +14,8 @@
 //! same through a `Value` and serde_json) and `hand-json` (the hand-written
 //! decision, serde_json in and out).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+// One index walks the cases' inputs side by side.
+#![allow(clippy::needless_range_loop)]
 
 use std::hint::black_box;
 
