@@ -2,12 +2,14 @@
 //! (`compile`), checked against the ticket schema (`typecheck`), and, where
 //! its shape allows, lowered to run without rhai (`native`).
 
+pub(crate) mod bound;
 pub(crate) mod chain;
 pub(crate) mod compile;
 pub(crate) mod hints;
 pub(crate) mod native;
 pub(crate) mod sandbox;
 pub(crate) mod scan;
+pub(crate) mod term;
 pub(crate) mod typecheck;
 
 pub(crate) use compile::Expression;

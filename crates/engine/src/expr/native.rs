@@ -13,7 +13,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::expr::bound::Op;
 use crate::expr::chain::Chain;
+pub(crate) use crate::expr::term::{Cmp, Term};
 use crate::schema::{Kind, Node as Layout, Schema, Slot, Ticket, name};
 use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
 
@@ -32,6 +34,8 @@ const MAX_TERM_DEPTH: usize = 2 * crate::load::limits::DEPTH.max as usize;
 #[derive(Debug)]
 pub(crate) struct Program {
     root: Term,
+    /// The same tree bound to the schema: what runs.
+    bound: Op,
     limits: SizeLimits,
 }
 
@@ -40,36 +44,6 @@ pub(crate) struct Program {
 struct SizeLimits {
     max_string: usize,
     max_array: usize,
-}
-
-/// A lowered expression: the subset whose rhai semantics are known exactly,
-/// which the analysis (`tools::analysis`) reads too.
-#[derive(Debug)]
-pub(crate) enum Term {
-    Field(usize),
-    Condition(usize),
-    Str(Box<str>),
-    Int(i64),
-    Bool(bool),
-    /// A list literal, or a named set (shared with every program that uses it).
-    List(Arc<[Arc<str>]>),
-    Not(Box<Term>),
-    And(Box<[Term]>),
-    Or(Box<[Term]>),
-    Compare(Cmp, Box<(Term, Term)>),
-    /// The item, then the list.
-    In(Box<(Term, Term)>),
-}
-
-/// A comparison operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Cmp {
-    Eq,
-    Ne,
-    Lt,
-    Le,
-    Gt,
-    Ge,
 }
 
 /// What a run reads: the ticket, its schema, and the named conditions
@@ -116,7 +90,12 @@ impl Program {
             max_string: engine.max_string_size(),
             max_array: engine.max_array_size(),
         };
-        Some(Program { root, limits })
+        let bound = crate::expr::bound::bind(&root, names.schema, limits.max_string);
+        Some(Program {
+            root,
+            bound,
+            limits,
+        })
     }
 
     /// The lowered tree.
@@ -124,40 +103,32 @@ impl Program {
         &self.root
     }
 
-    /// The expression's value, or `None` where only rhai can say.
-    pub fn eval(&self, inputs: &Inputs<'_>) -> Option<bool> {
-        let run = Machine {
-            inputs,
-            limits: self.limits,
-        };
-        match eval(&self.root, &run)? {
-            Val::Bool(b) => Some(b),
-            _ => None,
-        }
-    }
-}
-
-impl Program {
     /// The expression's value and, when its top level is `&&` or `||`, the
     /// index of the operand that decided: the first false one of a `&&`, the
     /// first true one of a `||` (none when every operand was needed). The
     /// value is the one `eval` gives; `None` where only rhai can say.
     pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<usize>)> {
-        let run = Machine {
+        self.run(inputs, |bound, inputs| bound.eval_deciding(inputs))
+    }
+
+    /// Runs the bound tree, with the general evaluator for its other terms.
+    fn run<T>(
+        &self,
+        inputs: &Inputs<'_>,
+        with: impl FnOnce(&Op, &crate::expr::bound::Inputs<'_>) -> T,
+    ) -> T {
+        let machine = Machine {
             inputs,
             limits: self.limits,
         };
-        let (operands, stop) = match &self.root {
-            Term::And(operands) => (operands, false),
-            Term::Or(operands) => (operands, true),
-            _ => return self.eval(inputs).map(|b| (b, None)),
+        let general = |term: &Term| boolean(term, &machine);
+        let bound = crate::expr::bound::Inputs {
+            ticket: inputs.ticket,
+            conditions: inputs.conditions,
+            max_array: self.limits.max_array,
+            general: &general,
         };
-        for (i, operand) in operands.iter().enumerate() {
-            if boolean(operand, &run)? == stop {
-                return Some((stop, Some(i)));
-            }
-        }
-        Some((!stop, None))
+        with(&self.bound, &bound)
     }
 
     /// The operands of a top-level `&&` or `||` as `source` writes them,

@@ -67,8 +67,15 @@ impl<'a> Visitor<'a> for Object<'_, 'a> {
         };
         // The children already read: a key named twice is refused.
         let mut seen = 0u64;
+        // Tickets mostly list a schema's fields in its order: the child
+        // after the last one found is tried first.
+        let mut next = 0;
         while let Some(key) = map.next_key::<&'a str>()? {
-            let at = (children.iter().position(|(name, _)| **name == *key)).ok_or_else(give_up)?;
+            let at = match children.get(next) {
+                Some((name, _)) if **name == *key => next,
+                _ => (children.iter().position(|(name, _)| **name == *key)).ok_or_else(give_up)?,
+            };
+            next = at + 1;
             // An object of more than 64 names is read the long way.
             let bit = 1u64.checked_shl(at as u32).ok_or_else(give_up)?;
             if seen & bit != 0 {
