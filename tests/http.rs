@@ -66,10 +66,26 @@ fn a_ticket_is_decided_with_the_digest_that_decided_it() {
     let digest = server.get("/v1/policy").json()["digest"].clone();
     assert_eq!(decision["policy"]["digest"], digest);
 
-    // The same JSON as the library's decision, byte for byte.
+    // The same JSON as the library's decision, byte for byte, for generated
+    // tickets too (written compact or pretty, the service reads them the
+    // short way and writes the decision straight).
     let bundle = crate::common::reference();
     let expected = serde_json::to_vec(&bundle.decide(&example()).unwrap()).unwrap();
     assert_eq!(response.body, expected);
+    let mut generator = triage_engine::generate::TicketGenerator::new(&bundle, 3);
+    for i in 0..40 {
+        let ticket = generator.next_ticket().unwrap();
+        let body = match i % 2 {
+            0 => serde_json::to_vec(&ticket).unwrap(),
+            _ => serde_json::to_vec_pretty(&ticket).unwrap(),
+        };
+        let response = server.post("/v1/decisions", &body);
+        let expected = match bundle.decide(&ticket) {
+            Ok(decision) => serde_json::to_vec(&decision).unwrap(),
+            Err(rejection) => serde_json::to_vec(&rejection).unwrap(),
+        };
+        assert_eq!(response.text(), String::from_utf8(expected).unwrap());
+    }
 }
 
 #[test]

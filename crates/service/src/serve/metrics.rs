@@ -57,15 +57,28 @@ struct Histogram {
 
 impl Metrics {
     pub(crate) fn decided(&self, result: &Result<Decision, Rejection>, took: Duration) {
-        self.latency.observe(took);
         match result {
             Ok(decision) => {
-                let key = (decision.outcome.clone(), decision.vehicle.clone());
-                if let Ok(mut map) = self.decisions.lock() {
-                    *map.entry(key).or_default() += 1;
-                }
+                self.decided_as(&decision.outcome, decision.vehicle.as_ref(), took);
             }
-            Err(rejection) => self.rejected(rejection),
+            Err(rejection) => {
+                self.latency.observe(took);
+                self.rejected(rejection);
+            }
+        }
+    }
+
+    /// Counts a decision by its outcome and vehicle.
+    pub(crate) fn decided_as(
+        &self,
+        outcome: &Arc<str>,
+        vehicle: Option<&Arc<str>>,
+        took: Duration,
+    ) {
+        self.latency.observe(took);
+        let key = (outcome.clone(), vehicle.cloned());
+        if let Ok(mut map) = self.decisions.lock() {
+            *map.entry(key).or_default() += 1;
         }
     }
 
