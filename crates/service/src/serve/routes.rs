@@ -419,7 +419,7 @@ fn answer(result: &Answer) -> Response {
 /// that went the recorder's way.
 enum Reply {
     Straight(Vec<u8>),
-    Recorded(Result<Answer, AuditError>),
+    Recorded(Box<Result<Answer, AuditError>>),
 }
 
 /// The decision of `bytes` read and written the short way, when there is
@@ -455,11 +455,11 @@ async fn decide(State(state): AppState, request: Request) -> Response {
         let pending = recorder.decide_json_unrecorded(&bytes, &TICKET_BODY);
         claim
             .take()
-            .then(|| Reply::Recorded(recorder.record(pending)))
+            .then(|| Reply::Recorded(Box::new(recorder.record(pending))))
     };
     match deadline::run(&state.deciders, deadline, work).await {
         Ran::Done(Reply::Straight(body)) => (StatusCode::OK, json_bytes(body)).into_response(),
-        Ran::Done(Reply::Recorded(recording)) => recorded(recording),
+        Ran::Done(Reply::Recorded(recording)) => recorded(*recording),
         Ran::Late => late(&state),
         Ran::Failed(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
