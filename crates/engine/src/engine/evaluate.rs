@@ -245,7 +245,8 @@ impl<'a> Run<'a> {
             roots: Vec::new(),
             scope: Scope::new(),
             conditions: vec![None; bundle.conditions.len()],
-            steps: Vec::new(),
+            // Room for most traces, so that building one does not grow it.
+            steps: Vec::with_capacity(16),
         }
     }
 
