@@ -431,3 +431,34 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     let replay = triage_audit::replay::replay(&path, None).unwrap();
     assert_eq!((replay.identical, replay.different.len()), (1, 0));
 }
+
+/// A record written from a walk of every rule (as a triage before the rule
+/// index wrote them) replays as identical with an indexed bundle, whose own
+/// trace would have `excluded` entries instead.
+#[test]
+fn a_record_without_the_index_replays_as_identical_with_it() {
+    let rules: String = (0..40)
+        .map(|i| {
+            format!(
+                "  - id: extra_{i:03}\n    when: 'customer.id == \"C-{i:03}\" && issue.type in technical_handoff'\n    outcome: escalate\n    path: technical\n    action: file_service_request\n    rationale: A generated rule.\n\n"
+            )
+        })
+        .collect();
+    let bundle = crate::common::edited(
+        "boundaries.yaml",
+        "  - id: commercial_escalation",
+        &format!("{rules}  - id: commercial_escalation"),
+    )
+    .unwrap();
+    assert!(bundle.is_indexed());
+    let (indexed, walked) = (bundle.decide(&ticket()), bundle.linear().decide(&ticket()));
+    assert_ne!(indexed, walked, "the traces differ");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("decisions.jsonl");
+    let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
+    log.append(&bundle, &ticket(), &walked).unwrap();
+    log.append(&bundle, &ticket(), &indexed).unwrap();
+    drop(log);
+    let replay = triage_audit::replay::replay(&path, None).unwrap();
+    assert_eq!((replay.identical, replay.different.len()), (2, 0));
+}

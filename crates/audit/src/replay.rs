@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::Record;
 use super::verdict::Verdict;
 use super::{Archive, AuditError, read};
-use triage_engine::{Bundle, Decision, Rejection};
+use triage_engine::{Bundle, Decision, Rejection, StepKind};
 
 #[derive(Debug, Default, Serialize)]
 pub struct Replay {
@@ -95,12 +95,39 @@ pub fn again(
         None => archive.load(&record.policy.digest)?,
     };
     let now = bundle.decide(&record.ticket);
-    let same = match (&now, logged) {
-        (Ok(a), Ok(b)) if with.is_some() => Verdict::of(Ok(a)) == Verdict::of(Ok(b)),
+    let verdicts = with.is_some();
+    if !same(&now, logged, verdicts) && with.is_none() && walked_every_rule(logged) {
+        // Written without the rule index (by a triage before it, or from a
+        // walk of every rule): decided again that way, the trace compares.
+        let walked = bundle.linear().decide(&record.ticket);
+        if same(&walked, logged, false) {
+            return Ok((true, walked));
+        }
+    }
+    Ok((same(&now, logged, verdicts), now))
+}
+
+/// Whether `now` is the `logged` result: identical, or with `verdicts`
+/// the same verdict.
+fn same(
+    now: &Result<Decision, Rejection>,
+    logged: Result<&Decision, &Rejection>,
+    verdicts: bool,
+) -> bool {
+    match (now, logged) {
+        (Ok(a), Ok(b)) if verdicts => Verdict::of(Ok(a)) == Verdict::of(Ok(b)),
         (Ok(a), Ok(b)) => a == b,
-        (Err(a), Err(b)) if with.is_some() => Verdict::of(Err(a)) == Verdict::of(Err(b)),
+        (Err(a), Err(b)) if verdicts => Verdict::of(Err(a)) == Verdict::of(Err(b)),
         (Err(a), Err(b)) => a == b,
         _ => false,
+    }
+}
+
+/// Whether a logged trace has no entry for rules the index left out.
+fn walked_every_rule(logged: Result<&Decision, &Rejection>) -> bool {
+    let trace = match logged {
+        Ok(decision) => &decision.trace,
+        Err(rejection) => &rejection.trace,
     };
-    Ok((same, now))
+    trace.iter().all(|step| step.kind != StepKind::Excluded)
 }
