@@ -154,6 +154,9 @@ pub fn run(
         n => n,
     };
     let (work_tx, work_rx) = sync_channel::<Chunk>(workers * 2);
+    // Output buffers go back to the workers once written, so a run of a
+    // million lines does not ask the system for fresh pages all along.
+    let pool = Pool::default();
     let (done_tx, done_rx) = sync_channel::<Done>(workers * 2);
     let work_rx = Arc::new(Mutex::new(work_rx));
 
@@ -170,7 +173,11 @@ pub fn run(
             // only cost its compilation (seconds, for a bundle of 100,000
             // rules).
             let copy = keep.then(|| bundle.thread_copy());
-            scope.spawn(move || work(copy.as_ref().unwrap_or(bundle), &rx, &tx, keep, max));
+            let pool = &pool;
+            scope.spawn(move || {
+                let bundle = copy.as_ref().unwrap_or(bundle);
+                work(bundle, &rx, &tx, pool, keep, max)
+            });
         }
         // Only the workers hold the queues' other ends now, so if they stop
         // (the writer gave up) the reader's next send fails instead of blocking.
@@ -184,7 +191,7 @@ pub fn run(
             }
             Ok(())
         };
-        let written = write(output, &done_rx, progress, &mut record);
+        let written = write(output, &done_rx, &pool, progress, &mut record);
         // Unblock the reader if the writer gave up early.
         drop(done_rx);
         let read = reader
@@ -239,7 +246,8 @@ fn read(input: &mut (dyn BufRead + Send), tx: &SyncSender<Chunk>, max: usize) ->
 /// its line feed, and only counted.
 fn next_line(input: &mut dyn BufRead, max: usize) -> io::Result<Option<(Line, u64)>> {
     let limit = max.saturating_add(2);
-    let mut text = Vec::new();
+    // Room for a usual ticket, so that reading one does not grow it.
+    let mut text = Vec::with_capacity(limit.min(1024));
     let n = (&mut *input)
         .take(limit as u64)
         .read_until(b'\n', &mut text)?;
@@ -285,6 +293,7 @@ fn work(
     bundle: &Bundle,
     rx: &Mutex<Receiver<Chunk>>,
     tx: &SyncSender<Done>,
+    pool: &Pool,
     keep: bool,
     max: usize,
 ) {
@@ -298,7 +307,7 @@ fn work(
             },
             Err(_) => return,
         };
-        let mut text = Vec::with_capacity(chunk.lines.len() * 1024);
+        let mut text = pool.take(chunk.lines.len() * 1024);
         let mut summary = Summary::default();
         let mut counts = OutcomeCounts::default();
         let mut kept = Vec::new();
@@ -460,6 +469,34 @@ fn count(decision: &Decision, summary: &mut Summary, counts: &mut OutcomeCounts)
     counts.count(&decision.outcome, decision.vehicle.as_ref());
 }
 
+/// Output buffers, kept for reuse once written.
+#[derive(Default)]
+struct Pool(Mutex<Vec<Vec<u8>>>);
+
+impl Pool {
+    /// An empty buffer of at least `capacity` bytes.
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let mut buffer = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut kept| kept.pop())
+            .unwrap_or_default();
+        buffer.reserve(capacity);
+        buffer
+    }
+
+    /// Keeps `buffer` for reuse; a few are enough for the chunks in flight.
+    fn give(&self, mut buffer: Vec<u8>) {
+        buffer.clear();
+        if let Ok(mut kept) = self.0.lock()
+            && kept.len() < 16
+        {
+            kept.push(buffer);
+        }
+    }
+}
+
 fn trim(line: &[u8]) -> &[u8] {
     let end = line
         .iter()
@@ -471,6 +508,7 @@ fn trim(line: &[u8]) -> &[u8] {
 fn write(
     output: &mut dyn Write,
     rx: &Receiver<Done>,
+    pool: &Pool,
     progress: &mut dyn FnMut(u64, u64),
     record: &mut dyn FnMut(Kept) -> io::Result<()>,
 ) -> io::Result<Summary> {
@@ -484,6 +522,7 @@ fn write(
             // Logged before written: no answer escapes the audit trail.
             record(done.kept)?;
             output.write_all(&done.text)?;
+            pool.give(done.text);
             summary.add(&done.summary);
             bytes += done.bytes;
             next += 1;
