@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnostic::{BundleError, Problem};
+use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
 use crate::engine::verdict::Verdict;
 use crate::load::PolicyFile;
@@ -26,6 +27,8 @@ pub struct Bundle {
     pub(crate) index: Arc<RuleIndex>,
     /// Whether decisions use the index; off for a trace of every rule tried.
     pub(crate) indexed: bool,
+    /// The bundle's text as JSON, escaped once, for `Verdict::write_json`.
+    pub(crate) json: Arc<Fragments>,
 }
 
 impl std::fmt::Debug for Bundle {
@@ -40,6 +43,7 @@ impl Bundle {
     fn new(compiled: Compiled) -> Bundle {
         Bundle {
             index: Arc::new(RuleIndex::build(&compiled)),
+            json: Arc::new(Fragments::of(&compiled)),
             inner: Arc::new(compiled),
             native: true,
             indexed: true,
@@ -103,7 +107,7 @@ impl Bundle {
             ));
         }
         let index = self.indexed.then_some(&*self.index);
-        crate::engine::evaluate::decide(&self.inner, index, ticket, self.native)
+        crate::engine::evaluate::decide(&self.inner, index, &self.json, ticket, self.native)
     }
 
     /// The same bundle deciding without its rule index: every rule before the

@@ -7,6 +7,7 @@ use rhai::{Dynamic, Scope};
 use serde_json::Value;
 
 use crate::diagnostic::{lowercase_first, plain_type_names};
+use crate::engine::fragments::Fragments;
 use crate::engine::index::{Candidates, RuleIndex};
 use crate::engine::verdict::{Route, Step, Trace, Verdict};
 use crate::model::decision::{EvaluationError, Rejection, RejectionKind, Stage, StepResult};
@@ -31,6 +32,7 @@ pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticke
 pub(crate) fn decide<'a>(
     bundle: &'a Compiled,
     index: Option<&'a RuleIndex>,
+    json: &'a Fragments,
     ticket: &'a Ticket<'a>,
     native: bool,
 ) -> Result<Verdict<'a>, Rejection> {
@@ -42,7 +44,7 @@ pub(crate) fn decide<'a>(
     };
     let route = run.follow(rule)?;
     let action = run.action(rule, route.action)?;
-    Ok(run.verdict(rule, route, action))
+    Ok(run.verdict(json, rule, route, action))
 }
 
 impl<'a> Run<'a> {
@@ -174,9 +176,10 @@ impl<'a> Run<'a> {
         Ok(index)
     }
 
-    fn verdict(self, rule: usize, route: Route, action: usize) -> Verdict<'a> {
+    fn verdict(self, json: &'a Fragments, rule: usize, route: Route, action: usize) -> Verdict<'a> {
         Verdict {
             trace: self.trace_view(),
+            json,
             conditions: self.conditions,
             steps: self.steps,
             rule,

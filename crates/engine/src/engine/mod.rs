@@ -4,6 +4,7 @@
 mod bundle;
 pub mod catalog;
 pub(crate) mod evaluate;
+mod fragments;
 pub(crate) mod index;
 pub(crate) mod verdict;
 mod write;

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
 use crate::model::decision::{Decision, Named, Reads, Requester, StepKind, StepResult, TraceStep};
 use crate::model::{ActionSel, Compiled, Guard};
@@ -59,6 +60,8 @@ pub(crate) struct Trace<'a> {
 /// the bundle and the ticket.
 pub struct Verdict<'a> {
     pub(crate) trace: Trace<'a>,
+    /// The bundle's text as JSON, for writing.
+    pub(crate) json: &'a Fragments,
     /// Each named condition's value, where it was evaluated.
     pub(crate) conditions: Vec<Option<bool>>,
     pub(crate) steps: Vec<Step>,
