@@ -20,10 +20,18 @@ impl Verdict<'_> {
         out.extend_from_slice(b",\"outcome\":");
         out.extend_from_slice(&json.outcomes[self.outcome]);
         let vehicle = along.and_then(|(p, s)| Some(bundle.paths[p].steps[s?].vehicle));
-        optional(out, b",\"vehicle\":", vehicle.map(|v| &json.vehicles[v][..]));
+        optional(
+            out,
+            b",\"vehicle\":",
+            vehicle.map(|v| &json.vehicles[v][..]),
+        );
         out.extend_from_slice(b",\"rule\":");
         out.extend_from_slice(&json.rule_ids[self.rule]);
-        optional(out, b",\"path\":", along.map(|(p, _)| &json.path_ids[p][..]));
+        optional(
+            out,
+            b",\"path\":",
+            along.map(|(p, _)| &json.path_ids[p][..]),
+        );
         let step = along.and_then(|(p, s)| Some(&json.step_ids[p][s?][..]));
         optional(out, b",\"path_step\":", step);
         out.extend_from_slice(b",\"action\":");
