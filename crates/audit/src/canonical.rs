@@ -6,7 +6,7 @@
 //! done here rather than left to `serde_json::Map`, whose order changes with
 //! its `preserve_order` feature, which any dependency may switch on.
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
 /// `value` in the canonical encoding.
@@ -16,22 +16,50 @@ pub fn encode(value: &Value) -> Vec<u8> {
     out
 }
 
+/// The object `map` in the canonical encoding as two runs of members
+/// (without braces): those whose keys sort before `key`, and those after
+/// (`key` itself left out). How a record is encoded once for its hash, over
+/// `{before,after}`, and once more only for the hash's own member.
+pub fn split_around(map: &Map<String, Value>, key: &str) -> (Vec<u8>, Vec<u8>) {
+    let mut entries: Vec<(&String, &Value)> = map.iter().filter(|(k, _)| *k != key).collect();
+    entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+    let after = entries.partition_point(|(k, _)| k.as_bytes() < key.as_bytes());
+    let run = |entries: &[(&String, &Value)]| {
+        let mut out = Vec::with_capacity(1024);
+        members(entries.iter().copied(), &mut out);
+        // `members` writes braces: a run is what is between them.
+        out.pop();
+        out.remove(0);
+        out
+    };
+    (run(&entries[..after]), run(&entries[after..]))
+}
+
+/// An object of the runs of members `parts` (empty runs left out).
+pub fn object(parts: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum::<usize>() + 2);
+    out.push(b'{');
+    for part in parts.iter().filter(|p| !p.is_empty()) {
+        if out.len() > 1 {
+            out.push(b',');
+        }
+        out.extend_from_slice(part);
+    }
+    out.push(b'}');
+    out
+}
+
 fn write(value: &Value, out: &mut Vec<u8>) {
     match value {
+        // The map's own order when it is already sorted (serde_json's
+        // default map is), so no entries are gathered and sorted.
+        Value::Object(map) if map.keys().is_sorted_by(|a, b| a.as_bytes() <= b.as_bytes()) => {
+            members(map.iter(), out);
+        }
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (key, value)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                // A string serialises as a JSON string, escaped as a value is.
-                let _ = serde_json::to_writer(&mut *out, key);
-                out.push(b':');
-                write(value, out);
-            }
-            out.push(b'}');
+            members(entries.into_iter(), out);
         }
         Value::Array(items) => {
             out.push(b'[');
@@ -45,6 +73,21 @@ fn write(value: &Value, out: &mut Vec<u8>) {
         }
         other => scalar(other, out),
     }
+}
+
+/// An object of `entries`, in their order.
+fn members<'a>(entries: impl Iterator<Item = (&'a String, &'a Value)>, out: &mut Vec<u8>) {
+    out.push(b'{');
+    for (i, (key, value)) in entries.enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        // A string serialises as a JSON string, escaped as a value is.
+        let _ = serde_json::to_writer(&mut *out, key);
+        out.push(b':');
+        write(value, out);
+    }
+    out.push(b'}');
 }
 
 fn scalar(value: &Value, out: &mut Vec<u8>) {
@@ -75,5 +118,20 @@ mod tests {
         let value = serde_json::json!({"b": {"z": 1, "a": [true, null]}, "a": "é\"\n"});
         let text = String::from_utf8(encode(&value)).unwrap_or_default();
         assert_eq!(text, r#"{"a":"é\"\n","b":{"a":[true,null],"z":1}}"#);
+    }
+
+    #[test]
+    fn a_member_put_between_the_runs_gives_the_encoding_of_the_whole() {
+        let whole = serde_json::json!({"z": {"y": 2, "b": []}, "hash": "h", "a": 1, "i": "x"});
+        let mut rest = whole.clone();
+        if let Value::Object(map) = &mut rest {
+            map.remove("hash");
+        }
+        let map = whole.as_object().unwrap();
+        let (before, after) = split_around(map, "hash");
+        assert_eq!(object(&[&before, &after]), encode(&rest));
+        assert_eq!(object(&[&before, br#""hash":"h""#, &after]), encode(&whole));
+        let (before, after) = split_around(map, "0");
+        assert_eq!(object(&[&before, &after]), encode(&whole));
     }
 }

@@ -79,14 +79,20 @@ impl Record {
             Some(writer) => format!("{writer}/{}/{}/{}", self.prev, self.seq, self.at),
         };
         self.id = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
-        self.hash = String::new();
-        let mut value =
+        let value =
             serde_json::to_value(&*self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
-        self.hash = hash_of(&mut value);
-        if let Value::Object(map) = &mut value {
-            map.insert("hash".to_owned(), Value::String(self.hash.clone()));
-        }
-        let mut line = canonical::encode(&value);
+        let Value::Object(map) = value else {
+            return Err(super::AuditError::Encode(
+                "a record is an object".to_owned(),
+            ));
+        };
+        // Encoded once: the hash covers `{before,after}`, the line has the
+        // hash's member between them.
+        let (before, after) = canonical::split_around(&map, "hash");
+        self.hash = canonical::sha256(&canonical::object(&[&before, &after]));
+        let member = serde_json::json!({ "hash": self.hash }).to_string();
+        let member = &member.as_bytes()[1..member.len() - 1];
+        let mut line = canonical::object(&[&before, member, &after]);
         line.push(b'\n');
         Ok(line)
     }
