@@ -224,10 +224,28 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, _, err) = binary(&["audit", "verify", &db.url]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("the schema is at version 99, newer than this binary's 2"),
+        err.contains("the schema is at version 99, newer than this binary's 3"),
         "{err}"
     );
-    db.run("UPDATE triage.schema_version SET version = 2");
+    // A store of version 2 is migrated: its lines compressed with lz4 from then on.
+    let compression = || -> String {
+        let sql = "SELECT attcompression::text FROM pg_attribute \
+                   WHERE attrelid = 'triage.records'::regclass AND attname = 'line'";
+        db.client().query_one(sql, &[]).unwrap().get(0)
+    };
+    assert_eq!(compression(), "l");
+    db.run(
+        "ALTER TABLE triage.records ALTER COLUMN line SET COMPRESSION pglz; \
+         UPDATE triage.schema_version SET version = 2",
+    );
+    assert_eq!(verify(&db).0, 0);
+    assert_eq!(compression(), "l");
+    let version: i32 = db
+        .client()
+        .query_one("SELECT version FROM triage.schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 3);
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
@@ -486,6 +504,61 @@ fn a_writers_tail_cut_after_its_checkpoint_is_caught_by_verify() {
     assert!(out.contains("writer a: 0 records"), "{out}");
     assert!(
         out.contains("#a.checkpoints:1: truncated: the log ends at record 0, before checkpoint 2"),
+        "{out}"
+    );
+}
+
+#[test]
+fn an_export_carries_the_checkpoints_so_a_cut_tail_still_shows() {
+    let Some(db) = Database::new("carried") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "writer");
+    eval_with(
+        &db,
+        "a",
+        5,
+        &["--checkpoint-key", &private, "--checkpoint-every", "2"],
+    );
+    eval_into(&db, "b", 1);
+    let file = dir.path().join("store.jsonl");
+    let path = file.to_str().unwrap();
+    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", path]);
+    assert_eq!(code, 0, "{err}");
+    let check = |log: &str| binary(&["audit", "verify", log, "--trusted-key", &public]);
+    let (code, out, err) = check(path);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("writer a: checkpoints: 3 good, signed through record 5\n"),
+        "{out}"
+    );
+
+    // Imported again, the store holds the same checkpoints.
+    db.run("DELETE FROM triage.records; DELETE FROM triage.checkpoints");
+    let (code, _, err) = binary(&["audit", "import", path, &db.url]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = check(&db.url);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("writer a: checkpoints: 3 good, signed through record 5\n"),
+        "{out}"
+    );
+
+    // Writer a's last two records cut off the export: its chain still
+    // verifies, its checkpoints do not.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut: Vec<&str> = [&lines[..3], &lines[5..]].concat();
+    std::fs::write(&file, cut.join("\n") + "\n").unwrap();
+    let (code, out, _) = binary(&["audit", "verify", path]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = check(path);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "store.jsonl.checkpoints:2: truncated: the log ends at record 3, before checkpoint 4"
+        ),
         "{out}"
     );
 }
