@@ -439,6 +439,55 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
     }
 }
 
+/// The status of `GET path`, polled until it is `want` (or 20 s pass); the
+/// last response.
+fn poll(addr: SocketAddr, path: &str, want: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = request(addr, &format!("GET {path}"), "").unwrap_or_default();
+        if last.starts_with(&format!("HTTP/1.1 {want}")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
+}
+
+#[test]
+fn a_replica_is_not_ready_while_its_store_is_out_of_reach() {
+    let Some(db) = Database::new("readiness") else {
+        return;
+    };
+    let server = serve(&db, "a");
+    assert!(poll(server.addr, "/readyz", "200").starts_with("HTTP/1.1 200"));
+    // The store goes away while the replica is idle: no decision fails to
+    // tell it, yet it leaves the rotation.
+    let mut admin = Client::connect(&db.admin, NoTls).unwrap();
+    let allow = |on: bool| format!("ALTER DATABASE {} ALLOW_CONNECTIONS {on}", db.name);
+    admin.batch_execute(&allow(false)).unwrap();
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            db.name
+        ))
+        .unwrap();
+    let ready = poll(server.addr, "/readyz", "503");
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(
+        ready.contains(r#""decision_log":"the decision store is unreachable: "#),
+        "{ready}"
+    );
+    assert_eq!(post(server.addr, &ticket("away").to_string()), Some(503));
+    // Back: ready again, and answering, with no restart.
+    admin.batch_execute(&allow(true)).unwrap();
+    let ready = poll(server.addr, "/readyz", "200");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    assert_eq!(post(server.addr, &ticket("back").to_string()), Some(200));
+    drop(server);
+    assert_eq!(verify(&db).0, 0);
+    assert_eq!(recorded(&db).get("back"), Some(&1));
+}
+
 /// A key pair written by `triage keygen` into `dir`: (private, public).
 fn keygen(dir: &Path, name: &str) -> (String, String) {
     let prefix = dir.join(name);

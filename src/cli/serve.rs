@@ -40,8 +40,8 @@ pub struct Args {
     /// then they are closed and the process exits 0.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
     pub drain_timeout_ms: u64,
-    /// Most decisions running at once (0: one per core; 256 with a store,
-    /// whose threads mostly wait for their commit).
+    /// Most decisions running at once (0: one per core; 32 with a store,
+    /// where a batch's thread waits for its commit).
     #[arg(long, default_value_t = 0)]
     pub decision_threads: usize,
     /// Most `/v1/` requests served at once; more are answered `503`.
@@ -63,10 +63,11 @@ pub struct Args {
     pub threads: usize,
 }
 
-/// Decision threads by default with a store: each waits for the commit that
-/// holds its record, so a thread a core would leave one commit of two or
-/// three records at a time; many waiting threads fill each commit.
-const STORE_DECISION_THREADS: usize = 256;
+/// Decision threads by default with a store. A single decision waits for
+/// its commit without a thread (its request's task does), but a batch holds
+/// its thread until its records are committed: enough threads that batches
+/// arriving together share commits, not so many that idle ones cost memory.
+const STORE_DECISION_THREADS: usize = 32;
 
 /// What the workbench's "Review a change" page compares with.
 #[derive(Debug, clap::Args)]

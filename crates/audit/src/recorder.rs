@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::journal::Written;
 use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
@@ -73,6 +74,22 @@ impl Pending {
     /// to send: the record is not written yet.
     pub fn result(&self) -> &Answer {
         &self.result
+    }
+}
+
+/// A result whose record is on its way to the log: it becomes one to answer
+/// with only through [`Unconfirmed::confirm`], with what the log told.
+#[derive(Debug)]
+#[must_use = "a result is answered only once its record is confirmed written"]
+pub struct Unconfirmed {
+    result: Answer,
+}
+
+impl Unconfirmed {
+    /// The result to answer with, when the log says its record is written
+    /// (`written` is what [`Recorder::record_then`]'s `then` heard).
+    pub fn confirm(self, written: Result<Vec<String>, AuditError>) -> Result<Answer, AuditError> {
+        written.map(|_| self.result)
     }
 }
 
@@ -199,6 +216,23 @@ impl<'a> Recorder<'a> {
         let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
         self.append(ticket, &pending.result)?;
         Ok(pending.result)
+    }
+
+    /// Like [`Recorder::record`] without waiting for the write: hands the
+    /// record to the log, and `then` hears when it is written (or why it is
+    /// not), maybe on another thread; without a log, at once. The result
+    /// comes back [`Unconfirmed`] until then.
+    pub fn record_then(&self, pending: Pending, then: Written) -> Unconfirmed {
+        match self.log {
+            Some(log) => {
+                let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
+                log.append_then(&[(self.bundle, ticket, &pending.result)], then);
+            }
+            None => then(Ok(Vec::new())),
+        }
+        Unconfirmed {
+            result: pending.result,
+        }
     }
 
     /// Records results decided earlier, all in one write, and returns them to

@@ -417,13 +417,24 @@ async fn decide(State(state): AppState, request: Request) -> Response {
         Err(refusal) => return refusal.into_response(),
     };
     let shared = Arc::clone(&state);
+    // The decision thread decides and hands the record over; the wait for
+    // its commit is this task's, not a thread's.
     let work = move |claim: &Claim| {
         let recorder = recorder(&shared, &loaded.bundle);
         let pending = recorder.decide_json_unrecorded(&bytes, &TICKET_BODY);
-        claim.take().then(|| recorder.record(pending))
+        if !claim.take() {
+            return None;
+        }
+        let (tell, written) = tokio::sync::oneshot::channel();
+        let then = Box::new(move |outcome| drop(tell.send(outcome)));
+        Some((recorder.record_then(pending, then), written))
     };
     match deadline::run(&state.deciders, deadline, work).await {
-        Ran::Done(recording) => recorded(recording),
+        Ran::Done((unconfirmed, written)) => {
+            // A journal that stopped without telling recorded nothing known.
+            let written = written.await.unwrap_or(Err(AuditError::Poisoned));
+            recorded(unconfirmed.confirm(written))
+        }
         Ran::Late => late(&state),
         Ran::Failed(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -594,15 +605,27 @@ async fn healthz() -> Response {
     (StatusCode::OK, json_body(&json!({ "status": "ok" }))).into_response()
 }
 
+/// Ready when a bundle serves and the decision log takes records: a
+/// replica whose store is out of reach leaves the load balancer's rotation
+/// until its writer has reconnected.
 async fn readyz(State(state): AppState) -> Response {
-    match state.live.load_full() {
-        Some(loaded) => {
+    let log = state
+        .config
+        .log
+        .as_deref()
+        .map_or(Ok(()), |log| log.ready());
+    match (state.live.load_full(), log) {
+        (Some(loaded), Ok(())) => {
             let digest = &loaded.bundle.policy().digest;
             let body = json!({ "status": "ready", "digest": digest });
             (StatusCode::OK, json_body(&body)).into_response()
         }
-        None => {
-            let body = json!({ "status": "not_ready", "last_reload_error": last_error(&state) });
+        (_, log) => {
+            let body = json!({
+                "status": "not_ready",
+                "last_reload_error": last_error(&state),
+                "decision_log": log.err(),
+            });
             (StatusCode::SERVICE_UNAVAILABLE, json_body(&body)).into_response()
         }
     }
