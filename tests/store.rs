@@ -631,10 +631,40 @@ fn the_records_of_an_approved_bundle_in_the_store_name_its_approval() {
         let body = ticket(&format!("approved-{n}")).to_string();
         assert_eq!(post(server.addr, &body), Some(200));
     }
-    // The workbench reads a file log: with a store it says there is none.
-    let search = request(server.addr, "GET /v1/workbench/decisions", "").unwrap();
-    assert!(search.starts_with("HTTP/1.1 404"), "{search}");
-    assert!(search.contains("no_decision_log"), "{search}");
+    // The workbench searches the store as it searches a file log.
+    let search = |query: &str| -> Value {
+        let line = format!("GET /v1/workbench/decisions?{query}");
+        let response = request(server.addr, &line, "").unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+    let all = search("");
+    assert_eq!(
+        (all["total"].as_u64(), all["found"].as_u64()),
+        (Some(2), Some(2))
+    );
+    // Newest first, each with its writer.
+    let listed: Vec<(&str, u64)> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["writer"].as_str().unwrap(), r["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(listed, [("a", 2), ("a", 1)]);
+    let one = search("ticket_id=approved-1");
+    assert_eq!(one["found"], 1);
+    assert_eq!(one["records"][0]["ticket_id"], "approved-1");
+    let record = request(server.addr, "GET /v1/workbench/decisions/1", "").unwrap();
+    assert!(record.contains("triage audit show URL"), "{record}");
+    for miss in [
+        "outcome=none-such",
+        "vehicle=none-such",
+        "rule=none-such",
+        "from=2999",
+        "to=2000",
+    ] {
+        assert_eq!(search(miss)["found"], 0, "{miss}");
+    }
     drop(server);
     let rows = db
         .client()

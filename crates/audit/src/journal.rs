@@ -40,6 +40,12 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
     /// The file the records go to, for readers of a file log; `None` for a store.
     fn file(&self) -> Option<PathBuf>;
 
+    /// The URL of the store the records go to, for readers of a store;
+    /// `None` for a file log.
+    fn store(&self) -> Option<&str> {
+        None
+    }
+
     /// Whether records can be taken now, or why not (a store out of
     /// reach): what a readiness probe reports. A file log always can.
     fn ready(&self) -> Result<(), String> {

@@ -277,6 +277,10 @@ impl Journal for StoreWriter {
         None
     }
 
+    fn store(&self) -> Option<&str> {
+        Some(&self.shared.url)
+    }
+
     fn ready(&self) -> Result<(), String> {
         match &self.shared.lock().map_err(|e| e.to_string())?.stale {
             Some(why) => Err(format!("the decision store is unreachable: {why}")),
