@@ -70,8 +70,7 @@ impl Journal for Mutex<DecisionLog> {
 
     fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
         let mut log = self.lock().map_err(|_| AuditError::Poisoned)?;
-        log.approved(digest, approval);
-        Ok(())
+        log.approved(digest, approval)
     }
 
     fn file(&self) -> Option<PathBuf> {

@@ -40,7 +40,7 @@ use super::url::{detail, failure, redacted};
 use crate::checkpoint::Checkpointer;
 use crate::log::Entry;
 use crate::record::{self, GENESIS};
-use crate::seal::Sealer;
+use crate::seal::{Prepared, Sealer};
 use crate::{AuditError, Journal, Written, archive, canonical};
 
 /// The longest wait between two attempts to reach the store again.
@@ -77,6 +77,8 @@ struct Shared {
     url: String,
     store: String,
     writer: String,
+    /// Prepares records on the callers' threads, before the queue is locked.
+    sealer: Sealer,
     queue: Mutex<Queue>,
     /// The committing thread waits here for records.
     queued: Condvar,
@@ -120,7 +122,6 @@ struct Row {
 }
 
 struct Queue {
-    sealer: Sealer,
     /// The chain's head as sealed (queued records included).
     seq: u64,
     prev: String,
@@ -162,8 +163,8 @@ impl StoreWriter {
             url: url.to_owned(),
             store: redacted(url),
             writer: writer.to_owned(),
+            sealer: Sealer::new(salt, Some(writer.to_owned())),
             queue: Mutex::new(Queue {
-                sealer: Sealer::new(salt, Some(writer.to_owned())),
                 seq,
                 prev,
                 committed: seq,
@@ -202,11 +203,12 @@ impl Journal for StoreWriter {
             return Ok(Vec::new());
         }
         let shared = &self.shared;
+        let prepared = shared.prepare(entries)?;
         let mut queue = shared.lock()?;
         if let Some(why) = &queue.stale {
             return Err(shared.fail(format!("unreachable ({why}); nothing was recorded")));
         }
-        let (ids, last) = queue.seal(entries)?;
+        let (ids, last) = queue.seal(entries, prepared)?;
         let failures = queue.failures.len();
         shared.queued.notify_one();
         loop {
@@ -233,6 +235,10 @@ impl Journal for StoreWriter {
             return then(Ok(Vec::new()));
         }
         let shared = &self.shared;
+        let prepared = match shared.prepare(entries) {
+            Ok(prepared) => prepared,
+            Err(error) => return then(Err(error)),
+        };
         let mut queue = match shared.lock() {
             Ok(queue) => queue,
             Err(error) => return then(Err(error)),
@@ -242,7 +248,7 @@ impl Journal for StoreWriter {
             drop(queue);
             return then(Err(error));
         }
-        match queue.seal(entries) {
+        match queue.seal(entries, prepared) {
             Ok((ids, last)) => {
                 queue.waiters.push(Waiter { last, ids, then });
                 shared.queued.notify_one();
@@ -269,8 +275,7 @@ impl Journal for StoreWriter {
     }
 
     fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
-        self.shared.lock()?.sealer.approved(digest, approval);
-        Ok(())
+        self.shared.sealer.approved(digest, approval)
     }
 
     fn file(&self) -> Option<PathBuf> {
@@ -304,19 +309,23 @@ impl Queue {
         Some(Signed { seq, document })
     }
 
-    /// Seals `entries` onto the chain's head and queues them; returns their
-    /// ids and the last one's `seq`. All or nothing.
-    fn seal(&mut self, entries: &[Entry<'_>]) -> Result<(Vec<String>, u64), AuditError> {
+    /// Seals `entries`, `prepared`, onto the chain's head and queues them;
+    /// returns their ids and the last one's `seq`. All or nothing.
+    fn seal(
+        &mut self,
+        entries: &[Entry<'_>],
+        prepared: Vec<Prepared>,
+    ) -> Result<(Vec<String>, u64), AuditError> {
         let (mut seq, mut prev) = (self.seq, self.prev.clone());
         let mut rows = Vec::with_capacity(entries.len());
         let mut ids = Vec::with_capacity(entries.len());
         let mut bundles = Vec::new();
-        for &(bundle, ticket, result) in entries {
+        for (&(bundle, _, _), record) in entries.iter().zip(prepared) {
             let digest = &*bundle.policy().digest;
             if !self.archived.contains(digest) && !bundles.iter().any(|(d, _)| d == digest) {
                 bundles.push((digest.to_owned(), archive::encode(bundle)?));
             }
-            let sealed = self.sealer.seal(bundle, ticket, result, seq + 1, prev)?;
+            let sealed = record.seal(seq + 1, &prev);
             let mut line =
                 String::from_utf8(sealed.line).map_err(|e| AuditError::Encode(e.to_string()))?;
             // The row holds the line without its line feed: cut, not copied.
@@ -338,6 +347,14 @@ impl Queue {
 }
 
 impl Shared {
+    /// The records of `entries` masked and encoded, on the caller's thread:
+    /// the queue is locked only to chain them.
+    fn prepare(&self, entries: &[Entry<'_>]) -> Result<Vec<Prepared>, AuditError> {
+        let prepare =
+            |&(bundle, ticket, result): &Entry<'_>| self.sealer.prepare(bundle, ticket, result);
+        entries.iter().map(prepare).collect()
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Queue>, AuditError> {
         self.queue.lock().map_err(|_| AuditError::Poisoned)
     }
