@@ -40,8 +40,9 @@ pub struct Args {
     /// then they are closed and the process exits 0.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
     pub drain_timeout_ms: u64,
-    /// Most decisions running at once (0: one per core; 32 with a store,
-    /// where a batch's thread waits for its commit).
+    /// Most decisions running at once (0: one per core). A decision's
+    /// thread is free once its record is handed to the log; its request
+    /// waits for the write without a thread.
     #[arg(long, default_value_t = 0)]
     pub decision_threads: usize,
     /// Most `/v1/` requests served at once; more are answered `503`.
@@ -63,12 +64,6 @@ pub struct Args {
     pub threads: usize,
 }
 
-/// Decision threads by default with a store. A single decision waits for
-/// its commit without a thread (its request's task does), but a batch holds
-/// its thread until its records are committed: enough threads that batches
-/// arriving together share commits, not so many that idle ones cost memory.
-const STORE_DECISION_THREADS: usize = 32;
-
 /// What the workbench's "Review a change" page compares with.
 #[derive(Debug, clap::Args)]
 pub struct ReviewArgs {
@@ -89,6 +84,9 @@ impl ReviewArgs {
         }
     }
 }
+
+/// Blocking threads beyond the decision threads: a bundle reload's.
+const BLOCKING_SPARE: usize = 2;
 
 /// How long the runtime waits at exit for work still running on its threads.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -124,8 +122,6 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.drain_timeout = Duration::from_millis(args.drain_timeout_ms);
     if args.decision_threads > 0 {
         config.decision_threads = args.decision_threads;
-    } else if args.log.is_store() {
-        config.decision_threads = STORE_DECISION_THREADS;
     }
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
@@ -164,6 +160,11 @@ pub fn run_service(
     if threads > 0 {
         builder.worker_threads(threads);
     }
+    // A decision frees its worker as it ends, a moment before its thread is
+    // idle again: left to itself the pool starts a new thread for the next
+    // decision now and then, and under load kept growing (to three times the
+    // decision threads in seconds), each new thread paying for a fresh heap.
+    builder.max_blocking_threads(config.decision_threads.max(1) + BLOCKING_SPARE);
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

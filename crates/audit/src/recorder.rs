@@ -79,16 +79,17 @@ impl Pending {
 
 /// A result whose record is on its way to the log: it becomes one to answer
 /// with only through [`Unconfirmed::confirm`], with what the log told.
+/// `T` is one result, or a batch's results.
 #[derive(Debug)]
 #[must_use = "a result is answered only once its record is confirmed written"]
-pub struct Unconfirmed {
-    result: Answer,
+pub struct Unconfirmed<T = Answer> {
+    result: T,
 }
 
-impl Unconfirmed {
+impl<T> Unconfirmed<T> {
     /// The result to answer with, when the log says its record is written
     /// (`written` is what [`Recorder::record_then`]'s `then` heard).
-    pub fn confirm(self, written: Result<Vec<String>, AuditError>) -> Result<Answer, AuditError> {
+    pub fn confirm(self, written: Result<Vec<String>, AuditError>) -> Result<T, AuditError> {
         written.map(|_| self.result)
     }
 }
@@ -223,16 +224,41 @@ impl<'a> Recorder<'a> {
     /// not), maybe on another thread; without a log, at once. The result
     /// comes back [`Unconfirmed`] until then.
     pub fn record_then(&self, pending: Pending, then: Written) -> Unconfirmed {
-        match self.log {
-            Some(log) => {
-                let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
-                log.append_then(&[(self.bundle, ticket, &pending.result)], then);
-            }
-            None => then(Ok(Vec::new())),
-        }
+        self.hand_over(std::slice::from_ref(&pending), then);
         Unconfirmed {
             result: pending.result,
         }
+    }
+
+    /// Like [`Recorder::record_all`] without waiting for the write, as
+    /// [`Recorder::record_then`] does: all or nothing.
+    pub fn record_all_then(
+        &self,
+        pending: Vec<Pending>,
+        then: Written,
+    ) -> Unconfirmed<Vec<Answer>> {
+        self.hand_over(&pending, then);
+        Unconfirmed {
+            result: pending.into_iter().map(|p| p.result).collect(),
+        }
+    }
+
+    /// Hands the records of `pending` to the log; `then` hears how it went.
+    fn hand_over(&self, pending: &[Pending], then: Written) {
+        let Some(log) = self.log else {
+            return then(Ok(Vec::new()));
+        };
+        let entries: Vec<_> = pending
+            .iter()
+            .map(|p| {
+                (
+                    self.bundle,
+                    p.ticket.as_ref().unwrap_or(&Value::Null),
+                    &p.result,
+                )
+            })
+            .collect();
+        log.append_then(&entries, then);
     }
 
     /// Records results decided earlier, all in one write, and returns them to
