@@ -2,7 +2,10 @@
 # Decisions recorded in the PostgreSQL store, on this machine, on loopback:
 # the service without any log, then with the store at several numbers of
 # connections (how many decisions wait for a commit at once, so how many
-# records each commit groups). Prints one table.
+# records each commit groups). Prints one table, with the CPU time the
+# service and PostgreSQL spent per answer (svc-us, pg-us, from /proc),
+# which other work on the machine does not change the way it changes the
+# rates.
 #
 #   benches/store.sh
 #
@@ -10,7 +13,8 @@
 # SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
 # WORK (a scratch directory; default a fresh one).
 # The server comes from scripts/postgres.sh (fsync and synchronous commit
-# on, its defaults); the service's decision threads are the store default.
+# on, its defaults); the service's decision threads are its default (one a
+# core) unless DECISION_THREADS is set.
 set -euo pipefail
 
 LOAD_SECONDS=${LOAD_SECONDS:-10}
