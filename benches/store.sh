@@ -2,7 +2,10 @@
 # Decisions recorded in the PostgreSQL store, on this machine, on loopback:
 # the service without any log, then with the store at several numbers of
 # connections (how many decisions wait for a commit at once, so how many
-# records each commit groups). Prints one table.
+# records each commit groups). Prints one table, with the CPU time the
+# service and PostgreSQL spent per answer (svc-us, pg-us, from /proc),
+# which other work on the machine does not change the way it changes the
+# rates.
 #
 #   benches/store.sh
 #
@@ -10,7 +13,8 @@
 # SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
 # WORK (a scratch directory; default a fresh one).
 # The server comes from scripts/postgres.sh (fsync and synchronous commit
-# on, its defaults); the service's decision threads are the store default.
+# on, its defaults); the service's decision threads are its default (one a
+# core) unless DECISION_THREADS is set.
 set -euo pipefail
 
 LOAD_SECONDS=${LOAD_SECONDS:-10}
@@ -39,12 +43,43 @@ stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""; }
 
 sql() { psql -qtAX "$URL" -c "$1"; }
 
-# Loads the service with $1 connections; sets RPS, P99 and NON2XX.
+# CPU time used so far, in clock ticks, by the process $1 (user and system,
+# all its threads), plus with $2 = "tree" its children alive and reaped:
+# PostgreSQL's backends, WAL writer and checkpointer are the postmaster's.
+ticks() {
+    local pid=$1 total
+    # Fields after the command name: utime is the 12th, stime 13th, the
+    # reaped children's cutime and cstime the 14th and 15th.
+    total=$(sed 's/^.*) //' "/proc/$pid/stat" | awk -v tree="${2:-}" \
+        '{ print $12 + $13 + (tree == "tree" ? $14 + $15 : 0) }')
+    if [ "${2:-}" = tree ]; then
+        for child in $(ps -o pid= --ppid "$pid"); do
+            [ -r "/proc/$child/stat" ] || continue
+            total=$((total + $(sed 's/^.*) //' "/proc/$child/stat" | awk '{ print $12 + $13 }')))
+        done
+    fi
+    echo "$total"
+}
+POSTMASTER=$(head -1 "$TRIAGE_PG_DIR/data/postmaster.pid")
+HZ=$(getconf CLK_TCK)
+
+# Microseconds of CPU per unit: $1 ticks over $2 units.
+per_unit() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'; }
+
+# Loads the service with $1 connections; sets RPS, P99, NON2XX, REQUESTS,
+# and the CPU ticks the service (SERVICE_TICKS) and PostgreSQL (PG_TICKS)
+# used meanwhile, which other work on the machine does not inflate.
 load() {
+    local service0 pg0
+    service0=$(ticks "$SERVER")
+    pg0=$(ticks "$POSTMASTER" tree)
     wrk -t1 -c"$1" -d"${LOAD_SECONDS}s" --latency -s "$WORK/post.lua" "$ADDR" >"$WORK/load.txt"
+    SERVICE_TICKS=$(($(ticks "$SERVER") - service0))
+    PG_TICKS=$(($(ticks "$POSTMASTER" tree) - pg0))
     RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/load.txt")
     P99=$(awk '$1 == "99%" { print $2 }' "$WORK/load.txt")
     NON2XX=$(awk '/Non-2xx/ { print $NF }' "$WORK/load.txt")
+    REQUESTS=$(awk '/requests in/ { print $1 }' "$WORK/load.txt")
 }
 
 ROWS=()
@@ -53,7 +88,8 @@ for c in $CONNECTIONS_LIST; do
     start_service --no-watch
     load "$c"
     stop
-    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s' "$c" "none" "$RPS" "-" "$P99" "-" "${NON2XX:-0}")")
+    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s' "$c" "none" "$RPS" "-" "$P99" "-" \
+        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$REQUESTS")" "-")")
 
     say "store, $c connections"
     start_service --no-watch --decision-log "$URL" --writer-id "bench-$c" \
@@ -66,7 +102,8 @@ for c in $CONNECTIONS_LIST; do
     commits=$(( $(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - commits0 ))
     per_s=$(awk -v n="$records" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')
     group=$(awk -v n="$records" -v c="$commits" 'BEGIN { printf "%.1f", n / (c > 0 ? c : 1) }')
-    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s' "$c" "store" "$RPS" "$per_s" "$P99" "$group" "${NON2XX:-0}")")
+    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s' "$c" "store" "$RPS" "$per_s" "$P99" "$group" \
+        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$records")" "$(per_unit "$PG_TICKS" "$records")")")
 done
 say "verifying the store"
 "$BIN" audit verify "$URL" | head -1 >&2
@@ -75,5 +112,8 @@ printf '\nmachine: %s, %s cores (nproc), %s\n' \
     "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
 # Other work on the machine shows here: these figures are only as good as it is idle.
 printf 'load average at start: %s, at end: %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-5s %-8s %10s %10s %10s %8s %6s\n' conns log "req/s" "records/s" "p99" "group" non2xx
+# CPU per answer: the service's (per request without a log, per record with
+# the store) and PostgreSQL's, in microseconds, from /proc whatever the load.
+printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s\n' conns log "req/s" "records/s" "p99" "group" non2xx \
+    "svc-us" "pg-us"
 printf '%s\n' "${ROWS[@]}"

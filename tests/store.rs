@@ -224,10 +224,28 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, _, err) = binary(&["audit", "verify", &db.url]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("the schema is at version 99, newer than this binary's 2"),
+        err.contains("the schema is at version 99, newer than this binary's 3"),
         "{err}"
     );
-    db.run("UPDATE triage.schema_version SET version = 2");
+    // A store of version 2 is migrated: its lines compressed with lz4 from then on.
+    let compression = || -> String {
+        let sql = "SELECT attcompression::text FROM pg_attribute \
+                   WHERE attrelid = 'triage.records'::regclass AND attname = 'line'";
+        db.client().query_one(sql, &[]).unwrap().get(0)
+    };
+    assert_eq!(compression(), "l");
+    db.run(
+        "ALTER TABLE triage.records ALTER COLUMN line SET COMPRESSION pglz; \
+         UPDATE triage.schema_version SET version = 2",
+    );
+    assert_eq!(verify(&db).0, 0);
+    assert_eq!(compression(), "l");
+    let version: i32 = db
+        .client()
+        .query_one("SELECT version FROM triage.schema_version", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(version, 3);
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
@@ -421,6 +439,55 @@ fn a_writer_that_loses_the_store_answers_503_then_recovers_by_itself() {
     }
 }
 
+/// The status of `GET path`, polled until it is `want` (or 20 s pass); the
+/// last response.
+fn poll(addr: SocketAddr, path: &str, want: &str) -> String {
+    let mut last = String::new();
+    for _ in 0..200 {
+        last = request(addr, &format!("GET {path}"), "").unwrap_or_default();
+        if last.starts_with(&format!("HTTP/1.1 {want}")) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    last
+}
+
+#[test]
+fn a_replica_is_not_ready_while_its_store_is_out_of_reach() {
+    let Some(db) = Database::new("readiness") else {
+        return;
+    };
+    let server = serve(&db, "a");
+    assert!(poll(server.addr, "/readyz", "200").starts_with("HTTP/1.1 200"));
+    // The store goes away while the replica is idle: no decision fails to
+    // tell it, yet it leaves the rotation.
+    let mut admin = Client::connect(&db.admin, NoTls).unwrap();
+    let allow = |on: bool| format!("ALTER DATABASE {} ALLOW_CONNECTIONS {on}", db.name);
+    admin.batch_execute(&allow(false)).unwrap();
+    admin
+        .batch_execute(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{}'",
+            db.name
+        ))
+        .unwrap();
+    let ready = poll(server.addr, "/readyz", "503");
+    assert!(ready.starts_with("HTTP/1.1 503"), "{ready}");
+    assert!(
+        ready.contains(r#""decision_log":"the decision store is unreachable: "#),
+        "{ready}"
+    );
+    assert_eq!(post(server.addr, &ticket("away").to_string()), Some(503));
+    // Back: ready again, and answering, with no restart.
+    admin.batch_execute(&allow(true)).unwrap();
+    let ready = poll(server.addr, "/readyz", "200");
+    assert!(ready.starts_with("HTTP/1.1 200"), "{ready}");
+    assert_eq!(post(server.addr, &ticket("back").to_string()), Some(200));
+    drop(server);
+    assert_eq!(verify(&db).0, 0);
+    assert_eq!(recorded(&db).get("back"), Some(&1));
+}
+
 /// A key pair written by `triage keygen` into `dir`: (private, public).
 fn keygen(dir: &Path, name: &str) -> (String, String) {
     let prefix = dir.join(name);
@@ -491,6 +558,61 @@ fn a_writers_tail_cut_after_its_checkpoint_is_caught_by_verify() {
 }
 
 #[test]
+fn an_export_carries_the_checkpoints_so_a_cut_tail_still_shows() {
+    let Some(db) = Database::new("carried") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = keygen(dir.path(), "writer");
+    eval_with(
+        &db,
+        "a",
+        5,
+        &["--checkpoint-key", &private, "--checkpoint-every", "2"],
+    );
+    eval_into(&db, "b", 1);
+    let file = dir.path().join("store.jsonl");
+    let path = file.to_str().unwrap();
+    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", path]);
+    assert_eq!(code, 0, "{err}");
+    let check = |log: &str| binary(&["audit", "verify", log, "--trusted-key", &public]);
+    let (code, out, err) = check(path);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("writer a: checkpoints: 3 good, signed through record 5\n"),
+        "{out}"
+    );
+
+    // Imported again, the store holds the same checkpoints.
+    db.run("DELETE FROM triage.records; DELETE FROM triage.checkpoints");
+    let (code, _, err) = binary(&["audit", "import", path, &db.url]);
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = check(&db.url);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("writer a: checkpoints: 3 good, signed through record 5\n"),
+        "{out}"
+    );
+
+    // Writer a's last two records cut off the export: its chain still
+    // verifies, its checkpoints do not.
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let cut: Vec<&str> = [&lines[..3], &lines[5..]].concat();
+    std::fs::write(&file, cut.join("\n") + "\n").unwrap();
+    let (code, out, _) = binary(&["audit", "verify", path]);
+    assert_eq!(code, 0, "{out}");
+    let (code, out, _) = check(path);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains(
+            "store.jsonl.checkpoints:2: truncated: the log ends at record 3, before checkpoint 4"
+        ),
+        "{out}"
+    );
+}
+
+#[test]
 fn the_records_of_an_approved_bundle_in_the_store_name_its_approval() {
     let Some(db) = Database::new("approved") else {
         return;
@@ -509,10 +631,40 @@ fn the_records_of_an_approved_bundle_in_the_store_name_its_approval() {
         let body = ticket(&format!("approved-{n}")).to_string();
         assert_eq!(post(server.addr, &body), Some(200));
     }
-    // The workbench reads a file log: with a store it says there is none.
-    let search = request(server.addr, "GET /v1/workbench/decisions", "").unwrap();
-    assert!(search.starts_with("HTTP/1.1 404"), "{search}");
-    assert!(search.contains("no_decision_log"), "{search}");
+    // The workbench searches the store as it searches a file log.
+    let search = |query: &str| -> Value {
+        let line = format!("GET /v1/workbench/decisions?{query}");
+        let response = request(server.addr, &line, "").unwrap();
+        assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+        serde_json::from_str(response.split("\r\n\r\n").nth(1).unwrap()).unwrap()
+    };
+    let all = search("");
+    assert_eq!(
+        (all["total"].as_u64(), all["found"].as_u64()),
+        (Some(2), Some(2))
+    );
+    // Newest first, each with its writer.
+    let listed: Vec<(&str, u64)> = all["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["writer"].as_str().unwrap(), r["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(listed, [("a", 2), ("a", 1)]);
+    let one = search("ticket_id=approved-1");
+    assert_eq!(one["found"], 1);
+    assert_eq!(one["records"][0]["ticket_id"], "approved-1");
+    let record = request(server.addr, "GET /v1/workbench/decisions/1", "").unwrap();
+    assert!(record.contains("triage audit show URL"), "{record}");
+    for miss in [
+        "outcome=none-such",
+        "vehicle=none-such",
+        "rule=none-such",
+        "from=2999",
+        "to=2000",
+    ] {
+        assert_eq!(search(miss)["found"], 0, "{miss}");
+    }
     drop(server);
     let rows = db
         .client()

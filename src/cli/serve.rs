@@ -40,8 +40,9 @@ pub struct Args {
     /// then they are closed and the process exits 0.
     #[arg(long, default_value_t = triage_service::serve::DEFAULT_DRAIN_TIMEOUT_MS)]
     pub drain_timeout_ms: u64,
-    /// Most decisions running at once (0: one per core; 256 with a store,
-    /// whose threads mostly wait for their commit).
+    /// Most decisions running at once (0: one per core). A decision's
+    /// thread is free once its record is handed to the log; its request
+    /// waits for the write without a thread.
     #[arg(long, default_value_t = 0)]
     pub decision_threads: usize,
     /// Most `/v1/` requests served at once; more are answered `503`.
@@ -63,11 +64,6 @@ pub struct Args {
     pub threads: usize,
 }
 
-/// Decision threads by default with a store: each waits for the commit that
-/// holds its record, so a thread a core would leave one commit of two or
-/// three records at a time; many waiting threads fill each commit.
-const STORE_DECISION_THREADS: usize = 256;
-
 /// What the workbench's "Review a change" page compares with.
 #[derive(Debug, clap::Args)]
 pub struct ReviewArgs {
@@ -88,6 +84,9 @@ impl ReviewArgs {
         }
     }
 }
+
+/// Blocking threads beyond the decision threads: a bundle reload's.
+const BLOCKING_SPARE: usize = 2;
 
 /// How long the runtime waits at exit for work still running on its threads.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(500);
@@ -123,8 +122,6 @@ pub fn run(args: &Args, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
     config.drain_timeout = Duration::from_millis(args.drain_timeout_ms);
     if args.decision_threads > 0 {
         config.decision_threads = args.decision_threads;
-    } else if args.log.is_store() {
-        config.decision_threads = STORE_DECISION_THREADS;
     }
     config.concurrency = args.concurrency;
     config.watch = !args.no_watch;
@@ -163,6 +160,11 @@ pub fn run_service(
     if threads > 0 {
         builder.worker_threads(threads);
     }
+    // A decision frees its worker as it ends, a moment before its thread is
+    // idle again: left to itself the pool starts a new thread for the next
+    // decision now and then, and under load kept growing (to three times the
+    // decision threads in seconds), each new thread paying for a fresh heap.
+    builder.max_blocking_threads(config.decision_threads.max(1) + BLOCKING_SPARE);
     let runtime = match builder.enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {

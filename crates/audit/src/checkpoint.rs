@@ -213,6 +213,9 @@ struct Claim {
     head: String,
 }
 
+/// Checkpoints by chain: `None` for a file log's own, else a writer's.
+pub type Chains = std::collections::BTreeMap<Option<String>, Checkpoints>;
+
 /// The checkpoints of some logs, their signatures checked.
 pub struct Checkpoints {
     files: Vec<PathBuf>,
@@ -239,6 +242,38 @@ impl Checkpoints {
             true
         })?;
         Ok(claims)
+    }
+
+    /// Like [`Checkpoints::read`], by chain: a file log's own (`None`) and,
+    /// in a store's export, each writer's, whose lines are
+    /// `{"writer": …, "checkpoint": …}` (a signature covers the checkpoint
+    /// alone, so the writer is named beside it). Always has the file log's
+    /// own chain unless every line names a writer.
+    pub fn read_chains(logs: &[PathBuf], trusted: &Trusted) -> Result<Chains, AuditError> {
+        let mut files: Vec<PathBuf> = logs.iter().map(|log| file_of(log)).collect();
+        files.dedup();
+        files.retain(|f| f.exists());
+        let mut chains = Chains::new();
+        read::lines(&files, |line| {
+            let value = serde_json::from_slice::<Value>(&line.text).unwrap_or(Value::Null);
+            let (writer, document) = match (value.get("writer"), value.get("checkpoint")) {
+                (Some(Value::String(writer)), Some(document)) => {
+                    (Some(writer.clone()), document.clone())
+                }
+                _ => (None, value),
+            };
+            let claims = chains.entry(writer).or_insert_with(|| Checkpoints {
+                files: files.clone(),
+                claims: Vec::new(),
+                problems: Vec::new(),
+            });
+            claims.take(line.file, line.number, document, trusted);
+            true
+        })?;
+        if chains.is_empty() {
+            chains.insert(None, Checkpoints::read(logs, trusted)?);
+        }
+        Ok(chains)
     }
 
     /// Checkpoints kept other than in a file (a database's rows), named

@@ -9,12 +9,25 @@ use std::sync::Mutex;
 use super::log::Entry;
 use super::{AuditError, DecisionLog};
 
+/// What a journal tells, once records handed to [`Journal::append_then`]
+/// are written as it promises: their decision ids, or why none is.
+pub type Written = Box<dyn FnOnce(Result<Vec<String>, AuditError>) + Send>;
+
 /// A decision log that threads can share.
 pub trait Journal: Send + Sync + std::fmt::Debug {
     /// Records `entries`, in order, and returns their decision ids once they
     /// are written as the journal promises (synced, or committed). All or
     /// nothing: on failure none of them is recorded.
     fn append_all(&self, entries: &[Entry<'_>]) -> Result<Vec<String>, AuditError>;
+
+    /// Like [`Journal::append_all`] without holding the caller's thread
+    /// until the records are durable: `then` hears the outcome when they
+    /// are, on whichever thread knows (at once, for a journal that writes in
+    /// place). For callers that wait elsewhere, e.g. an async task. `then`
+    /// must not call back into the journal.
+    fn append_then(&self, entries: &[Entry<'_>], then: Written) {
+        then(self.append_all(entries));
+    }
 
     /// Makes everything recorded so far durable, at shutdown. A journal busy
     /// elsewhere is left alone: shutdown does not wait for a stuck writer.
@@ -26,6 +39,18 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
 
     /// The file the records go to, for readers of a file log; `None` for a store.
     fn file(&self) -> Option<PathBuf>;
+
+    /// The URL of the store the records go to, for readers of a store;
+    /// `None` for a file log.
+    fn store(&self) -> Option<&str> {
+        None
+    }
+
+    /// Whether records can be taken now, or why not (a store out of
+    /// reach): what a readiness probe reports. A file log always can.
+    fn ready(&self) -> Result<(), String> {
+        Ok(())
+    }
 }
 
 impl Journal for Mutex<DecisionLog> {
@@ -45,8 +70,7 @@ impl Journal for Mutex<DecisionLog> {
 
     fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
         let mut log = self.lock().map_err(|_| AuditError::Poisoned)?;
-        log.approved(digest, approval);
-        Ok(())
+        log.approved(digest, approval)
     }
 
     fn file(&self) -> Option<PathBuf> {

@@ -154,8 +154,8 @@ impl DecisionLog {
 
     /// Names `approval` in every record decided by the bundle with `digest`
     /// from now on.
-    pub fn approved(&mut self, digest: &str, approval: &str) {
-        self.sealer.approved(digest, approval);
+    pub fn approved(&mut self, digest: &str, approval: &str) -> Result<(), AuditError> {
+        self.sealer.approved(digest, approval)
     }
 
     /// Appends the record of one decision by `bundle` (archiving the bundle
@@ -182,7 +182,7 @@ impl DecisionLog {
         for &(bundle, ticket, result) in entries {
             // The bundle that decided is archived before its first record.
             self.archive.store(bundle)?;
-            let record = self.sealer.seal(bundle, ticket, result, seq + 1, prev)?;
+            let record = self.sealer.seal(bundle, ticket, result, seq + 1, &prev)?;
             lines.extend_from_slice(&record.line);
             ids.push(record.id);
             (seq, prev) = (seq + 1, record.hash);

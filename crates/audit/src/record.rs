@@ -12,6 +12,8 @@
 //! without its `hash` key. Each line is the canonical encoding of the whole
 //! record and a line feed.
 
+use std::collections::BTreeMap;
+
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -70,25 +72,73 @@ impl Record {
         }
     }
 
-    /// Fills in `id` and `hash` and returns the line to write (with its line feed).
-    pub(crate) fn seal(&mut self) -> Result<Vec<u8>, super::AuditError> {
+    /// The record encoded but for its place in a chain: the slow part of
+    /// sealing, done before the chain is locked. Its `seq`, `prev`, `at`,
+    /// `id` and `hash` are left out, to be set by [`Prepared::seal`].
+    pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
+        let value =
+            serde_json::to_value(self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
+        let Value::Object(map) = value else {
+            return Err(super::AuditError::Encode(
+                "a record is an object".to_owned(),
+            ));
+        };
+        let members = map
+            .iter()
+            .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
+            .map(|(key, value)| (key.clone(), canonical::member(key, value)))
+            .collect();
+        Ok(Prepared {
+            members,
+            writer: self.writer.clone(),
+        })
+    }
+}
+
+/// The members of a record that its place in the chain sets.
+const CHAINED: [&str; 4] = ["at", "id", "prev", "seq"];
+
+/// A record encoded but for its place in a chain: each member
+/// (`"key":value`, canonical) by key, so in the canonical order.
+pub(crate) struct Prepared {
+    members: BTreeMap<String, Vec<u8>>,
+    writer: Option<String>,
+}
+
+impl Prepared {
+    /// The record numbered `seq`, chained to `prev` and stamped `at`: its
+    /// line (with its line feed), id and hash. The hash covers the members
+    /// but `hash`; the line has the hash's member put among them.
+    pub(crate) fn seal(mut self, seq: u64, prev: &str, at: String) -> (Vec<u8>, String, String) {
         // Two writers' chains start from the same genesis value: the writer
         // keeps their ids apart.
         let position = match &self.writer {
-            None => format!("{}/{}/{}", self.prev, self.seq, self.at),
-            Some(writer) => format!("{writer}/{}/{}/{}", self.prev, self.seq, self.at),
+            None => format!("{prev}/{seq}/{at}"),
+            Some(writer) => format!("{writer}/{prev}/{seq}/{at}"),
         };
-        self.id = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
-        self.hash = String::new();
-        let mut value =
-            serde_json::to_value(&*self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
-        self.hash = hash_of(&mut value);
-        if let Value::Object(map) = &mut value {
-            map.insert("hash".to_owned(), Value::String(self.hash.clone()));
+        let id = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
+        for (key, value) in [
+            ("at", Value::String(at)),
+            ("id", Value::String(id.clone())),
+            ("prev", Value::String(prev.to_owned())),
+            ("seq", Value::from(seq)),
+        ] {
+            let member = canonical::member(key, &value);
+            self.members.insert(key.to_owned(), member);
         }
-        let mut line = canonical::encode(&value);
+        let (before, after): (Vec<_>, Vec<_>) = self
+            .members
+            .iter()
+            .map(|(key, member)| (key.as_str() < "hash", member.as_slice()))
+            .partition(|(first, _)| *first);
+        let before: Vec<&[u8]> = before.into_iter().map(|(_, m)| m).collect();
+        let after: Vec<&[u8]> = after.into_iter().map(|(_, m)| m).collect();
+        let hash = canonical::sha256(&canonical::object(&[before.as_slice(), &after].concat()));
+        let member = canonical::member("hash", &Value::String(hash.clone()));
+        let mut line =
+            canonical::object(&[before.as_slice(), &[member.as_slice()], &after].concat());
         line.push(b'\n');
-        Ok(line)
+        (line, id, hash)
     }
 }
 

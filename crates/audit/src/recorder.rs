@@ -18,6 +18,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::journal::Written;
 use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
@@ -73,6 +74,23 @@ impl Pending {
     /// to send: the record is not written yet.
     pub fn result(&self) -> &Answer {
         &self.result
+    }
+}
+
+/// A result whose record is on its way to the log: it becomes one to answer
+/// with only through [`Unconfirmed::confirm`], with what the log told.
+/// `T` is one result, or a batch's results.
+#[derive(Debug)]
+#[must_use = "a result is answered only once its record is confirmed written"]
+pub struct Unconfirmed<T = Answer> {
+    result: T,
+}
+
+impl<T> Unconfirmed<T> {
+    /// The result to answer with, when the log says its record is written
+    /// (`written` is what [`Recorder::record_then`]'s `then` heard).
+    pub fn confirm(self, written: Result<Vec<String>, AuditError>) -> Result<T, AuditError> {
+        written.map(|_| self.result)
     }
 }
 
@@ -199,6 +217,48 @@ impl<'a> Recorder<'a> {
         let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
         self.append(ticket, &pending.result)?;
         Ok(pending.result)
+    }
+
+    /// Like [`Recorder::record`] without waiting for the write: hands the
+    /// record to the log, and `then` hears when it is written (or why it is
+    /// not), maybe on another thread; without a log, at once. The result
+    /// comes back [`Unconfirmed`] until then.
+    pub fn record_then(&self, pending: Pending, then: Written) -> Unconfirmed {
+        self.hand_over(std::slice::from_ref(&pending), then);
+        Unconfirmed {
+            result: pending.result,
+        }
+    }
+
+    /// Like [`Recorder::record_all`] without waiting for the write, as
+    /// [`Recorder::record_then`] does: all or nothing.
+    pub fn record_all_then(
+        &self,
+        pending: Vec<Pending>,
+        then: Written,
+    ) -> Unconfirmed<Vec<Answer>> {
+        self.hand_over(&pending, then);
+        Unconfirmed {
+            result: pending.into_iter().map(|p| p.result).collect(),
+        }
+    }
+
+    /// Hands the records of `pending` to the log; `then` hears how it went.
+    fn hand_over(&self, pending: &[Pending], then: Written) {
+        let Some(log) = self.log else {
+            return then(Ok(Vec::new()));
+        };
+        let entries: Vec<_> = pending
+            .iter()
+            .map(|p| {
+                (
+                    self.bundle,
+                    p.ticket.as_ref().unwrap_or(&Value::Null),
+                    &p.result,
+                )
+            })
+            .collect();
+        log.append_then(&entries, then);
     }
 
     /// Records results decided earlier, all in one write, and returns them to

@@ -3,7 +3,7 @@
 //! and the store, so that both write the same canonical record lines.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
@@ -19,73 +19,102 @@ pub(crate) struct Sealed {
     pub hash: String,
 }
 
-/// Seals records for one chain: its masking secret and writer.
+/// The names of a bundle's fields to mask.
+type Fields = Arc<[Arc<str>]>;
+
+/// Seals records for one chain: its masking secret and writer. Shared by
+/// the threads that record: [`Sealer::prepare`] runs on each caller's
+/// thread, and only [`Prepared::seal`] under the chain's lock.
 pub(crate) struct Sealer {
     masker: Masker,
     /// The masked fields of each bundle seen, by digest.
-    masked: HashMap<Arc<str>, Vec<Arc<str>>>,
+    masked: Mutex<HashMap<Arc<str>, Fields>>,
     writer: Option<String>,
     /// The approval each bundle (by digest) is served under, named in its records.
-    approvals: HashMap<Arc<str>, String>,
+    approvals: Mutex<HashMap<Arc<str>, String>>,
 }
 
 impl Sealer {
     pub fn new(salt: Vec<u8>, writer: Option<String>) -> Sealer {
         Sealer {
             masker: Masker::new(salt),
-            masked: HashMap::new(),
+            masked: Mutex::new(HashMap::new()),
             writer,
-            approvals: HashMap::new(),
+            approvals: Mutex::new(HashMap::new()),
         }
     }
 
     /// Names `approval` in every record decided by the bundle with `digest`
     /// from now on.
-    pub fn approved(&mut self, digest: &str, approval: &str) {
-        self.approvals.insert(digest.into(), approval.to_owned());
+    pub fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
+        let mut approvals = self.approvals.lock().map_err(|_| AuditError::Poisoned)?;
+        approvals.insert(digest.into(), approval.to_owned());
+        Ok(())
     }
 
     /// The sealed record of one decision by `bundle`, numbered `seq` and
     /// chained to `prev`.
     pub fn seal(
-        &mut self,
+        &self,
         bundle: &Bundle,
         ticket: &Value,
         result: &Result<Decision, Rejection>,
         seq: u64,
-        prev: String,
+        prev: &str,
     ) -> Result<Sealed, AuditError> {
+        Ok(self.prepare(bundle, ticket, result)?.seal(seq, prev))
+    }
+
+    /// The record of one decision by `bundle`, masked and encoded, to be
+    /// given its place in the chain by [`Prepared::seal`].
+    pub fn prepare(
+        &self,
+        bundle: &Bundle,
+        ticket: &Value,
+        result: &Result<Decision, Rejection>,
+    ) -> Result<Prepared, AuditError> {
         let policy = bundle.policy();
-        let fields = self
-            .masked
-            .entry(policy.digest.clone())
-            .or_insert_with(|| mask::fields(bundle));
-        let (ticket, masked) = self.masker.ticket(ticket, fields);
+        let fields = {
+            let mut masked = self.masked.lock().map_err(|_| AuditError::Poisoned)?;
+            let fields = masked.entry(policy.digest.clone());
+            Arc::clone(fields.or_insert_with(|| mask::fields(bundle).into()))
+        };
+        let approval = {
+            let approvals = self.approvals.lock().map_err(|_| AuditError::Poisoned)?;
+            approvals.get(&*policy.digest).cloned()
+        };
+        let (ticket, masked) = self.masker.ticket(ticket, &fields);
         let result = self.masker.result(result, &masked);
         let (decision, rejection) = match result {
             Ok(decision) => (Some(decision), None),
             Err(rejection) => (None, Some(rejection)),
         };
-        let mut record = Record {
+        let record = Record {
             schema: SCHEMA.to_owned(),
-            seq,
+            seq: 0,
             id: String::new(),
-            at: record::now(),
+            at: String::new(),
             policy: policy.clone(),
-            approval: self.approvals.get(&*policy.digest).cloned(),
+            approval,
             ticket,
             masked,
             decision,
             rejection,
-            prev,
+            prev: String::new(),
             hash: String::new(),
             writer: self.writer.clone(),
         };
-        let line = record.seal()?;
-        Ok(Sealed {
-            line,
-            id: record.id,
-            hash: record.hash,
-        })
+        Ok(Prepared(record.prepare()?))
+    }
+}
+
+/// A record masked and encoded, waiting for its place in the chain.
+pub(crate) struct Prepared(record::Prepared);
+
+impl Prepared {
+    /// The record numbered `seq`, chained to `prev`, stamped now.
+    pub fn seal(self, seq: u64, prev: &str) -> Sealed {
+        let (line, id, hash) = self.0.seal(seq, prev, record::now());
+        Sealed { line, id, hash }
     }
 }

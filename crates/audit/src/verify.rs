@@ -134,9 +134,9 @@ pub fn verify(paths: &[PathBuf]) -> Result<Verification, AuditError> {
 
 /// Like [`verify`], and checks the logs' checkpoints too: each signed by one
 /// of `trusted`, matching the chain, and none past its end.
+/// A store's export carries each writer's checkpoints beside it.
 pub fn verify_signed(paths: &[PathBuf], trusted: &Trusted) -> Result<Verification, AuditError> {
-    let claims = Checkpoints::read(paths, trusted)?;
-    verify_with(paths, Some(BTreeMap::from([(None, claims)])))
+    verify_with(paths, Some(Checkpoints::read_chains(paths, trusted)?))
 }
 
 /// Like [`verify`], and compares each writer's chain with `claims`, that

@@ -527,7 +527,7 @@ async function decisionsPage() {
   put(found, el('p', { id: 'found-summary' }, `${answer.found} of ${answer.total} records match` + (answer.found > answer.records.length ? `; the newest ${answer.records.length} are listed.` : '.')),
     answer.problems.length ? el('p', { role: 'alert' }, answer.problems.join('; ')) : null,
     table('Matching records, newest first', ['#', 'Written (UTC)', 'Ticket', 'Decision', 'Rule', 'Version'],
-      answer.records.map((r) => el('tr', {}, el('td', {}, el('a', { href: '/decisions?record=' + r.seq }, `record ${r.seq}`)), el('td', {}, r.at),
+      answer.records.map((r) => el('tr', {}, el('td', {}, el('a', { href: '/decisions?record=' + r.seq }, `record ${r.writer ? r.writer + ':' : ''}${r.seq}`)), el('td', {}, r.at),
         el('th', { scope: 'row' }, r.ticket_id || '—'), el('td', {}, r.verdict || '—'), el('td', {}, r.rule ? code(r.rule) : '—'), el('td', {}, r.version))), { id: 'records' }));
 }
 

@@ -73,7 +73,7 @@ fn check(args: &Args, sources: &[Source]) -> Result<Verification, triage_audit::
         .collect();
     let mut claims = BTreeMap::new();
     if !files.is_empty() {
-        claims.insert(None, Checkpoints::read(&files, &trusted)?);
+        claims.extend(Checkpoints::read_chains(&files, &trusted)?);
     }
     for (url, kept) in sources.iter().filter_map(Source::checkpoints) {
         for (writer, documents) in kept {

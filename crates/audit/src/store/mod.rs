@@ -6,13 +6,16 @@
 //!
 //! `url` names a store, `schema` connects and creates or migrates the
 //! tables, `writer` appends with grouped commits, `transfer` exports a store
-//! to the JSON Lines format and imports one back.
+//! to the JSON Lines format and imports one back, `search` reads its
+//! records in place.
 
 mod schema;
+mod search;
 mod transfer;
 mod url;
 mod writer;
 
+pub use search::records;
 pub use transfer::{Exported, export, import};
 pub use url::{is_url, redacted};
 pub use writer::StoreWriter;

@@ -1,7 +1,9 @@
 //! A store to the JSON Lines record format and back: `export` writes every
 //! writer's records (ordered by writer, then `seq`) to one file, with the
-//! archived bundles beside it as a file log keeps them; `import` loads such
-//! a file (or any intact file log, under a writer id) into a store.
+//! archived bundles beside it as a file log keeps them, and the signed
+//! checkpoints in its `.checkpoints` file, each line naming its writer
+//! (`{"checkpoint": …, "writer": …}`); `import` loads such a file (or any
+//! intact file log, under a writer id, with its checkpoints) into a store.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Write};
@@ -11,7 +13,7 @@ use serde_json::Value;
 
 use super::schema::connect;
 use super::url::failure;
-use crate::{Archive, AuditError, read, verify};
+use crate::{Archive, AuditError, canonical, checkpoint, read, verify};
 
 /// Rows fetched from the server at a time.
 const CHUNK: i32 = 10_000;
@@ -79,7 +81,27 @@ pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
     out.flush().map_err(AuditError::io("write", path))?;
     export_bundles(&mut tx, url, path)?;
     exported.checkpoints = export_checkpoints(&mut tx, url)?;
+    write_checkpoints(&exported.checkpoints, path)?;
     Ok(exported)
+}
+
+/// Writes `checkpoints` to the checkpoints file of the log at `path`
+/// (replaced), so that `audit verify --trusted-key` of the export still
+/// shows a cut tail.
+fn write_checkpoints(
+    checkpoints: &BTreeMap<String, Vec<Value>>,
+    path: &Path,
+) -> Result<(), AuditError> {
+    let file = checkpoint::file_of(path);
+    let mut text = Vec::new();
+    for (writer, documents) in checkpoints {
+        for document in documents {
+            let line = serde_json::json!({ "checkpoint": document, "writer": writer });
+            text.extend(canonical::encode(&line));
+            text.push(b'\n');
+        }
+    }
+    std::fs::write(&file, text).map_err(AuditError::io("write", &file))
 }
 
 /// The store's checkpoints by writer. A document that is not JSON is kept
@@ -158,6 +180,7 @@ pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, Audit
     })?;
     failed?;
     import_bundles(&mut tx, url, path, &digests)?;
+    import_checkpoints(&mut tx, url, path, writer)?;
     tx.commit().map_err(failure(url))?;
     Ok(count)
 }
@@ -205,5 +228,59 @@ fn import_bundles(
         )
         .map_err(failure(url))?;
     }
+    Ok(())
+}
+
+/// Loads the checkpoints beside the log at `path`: an export's, each under
+/// the writer its line names, or a file log's own, under `writer`. They are
+/// carried as they are; `audit verify --trusted-key` judges them.
+fn import_checkpoints(
+    tx: &mut postgres::Transaction<'_>,
+    url: &str,
+    path: &Path,
+    writer: Option<&str>,
+) -> Result<(), AuditError> {
+    let file = checkpoint::file_of(path);
+    if !file.exists() {
+        return Ok(());
+    }
+    let mut failed = Ok(());
+    read::lines(std::slice::from_ref(&file), |line| {
+        failed =
+            import_checkpoint(tx, url, writer, &line.text).map_err(|detail| AuditError::Damaged {
+                path: file.clone(),
+                line: line.number,
+                detail,
+            });
+        failed.is_ok()
+    })?;
+    failed
+}
+
+/// Inserts one checkpoint line, or says why it cannot.
+fn import_checkpoint(
+    tx: &mut postgres::Transaction<'_>,
+    url: &str,
+    writer: Option<&str>,
+    text: &[u8],
+) -> Result<(), String> {
+    let value: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
+    let (owner, document) = match (value.get("writer"), value.get("checkpoint")) {
+        (Some(Value::String(owner)), Some(document)) => (owner.as_str(), document),
+        _ => (
+            writer.ok_or("the checkpoint names no writer: import it with `--writer`")?,
+            &value,
+        ),
+    };
+    let seq = document
+        .get("seq")
+        .and_then(Value::as_i64)
+        .ok_or("no `seq`")?;
+    let document = String::from_utf8(canonical::encode(document)).map_err(|e| e.to_string())?;
+    tx.execute(
+        "INSERT INTO triage.checkpoints (writer, seq, document) VALUES ($1, $2, $3)",
+        &[&owner, &seq, &document],
+    )
+    .map_err(|e| failure(url)(e).to_string())?;
     Ok(())
 }

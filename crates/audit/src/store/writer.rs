@@ -5,12 +5,17 @@
 //! own takes everything queued and inserts it with one statement (one
 //! commit), while the next records queue behind. A caller returns only once the
 //! commit that holds its records is done: the answer never runs ahead of
-//! its record, and under load one commit carries many records.
+//! its record, and under load one commit carries many records. A caller
+//! that waits elsewhere ([`Journal::append_then`]) leaves a [`Waiter`]
+//! instead of a blocked thread, which the committing thread answers.
 //!
 //! A failed commit fails every record queued with or after it (they chain
 //! onto it); the writer then reconnects and reloads its chain's head from
 //! the store (a commit whose answer was lost may have landed), and answers
-//! `unreachable` to new records until it has. The writer's id is held by a
+//! `unreachable` to new records until it has. Idle, it checks its
+//! connections every [`PROBE`], so that it is known not to be ready (and
+//! reconnects) while the store is out of reach, not only once a record
+//! fails. The writer's id is held by a
 //! second connection that keeps the writer's row locked: a second live
 //! process with the same id is refused, and a killed one's lock goes with
 //! its connection.
@@ -35,11 +40,23 @@ use super::url::{detail, failure, redacted};
 use crate::checkpoint::Checkpointer;
 use crate::log::Entry;
 use crate::record::{self, GENESIS};
-use crate::seal::Sealer;
-use crate::{AuditError, Journal, archive, canonical};
+use crate::seal::{Prepared, Sealer};
+use crate::{AuditError, Journal, Written, archive, canonical};
 
 /// The longest wait between two attempts to reach the store again.
 const MOST_BACKOFF: Duration = Duration::from_secs(2);
+
+/// How long the writer idles before it checks that the store still answers.
+const PROBE: Duration = Duration::from_secs(1);
+
+/// What the committing thread does next.
+enum Step {
+    Commit(Batch),
+    /// Reconnect and reload the head: a commit failed or the store was lost.
+    Recover,
+    /// Nothing queued for a while: check the connections.
+    Probe,
+}
 
 /// A writer appending to its own chain in the store at a URL.
 pub struct StoreWriter {
@@ -60,6 +77,8 @@ struct Shared {
     url: String,
     store: String,
     writer: String,
+    /// Prepares records on the callers' threads, before the queue is locked.
+    sealer: Sealer,
     queue: Mutex<Queue>,
     /// The committing thread waits here for records.
     queued: Condvar,
@@ -77,6 +96,25 @@ struct Signed {
     document: String,
 }
 
+/// A caller of [`Journal::append_then`] waiting for the commit of its
+/// last record, `last`.
+struct Waiter {
+    last: u64,
+    ids: Vec<String>,
+    then: Written,
+}
+
+impl Waiter {
+    /// Tells the caller: committed, or (`failed`) why not.
+    fn tell(self, shared: &Shared, failed: Option<&str>) {
+        let outcome = match failed {
+            None => Ok(self.ids),
+            Some(why) => Err(shared.fail(format!("commit failed ({why}); nothing was recorded"))),
+        };
+        (self.then)(outcome);
+    }
+}
+
 /// A record sealed and waiting for its commit.
 struct Row {
     seq: i64,
@@ -84,13 +122,14 @@ struct Row {
 }
 
 struct Queue {
-    sealer: Sealer,
     /// The chain's head as sealed (queued records included).
     seq: u64,
     prev: String,
     /// The last `seq` committed.
     committed: u64,
     rows: Vec<Row>,
+    /// Callers waiting for a commit without a thread, in `seq` order.
+    waiters: Vec<Waiter>,
     /// Bundles to archive with the next commit, as `(digest, body)`.
     bundles: Vec<(String, String)>,
     archived: HashSet<String>,
@@ -124,12 +163,13 @@ impl StoreWriter {
             url: url.to_owned(),
             store: redacted(url),
             writer: writer.to_owned(),
+            sealer: Sealer::new(salt, Some(writer.to_owned())),
             queue: Mutex::new(Queue {
-                sealer: Sealer::new(salt, Some(writer.to_owned())),
                 seq,
                 prev,
                 committed: seq,
                 rows: Vec::new(),
+                waiters: Vec::new(),
                 bundles: Vec::new(),
                 archived: HashSet::new(),
                 failures: Vec::new(),
@@ -163,11 +203,12 @@ impl Journal for StoreWriter {
             return Ok(Vec::new());
         }
         let shared = &self.shared;
+        let prepared = shared.prepare(entries)?;
         let mut queue = shared.lock()?;
         if let Some(why) = &queue.stale {
             return Err(shared.fail(format!("unreachable ({why}); nothing was recorded")));
         }
-        let (ids, last) = queue.seal(entries)?;
+        let (ids, last) = queue.seal(entries, prepared)?;
         let failures = queue.failures.len();
         shared.queued.notify_one();
         loop {
@@ -189,6 +230,36 @@ impl Journal for StoreWriter {
         }
     }
 
+    fn append_then(&self, entries: &[Entry<'_>], then: Written) {
+        if entries.is_empty() {
+            return then(Ok(Vec::new()));
+        }
+        let shared = &self.shared;
+        let prepared = match shared.prepare(entries) {
+            Ok(prepared) => prepared,
+            Err(error) => return then(Err(error)),
+        };
+        let mut queue = match shared.lock() {
+            Ok(queue) => queue,
+            Err(error) => return then(Err(error)),
+        };
+        if let Some(why) = &queue.stale {
+            let error = shared.fail(format!("unreachable ({why}); nothing was recorded"));
+            drop(queue);
+            return then(Err(error));
+        }
+        match queue.seal(entries, prepared) {
+            Ok((ids, last)) => {
+                queue.waiters.push(Waiter { last, ids, then });
+                shared.queued.notify_one();
+            }
+            Err(error) => {
+                drop(queue);
+                then(Err(error));
+            }
+        }
+    }
+
     /// Every record is committed before its caller returns: closing only
     /// stops the committing thread.
     fn close(&self) -> Result<(), AuditError> {
@@ -204,12 +275,22 @@ impl Journal for StoreWriter {
     }
 
     fn approved(&self, digest: &str, approval: &str) -> Result<(), AuditError> {
-        self.shared.lock()?.sealer.approved(digest, approval);
-        Ok(())
+        self.shared.sealer.approved(digest, approval)
     }
 
     fn file(&self) -> Option<PathBuf> {
         None
+    }
+
+    fn store(&self) -> Option<&str> {
+        Some(&self.shared.url)
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        match &self.shared.lock().map_err(|e| e.to_string())?.stale {
+            Some(why) => Err(format!("the decision store is unreachable: {why}")),
+            None => Ok(()),
+        }
     }
 }
 
@@ -228,19 +309,23 @@ impl Queue {
         Some(Signed { seq, document })
     }
 
-    /// Seals `entries` onto the chain's head and queues them; returns their
-    /// ids and the last one's `seq`. All or nothing.
-    fn seal(&mut self, entries: &[Entry<'_>]) -> Result<(Vec<String>, u64), AuditError> {
+    /// Seals `entries`, `prepared`, onto the chain's head and queues them;
+    /// returns their ids and the last one's `seq`. All or nothing.
+    fn seal(
+        &mut self,
+        entries: &[Entry<'_>],
+        prepared: Vec<Prepared>,
+    ) -> Result<(Vec<String>, u64), AuditError> {
         let (mut seq, mut prev) = (self.seq, self.prev.clone());
         let mut rows = Vec::with_capacity(entries.len());
         let mut ids = Vec::with_capacity(entries.len());
         let mut bundles = Vec::new();
-        for &(bundle, ticket, result) in entries {
+        for (&(bundle, _, _), record) in entries.iter().zip(prepared) {
             let digest = &*bundle.policy().digest;
             if !self.archived.contains(digest) && !bundles.iter().any(|(d, _)| d == digest) {
                 bundles.push((digest.to_owned(), archive::encode(bundle)?));
             }
-            let sealed = self.sealer.seal(bundle, ticket, result, seq + 1, prev)?;
+            let sealed = record.seal(seq + 1, &prev);
             let mut line =
                 String::from_utf8(sealed.line).map_err(|e| AuditError::Encode(e.to_string()))?;
             // The row holds the line without its line feed: cut, not copied.
@@ -262,6 +347,14 @@ impl Queue {
 }
 
 impl Shared {
+    /// The records of `entries` masked and encoded, on the caller's thread:
+    /// the queue is locked only to chain them.
+    fn prepare(&self, entries: &[Entry<'_>]) -> Result<Vec<Prepared>, AuditError> {
+        let prepare =
+            |&(bundle, ticket, result): &Entry<'_>| self.sealer.prepare(bundle, ticket, result);
+        entries.iter().map(prepare).collect()
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Queue>, AuditError> {
         self.queue.lock().map_err(|_| AuditError::Poisoned)
     }
@@ -277,27 +370,48 @@ impl Shared {
     /// callers; after a failure, reconnects before taking more.
     fn run(&self, mut connections: Connections) {
         loop {
-            let Some((rows, bundles, checkpoint)) = self.next() else {
-                self.sign_at_close(&mut connections);
-                return;
+            let (rows, bundles, checkpoint) = match self.next() {
+                None => {
+                    self.sign_at_close(&mut connections);
+                    return;
+                }
+                Some(Step::Probe) => {
+                    self.probe(&mut connections);
+                    continue;
+                }
+                Some(Step::Recover) => match self.recover(connections) {
+                    Some(reached) => {
+                        connections = reached;
+                        continue;
+                    }
+                    None => return,
+                },
+                Some(Step::Commit(batch)) => batch,
             };
             let Some(last) = rows.last().map(|row| row.seq) else {
-                connections = match self.recover() {
-                    Some(connections) => connections,
-                    None => return,
-                };
                 continue;
             };
             let done = commit(&mut connections, &self.writer, &rows, &bundles);
             let Ok(mut queue) = self.queue.lock() else {
                 return;
             };
-            match &done {
-                Ok(()) => queue.committed = u64::try_from(last).unwrap_or(0),
-                Err(error) => self.failed(&mut queue, error),
-            }
+            let told = match &done {
+                Ok(()) => {
+                    queue.committed = u64::try_from(last).unwrap_or(0);
+                    let committed = queue.committed;
+                    let waiting = queue.waiters.iter().take_while(|w| w.last <= committed);
+                    let count = waiting.count();
+                    (queue.waiters.drain(..count).collect(), None)
+                }
+                Err(error) => {
+                    let why = detail(error);
+                    tracing::error!(store = %self.store, "commit failed: {why}");
+                    (self.failed(&mut queue, why.clone()), Some(why))
+                }
+            };
             drop(queue);
             self.committed.notify_all();
+            self.tell(told);
             // Signed only once the record it names is committed.
             if let (Ok(()), Some(signed)) = (done, checkpoint) {
                 self.keep(&mut connections, &signed);
@@ -305,40 +419,71 @@ impl Shared {
         }
     }
 
+    /// Tells `waiters` their records are committed, or (with a reason) not.
+    fn tell(&self, (waiters, failed): (Vec<Waiter>, Option<String>)) {
+        for waiter in waiters {
+            waiter.tell(self, failed.as_deref());
+        }
+    }
+
     /// Fails every record queued (they chain onto the failed commit) and
-    /// takes no more until the writer has reloaded its head.
-    fn failed(&self, queue: &mut Queue, error: &postgres::Error) {
-        let why = detail(error);
-        tracing::error!(store = %self.store, "commit failed: {why}");
+    /// takes no more until the writer has reloaded its head. Returns the
+    /// waiters to tell, once the queue is unlocked.
+    fn failed(&self, queue: &mut Queue, why: String) -> Vec<Waiter> {
         let floor = queue.committed;
         queue.failures.push((floor, why.clone()));
         queue.rows.clear();
         queue.bundles.clear();
         queue.archived.clear();
         queue.stale = Some(why);
+        std::mem::take(&mut queue.waiters)
     }
 
-    /// What to commit next, waiting for it; empty when the writer is stale
-    /// and must recover first; `None` at close.
-    fn next(&self) -> Option<Batch> {
+    /// What to do next, waiting for records up to [`PROBE`]; `None` at close.
+    fn next(&self) -> Option<Step> {
         let mut queue = self.queue.lock().ok()?;
-        while queue.rows.is_empty() && queue.stale.is_none() && !queue.closing {
-            queue = self.queued.wait(queue).ok()?;
+        if queue.rows.is_empty() && queue.stale.is_none() && !queue.closing {
+            let waited = self.queued.wait_timeout(queue, PROBE).ok()?;
+            queue = waited.0;
+            if waited.1.timed_out() && queue.rows.is_empty() && !queue.closing {
+                return Some(Step::Probe);
+            }
         }
         if queue.stale.is_some() {
-            return (!queue.closing).then(|| (Vec::new(), Vec::new(), None));
+            return (!queue.closing).then_some(Step::Recover);
         }
         if queue.rows.is_empty() {
-            return None;
+            // Woken with nothing queued: close, or a spurious wake-up.
+            return (!queue.closing).then_some(Step::Probe);
         }
         let seq = queue.seq;
         let due = queue.checkpoints.as_ref().is_some_and(|c| c.due(seq));
         let checkpoint = if due { queue.sign() } else { None };
-        Some((
+        Some(Step::Commit((
             std::mem::take(&mut queue.rows),
             std::mem::take(&mut queue.bundles),
             checkpoint,
-        ))
+        )))
+    }
+
+    /// Checks that both connections still answer; when one does not, the
+    /// writer is stale (not ready, new records refused) until it recovers.
+    fn probe(&self, connections: &mut Connections) {
+        let lost = [&mut connections.commits, &mut connections.claim]
+            .into_iter()
+            .find_map(|client| client.is_valid(PROBE).err());
+        if let Some(error) = lost
+            && let Ok(mut queue) = self.queue.lock()
+            && queue.stale.is_none()
+        {
+            let why = detail(&error);
+            tracing::error!(store = %self.store, "the store is out of reach: {why}");
+            // Records queued meanwhile chain onto a head the writer reloads.
+            let waiters = self.failed(&mut queue, why.clone());
+            drop(queue);
+            self.committed.notify_all();
+            self.tell((waiters, Some(why)));
+        }
     }
 
     /// Stores the checkpoint `signed`, its record committed. A failure is
@@ -380,8 +525,10 @@ impl Shared {
     }
 
     /// Reconnects, claims the writer id again and reloads the chain's head,
-    /// retrying with a growing pause until it can or the writer closes.
-    fn recover(&self) -> Option<Connections> {
+    /// retrying with a growing pause until it can or the writer closes. The
+    /// `lost` connections go first: one may still hold the writer's claim.
+    fn recover(&self, lost: Connections) -> Option<Connections> {
+        drop(lost);
         let mut pause = Duration::from_millis(50);
         loop {
             if self.queue.lock().ok()?.closing {
@@ -431,7 +578,8 @@ struct Connections {
     commits: Client,
     /// The records' insert, prepared on `commits`.
     insert: Statement,
-    _claim: Client,
+    /// Holds the writer's row locked; probed, never written to.
+    claim: Client,
 }
 
 /// Claims `writer` in the store at `url` and reads its chain's head.
@@ -448,7 +596,7 @@ fn reach(url: &str, writer: &str) -> Result<(Connections, (u64, String)), AuditE
     let connections = Connections {
         commits,
         insert,
-        _claim: claim,
+        claim,
     };
     Ok((connections, head))
 }

@@ -132,10 +132,18 @@ pub(crate) const ROUTES: &[Route] = &[
     Route {
         method: "get",
         path: "/readyz",
-        summary: "Readiness: a bundle is loaded.",
+        summary: "Readiness: a bundle is loaded and the decision log takes records.",
         answers: &[
-            (200, Json("Ready"), "A bundle serves."),
-            (503, Json("NotReady"), "No bundle is loaded yet."),
+            (
+                200,
+                Json("Ready"),
+                "A bundle serves and its answers can be recorded.",
+            ),
+            (
+                503,
+                Json("NotReady"),
+                "No bundle is loaded yet, or the decision store is out of reach.",
+            ),
         ],
         guarded: false,
         parameters: &[],
@@ -274,7 +282,10 @@ fn schemas() -> Value {
         })),
         "Health": strict(json!({ "status": { "const": "ok" } })),
         "Ready": strict(json!({ "status": { "const": "ready" }, "digest": text })),
-        "NotReady": strict(json!({ "status": { "const": "not_ready" }, "last_reload_error": last_error })),
+        "NotReady": strict(json!({
+            "status": { "const": "not_ready" }, "last_reload_error": last_error,
+            "decision_log": { "oneOf": [{ "type": "null" }, text] }
+        })),
         "OpenApi": { "type": "object", "required": ["openapi", "paths", "components"] }
     });
     for (name, schema) in workbench::schemas(&last_error) {

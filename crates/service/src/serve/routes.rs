@@ -30,7 +30,8 @@ use tracing::Instrument;
 use super::deadline::{self, Claim, Deadline, Ran};
 use super::reload;
 use super::state::{Loaded, State as Shared};
-use triage_audit::{Answer, AuditError, Observer, Recorder, Unreadable};
+use tokio::sync::oneshot;
+use triage_audit::{Answer, AuditError, Observer, Recorder, Unconfirmed, Unreadable, Written};
 use triage_engine::{Bundle, Rejection};
 
 pub(super) type AppState = State<Arc<Shared>>;
@@ -384,6 +385,32 @@ fn recorder<'a>(state: &'a Shared, bundle: &'a Bundle) -> Recorder<'a> {
     Recorder::new(bundle, state.config.log.as_deref()).observed_by(state)
 }
 
+/// Results handed to the decision log, and where the log tells when their
+/// records are written.
+type Recording<T> = (
+    Unconfirmed<T>,
+    oneshot::Receiver<Result<Vec<String>, AuditError>>,
+);
+
+/// Hands results to the log with `hand` (on a decision thread). The wait
+/// for their records is then the request's task's ([`confirmed`]), not a
+/// thread's: a thread is free for the next decision while a commit groups
+/// the records of many.
+fn hand_over<T>(hand: impl FnOnce(Written) -> Unconfirmed<T>) -> Recording<T> {
+    let (tell, written) = oneshot::channel();
+    (
+        hand(Box::new(move |outcome| drop(tell.send(outcome)))),
+        written,
+    )
+}
+
+/// The results of `recording` once their records are written, or why not.
+async fn confirmed<T>((unconfirmed, written): Recording<T>) -> Result<T, AuditError> {
+    // A log that stopped without telling recorded nothing known.
+    let written = written.await.unwrap_or(Err(AuditError::Poisoned));
+    unconfirmed.confirm(written)
+}
+
 /// The answer when a record could not be written: the decision is withheld.
 fn unrecorded(failure: AuditError) -> Response {
     let message = match failure {
@@ -416,10 +443,10 @@ fn answer(result: &Answer) -> Response {
 }
 
 /// A single ticket's answer: its decision written straight, or a result
-/// that went the recorder's way.
+/// that went the recorder's way, answered once its record is written.
 enum Reply {
     Straight(Vec<u8>),
-    Recorded(Box<Result<Answer, AuditError>>),
+    Recorded(Box<Recording<Answer>>),
 }
 
 /// The decision of `bytes` read and written the short way, when there is
@@ -453,13 +480,15 @@ async fn decide(State(state): AppState, request: Request) -> Response {
         }
         let recorder = recorder(&shared, &loaded.bundle);
         let pending = recorder.decide_json_unrecorded(&bytes, &TICKET_BODY);
-        claim
-            .take()
-            .then(|| Reply::Recorded(Box::new(recorder.record(pending))))
+        claim.take().then(|| {
+            Reply::Recorded(Box::new(hand_over(|then| {
+                recorder.record_then(pending, then)
+            })))
+        })
     };
     match deadline::run(&state.deciders, deadline, work).await {
         Ran::Done(Reply::Straight(body)) => (StatusCode::OK, json_bytes(body)).into_response(),
-        Ran::Done(Reply::Recorded(recording)) => recorded(*recording),
+        Ran::Done(Reply::Recorded(recording)) => recorded(confirmed(*recording).await),
         Ran::Late => late(&state),
         Ran::Failed(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -477,7 +506,12 @@ async fn decide_batch(State(state): AppState, request: Request) -> Response {
     let shared = Arc::clone(&state);
     let work = move |claim: &Claim| answer_batch(&shared, &loaded.bundle, &bytes, claim);
     match deadline::run(&state.deciders, deadline, work).await {
-        Ran::Done(response) => response,
+        Ran::Done(Batched::Now(response)) => response,
+        Ran::Done(Batched::One(recording)) => recorded(confirmed(recording).await),
+        Ran::Done(Batched::All(recording)) => match confirmed(recording).await {
+            Ok(results) => batch_body(&results),
+            Err(failure) => unrecorded(failure),
+        },
         Ran::Late => late(&state),
         Ran::Failed(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -500,22 +534,33 @@ fn not_a_batch(body: &Value) -> Response {
     )
 }
 
-/// Reads, decides, records and answers a batch, on a decision thread. Every
+/// What a batch comes to on its decision thread.
+enum Batched {
+    /// Refused before anything was decided.
+    Now(Response),
+    /// Not JSON at all: one rejection, recorded like any.
+    One(Recording<Answer>),
+    /// Every ticket's result, recorded together.
+    All(Recording<Vec<Answer>>),
+}
+
+/// Reads, decides and hands over a batch, on a decision thread. Every
 /// ticket is decided first, then the results are recorded together, all or
 /// none, once the request has claimed them; `None` when it gave up first.
-fn answer_batch(state: &Shared, bundle: &Bundle, bytes: &[u8], claim: &Claim) -> Option<Response> {
+fn answer_batch(state: &Shared, bundle: &Bundle, bytes: &[u8], claim: &Claim) -> Option<Batched> {
     let recorder = recorder(state, bundle);
     let tickets = match recorder.read(bytes, &BATCH_BODY) {
         Ok(Value::Array(tickets)) => tickets,
-        Ok(other) => return Some(not_a_batch(&other)),
+        Ok(other) => return Some(Batched::Now(not_a_batch(&other))),
         // Not JSON at all: answered like any rejection, recorded first.
         Err(rejection) => {
             let pending = recorder.reject_unrecorded(rejection);
-            return claim.take().then(|| recorded(recorder.record(pending)));
+            let recording = || hand_over(|then| recorder.record_then(pending, then));
+            return claim.take().then(|| Batched::One(recording()));
         }
     };
     if tickets.len() > state.config.max_batch {
-        return Some(error(
+        return Some(Batched::Now(error(
             StatusCode::PAYLOAD_TOO_LARGE,
             "batch_too_large",
             format!(
@@ -523,7 +568,7 @@ fn answer_batch(state: &Shared, bundle: &Bundle, bytes: &[u8], claim: &Claim) ->
                 tickets.len(),
                 state.config.max_batch
             ),
-        ));
+        )));
     }
     let mut pending = Vec::with_capacity(tickets.len());
     for ticket in tickets {
@@ -535,10 +580,9 @@ fn answer_batch(state: &Shared, bundle: &Bundle, bytes: &[u8], claim: &Claim) ->
     if !claim.take() {
         return None;
     }
-    Some(match recorder.record_all(pending) {
-        Ok(results) => batch_body(&results),
-        Err(failure) => unrecorded(failure),
-    })
+    Some(Batched::All(hand_over(|then| {
+        recorder.record_all_then(pending, then)
+    })))
 }
 
 /// The batch's answer: a JSON array of each ticket's decision or rejection.
@@ -630,15 +674,27 @@ async fn healthz() -> Response {
     (StatusCode::OK, json_body(&json!({ "status": "ok" }))).into_response()
 }
 
+/// Ready when a bundle serves and the decision log takes records: a
+/// replica whose store is out of reach leaves the load balancer's rotation
+/// until its writer has reconnected.
 async fn readyz(State(state): AppState) -> Response {
-    match state.live.load_full() {
-        Some(loaded) => {
+    let log = state
+        .config
+        .log
+        .as_deref()
+        .map_or(Ok(()), |log| log.ready());
+    match (state.live.load_full(), log) {
+        (Some(loaded), Ok(())) => {
             let digest = &loaded.bundle.policy().digest;
             let body = json!({ "status": "ready", "digest": digest });
             (StatusCode::OK, json_body(&body)).into_response()
         }
-        None => {
-            let body = json!({ "status": "not_ready", "last_reload_error": last_error(&state) });
+        (_, log) => {
+            let body = json!({
+                "status": "not_ready",
+                "last_reload_error": last_error(&state),
+                "decision_log": log.err(),
+            });
             (StatusCode::SERVICE_UNAVAILABLE, json_body(&body)).into_response()
         }
     }

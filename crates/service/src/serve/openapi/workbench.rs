@@ -218,7 +218,7 @@ pub(super) fn schemas(last_error: &Value) -> Vec<(&'static str, Value)> {
     let count = json!({ "type": "integer", "minimum": 0 });
     let summary = strict(json!({
         "seq": count, "id": text, "at": text, "ticket_id": maybe,
-        "verdict": maybe, "rule": maybe, "version": text
+        "verdict": maybe, "rule": maybe, "version": text, "writer": maybe
     }));
     let chain = strict(json!({
         "verified_to_here": { "type": "boolean" }, "records_verified": count, "broken": maybe

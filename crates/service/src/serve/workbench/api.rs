@@ -53,7 +53,7 @@ pub(super) async fn catalog(State(state): AppState) -> Response {
         "catalog": loaded.bundle.catalog(),
         "loaded_at": loaded.loaded_at,
         // The pages read a file log; a store is read with `triage audit`.
-        "decision_log": state.config.log.as_ref().is_some_and(|log| log.file().is_some()),
+        "decision_log": state.config.log.is_some(),
         "base": shown(&state.config.review.base),
         "tickets": shown(&state.config.review.tickets),
     });

@@ -1,7 +1,9 @@
 //! The decision log for auditors: records searched by ticket id, rule,
 //! outcome, vehicle and time, and one record opened with its chain checked
-//! up to it and its decision replayed against its archived bundle. The log
-//! is read from its files (every segment), as `triage audit` reads it.
+//! up to it and its decision replayed against its archived bundle. A file
+//! log is read from its files (every segment), as `triage audit` reads it; a
+//! store is searched in place, every writer's records (a record of a store
+//! is opened with `triage audit show URL`).
 
 use std::path::PathBuf;
 
@@ -53,19 +55,26 @@ impl Search {
     }
 }
 
-/// The log's path, or the answer that there is none.
-fn log_path(state: &Shared) -> Result<PathBuf, Refusal> {
-    let message = match state.config.log.as_ref().map(|log| log.file()) {
-        Some(Some(path)) => return Ok(path),
-        Some(None) => {
-            "this service records in a store; the workbench reads a file log (`triage audit show URL` reads a store)"
-        }
-        None => "this service keeps no decision log (`--decision-log`)",
-    };
+/// Where the service's records are.
+enum Log {
+    File(PathBuf),
+    /// A store's URL.
+    Store(String),
+}
+
+/// The service's log, or the answer that there is none.
+fn log_of(state: &Shared) -> Result<Log, Refusal> {
+    let log = state.config.log.as_ref();
+    if let Some(path) = log.and_then(|log| log.file()) {
+        return Ok(Log::File(path));
+    }
+    if let Some(url) = log.and_then(|log| log.store()) {
+        return Ok(Log::Store(url.to_owned()));
+    }
     Err(Refusal(
         StatusCode::NOT_FOUND,
         "no_decision_log",
-        message.to_owned(),
+        "this service keeps no decision log (`--decision-log`)".to_owned(),
     ))
 }
 
@@ -80,18 +89,19 @@ fn summary(record: &Record) -> Value {
         "verdict": verdict.as_ref().map(|v| &v.label),
         "rule": verdict.as_ref().map(|v| &v.rule),
         "version": record.policy.version,
+        "writer": record.writer,
     })
 }
 
-/// Runs `work` on the log's path off the async threads, within the
-/// request's deadline; `404` when the service keeps no log.
+/// Runs `work` on the log off the async threads, within the request's
+/// deadline; `404` when the service keeps no log.
 async fn on_the_log<W>(state: &Shared, request: Request, work: W) -> Response
 where
-    W: FnOnce(PathBuf) -> Value + Send + 'static,
+    W: FnOnce(Log) -> Value + Send + 'static,
 {
     let deadline = deadline_of(state, request.extensions());
-    match log_path(state) {
-        Ok(path) => off_thread(state, deadline, move || work(path)).await,
+    match log_of(state) {
+        Ok(log) => off_thread(state, deadline, move || work(log)).await,
         Err(refusal) => refusal.into_response(),
     }
 }
@@ -102,8 +112,12 @@ pub(super) async fn search(
     Query(search): Query<Search>,
     request: Request,
 ) -> Response {
-    on_the_log(&state, request, move |path| {
-        let (records, problems) = match all(&path) {
+    on_the_log(&state, request, move |log| {
+        let read = match &log {
+            Log::File(path) => all(path),
+            Log::Store(url) => triage_audit::store::records(url),
+        };
+        let (records, problems) = match read {
             Ok(read) => read,
             Err(e) => return json!({ "error": e.to_string() }),
         };
@@ -127,10 +141,17 @@ pub(super) async fn record(
     Path(seq): Path<u64>,
     request: Request,
 ) -> Response {
-    on_the_log(&state, request, move |path| match opened(&path, seq) {
-        Ok(Some(body)) => body,
-        Ok(None) => json!({ "error": format!("the log has no record {seq}") }),
-        Err(e) => json!({ "error": e.to_string() }),
+    on_the_log(&state, request, move |log| {
+        let Log::File(path) = log else {
+            // A store numbers each writer's records apart: `seq` alone names none.
+            let message = "a store's record is opened with `triage audit show URL --ticket ID`";
+            return json!({ "error": message });
+        };
+        match opened(&path, seq) {
+            Ok(Some(body)) => body,
+            Ok(None) => json!({ "error": format!("the log has no record {seq}") }),
+            Err(e) => json!({ "error": e.to_string() }),
+        }
     })
     .await
 }
