@@ -240,11 +240,7 @@ impl<'a> Trace<'a> {
             result: tried.result,
             reads: Reads(reads.collect()),
             defaulted: defaulted.map(|&i| schema.fields[i].path.clone()).collect(),
-            conditions: Named(
-                self.named(guard, conditions)
-                    .map(|(name, value)| (name.clone(), value))
-                    .collect(),
-            ),
+            conditions: self.named(guard, conditions),
             decided_by: decided_by(guard, tried),
             excluded: None,
         }
@@ -252,17 +248,13 @@ impl<'a> Trace<'a> {
 
     /// The named conditions `guard`'s expression uses by name, with the
     /// value each had, sorted by name.
-    pub fn named(
-        &self,
-        guard: &'a Guard,
-        conditions: &[Option<bool>],
-    ) -> impl Iterator<Item = (&'a Arc<str>, bool)> {
+    fn named(&self, guard: &Guard, conditions: &[Option<bool>]) -> Named {
         let all = &self.bundle.conditions;
-        let mut named: Vec<(&'a Arc<str>, bool)> = (guard.expr.conditions.iter())
-            .filter_map(|&c| Some((&all[c].name, conditions[c]?)))
+        let mut named: Vec<(Arc<str>, bool)> = (guard.expr.conditions.iter())
+            .filter_map(|&c| Some((all[c].name.clone(), conditions[c]?)))
             .collect();
-        named.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        named.into_iter()
+        named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        Named(named)
     }
 }
 
