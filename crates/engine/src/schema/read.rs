@@ -23,7 +23,10 @@ use super::ticket::{Slot, Ticket};
 /// for anything else, to be read by the long way for its problems.
 pub(crate) fn read<'a>(schema: &'a Schema, digest: &'a str, bytes: &'a [u8]) -> Option<Ticket<'a>> {
     let mut sent = vec![None; schema.fields.len()];
-    let mut reader = serde_json::Deserializer::from_slice(strip_bom(bytes));
+    // Checked as UTF-8 once, whole: a reader of `&str` then takes each
+    // string as it is, where one of bytes checks each string on its own.
+    let text = std::str::from_utf8(strip_bom(bytes)).ok()?;
+    let mut reader = serde_json::Deserializer::from_str(text);
     let object = Object {
         schema,
         node: &schema.root,
