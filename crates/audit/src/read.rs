@@ -7,7 +7,7 @@
 //! in order of N, then the current one, as one chain.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 use super::AuditError;
@@ -104,41 +104,70 @@ pub fn files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, AuditError> {
     Ok(all)
 }
 
+/// The most bytes of a line the readers keep: far more than any record
+/// (a ticket is at most a few MiB, its trace bounded by the bundle), far
+/// less than a damaged file can hold (a crash can leave a run of zeros with
+/// no line feed). The rest of a longer line is read past, not kept, so that
+/// reading a log (as the service does to open it or search it) never holds
+/// more than this of it.
+pub const MAX_LINE_BYTES: u64 = 64 << 20;
+
 /// One line of a log file.
 pub struct Line {
     /// Index into the list of files.
     pub file: usize,
     /// 1-based.
     pub number: usize,
+    /// The line's bytes without its line feed; only the first
+    /// [`MAX_LINE_BYTES`] when `cut_short`.
     pub text: Vec<u8>,
     /// Ended by a line feed (the last line of a torn log is not).
     pub complete: bool,
+    /// Longer than [`MAX_LINE_BYTES`], so no record: `text` holds its start.
+    pub cut_short: bool,
 }
 
-/// Calls `each` for every line of `files`, in order; stops when it returns false.
-pub fn lines(files: &[PathBuf], mut each: impl FnMut(Line) -> bool) -> Result<(), AuditError> {
+/// Calls `each` for every line of `files`, in order; stops when it returns
+/// false. Each line is kept up to [`MAX_LINE_BYTES`].
+pub fn lines(files: &[PathBuf], each: impl FnMut(Line) -> bool) -> Result<(), AuditError> {
+    lines_within(files, Some(MAX_LINE_BYTES), each)
+}
+
+/// The same, every line kept whole, however long: for `repair`, which must
+/// save exactly what it cuts.
+pub(crate) fn whole_lines(
+    files: &[PathBuf],
+    each: impl FnMut(Line) -> bool,
+) -> Result<(), AuditError> {
+    lines_within(files, None, each)
+}
+
+fn lines_within(
+    files: &[PathBuf],
+    max: Option<u64>,
+    mut each: impl FnMut(Line) -> bool,
+) -> Result<(), AuditError> {
     for (index, path) in files.iter().enumerate() {
         let file = File::open(path).map_err(AuditError::io("open", path))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut number = 0;
-        loop {
-            let mut text = Vec::new();
-            let read = reader
-                .read_until(b'\n', &mut text)
-                .map_err(AuditError::io("read", path))?;
-            if read == 0 {
-                break;
-            }
+        while let Some((mut text, cut_short)) =
+            next(&mut reader, max).map_err(AuditError::io("read", path))?
+        {
             number += 1;
             let complete = text.last() == Some(&b'\n');
             if complete {
                 text.pop();
+            }
+            if let Some(max) = max.filter(|_| cut_short) {
+                text.truncate(max as usize);
             }
             let line = Line {
                 file: index,
                 number,
                 text,
                 complete,
+                cut_short,
             };
             if !each(line) {
                 return Ok(());
@@ -146,6 +175,43 @@ pub fn lines(files: &[PathBuf], mut each: impl FnMut(Line) -> bool) -> Result<()
         }
     }
     Ok(())
+}
+
+/// The next line of `reader`, its line feed included, kept up to `max`
+/// bytes (and whether it was longer), or `None` at the end. Past `max`, the
+/// rest of the line is read past up to its line feed, which ends the kept
+/// bytes when there is one.
+fn next(reader: &mut impl BufRead, max: Option<u64>) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+    let mut text = Vec::new();
+    let Some(max) = max else {
+        let read = reader.read_until(b'\n', &mut text)?;
+        return Ok((read > 0).then_some((text, false)));
+    };
+    let read = reader.by_ref().take(max + 1).read_until(b'\n', &mut text)?;
+    if read == 0 {
+        return Ok(None);
+    }
+    if text.last() == Some(&b'\n') || (read as u64) <= max {
+        return Ok(Some((text, false)));
+    }
+    // Too long: read past the rest, keeping nothing more of it.
+    loop {
+        let buffer = reader.fill_buf()?;
+        if buffer.is_empty() {
+            return Ok(Some((text, true)));
+        }
+        match buffer.iter().position(|&b| b == b'\n') {
+            Some(at) => {
+                reader.consume(at + 1);
+                text.push(b'\n');
+                return Ok(Some((text, true)));
+            }
+            None => {
+                let all = buffer.len();
+                reader.consume(all);
+            }
+        }
+    }
 }
 
 /// A record with the index of its file and its line number.
@@ -158,7 +224,12 @@ pub fn records(files: &[PathBuf]) -> Result<(Vec<Located>, Vec<String>), AuditEr
     let mut problems = Vec::new();
     lines(files, |line| {
         let at = format!("{}:{}", files[line.file].display(), line.number);
-        if !line.complete {
+        if line.cut_short {
+            problems.push(format!(
+                "{at}: longer than {} MiB, so no decision record",
+                MAX_LINE_BYTES >> 20
+            ));
+        } else if !line.complete {
             problems.push(format!("{at}: torn record (no line end)"));
         } else {
             match serde_json::from_slice::<super::Record>(&line.text) {
@@ -201,4 +272,63 @@ pub fn tickets(path: &Path) -> Result<Vec<serde_json::Value>, String> {
         }
     }
     Ok(tickets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lines of `input` read with a cap of `max`: each one's kept bytes
+    /// and whether it was longer.
+    fn read_all(input: &[u8], max: Option<u64>) -> Vec<(Vec<u8>, bool)> {
+        // A small buffer, so that long lines span many refills.
+        let mut reader = BufReader::with_capacity(4, input);
+        std::iter::from_fn(|| next(&mut reader, max).unwrap()).collect()
+    }
+
+    #[test]
+    fn a_line_past_the_cap_is_read_past_and_only_its_start_kept() {
+        let input = b"12345\n1234567890123\n\n123456789012345";
+        let at = |text: &[u8], cut: bool| (text.to_vec(), cut);
+        assert_eq!(
+            read_all(input, Some(8)),
+            [
+                at(b"12345\n", false),
+                // Its first 9 bytes, the cap and one to tell, then the line feed.
+                at(b"123456789\n", true),
+                at(b"\n", false),
+                at(b"123456789", true),
+            ]
+        );
+        assert_eq!(
+            read_all(input, None),
+            [
+                at(b"12345\n", false),
+                at(b"1234567890123\n", false),
+                at(b"\n", false),
+                at(b"123456789012345", false),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_record_line_past_the_cap_is_a_problem_not_a_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, format!("{{}}\n{}\nnot json\n", "0".repeat(100))).unwrap();
+        let mut seen = Vec::new();
+        lines_within(&[path], Some(10), |line| {
+            seen.push((line.number, line.text.len(), line.complete, line.cut_short));
+            true
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            [
+                (1, 2, true, false),
+                (2, 10, true, true),
+                (3, 8, true, false)
+            ]
+        );
+    }
 }

@@ -74,7 +74,7 @@ fn torn_parts(file: &Path) -> Result<Vec<Cut>, AuditError> {
     // The lines since the last record, which are torn if no record follows.
     let mut tail: Option<Cut> = None;
     let mut offset = 0u64;
-    read::lines(&[file.to_path_buf()], |line| {
+    read::whole_lines(&[file.to_path_buf()], |line| {
         let length = line.text.len() as u64 + u64::from(line.complete);
         let record = line.complete && is_object(&line.text);
         let fragment = match (line.complete && !record).then(|| record_start(&line.text)) {
