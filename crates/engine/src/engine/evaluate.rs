@@ -112,7 +112,6 @@ impl<'a> Run<'a> {
             outcome: rule.outcome,
             action: &rule.action,
             step: None,
-            fallback: false,
         };
         let Some(path_index) = rule.path else {
             return Ok(route);
@@ -144,7 +143,6 @@ impl<'a> Run<'a> {
         };
         route.outcome = fallback.outcome;
         route.action = &fallback.action;
-        route.fallback = true;
         let path = path_index as u32;
         self.steps.push(Step::Fallback { path });
         Ok(route)
@@ -185,7 +183,6 @@ impl<'a> Run<'a> {
             rule,
             outcome: route.outcome,
             step: route.step,
-            fallback: route.fallback,
             action,
         }
     }

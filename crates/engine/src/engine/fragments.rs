@@ -11,9 +11,9 @@ pub(crate) type Json = Box<[u8]>;
 /// The bundle's text as JSON, by the same indices as the model.
 pub(crate) struct Fragments {
     /// Per rule: its trace entry up to its result.
-    pub rules: Vec<Tried>,
+    pub rules: Vec<Prepared>,
     /// Per path, per step: the same.
-    pub steps: Vec<Vec<Tried>>,
+    pub steps: Vec<Vec<Prepared>>,
     /// Per path: its whole fallback entry.
     pub fallbacks: Vec<Json>,
     /// Per field: its path, quoted.
@@ -40,7 +40,7 @@ pub(crate) struct Fragments {
 }
 
 /// A rule's or path step's trace entry, prepared.
-pub(crate) struct Tried {
+pub(crate) struct Prepared {
     /// `{"kind":…,"id":…` (and `"path":…` for a step).
     pub head: Json,
     /// Per operand of a top-level `&&`/`||`: `,"decided_by":"<operand>"`.
@@ -56,7 +56,7 @@ impl Fragments {
         Fragments {
             rules: (bundle.rules.iter())
                 .map(|r| {
-                    tried(
+                    prepared(
                         bundle,
                         &r.guard,
                         &format!("{{\"kind\":\"rule\",\"id\":{}", text(&r.id)),
@@ -93,7 +93,7 @@ impl Fragments {
     }
 }
 
-fn path_steps(bundle: &Compiled, path: &crate::model::PathDef) -> Vec<Tried> {
+fn path_steps(bundle: &Compiled, path: &crate::model::PathDef) -> Vec<Prepared> {
     let path_id = text(&path.id);
     (path.steps.iter())
         .map(|s| {
@@ -101,16 +101,16 @@ fn path_steps(bundle: &Compiled, path: &crate::model::PathDef) -> Vec<Tried> {
                 "{{\"kind\":\"path_step\",\"id\":{},\"path\":{path_id}",
                 text(&s.id)
             );
-            tried(bundle, &s.guard, &head)
+            prepared(bundle, &s.guard, &head)
         })
         .collect()
 }
 
-fn tried(bundle: &Compiled, guard: &Guard, head: &str) -> Tried {
+fn prepared(bundle: &Compiled, guard: &Guard, head: &str) -> Prepared {
     let parts = guard.expr.parts.iter().flatten();
     let mut named = guard.expr.conditions.clone();
     named.sort_by(|&a, &b| bundle.conditions[a].name.cmp(&bundle.conditions[b].name));
-    Tried {
+    Prepared {
         head: head.as_bytes().into(),
         parts: parts
             .map(|p| format!(",\"decided_by\":{}", text(p)).into_bytes().into())

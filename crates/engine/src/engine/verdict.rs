@@ -17,7 +17,7 @@ use crate::schema::Ticket;
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Step {
     /// The rule at `rule`; `part`: the operand of its top-level `&&`/`||`
-    /// that decided, when known.
+    /// that decided, when known (never for an `error` result).
     Rule {
         rule: u32,
         result: StepResult,
@@ -41,9 +41,9 @@ pub(crate) enum Step {
 pub(crate) struct Route<'a> {
     pub outcome: usize,
     pub action: &'a ActionSel,
-    /// The step that chose the vehicle.
+    /// The step that chose the vehicle; none along a path means its
+    /// fallback applied.
     pub step: Option<usize>,
-    pub fallback: bool,
 }
 
 /// What rendering a trace reads besides the steps and the conditions' values.
@@ -67,9 +67,9 @@ pub struct Verdict<'a> {
     pub(crate) steps: Vec<Step>,
     pub(crate) rule: usize,
     pub(crate) outcome: usize,
-    /// The path step that chose the vehicle.
+    /// The path step that chose the vehicle; none along the rule's path
+    /// means the path's fallback applied (else there is no verdict).
     pub(crate) step: Option<usize>,
-    pub(crate) fallback: bool,
     pub(crate) action: usize,
 }
 
@@ -90,9 +90,25 @@ impl<'a> Verdict<'a> {
 
     /// The vehicle id, if a path step chose one.
     pub fn vehicle(&self) -> Option<&'a Arc<str>> {
-        let (bundle, step) = (self.trace.bundle, self.step?);
-        let path = bundle.rules[self.rule].path?;
-        Some(&bundle.vehicles[bundle.paths[path].steps[step].vehicle].id)
+        Some(&self.trace.bundle.vehicles[self.vehicle_index()?].id)
+    }
+
+    /// The place of the path the deciding rule named, if it named one.
+    pub(crate) fn path(&self) -> Option<usize> {
+        self.trace.bundle.rules[self.rule].path
+    }
+
+    /// The place of the vehicle a path step chose, if one did.
+    pub(crate) fn vehicle_index(&self) -> Option<usize> {
+        let bundle = self.trace.bundle;
+        Some(bundle.paths[self.path()?].steps[self.step?].vehicle)
+    }
+
+    /// Whether the requester's role may take the action.
+    pub(crate) fn allowed(&self) -> bool {
+        let role = self.role();
+        let roles = &self.trace.bundle.actions[self.action].roles;
+        roles.iter().any(|r| **r == *role)
     }
 
     /// The id of the rule that decided.
@@ -104,9 +120,8 @@ impl<'a> Verdict<'a> {
     pub fn decision(&self) -> Decision {
         let bundle = self.trace.bundle;
         let rule = &bundle.rules[self.rule];
-        let path = rule.path.map(|p| &bundle.paths[p]);
+        let path = self.path().map(|p| &bundle.paths[p]);
         let action = &bundle.actions[self.action];
-        let role = self.role();
         Decision {
             ticket_id: self.text(bundle.schema.id_field).into(),
             outcome: self.outcome().clone(),
@@ -116,8 +131,8 @@ impl<'a> Verdict<'a> {
             path_step: path.zip(self.step).map(|(p, s)| p.steps[s].id.clone()),
             action: action.id.clone(),
             requester: Requester {
-                allowed: action.roles.iter().any(|r| **r == *role),
-                role: role.into(),
+                role: self.role().into(),
+                allowed: self.allowed(),
             },
             allowed_roles: action.roles.clone(),
             rationale: self.rationale().cloned().collect(),
@@ -139,11 +154,11 @@ impl<'a> Verdict<'a> {
     pub(crate) fn rationale(&self) -> impl Iterator<Item = &'a Arc<str>> {
         let bundle = self.trace.bundle;
         let rule = &bundle.rules[self.rule];
-        let path = rule.path.map(|p| &bundle.paths[p]);
+        let path = self.path().map(|p| &bundle.paths[p]);
         let step = path.zip(self.step).map(|(p, s)| &p.steps[s].rationale);
         let fallback = path
             .and_then(|p| p.fallback.as_ref())
-            .filter(|_| self.fallback)
+            .filter(|_| self.step.is_none())
             .map(|f| &f.rationale);
         std::iter::once(&rule.rationale).chain(step).chain(fallback)
     }
@@ -260,16 +275,14 @@ impl<'a> Trace<'a> {
 
 /// How a guard came out: its result, and the operand that decided.
 #[derive(Clone, Copy)]
-pub(crate) struct Tried {
-    pub result: StepResult,
-    pub part: Option<u32>,
+struct Tried {
+    result: StepResult,
+    part: Option<u32>,
 }
 
-/// The operand, as written, that decided `guard`, when known.
-pub(crate) fn decided_by(guard: &Guard, tried: Tried) -> Option<Arc<str>> {
-    if tried.result == StepResult::Error {
-        return None;
-    }
+/// The operand, as written, that decided `guard`, when known (a step that
+/// failed carries none).
+fn decided_by(guard: &Guard, tried: Tried) -> Option<Arc<str>> {
     let parts = guard.expr.parts.as_ref()?;
     parts.get(tried.part? as usize).cloned()
 }

@@ -3,7 +3,7 @@
 //! without building the decision, its trace entries or their values first.
 //! The bundle's own text comes escaped already (`fragments`).
 
-use crate::engine::fragments::{Fragments, Tried as Prepared, string};
+use crate::engine::fragments::{Fragments, Prepared, string};
 use crate::engine::verdict::{Step, Trace, Verdict};
 use crate::model::decision::StepResult;
 use crate::schema::Slot;
@@ -12,34 +12,25 @@ impl Verdict<'_> {
     /// Writes the decision's JSON to `out`: the same bytes as
     /// `serde_json::to_writer(out, &self.decision())`.
     pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
-        let (bundle, json) = (self.trace.bundle, self.json);
-        let rule = &bundle.rules[self.rule];
-        let along = rule.path.map(|p| (p, self.step));
+        let json = self.json;
+        let path = self.path();
         out.extend_from_slice(b"{\"ticket_id\":");
-        string(out, self.text(bundle.schema.id_field));
+        string(out, self.text(self.trace.bundle.schema.id_field));
         out.extend_from_slice(b",\"outcome\":");
         out.extend_from_slice(&json.outcomes[self.outcome]);
-        let vehicle = along.and_then(|(p, s)| Some(bundle.paths[p].steps[s?].vehicle));
-        optional(
-            out,
-            b",\"vehicle\":",
-            vehicle.map(|v| &json.vehicles[v][..]),
-        );
+        let vehicle = self.vehicle_index().map(|v| &json.vehicles[v][..]);
+        optional(out, b",\"vehicle\":", vehicle);
         out.extend_from_slice(b",\"rule\":");
         out.extend_from_slice(&json.rule_ids[self.rule]);
-        optional(
-            out,
-            b",\"path\":",
-            along.map(|(p, _)| &json.path_ids[p][..]),
-        );
-        let step = along.and_then(|(p, s)| Some(&json.step_ids[p][s?][..]));
+        optional(out, b",\"path\":", path.map(|p| &json.path_ids[p][..]));
+        let step = path.zip(self.step).map(|(p, s)| &json.step_ids[p][s][..]);
         optional(out, b",\"path_step\":", step);
         out.extend_from_slice(b",\"action\":");
         out.extend_from_slice(&json.actions[self.action]);
         self.requester(out);
         out.extend_from_slice(b",\"allowed_roles\":");
         out.extend_from_slice(&json.allowed_roles[self.action]);
-        self.rationale_json(out, along);
+        self.rationale_json(out);
         out.extend_from_slice(&json.policy);
         out.extend_from_slice(b",\"trace\":[");
         for (i, step) in self.steps.iter().enumerate() {
@@ -53,24 +44,23 @@ impl Verdict<'_> {
     }
 
     fn requester(&self, out: &mut Vec<u8>) {
-        let role = self.role();
         out.extend_from_slice(b",\"requester\":{\"role\":");
-        string(out, role);
-        let roles = &self.trace.bundle.actions[self.action].roles;
-        out.extend_from_slice(match roles.iter().any(|r| **r == *role) {
+        string(out, self.role());
+        out.extend_from_slice(match self.allowed() {
             true => b",\"allowed\":true}",
             false => b",\"allowed\":false}",
         });
     }
 
-    fn rationale_json(&self, out: &mut Vec<u8>, along: Option<(usize, Option<usize>)>) {
+    /// The rationales, as [`Verdict::rationale`] lists them.
+    fn rationale_json(&self, out: &mut Vec<u8>) {
         let json = self.json;
         out.extend_from_slice(b",\"rationale\":[");
         out.extend_from_slice(&json.rule_rationales[self.rule]);
-        let then = match along {
-            Some((p, Some(s))) => Some(&json.step_rationales[p][s]),
-            Some((p, None)) if self.fallback => json.fallback_rationales[p].as_ref(),
-            _ => None,
+        let then = match (self.path(), self.step) {
+            (Some(p), Some(s)) => Some(&json.step_rationales[p][s]),
+            (Some(p), None) => json.fallback_rationales[p].as_ref(),
+            (None, _) => None,
         };
         if let Some(then) = then {
             out.push(b',');
@@ -135,8 +125,7 @@ impl Verdict<'_> {
         if prepared.named.iter().any(|&c| self.conditions[c].is_some()) {
             out.push(b'}');
         }
-        let decided = part.filter(|_| result != StepResult::Error);
-        if let Some(part) = decided.and_then(|p| prepared.parts.get(p as usize)) {
+        if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {
             out.extend_from_slice(part);
         }
         out.push(b'}');
