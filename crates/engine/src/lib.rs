@@ -50,7 +50,7 @@ pub use engine::catalog::{
     ActionInfo, Catalog, ConditionInfo, ConstraintInfo, FallbackInfo, FieldInfo, OutcomeInfo,
     PathInfo, RuleInfo, SetInfo, StepInfo, TicketInfo,
 };
-pub use engine::{Bundle, Verdict};
+pub use engine::{Bundle, Verdict, Written};
 pub use load::source::{MANIFEST, MAX_BUNDLE_BYTES, MAX_FILE_BYTES};
 pub use load::{PolicyFile, digest};
 pub use model::Described;

@@ -39,6 +39,11 @@ fn fast_way(bundle: &Bundle, bytes: &[u8]) -> Option<String> {
                 rendered, out,
                 "the rendered decision and the written one differ"
             );
+            // The short way whole writes the same after what `out` held.
+            let mut whole = b"before".to_vec();
+            let written = bundle.write_decision(bytes, &mut whole).unwrap();
+            assert_eq!((&whole[..6], &whole[6..]), (&b"before"[..], &out[..]));
+            assert_eq!(written.outcome, verdict.outcome());
             String::from_utf8(out).unwrap()
         }
         Err(rejection) => serde_json::to_string(&rejection).unwrap(),

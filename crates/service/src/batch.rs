@@ -343,11 +343,9 @@ fn work(
     }
 }
 
-/// Decides `line` the short way, when nothing is to be recorded and it is a
-/// ticket the bundle decides: read straight into the bundle's layout, the
-/// decision written straight to `out` (the bytes the long way writes).
-/// `false` for any other line (not a valid ticket, or refused by the
-/// bundle), which then goes the long way, the one that words problems.
+/// Decides `line` the short way ([`Bundle::write_decision`]) when nothing
+/// is to be recorded, and counts it; `false` for a line that must go the
+/// long way.
 fn decided_straight(
     bundle: &Bundle,
     line: &[u8],
@@ -355,21 +353,13 @@ fn decided_straight(
     summary: &mut Summary,
     counts: &mut OutcomeCounts,
 ) -> bool {
-    let Some(ticket) = bundle.read_ticket(line) else {
+    let Some(written) = bundle.write_decision(line, out) else {
         return false;
     };
-    let Ok(verdict) = bundle.decide_ticket(&ticket) else {
-        return false;
-    };
-    let start = out.len();
-    if verdict.write_json(out).is_err() {
-        out.truncate(start);
-        return false;
-    }
     out.push(b'\n');
     summary.lines += 1;
     summary.decided += 1;
-    counts.count(verdict.outcome(), verdict.vehicle());
+    counts.count(written.outcome, written.vehicle);
     true
 }
 

@@ -31,6 +31,16 @@ pub struct Bundle {
     pub(crate) json: Arc<Fragments>,
 }
 
+/// What [`Bundle::write_decision`] wrote: the decision's outcome and
+/// vehicle, for counting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Written<'a> {
+    /// The outcome id.
+    pub outcome: &'a Arc<str>,
+    /// The vehicle id, if a path step chose one.
+    pub vehicle: Option<&'a Arc<str>>,
+}
+
 impl std::fmt::Debug for Bundle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bundle")
@@ -108,6 +118,28 @@ impl Bundle {
         }
         let index = self.indexed.then_some(&*self.index);
         crate::engine::evaluate::decide(&self.inner, index, &self.json, ticket, self.native)
+    }
+
+    /// The short way whole: the JSON ticket in `bytes` read straight
+    /// ([`Bundle::read_ticket`]), decided, and its decision's JSON appended
+    /// to `out` ([`Verdict::write_json`]); its outcome and vehicle are
+    /// returned. `None`, with `out` as it was, for bytes the short reader
+    /// does not take or a ticket the bundle refuses: those go the long way
+    /// ([`parse_ticket`](crate::parse_ticket) and [`Bundle::decide`]), which
+    /// words the answer.
+    pub fn write_decision(&self, bytes: &[u8], out: &mut Vec<u8>) -> Option<Written<'_>> {
+        let ticket = self.read_ticket(bytes)?;
+        let verdict = self.decide_ticket(&ticket).ok()?;
+        let start = out.len();
+        if verdict.write_json(out).is_err() {
+            out.truncate(start);
+            return None;
+        }
+        let inner = &*self.inner;
+        Some(Written {
+            outcome: &inner.outcomes[verdict.outcome].id,
+            vehicle: verdict.vehicle_index().map(|v| &inner.vehicles[v].id),
+        })
     }
 
     /// The same bundle deciding without its rule index: every rule before the

@@ -9,5 +9,5 @@ pub(crate) mod index;
 pub(crate) mod verdict;
 mod write;
 
-pub use bundle::Bundle;
+pub use bundle::{Bundle, Written};
 pub use verdict::Verdict;

@@ -449,20 +449,15 @@ enum Reply {
     Recorded(Box<Recording<Answer>>),
 }
 
-/// The decision of `bytes` read and written the short way, when there is
-/// no log to record it in and the bundle decides it (the bytes the long way
-/// writes); `None` for a body that must go the long way, which words every
-/// problem.
+/// The decision of `bytes` read and written the short way
+/// ([`Bundle::write_decision`]) and counted, when there is no log to record
+/// it in; `None` for a body that must go the long way.
 fn straight(state: &Shared, bundle: &Bundle, bytes: &[u8]) -> Option<Vec<u8>> {
     let started = Instant::now();
-    let ticket = bundle.read_ticket(bytes)?;
-    let verdict = bundle.decide_ticket(&ticket).ok()?;
-    let took = started.elapsed();
     let mut body = Vec::with_capacity(2048);
-    verdict.write_json(&mut body).ok()?;
-    state
-        .metrics
-        .decided_as(verdict.outcome(), verdict.vehicle(), took);
+    let written = bundle.write_decision(bytes, &mut body)?;
+    let took = started.elapsed();
+    (state.metrics).decided_as(written.outcome, written.vehicle, took);
     Some(body)
 }
 
