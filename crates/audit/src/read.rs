@@ -151,23 +151,14 @@ fn lines_within(
         let file = File::open(path).map_err(AuditError::io("open", path))?;
         let mut reader = BufReader::with_capacity(1 << 20, file);
         let mut number = 0;
-        while let Some((mut text, cut_short)) =
-            next(&mut reader, max).map_err(AuditError::io("read", path))?
-        {
+        while let Some(read) = next(&mut reader, max).map_err(AuditError::io("read", path))? {
             number += 1;
-            let complete = text.last() == Some(&b'\n');
-            if complete {
-                text.pop();
-            }
-            if let Some(max) = max.filter(|_| cut_short) {
-                text.truncate(max as usize);
-            }
             let line = Line {
                 file: index,
                 number,
-                text,
-                complete,
-                cut_short,
+                text: read.text,
+                complete: read.complete,
+                cut_short: read.cut_short,
             };
             if !each(line) {
                 return Ok(());
@@ -177,38 +168,64 @@ fn lines_within(
     Ok(())
 }
 
-/// The next line of `reader`, its line feed included, kept up to `max`
-/// bytes (and whether it was longer), or `None` at the end. Past `max`, the
-/// rest of the line is read past up to its line feed, which ends the kept
-/// bytes when there is one.
-fn next(reader: &mut impl BufRead, max: Option<u64>) -> std::io::Result<Option<(Vec<u8>, bool)>> {
+/// A line as `next` reads it.
+struct Taken {
+    /// Without its line feed; at most the cap.
+    text: Vec<u8>,
+    complete: bool,
+    cut_short: bool,
+}
+
+/// The next line of `reader`, kept up to `max` bytes, or `None` at the end;
+/// the rest of a longer line is read past up to its line feed.
+fn next(reader: &mut impl BufRead, max: Option<u64>) -> std::io::Result<Option<Taken>> {
     let mut text = Vec::new();
-    let Some(max) = max else {
-        let read = reader.read_until(b'\n', &mut text)?;
-        return Ok((read > 0).then_some((text, false)));
+    let read = match max {
+        Some(max) => reader.by_ref().take(max + 1).read_until(b'\n', &mut text)?,
+        None => reader.read_until(b'\n', &mut text)?,
     };
-    let read = reader.by_ref().take(max + 1).read_until(b'\n', &mut text)?;
     if read == 0 {
         return Ok(None);
     }
-    if text.last() == Some(&b'\n') || (read as u64) <= max {
-        return Ok(Some((text, false)));
+    let mut complete = text.last() == Some(&b'\n');
+    let cut_short = !complete && max.is_some_and(|max| read as u64 > max);
+    if complete {
+        text.pop();
     }
-    // Too long: read past the rest, keeping nothing more of it.
+    if let (true, Some(max)) = (cut_short, max) {
+        text.truncate(max as usize);
+        complete = read_past_line(reader)?.1;
+    }
+    Ok(Some(Taken {
+        text,
+        complete,
+        cut_short,
+    }))
+}
+
+/// Reads past the rest of a line, through its line feed, keeping nothing:
+/// how many bytes came before the line feed, and whether there was one (or
+/// the input ended first).
+pub fn read_past_line(reader: &mut dyn BufRead) -> std::io::Result<(u64, bool)> {
+    let mut skipped = 0;
     loop {
-        let buffer = reader.fill_buf()?;
+        let buffer = match reader.fill_buf() {
+            Ok(buffer) => buffer,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
         if buffer.is_empty() {
-            return Ok(Some((text, true)));
+            return Ok((skipped, false));
         }
         match buffer.iter().position(|&b| b == b'\n') {
             Some(at) => {
                 reader.consume(at + 1);
-                text.push(b'\n');
-                return Ok(Some((text, true)));
+                return Ok((skipped + at as u64, true));
             }
             None => {
                 let all = buffer.len();
                 reader.consume(all);
+                skipped += all as u64;
             }
         }
     }
@@ -278,35 +295,36 @@ pub fn tickets(path: &Path) -> Result<Vec<serde_json::Value>, String> {
 mod tests {
     use super::*;
 
-    /// The lines of `input` read with a cap of `max`: each one's kept bytes
-    /// and whether it was longer.
-    fn read_all(input: &[u8], max: Option<u64>) -> Vec<(Vec<u8>, bool)> {
+    /// The lines of `input` read with a cap of `max`: each one's kept bytes,
+    /// whether it ended in a line feed, and whether it was longer.
+    fn read_all(input: &[u8], max: Option<u64>) -> Vec<(Vec<u8>, bool, bool)> {
         // A small buffer, so that long lines span many refills.
         let mut reader = BufReader::with_capacity(4, input);
-        std::iter::from_fn(|| next(&mut reader, max).unwrap()).collect()
+        std::iter::from_fn(|| next(&mut reader, max).unwrap())
+            .map(|r| (r.text, r.complete, r.cut_short))
+            .collect()
     }
 
     #[test]
     fn a_line_past_the_cap_is_read_past_and_only_its_start_kept() {
         let input = b"12345\n1234567890123\n\n123456789012345";
-        let at = |text: &[u8], cut: bool| (text.to_vec(), cut);
+        let at = |text: &[u8], complete: bool, cut: bool| (text.to_vec(), complete, cut);
         assert_eq!(
             read_all(input, Some(8)),
             [
-                at(b"12345\n", false),
-                // Its first 9 bytes, the cap and one to tell, then the line feed.
-                at(b"123456789\n", true),
-                at(b"\n", false),
-                at(b"123456789", true),
+                at(b"12345", true, false),
+                at(b"12345678", true, true),
+                at(b"", true, false),
+                at(b"12345678", false, true),
             ]
         );
         assert_eq!(
             read_all(input, None),
             [
-                at(b"12345\n", false),
-                at(b"1234567890123\n", false),
-                at(b"\n", false),
-                at(b"123456789012345", false),
+                at(b"12345", true, false),
+                at(b"1234567890123", true, false),
+                at(b"", true, false),
+                at(b"123456789012345", false, false),
             ]
         );
     }

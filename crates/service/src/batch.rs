@@ -264,29 +264,9 @@ fn next_line(input: &mut dyn BufRead, max: usize) -> io::Result<Option<(Line, u6
         };
         return Ok(Some((line, n as u64)));
     }
-    let mut skipped = n as u64;
-    loop {
-        let buffer = match input.fill_buf() {
-            Ok(buffer) => buffer,
-            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
-            Err(error) => return Err(error),
-        };
-        if buffer.is_empty() {
-            return Ok(Some((Line::TooLong(skipped), skipped)));
-        }
-        match buffer.iter().position(|&b| b == b'\n') {
-            Some(at) => {
-                input.consume(at + 1);
-                let line = Line::TooLong(skipped + at as u64);
-                return Ok(Some((line, skipped + at as u64 + 1)));
-            }
-            None => {
-                let all = buffer.len();
-                input.consume(all);
-                skipped += all as u64;
-            }
-        }
-    }
+    let (rest, ended) = triage_audit::read::read_past_line(input)?;
+    let length = n as u64 + rest;
+    Ok(Some((Line::TooLong(length), length + u64::from(ended))))
 }
 
 fn work(
