@@ -139,6 +139,12 @@ struct Queue {
     /// Why the writer takes no records until it has reloaded its head.
     stale: Option<String>,
     closing: bool,
+    /// The committing thread waits for records: only then must a caller
+    /// that queues some wake it (a wake-up is a system call).
+    idle: bool,
+    /// Callers of [`Journal::append_all`] waiting for a commit: only then
+    /// must a commit wake them.
+    blocked: usize,
     /// Signs the chain's head, when the writer was given a key.
     checkpoints: Option<Checkpointer>,
 }
@@ -175,6 +181,8 @@ impl StoreWriter {
                 failures: Vec::new(),
                 stale: None,
                 closing: false,
+                idle: false,
+                blocked: 0,
                 checkpoints,
             }),
             queued: Condvar::new(),
@@ -210,7 +218,7 @@ impl Journal for StoreWriter {
         }
         let (ids, last) = queue.seal(entries, prepared)?;
         let failures = queue.failures.len();
-        shared.queued.notify_one();
+        shared.wake(&queue);
         loop {
             if let Some((floor, why)) = queue.failures.get(failures) {
                 return match *floor >= last {
@@ -223,10 +231,12 @@ impl Journal for StoreWriter {
             if queue.committed >= last {
                 return Ok(ids);
             }
+            queue.blocked += 1;
             queue = shared
                 .committed
                 .wait(queue)
                 .map_err(|_| AuditError::Poisoned)?;
+            queue.blocked -= 1;
         }
     }
 
@@ -251,7 +261,7 @@ impl Journal for StoreWriter {
         match queue.seal(entries, prepared) {
             Ok((ids, last)) => {
                 queue.waiters.push(Waiter { last, ids, then });
-                shared.queued.notify_one();
+                shared.wake(&queue);
             }
             Err(error) => {
                 drop(queue);
@@ -355,6 +365,13 @@ impl Shared {
         entries.iter().map(prepare).collect()
     }
 
+    /// Wakes the committing thread for records just queued, if it waits.
+    fn wake(&self, queue: &Queue) {
+        if queue.idle {
+            self.queued.notify_one();
+        }
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Queue>, AuditError> {
         self.queue.lock().map_err(|_| AuditError::Poisoned)
     }
@@ -409,8 +426,11 @@ impl Shared {
                     (self.failed(&mut queue, why.clone()), Some(why))
                 }
             };
+            let blocked = queue.blocked > 0;
             drop(queue);
-            self.committed.notify_all();
+            if blocked {
+                self.committed.notify_all();
+            }
             self.tell(told);
             // Signed only once the record it names is committed.
             if let (Ok(()), Some(signed)) = (done, checkpoint) {
@@ -443,8 +463,10 @@ impl Shared {
     fn next(&self) -> Option<Step> {
         let mut queue = self.queue.lock().ok()?;
         if queue.rows.is_empty() && queue.stale.is_none() && !queue.closing {
+            queue.idle = true;
             let waited = self.queued.wait_timeout(queue, PROBE).ok()?;
             queue = waited.0;
+            queue.idle = false;
             if waited.1.timed_out() && queue.rows.is_empty() && !queue.closing {
                 return Some(Step::Probe);
             }
