@@ -350,6 +350,9 @@ fn metrics_count_decisions_errors_and_requests() {
         1.0,
     );
     assert!(text.contains("# TYPE triage_decision_duration_seconds histogram"));
+    // Every expression of the shipped pack runs natively: it decides in place.
+    let in_place = crate::serve_support::metric(&text, "triage_policy_decides_in_place");
+    assert_eq!(in_place, 1.0);
 }
 
 #[test]

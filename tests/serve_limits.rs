@@ -130,6 +130,8 @@ fn a_slow_rule_is_answered_503_at_the_deadline_unrecorded_while_probes_answer() 
         metric(&metrics, "triage_decision_duration_seconds_count"),
         0.0
     );
+    // A bundle with a rule only rhai runs decides on decision threads.
+    assert_eq!(metric(&metrics, "triage_policy_decides_in_place"), 0.0);
     // A ticket that waits for the busy thread past its deadline is not decided either.
     assert!(is_late(&decide(&fast)));
 

@@ -10,6 +10,7 @@ use crate::diagnostic::{BundleError, Problem};
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
 use crate::engine::verdict::Verdict;
+use crate::expr::Expression;
 use crate::load::PolicyFile;
 use crate::model::decision::{Decision, PolicyRef, Rejection};
 use crate::model::{Compiled, Described};
@@ -161,6 +162,18 @@ impl Bundle {
         !self.index.is_empty()
     }
 
+    /// How many expressions a decision evaluates at most, when every
+    /// expression of the bundle has a native form; `None` when one is run
+    /// by rhai alone. With a bound, a decision's time is bounded by the
+    /// bundle's size: no loop, call or string built that only the operation
+    /// limit would stop (rhai answers only where a native form gives up on
+    /// a ticket, for the same plain comparisons). A service can then decide
+    /// in place rather than on a thread of its own.
+    pub fn native_bound(&self) -> Option<usize> {
+        let all = expressions(&self.inner);
+        all.iter().all(|e| e.native.is_some()).then_some(all.len())
+    }
+
     /// The same bundle with every expression run by rhai, even those that
     /// have a native form. Its decisions are the same, byte for byte; it
     /// exists so that can be checked, and costs several times more a ticket.
@@ -252,31 +265,33 @@ impl Bundle {
     }
 }
 
+/// Every expression of the bundle that can be evaluated: its conditions,
+/// then its constraints', rules' and path steps' guards (not those that
+/// always hold).
+fn expressions(b: &Compiled) -> Vec<&Expression> {
+    let guards = b.constraints.iter().map(|c| &c.guard);
+    let guards = guards.chain(b.rules.iter().map(|r| &r.guard));
+    let guards = guards.chain(
+        b.paths
+            .iter()
+            .flat_map(|p| p.steps.iter().map(|s| &s.guard)),
+    );
+    b.conditions
+        .iter()
+        .map(|c| &c.expr)
+        .chain(guards.map(|g| &g.expr))
+        .filter(|e| !e.always)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expr::Expression;
 
     #[test]
     fn bundle_is_send_and_sync() {
         fn check<T: Send + Sync + Clone>() {}
         check::<Bundle>();
-    }
-
-    fn expressions(b: &Compiled) -> Vec<&Expression> {
-        let guards = b.constraints.iter().map(|c| &c.guard);
-        let guards = guards.chain(b.rules.iter().map(|r| &r.guard));
-        let guards = guards.chain(
-            b.paths
-                .iter()
-                .flat_map(|p| p.steps.iter().map(|s| &s.guard)),
-        );
-        b.conditions
-            .iter()
-            .map(|c| &c.expr)
-            .chain(guards.map(|g| &g.expr))
-            .filter(|e| !e.always)
-            .collect()
     }
 
     /// A pack whose conditions fall back to rhai still decides, only slower;
@@ -285,6 +300,7 @@ mod tests {
     fn every_condition_of_the_shipped_pack_runs_natively() {
         let bundle = Bundle::load(concat!(env!("CARGO_MANIFEST_DIR"), "/../../policies")).unwrap();
         let all = expressions(&bundle.inner);
+        assert_eq!(bundle.native_bound(), Some(all.len()));
         assert!(all.len() > 10);
         for expr in all {
             assert!(expr.native.is_some(), "{} stays with rhai", expr.source);

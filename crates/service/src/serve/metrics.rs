@@ -115,7 +115,9 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition of every counter, in a fixed order.
-    pub(crate) fn render(&self, serving: Option<&PolicyRef>) -> String {
+    /// `serving`: the bundle serving decisions, and whether it decides in
+    /// place (on the request's thread).
+    pub(crate) fn render(&self, serving: Option<(&PolicyRef, bool)>) -> String {
         let mut s = String::with_capacity(4096);
         self.render_decisions(&mut s);
         self.latency.render(&mut s);
@@ -233,15 +235,15 @@ impl Metrics {
     }
 }
 
-/// The bundle serving decisions, if one is loaded.
-fn render_policy(s: &mut String, serving: Option<&PolicyRef>) {
+/// The bundle serving decisions, if one is loaded, and where it decides.
+fn render_policy(s: &mut String, serving: Option<(&PolicyRef, bool)>) {
     header(
         s,
         "triage_policy_info",
         "gauge",
         "The policy bundle serving decisions.",
     );
-    if let Some(p) = serving {
+    if let Some((p, _)) = serving {
         let _ = writeln!(
             s,
             "triage_policy_info{{name=\"{}\",version=\"{}\",digest=\"{}\"}} 1",
@@ -249,6 +251,12 @@ fn render_policy(s: &mut String, serving: Option<&PolicyRef>) {
             escape(&p.version),
             escape(&p.digest)
         );
+    }
+    let name = "triage_policy_decides_in_place";
+    let help = "1 when the serving bundle decides on the request's own thread (every expression native, few enough), 0 when on decision threads.";
+    header(s, name, "gauge", help);
+    if let Some((_, in_place)) = serving {
+        let _ = writeln!(s, "{name} {}", u8::from(in_place));
     }
 }
 

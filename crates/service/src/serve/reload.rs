@@ -72,6 +72,7 @@ fn swap_in(state: &State, cause: &str, bundle: Bundle, approval: Option<Approved
     }
     let approval_id = approval.as_ref().map(|a| a.id.clone());
     let loaded = Arc::new(Loaded {
+        in_place: super::state::in_place(&bundle),
         bundle,
         loaded_at: now(),
         approval,

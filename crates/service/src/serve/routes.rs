@@ -466,6 +466,7 @@ async fn decide(State(state): AppState, request: Request) -> Response {
         Ok(all) => all,
         Err(refusal) => return refusal.into_response(),
     };
+    let in_place = loaded.in_place;
     let shared = Arc::clone(&state);
     let work = move |claim: &Claim| {
         if shared.config.log.is_none()
@@ -481,7 +482,7 @@ async fn decide(State(state): AppState, request: Request) -> Response {
             })))
         })
     };
-    match deadline::run(&state.deciders, deadline, work).await {
+    match deadline::run(&state.deciders, deadline, in_place, work).await {
         Ran::Done(Reply::Straight(body)) => (StatusCode::OK, json_bytes(body)).into_response(),
         Ran::Done(Reply::Recorded(recording)) => recorded(confirmed(*recording).await),
         Ran::Late => late(&state),
@@ -500,7 +501,9 @@ async fn decide_batch(State(state): AppState, request: Request) -> Response {
     };
     let shared = Arc::clone(&state);
     let work = move |claim: &Claim| answer_batch(&shared, &loaded.bundle, &bytes, claim);
-    match deadline::run(&state.deciders, deadline, work).await {
+    // A batch goes to a decision thread whatever its bundle: its many
+    // decisions would hold the connection's thread, and its hop is shared.
+    match deadline::run(&state.deciders, deadline, false, work).await {
         Ran::Done(Batched::Now(response)) => response,
         Ran::Done(Batched::One(recording)) => recorded(confirmed(recording).await),
         Ran::Done(Batched::All(recording)) => match confirmed(recording).await {
@@ -697,9 +700,8 @@ async fn readyz(State(state): AppState) -> Response {
 
 async fn metrics(State(state): AppState) -> Response {
     let live = state.live.load_full();
-    let text = state
-        .metrics
-        .render(live.as_deref().map(|l| l.bundle.policy()));
+    let serving = live.as_deref().map(|l| (l.bundle.policy(), l.in_place));
+    let text = state.metrics.render(serving);
     (
         StatusCode::OK,
         [(

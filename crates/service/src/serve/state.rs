@@ -101,6 +101,22 @@ pub(crate) struct Loaded {
     pub loaded_at: String,
     /// The approval it serves under, when approvals are required.
     pub approval: Option<triage_audit::approval::Approved>,
+    /// Its decisions run on the request's own thread (see [`in_place`]).
+    pub in_place: bool,
+}
+
+/// The most expressions a decision may evaluate for it to run on the
+/// request's own thread: at a few tens of nanoseconds each, a decision
+/// then holds that thread for well under a millisecond.
+const IN_PLACE_MOST: usize = 4096;
+
+/// Whether `bundle` decides on the request's own thread rather than a
+/// decision thread: when every expression runs natively and there are not
+/// too many, a decision's time is bounded and short, and a hop to another
+/// thread and back (two context switches) costs more than the decision.
+/// Any other bundle decides on a decision thread, within the deadline.
+pub(crate) fn in_place(bundle: &Bundle) -> bool {
+    bundle.native_bound().is_some_and(|n| n <= IN_PLACE_MOST)
 }
 
 /// Why the last reload failed.
