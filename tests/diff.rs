@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::{ONE_RULE_CHANGE, arg, binary, generated, jsonl, pack_copy, reference};
 
@@ -98,7 +98,11 @@ fn identical_bundles_change_nothing() {
     pack_copy(&base, None);
     pack_copy(&head, None);
     let file = dir.path().join("tickets.jsonl");
-    std::fs::write(&file, jsonl(&generated(500, 1)) + "not json\n").unwrap();
+    // Lines that are no ticket: not JSON, and not even text (they are
+    // counted, not the end of the run).
+    let mut bytes = (jsonl(&generated(500, 1)) + "not json\n").into_bytes();
+    bytes.extend_from_slice(b"{\"id\":\"\xff\xfe\"}\r\n");
+    std::fs::write(&file, bytes).unwrap();
     let (code, out) = diff(
         &base,
         &head,
@@ -109,8 +113,8 @@ fn identical_bundles_change_nothing() {
     let report: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(report["tickets"], 500);
     assert_eq!(report["changed"], 0);
-    assert_eq!(report["unreadable"], 1);
-    assert_eq!(report["unreadable_lines"][0], 501);
+    assert_eq!(report["unreadable"], 2);
+    assert_eq!(report["unreadable_lines"], json!([501, 502]));
 }
 
 #[test]

@@ -97,9 +97,17 @@ fn ticket_of(line: &str) -> Option<Value> {
     Some(value)
 }
 
-fn one(base: &Bundle, head: &Bundle, number: u64, line: &str, examples: usize) -> ImpactCounts {
+/// One line's part of the impact; `line` is `None` when it was no text
+/// or too long to read (see [`crate::read::text_line`]): unreadable.
+fn one(
+    base: &Bundle,
+    head: &Bundle,
+    number: u64,
+    line: Option<&str>,
+    examples: usize,
+) -> ImpactCounts {
     let mut tally = ImpactCounts::default();
-    let Some(ticket) = ticket_of(line) else {
+    let Some(ticket) = line.and_then(ticket_of) else {
         tally.unreadable = 1;
         if examples > 0 {
             tally.unreadable_lines.push(number);
@@ -143,6 +151,25 @@ fn label(verdict: &Verdict, result: Result<&Decision, &Rejection>) -> String {
     }
 }
 
+/// Lines by number: their text, or `None` for one unreadable.
+type Chunk = Vec<(u64, Option<String>)>;
+
+/// The next [`CHUNK`] lines of `input` that are not blank, numbered on from
+/// `number`; empty at the end.
+fn read_chunk(input: &mut impl BufRead, number: &mut u64) -> std::io::Result<Chunk> {
+    let mut chunk = Vec::with_capacity(CHUNK);
+    while chunk.len() < CHUNK {
+        let Some(line) = crate::read::text_line(input)? else {
+            break;
+        };
+        *number += 1;
+        if line.as_deref().is_none_or(|l| !l.trim().is_empty()) {
+            chunk.push((*number, line));
+        }
+    }
+    Ok(chunk)
+}
+
 /// Decides every ticket of `input` (JSON lines) with `base` and `head`.
 pub fn impact(
     base: &Bundle,
@@ -152,29 +179,21 @@ pub fn impact(
 ) -> std::io::Result<Impact> {
     // One thread reads and splits lines while the others decide the chunk
     // before: reading is serial, deciding is not.
-    let (send, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Vec<(u64, String)>>>(2);
+    // A line is kept up to the log readers' cap: a file of tickets may be
+    // large, or damaged, and is read without holding more than that of it.
+    let (send, chunks) = std::sync::mpsc::sync_channel::<std::io::Result<Chunk>>(2);
     let total = std::thread::scope(|scope| {
         scope.spawn(move || {
-            let mut lines = input.lines();
+            let mut input = input;
             let mut number = 0u64;
             loop {
-                let mut chunk = Vec::with_capacity(CHUNK);
-                for line in lines.by_ref() {
-                    let line = match line {
-                        Ok(line) => line,
-                        Err(e) => {
-                            let _ = send.send(Err(e));
-                            return;
-                        }
-                    };
-                    number += 1;
-                    if !line.trim().is_empty() {
-                        chunk.push((number, line));
+                let chunk = match read_chunk(&mut input, &mut number) {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        let _ = send.send(Err(e));
+                        return;
                     }
-                    if chunk.len() == CHUNK {
-                        break;
-                    }
-                }
+                };
                 if chunk.is_empty() || send.send(Ok(chunk)).is_err() {
                     return;
                 }
@@ -184,7 +203,7 @@ pub fn impact(
         for chunk in chunks {
             let part = chunk?
                 .par_iter()
-                .map(|(n, line)| one(base, head, *n, line, examples))
+                .map(|(n, line)| one(base, head, *n, line.as_deref(), examples))
                 .reduce(ImpactCounts::default, |a, b| a.merge(b, examples));
             total = total.merge(part, examples);
         }

@@ -168,6 +168,21 @@ fn lines_within(
     Ok(())
 }
 
+/// The next line of `reader` without its line feed, if it is text (UTF-8)
+/// of at most [`MAX_LINE_BYTES`]; `Some(None)` for a line that is longer
+/// (read past, not kept) or not text; `None` at the end. For readers of
+/// ticket files that may be large, written by others.
+pub fn text_line(reader: &mut impl BufRead) -> std::io::Result<Option<Option<String>>> {
+    Ok(next(reader, Some(MAX_LINE_BYTES))?.map(|taken| {
+        let text = (!taken.cut_short).then_some(taken.text)?;
+        let mut text = String::from_utf8(text).ok()?;
+        if text.ends_with('\r') {
+            text.pop();
+        }
+        Some(text)
+    }))
+}
+
 /// A line as `next` reads it.
 struct Taken {
     /// Without its line feed; at most the cap.
@@ -272,15 +287,24 @@ pub(crate) fn sidecar(log: &Path, suffix: &str) -> PathBuf {
 /// logged an input that was no ticket document).
 pub fn tickets(path: &Path) -> Result<Vec<serde_json::Value>, String> {
     use serde_json::Value;
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
+    let cannot = |e: std::io::Error| format!("cannot read `{}`: {e}", path.display());
+    let mut reader = BufReader::new(File::open(path).map_err(cannot)?);
     let mut tickets = Vec::new();
-    for (i, line) in text.lines().enumerate() {
+    let mut number = 0;
+    while let Some(line) = text_line(&mut reader).map_err(cannot)? {
+        number += 1;
+        let Some(line) = line else {
+            let why = format!("longer than {MAX_LINE_BYTES} bytes, or not UTF-8");
+            return Err(format!(
+                "line {number} of `{}` is not JSON: {why}",
+                path.display()
+            ));
+        };
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| format!("line {} of `{}` is not JSON: {e}", i + 1, path.display()))?;
+        let value: Value = serde_json::from_str(&line)
+            .map_err(|e| format!("line {number} of `{}` is not JSON: {e}", path.display()))?;
         let is_record = value.get("schema").and_then(Value::as_str) == Some(super::SCHEMA);
         match (is_record, value.get("ticket")) {
             (true, Some(ticket)) if !ticket.is_null() => tickets.push(ticket.clone()),
