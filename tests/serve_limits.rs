@@ -131,7 +131,10 @@ fn a_slow_rule_is_answered_503_at_the_deadline_unrecorded_while_probes_answer() 
         0.0
     );
     // A bundle with a rule only rhai runs decides on decision threads.
-    assert_eq!(metric(&metrics, "triage_policy_decides_in_place"), 0.0);
+    assert!(
+        metrics.contains("\ntriage_policy_decides_in_place 0\n"),
+        "{metrics}"
+    );
     // A ticket that waits for the busy thread past its deadline is not decided either.
     assert!(is_late(&decide(&fast)));
 
@@ -361,4 +364,21 @@ fn a_full_disk_is_a_503_until_space_returns_and_nothing_half_written_stays() {
     let checked = verify(&[path]).unwrap();
     assert!(checked.broken.is_none(), "{:?}", checked.broken);
     assert_eq!(checked.records, answered);
+}
+
+#[test]
+fn with_a_file_log_decisions_stay_off_the_connection_threads() {
+    let audit = tempfile::tempdir().unwrap();
+    let mut config = Config::new(crate::serve_support::POLICIES);
+    config.watch = false;
+    config.log = Some(decision_log(audit.path()) as Arc<dyn triage_audit::Journal>);
+    let server = Server::start(config);
+    // Every expression of the pack runs natively, yet each record is synced
+    // to disk where it is appended: that wait is a decision thread's.
+    let metrics = server.get("/metrics").text();
+    assert!(
+        metrics.contains("\ntriage_policy_decides_in_place 0\n"),
+        "{metrics}"
+    );
+    assert_eq!(server.post_json("/v1/decisions", &example()).status, 200);
 }

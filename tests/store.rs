@@ -460,6 +460,13 @@ fn a_replica_is_not_ready_while_its_store_is_out_of_reach() {
     };
     let server = serve(&db, "a");
     assert!(poll(server.addr, "/readyz", "200").starts_with("HTTP/1.1 200"));
+    // The store only queues a record on the deciding thread: the shipped
+    // pack decides in place, as without a log.
+    let metrics = request(server.addr, "GET /metrics", "").unwrap();
+    assert!(
+        metrics.contains("\ntriage_policy_decides_in_place 1\n"),
+        "{metrics}"
+    );
     // The store goes away while the replica is idle: no decision fails to
     // tell it, yet it leaves the rotation.
     let mut admin = Client::connect(&db.admin, NoTls).unwrap();

@@ -29,6 +29,14 @@ pub trait Journal: Send + Sync + std::fmt::Debug {
         then(self.append_all(entries));
     }
 
+    /// Whether [`Journal::append_then`] writes on the caller's thread (and
+    /// may wait there on the disk), so that a caller which must never block
+    /// (an async thread) calls it from a thread of its own. A journal that
+    /// only queues the records returns `false`.
+    fn writes_in_place(&self) -> bool {
+        true
+    }
+
     /// Makes everything recorded so far durable, at shutdown. A journal busy
     /// elsewhere is left alone: shutdown does not wait for a stuck writer.
     fn close(&self) -> Result<(), AuditError>;

@@ -270,6 +270,11 @@ impl Journal for StoreWriter {
         }
     }
 
+    /// `append_then` only seals and queues: the committing thread writes.
+    fn writes_in_place(&self) -> bool {
+        false
+    }
+
     /// Every record is committed before its caller returns: closing only
     /// stops the committing thread.
     fn close(&self) -> Result<(), AuditError> {

@@ -72,7 +72,7 @@ fn swap_in(state: &State, cause: &str, bundle: Bundle, approval: Option<Approved
     }
     let approval_id = approval.as_ref().map(|a| a.id.clone());
     let loaded = Arc::new(Loaded {
-        in_place: super::state::in_place(&bundle),
+        in_place: super::state::in_place(&bundle, state.config.log.as_deref()),
         bundle,
         loaded_at: now(),
         approval,

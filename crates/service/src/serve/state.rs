@@ -114,9 +114,13 @@ const IN_PLACE_MOST: usize = 4096;
 /// decision thread: when every expression runs natively and there are not
 /// too many, a decision's time is bounded and short, and a hop to another
 /// thread and back (two context switches) costs more than the decision.
-/// Any other bundle decides on a decision thread, within the deadline.
-pub(crate) fn in_place(bundle: &Bundle) -> bool {
-    bundle.native_bound().is_some_and(|n| n <= IN_PLACE_MOST)
+/// Not with a `log` that writes on the caller's thread (a file log syncs
+/// each record): waiting on a disk is for a decision thread, never for the
+/// threads that serve connections. Any other bundle decides on a decision
+/// thread, within the deadline.
+pub(crate) fn in_place(bundle: &Bundle, log: Option<&dyn triage_audit::Journal>) -> bool {
+    let bounded = bundle.native_bound().is_some_and(|n| n <= IN_PLACE_MOST);
+    bounded && !log.is_some_and(|log| log.writes_in_place())
 }
 
 /// Why the last reload failed.
