@@ -9,7 +9,7 @@
 #
 #   benches/store.sh
 #
-# Variables: LOAD_SECONDS (10), CONNECTIONS_LIST ("1 8 32 128"),
+# Variables: LOAD_SECONDS (10), CONNECTIONS_LIST ("1 8 16 32 128"),
 # SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
 # WORK (a scratch directory; default a fresh one).
 # The server comes from scripts/postgres.sh (fsync and synchronous commit
@@ -18,7 +18,7 @@
 set -euo pipefail
 
 LOAD_SECONDS=${LOAD_SECONDS:-10}
-CONNECTIONS_LIST=${CONNECTIONS_LIST:-"1 8 32 128"}
+CONNECTIONS_LIST=${CONNECTIONS_LIST:-"1 8 16 32 128"}
 SERVER_THREADS=${SERVER_THREADS:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=benches/support/http.sh
