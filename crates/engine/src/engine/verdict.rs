@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
+use crate::expr::evaluated::Evaluated;
 use crate::model::decision::{Decision, Named, Reads, Requester, StepKind, StepResult, TraceStep};
 use crate::model::{ActionSel, Compiled, Guard};
 use crate::schema::Ticket;
@@ -35,6 +36,11 @@ pub(crate) enum Step {
     /// The rules from `first` up to `end` (not included), left out by the index.
     Excluded { first: u32, end: u32 },
 }
+
+/// The trace as evaluation keeps it: inline up to the longest trace of
+/// most bundles (the reference pack's is 15 entries), so a decision
+/// allocates nothing for it.
+pub(crate) type Steps = smallvec::SmallVec<[Step; 16]>;
 
 /// Where a rule leads: its own outcome and action, or, along its path, a
 /// step's vehicle or the fallback's outcome and action.
@@ -63,8 +69,8 @@ pub struct Verdict<'a> {
     /// The bundle's text as JSON, for writing.
     pub(crate) json: &'a Fragments,
     /// Each named condition's value, where it was evaluated.
-    pub(crate) conditions: Vec<Option<bool>>,
-    pub(crate) steps: Vec<Step>,
+    pub(crate) conditions: Evaluated,
+    pub(crate) steps: Steps,
     pub(crate) rule: usize,
     pub(crate) outcome: usize,
     /// The path step that chose the vehicle; none along the rule's path
@@ -166,11 +172,11 @@ impl<'a> Verdict<'a> {
 
 impl<'a> Trace<'a> {
     /// The trace entries of `steps`, with the conditions' values `conditions`.
-    pub fn render(&self, steps: &[Step], conditions: &[Option<bool>]) -> Vec<TraceStep> {
+    pub fn render(&self, steps: &[Step], conditions: &Evaluated) -> Vec<TraceStep> {
         steps.iter().map(|s| self.entry(s, conditions)).collect()
     }
 
-    fn entry(&self, step: &Step, conditions: &[Option<bool>]) -> TraceStep {
+    fn entry(&self, step: &Step, conditions: &Evaluated) -> TraceStep {
         let bundle = self.bundle;
         match *step {
             Step::Rule { rule, result, part } => {
@@ -240,7 +246,7 @@ impl<'a> Trace<'a> {
         id: &Arc<str>,
         path: Option<&Arc<str>>,
         tried: Tried,
-        conditions: &[Option<bool>],
+        conditions: &Evaluated,
     ) -> TraceStep {
         let (schema, ticket) = (&self.bundle.schema, self.ticket);
         let reads = guard.reads.iter().map(|&i| {
@@ -263,10 +269,10 @@ impl<'a> Trace<'a> {
 
     /// The named conditions `guard`'s expression uses by name, with the
     /// value each had, sorted by name.
-    fn named(&self, guard: &Guard, conditions: &[Option<bool>]) -> Named {
+    fn named(&self, guard: &Guard, conditions: &Evaluated) -> Named {
         let all = &self.bundle.conditions;
         let mut named: Vec<(Arc<str>, bool)> = (guard.expr.conditions.iter())
-            .filter_map(|&c| Some((all[c].name.clone(), conditions[c]?)))
+            .filter_map(|&c| Some((all[c].name.clone(), conditions.get(c)?)))
             .collect();
         named.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         Named(named)

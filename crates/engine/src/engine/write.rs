@@ -116,13 +116,13 @@ impl Verdict<'_> {
             StepResult::Error => b",\"result\":\"error\",\"reads\":{",
         });
         self.trace.write_reads(out, self.json, reads);
-        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions[c]?)));
+        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions.get(c)?)));
         for (i, (c, value)) in named.enumerate() {
             out.extend_from_slice(if i == 0 { b",\"conditions\":{" } else { b"," });
             out.extend_from_slice(&self.json.conditions[c]);
             out.extend_from_slice(if value { b":true" } else { b":false" });
         }
-        if prepared.named.iter().any(|&c| self.conditions[c].is_some()) {
+        if prepared.named.iter().any(|&c| self.conditions.has(c)) {
             out.push(b'}');
         }
         if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {

@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use crate::expr::bound::Op;
 use crate::expr::chain::Chain;
+use crate::expr::evaluated::Evaluated;
 pub(crate) use crate::expr::term::{Cmp, Term};
 use crate::schema::{Kind, Node as Layout, Schema, Slot, Ticket, name};
 use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
@@ -51,7 +52,7 @@ struct SizeLimits {
 pub(crate) struct Inputs<'a> {
     pub ticket: &'a Ticket<'a>,
     pub schema: &'a Schema,
-    pub conditions: &'a [Option<bool>],
+    pub conditions: &'a Evaluated,
 }
 
 struct Machine<'a> {
@@ -107,7 +108,7 @@ impl Program {
     /// index of the operand that decided: the first false one of a `&&`, the
     /// first true one of a `||` (none when every operand was needed). The
     /// value is the one `eval` gives; `None` where only rhai can say.
-    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<usize>)> {
+    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<u32>)> {
         self.run(inputs, |bound, inputs| bound.eval_deciding(inputs))
     }
 
@@ -311,7 +312,7 @@ fn eval<'a>(node: &'a Term, run: &Machine<'a>) -> Option<Val<'a>> {
             let kind = &run.inputs.schema.fields[*index].kind;
             field(&run.inputs.ticket.slots[*index], kind, run.limits)?
         }
-        Term::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
+        Term::Condition(index) => Val::Bool(run.inputs.conditions.get(*index)?),
         Term::Str(s) => Val::Str(s),
         Term::Int(i) => Val::Int(*i),
         Term::Bool(b) => Val::Bool(*b),
