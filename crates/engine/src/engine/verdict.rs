@@ -5,6 +5,7 @@
 //! read is known at load, so the trace is kept as which step gave what, and
 //! names, paths and values are looked up only when it is rendered.
 
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::engine::fragments::Fragments;
@@ -22,19 +23,38 @@ pub(crate) enum Step {
     Rule {
         rule: u32,
         result: StepResult,
-        part: Option<u32>,
+        part: Option<Part>,
     },
     /// The step at `step` of the path at `path`.
     Along {
         path: u32,
         step: u32,
         result: StepResult,
-        part: Option<u32>,
+        part: Option<Part>,
     },
     /// The fallback of the path at `path`.
     Fallback { path: u32 },
     /// The rules from `first` up to `end` (not included), left out by the index.
     Excluded { first: u32, end: u32 },
+}
+
+/// The operand of a top-level `&&` or `||` that decided, counted from one
+/// so that "none" takes no room of its own (a `Step` stays 16 bytes).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Part(NonZeroU32);
+
+impl Part {
+    /// The operand at `index`, if any (an index past `u32::MAX - 1`, which
+    /// no bundle within the size caps has, reads as none).
+    #[inline]
+    pub fn of(index: Option<u32>) -> Option<Part> {
+        NonZeroU32::new(index?.checked_add(1)?).map(Part)
+    }
+
+    /// Its place among the operands.
+    pub fn index(self) -> usize {
+        self.0.get() as usize - 1
+    }
 }
 
 /// The trace as evaluation keeps it: inline up to the longest trace of
@@ -283,12 +303,21 @@ impl<'a> Trace<'a> {
 #[derive(Clone, Copy)]
 struct Tried {
     result: StepResult,
-    part: Option<u32>,
+    part: Option<Part>,
 }
 
 /// The operand, as written, that decided `guard`, when known (a step that
 /// failed carries none).
 fn decided_by(guard: &Guard, tried: Tried) -> Option<Arc<str>> {
     let parts = guard.expr.parts.as_ref()?;
-    parts.get(tried.part? as usize).cloned()
+    parts.get(tried.part?.index()).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    /// A trace entry stays small: the inline trace is moved with the verdict.
+    #[test]
+    fn a_step_takes_16_bytes() {
+        assert_eq!(size_of::<super::Step>(), 16);
+    }
 }

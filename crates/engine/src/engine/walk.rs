@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::engine::index::{Candidates, RuleIndex};
-use crate::engine::verdict::{Route, Step, Steps, Trace};
+use crate::engine::verdict::{Part, Route, Step, Steps, Trace};
 use crate::expr::Expression;
 use crate::expr::evaluated::Evaluated;
 use crate::model::decision::{EvaluationError, Stage, StepResult};
@@ -53,7 +53,7 @@ pub(crate) struct Quick;
 impl<'a> Judge<'a> for Quick {
     type Fail = ();
 
-    #[inline]
+    #[inline(always)]
     fn run(walk: &mut Walk<'a, Quick>, expr: &'a Expression, _: Site<'a>) -> Result<Answer, ()> {
         let program = expr.native.as_ref().ok_or(())?;
         program.eval_deciding(&walk.inputs()).ok_or(())
@@ -303,11 +303,11 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     fn test(
         &mut self,
         result: Result<Answer, J::Fail>,
-        make: impl FnOnce(StepResult, Option<u32>) -> Step,
+        make: impl FnOnce(StepResult, Option<Part>) -> Step,
     ) -> Result<bool, J::Fail> {
         let step = match &result {
-            Ok((true, part)) => make(StepResult::Matched, *part),
-            Ok((false, part)) => make(StepResult::NotMatched, *part),
+            Ok((true, part)) => make(StepResult::Matched, Part::of(*part)),
+            Ok((false, part)) => make(StepResult::NotMatched, Part::of(*part)),
             Err(_) => make(StepResult::Error, None),
         };
         self.steps.push(step);

@@ -4,7 +4,7 @@
 //! The bundle's own text comes escaped already (`fragments`).
 
 use crate::engine::fragments::{Fragments, Prepared, string};
-use crate::engine::verdict::{Step, Trace, Verdict};
+use crate::engine::verdict::{Part, Step, Trace, Verdict};
 use crate::model::decision::StepResult;
 use crate::schema::Slot;
 
@@ -107,7 +107,7 @@ impl Verdict<'_> {
         out: &mut Vec<u8>,
         prepared: &Prepared,
         reads: &[usize],
-        (result, part): (StepResult, Option<u32>),
+        (result, part): (StepResult, Option<Part>),
     ) {
         out.extend_from_slice(&prepared.head);
         out.extend_from_slice(match result {
@@ -125,7 +125,7 @@ impl Verdict<'_> {
         if prepared.named.iter().any(|&c| self.conditions.has(c)) {
             out.push(b'}');
         }
-        if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {
+        if let Some(part) = part.and_then(|p| prepared.parts.get(p.index())) {
             out.extend_from_slice(part);
         }
         out.push(b'}');

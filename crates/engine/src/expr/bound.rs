@@ -144,20 +144,4 @@ impl Op {
             Op::Term(term) => (inputs.general)(term),
         }
     }
-
-    /// The value and, at a top-level `&&` or `||`, the operand that decided
-    /// (see `Program::eval_deciding`).
-    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<u32>)> {
-        let (ops, stop) = match self {
-            Op::And(ops) => (ops, false),
-            Op::Or(ops) => (ops, true),
-            _ => return self.eval(inputs).map(|b| (b, None)),
-        };
-        for (i, op) in ops.iter().enumerate() {
-            if op.eval(inputs)? == stop {
-                return Some((stop, Some(i as u32)));
-            }
-        }
-        Some((!stop, None))
-    }
 }
