@@ -119,7 +119,7 @@ impl Bundle {
                 "a ticket is decided by the bundle that read it",
             ));
         }
-        let index = self.indexed.then_some(&*self.index);
+        let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
         crate::engine::evaluate::decide(&self.inner, index, &self.json, ticket, self.native)
     }
 

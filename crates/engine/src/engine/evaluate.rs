@@ -50,6 +50,9 @@ pub(crate) fn decide<'a>(
     Ok(verdict(walk, json, end))
 }
 
+/// The verdict a walk that ended at `end` leaves; inlined, so that the
+/// walk's state is moved once, into the verdict.
+#[inline(always)]
 fn verdict<'a, J>(walk: Walk<'a, J>, json: &'a Fragments, end: End<'a>) -> Verdict<'a> {
     Verdict {
         trace: Trace {

@@ -320,6 +320,17 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     /// Evaluates a guard's named conditions (once per ticket), then the
     /// guard.
     fn eval(&mut self, guard: &'a Guard, site: Site<'a>) -> Result<Answer, J::Fail> {
+        if guard.needs_bits == 0 || !self.conditions.has_all(guard.needs_bits) {
+            self.eval_needs(guard, site)?;
+        }
+        if guard.expr.always {
+            return Ok((true, None));
+        }
+        J::run(self, &guard.expr, site)
+    }
+
+    /// Evaluates those of `guard`'s named conditions not evaluated yet.
+    fn eval_needs(&mut self, guard: &'a Guard, site: Site<'a>) -> Result<(), J::Fail> {
         let found;
         let needs = match &guard.needs {
             Needs::Listed(needs) => needs,
@@ -337,10 +348,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
             let (value, _) = J::run(self, &condition.expr, Site { stage, id, ..site })?;
             self.conditions.set(index, value);
         }
-        if guard.expr.always {
-            return Ok((true, None));
-        }
-        J::run(self, &guard.expr, site)
+        Ok(())
     }
 
     /// The conditions `start` depends on (itself included) not yet evaluated,

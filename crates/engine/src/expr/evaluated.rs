@@ -39,6 +39,13 @@ impl Evaluated {
         self.get(c).is_some()
     }
 
+    /// Whether every condition of `bits` (bit `c` for condition `c`) was
+    /// evaluated; always false for a bundle of more than 64.
+    #[inline]
+    pub fn has_all(&self, bits: u64) -> bool {
+        matches!(self, Evaluated::Bits { known, .. } if known & bits == bits)
+    }
+
     /// Records condition `c`'s value (one outside the bundle is ignored).
     #[inline]
     pub fn set(&mut self, c: usize, to: bool) {
@@ -78,6 +85,7 @@ mod tests {
             }
             known.set(1, true);
             assert_eq!(known.get(1), Some(true));
+            assert_eq!(known.has_all(0b111), count <= 64);
             assert_eq!(known.get(count + 64), None);
         }
     }

@@ -25,38 +25,44 @@ struct Node {
     otherwise: Next,
 }
 
-/// Where a test leads: another test, or the expression's value and the
-/// operand of its top-level `&&` or `||` that decided.
+/// Where a test leads, in 32 bits: the place of another test, or, with
+/// [`ANSWER`] set, the expression's value ([`TRUE`]) and the operand of its
+/// top-level `&&` or `||` that decided, counted from one ([`PART`], 0 for
+/// none).
 #[derive(Clone, Copy, Debug)]
-enum Next {
-    To(u32),
-    Answer(bool, Option<u32>),
-}
+struct Next(u32);
+
+const ANSWER: u32 = 1 << 31;
+const TRUE: u32 = 1 << 30;
+const PART: u32 = TRUE - 1;
 
 #[derive(Debug)]
 enum Test {
     /// An enum field's place is marked in `places`.
     Enum {
-        field: usize,
+        field: u32,
         places: u64,
     },
-    Condition(usize),
+    Condition(u32),
     /// Any other test, answered by the bound tree (boxed: rare, and large).
     Op(Box<Op>),
 }
 
 impl Flat {
     /// `op` as a flat list of tests; `schema`, the one it is bound to.
-    pub fn of(op: Op, schema: &Schema) -> Flat {
+    /// `None` for a tree too large to number in 30 bits, which no
+    /// expression within the file size cap is.
+    pub fn of(op: Op, schema: &Schema) -> Option<Flat> {
         let mut flat = Lowering {
             schema,
             tests: Vec::new(),
+            fits: true,
         };
         let entry = flat.top(op);
-        Flat {
+        flat.fits.then(|| Flat {
             tests: flat.tests.into(),
             entry,
-        }
+        })
     }
 
     /// The value and, at a top-level `&&` or `||`, the operand that decided:
@@ -70,22 +76,24 @@ impl Flat {
         conditions: &Evaluated,
         other: &dyn Fn(&Op) -> Option<bool>,
     ) -> Option<(bool, Option<u32>)> {
-        let mut next = self.entry;
-        loop {
-            let node = match next {
-                Next::To(at) => self.tests.get(at as usize)?,
-                Next::Answer(value, part) => return Some((value, part)),
-            };
+        let mut next = self.entry.0;
+        while next & ANSWER == 0 {
+            let node = self.tests.get(next as usize)?;
             let passed = match &node.test {
-                Test::Enum { field, places } => match ticket.slots.get(*field)? {
+                Test::Enum { field, places } => match ticket.slots.get(*field as usize)? {
                     Slot::Enum(place) => places.checked_shr(*place)? & 1 != 0,
                     _ => return None,
                 },
-                Test::Condition(c) => conditions.get(*c)?,
+                Test::Condition(c) => conditions.get(*c as usize)?,
                 Test::Op(op) => other(op)?,
             };
-            next = if passed { node.then } else { node.otherwise };
+            next = if passed {
+                node.then.0
+            } else {
+                node.otherwise.0
+            };
         }
+        Some((next & TRUE != 0, (next & PART).checked_sub(1)))
     }
 }
 
@@ -93,6 +101,8 @@ impl Flat {
 struct Lowering<'a> {
     schema: &'a Schema,
     tests: Vec<Node>,
+    /// Whether every place and operand fits its bits so far.
+    fits: bool,
 }
 
 impl Lowering<'_> {
@@ -100,21 +110,41 @@ impl Lowering<'_> {
     fn top(&mut self, op: Op) -> Next {
         match op {
             Op::And(ops) => {
-                let mut next = Next::Answer(true, None);
+                let mut next = self.answer(true, None);
                 for (i, op) in ops.into_vec().into_iter().enumerate().rev() {
-                    next = self.lower(op, next, Next::Answer(false, Some(i as u32)));
+                    let decided = self.answer(false, Some(i));
+                    next = self.lower(op, next, decided);
                 }
                 next
             }
             Op::Or(ops) => {
-                let mut next = Next::Answer(false, None);
+                let mut next = self.answer(false, None);
                 for (i, op) in ops.into_vec().into_iter().enumerate().rev() {
-                    next = self.lower(op, Next::Answer(true, Some(i as u32)), next);
+                    let decided = self.answer(true, Some(i));
+                    next = self.lower(op, decided, next);
                 }
                 next
             }
-            op => self.lower(op, Next::Answer(true, None), Next::Answer(false, None)),
+            op => {
+                let (then, otherwise) = (self.answer(true, None), self.answer(false, None));
+                self.lower(op, then, otherwise)
+            }
         }
+    }
+
+    fn to(&mut self, at: usize) -> Next {
+        let at = u32::try_from(at).ok().filter(|&at| at < ANSWER);
+        self.fits &= at.is_some();
+        Next(at.unwrap_or(0))
+    }
+
+    fn answer(&mut self, value: bool, part: Option<usize>) -> Next {
+        let part = match part {
+            None => Some(0),
+            Some(p) => u32::try_from(p + 1).ok().filter(|&p| p <= PART),
+        };
+        self.fits &= part.is_some();
+        Next(ANSWER | if value { TRUE } else { 0 } | part.unwrap_or(0))
     }
 
     /// `op`, leading to `then` where it holds and `otherwise` where not.
@@ -132,19 +162,27 @@ impl Lowering<'_> {
                     then,
                     otherwise,
                 });
-                Next::To(self.tests.len() as u32 - 1)
+                self.to(self.tests.len() - 1)
             }
         }
     }
 
     fn test(&self, op: Op) -> Test {
-        match (self.places(&op), op) {
+        let small = |index: usize| u32::try_from(index).ok();
+        match (self.places(&op), &op) {
             (Some(places), Op::EnumIs { field, .. } | Op::EnumIn { field, .. }) => {
-                Test::Enum { field, places }
+                if let Some(field) = small(*field) {
+                    return Test::Enum { field, places };
+                }
             }
-            (_, Op::Condition(c)) => Test::Condition(c),
-            (_, op) => Test::Op(Box::new(op)),
+            (_, Op::Condition(c)) => {
+                if let Some(c) = small(*c) {
+                    return Test::Condition(c);
+                }
+            }
+            _ => {}
         }
+        Test::Op(Box::new(op))
     }
 
     /// The places an enum test accepts, as a mask, when its field declares

@@ -95,7 +95,7 @@ impl Program {
         let bound = crate::expr::bound::bind(&root, names.schema, limits.max_string);
         Some(Program {
             root,
-            flat: Flat::of(bound, names.schema),
+            flat: Flat::of(bound, names.schema)?,
             limits,
         })
     }
