@@ -300,6 +300,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
 
     /// Records in the trace the step `make` builds from the result of its
     /// guard, and passes the result on; a failure's trace ends with it.
+    #[inline(always)]
     fn test(
         &mut self,
         result: Result<Answer, J::Fail>,
@@ -319,6 +320,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
 
     /// Evaluates a guard's named conditions (once per ticket), then the
     /// guard.
+    #[inline(always)]
     fn eval(&mut self, guard: &'a Guard, site: Site<'a>) -> Result<Answer, J::Fail> {
         if guard.needs_bits == 0 || !self.conditions.has_all(guard.needs_bits) {
             self.eval_needs(guard, site)?;
@@ -330,6 +332,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     }
 
     /// Evaluates those of `guard`'s named conditions not evaluated yet.
+    #[inline(never)]
     fn eval_needs(&mut self, guard: &'a Guard, site: Site<'a>) -> Result<(), J::Fail> {
         let found;
         let needs = match &guard.needs {

@@ -8,6 +8,7 @@
 
 use crate::expr::bound::Op;
 use crate::expr::evaluated::Evaluated;
+use crate::expr::term::Term;
 use crate::schema::{Kind, Schema, Slot, Ticket};
 
 /// A bound expression as a flat list of tests.
@@ -43,6 +44,8 @@ enum Test {
         field: u32,
         places: u64,
     },
+    /// A field's value, which must be a boolean.
+    Bool(u32),
     Condition(u32),
     /// Any other test, answered by the bound tree (boxed: rare, and large).
     Op(Box<Op>),
@@ -82,6 +85,11 @@ impl Flat {
             let passed = match &node.test {
                 Test::Enum { field, places } => match ticket.slots.get(*field as usize)? {
                     Slot::Enum(place) => places.checked_shr(*place)? & 1 != 0,
+                    _ => return None,
+                },
+                Test::Bool(field) => match ticket.slots.get(*field as usize)? {
+                    Slot::Bool(b) => *b,
+                    // What the general evaluator says of a field that is not.
                     _ => return None,
                 },
                 Test::Condition(c) => conditions.get(*c as usize)?,
@@ -178,6 +186,11 @@ impl Lowering<'_> {
             (_, Op::Condition(c)) => {
                 if let Some(c) = small(*c) {
                     return Test::Condition(c);
+                }
+            }
+            (_, Op::Term(Term::Field(field))) => {
+                if let Some(field) = small(*field) {
+                    return Test::Bool(field);
                 }
             }
             _ => {}
