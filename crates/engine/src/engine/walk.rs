@@ -322,7 +322,10 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     /// guard.
     #[inline(always)]
     fn eval(&mut self, guard: &'a Guard, site: Site<'a>) -> Result<Answer, J::Fail> {
-        if guard.needs_bits == 0 || !self.conditions.has_all(guard.needs_bits) {
+        if !guard
+            .needs_bits
+            .is_some_and(|bits| self.conditions.has_all(bits))
+        {
             self.eval_needs(guard, site)?;
         }
         if guard.expr.always {

@@ -98,9 +98,9 @@ impl Guards {
         reads.sort_unstable_by(|a, b| schema.fields[*a].path.cmp(&schema.fields[*b].path));
         let needs_bits = match &needs {
             Needs::Listed(list) if list.iter().all(|&c| c < 64) => {
-                list.iter().fold(0, |bits, &c| bits | 1 << c)
+                Some(list.iter().fold(0, |bits, &c| bits | 1 << c))
             }
-            _ => 0,
+            _ => None,
         };
         Guard {
             expr,
