@@ -5,7 +5,6 @@
 //! read is known at load, so the trace is kept as which step gave what, and
 //! names, paths and values are looked up only when it is rendered.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use crate::engine::fragments::Fragments;
@@ -15,7 +14,7 @@ use crate::model::decision::{Decision, Named, Reads, Requester, StepKind, StepRe
 use crate::model::{ActionSel, Compiled, Guard};
 use crate::schema::Ticket;
 
-/// One entry of the trace, as evaluation keeps it.
+/// One entry of the trace, as rendering reads it.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Step {
     /// The rule at `rule`; `part`: the operand of its top-level `&&`/`||`
@@ -23,14 +22,14 @@ pub(crate) enum Step {
     Rule {
         rule: u32,
         result: StepResult,
-        part: Option<Part>,
+        part: Option<u32>,
     },
     /// The step at `step` of the path at `path`.
     Along {
         path: u32,
         step: u32,
         result: StepResult,
-        part: Option<Part>,
+        part: Option<u32>,
     },
     /// The fallback of the path at `path`.
     Fallback { path: u32 },
@@ -38,29 +37,117 @@ pub(crate) enum Step {
     Excluded { first: u32, end: u32 },
 }
 
-/// The operand of a top-level `&&` or `||` that decided, counted from one
-/// so that "none" takes no room of its own (a `Step` stays 16 bytes).
+/// One entry of the trace as evaluation keeps it, in 8 bytes, so that the
+/// trace kept inline stays small to move: `at` is the rule, the path step,
+/// or the first rule left out; `info` holds the kind (top two bits), the
+/// result (the next two) and the operand that decided, counted from one
+/// (the rest; 0 for none), or, left out by the index, the end of the run.
+/// An entry along a path, or its fallback, belongs to the path of the rule
+/// tried last. Operands and rules are counted in 28 and 30 bits, more than
+/// a bundle within the size caps can hold.
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Part(NonZeroU32);
+pub(crate) struct Packed {
+    at: u32,
+    info: u32,
+}
 
-impl Part {
-    /// The operand at `index`, if any (an index past `u32::MAX - 1`, which
-    /// no bundle within the size caps has, reads as none).
+const KIND: u32 = 0b11 << 30;
+const ALONG: u32 = 1 << 30;
+const FALLBACK: u32 = 2 << 30;
+const EXCLUDED: u32 = 3 << 30;
+const RESULT: u32 = 28;
+/// The most an operand's count from one can be (see also `expr::flat`).
+pub(crate) const PART: u32 = (1 << 28) - 1;
+
+impl Packed {
     #[inline]
-    pub fn of(index: Option<u32>) -> Option<Part> {
-        NonZeroU32::new(index?.checked_add(1)?).map(Part)
+    pub fn rule(rule: u32, result: StepResult, part: Option<u32>) -> Packed {
+        Packed::tried(0, rule, result, part)
     }
 
-    /// Its place among the operands.
-    pub fn index(self) -> usize {
-        self.0.get() as usize - 1
+    #[inline]
+    pub fn along(step: u32, result: StepResult, part: Option<u32>) -> Packed {
+        Packed::tried(ALONG, step, result, part)
     }
+
+    pub fn fallback() -> Packed {
+        Packed {
+            at: 0,
+            info: FALLBACK,
+        }
+    }
+
+    pub fn excluded(first: u32, end: u32) -> Packed {
+        Packed {
+            at: first,
+            info: EXCLUDED | (end & !KIND),
+        }
+    }
+
+    #[inline]
+    fn tried(kind: u32, at: u32, result: StepResult, part: Option<u32>) -> Packed {
+        let result = match result {
+            StepResult::Matched => 0,
+            StepResult::NotMatched => 1,
+            StepResult::Error => 2,
+        };
+        let part = part.and_then(|p| p.checked_add(1)).filter(|&p| p <= PART);
+        Packed {
+            at,
+            info: kind | result << RESULT | part.unwrap_or(0),
+        }
+    }
+
+    /// The entry, for a trace whose rule tried last leads along `path`.
+    fn unpack(self, path: u32) -> Step {
+        let result = match (self.info >> RESULT) & 0b11 {
+            0 => StepResult::Matched,
+            1 => StepResult::NotMatched,
+            _ => StepResult::Error,
+        };
+        let part = (self.info & PART).checked_sub(1);
+        match self.info & KIND {
+            ALONG => Step::Along {
+                path,
+                step: self.at,
+                result,
+                part,
+            },
+            FALLBACK => Step::Fallback { path },
+            EXCLUDED => Step::Excluded {
+                first: self.at,
+                end: self.info & !KIND,
+            },
+            _ => Step::Rule {
+                rule: self.at,
+                result,
+                part,
+            },
+        }
+    }
+}
+
+/// The entries of `packed`, unpacked: those along a path, on the path of
+/// the rule tried last.
+pub(crate) fn unpacked<'s>(
+    bundle: &'s Compiled,
+    packed: &'s [Packed],
+) -> impl Iterator<Item = Step> + 's {
+    let mut path = 0;
+    packed.iter().map(move |p| {
+        let step = p.unpack(path);
+        if let Step::Rule { rule, .. } = step {
+            let rule = bundle.rules.get(rule as usize);
+            path = rule.and_then(|r| r.path).map_or(0, |p| p as u32);
+        }
+        step
+    })
 }
 
 /// The trace as evaluation keeps it: inline up to the longest trace of
 /// most bundles (the reference pack's is 15 entries), so a decision
 /// allocates nothing for it.
-pub(crate) type Steps = smallvec::SmallVec<[Step; 16]>;
+pub(crate) type Steps = smallvec::SmallVec<[Packed; 16]>;
 
 /// Where a rule leads: its own outcome and action, or, along its path, a
 /// step's vehicle or the fallback's outcome and action.
@@ -192,11 +279,13 @@ impl<'a> Verdict<'a> {
 
 impl<'a> Trace<'a> {
     /// The trace entries of `steps`, with the conditions' values `conditions`.
-    pub fn render(&self, steps: &[Step], conditions: &Evaluated) -> Vec<TraceStep> {
-        steps.iter().map(|s| self.entry(s, conditions)).collect()
+    pub fn render(&self, steps: &[Packed], conditions: &Evaluated) -> Vec<TraceStep> {
+        let steps = unpacked(self.bundle, steps);
+        steps.map(|s| self.entry(&s, conditions)).collect()
     }
 
-    fn entry(&self, step: &Step, conditions: &Evaluated) -> TraceStep {
+    /// One entry of the trace.
+    pub fn entry(&self, step: &Step, conditions: &Evaluated) -> TraceStep {
         let bundle = self.bundle;
         match *step {
             Step::Rule { rule, result, part } => {
@@ -303,21 +392,41 @@ impl<'a> Trace<'a> {
 #[derive(Clone, Copy)]
 struct Tried {
     result: StepResult,
-    part: Option<Part>,
+    part: Option<u32>,
 }
 
 /// The operand, as written, that decided `guard`, when known (a step that
 /// failed carries none).
 fn decided_by(guard: &Guard, tried: Tried) -> Option<Arc<str>> {
     let parts = guard.expr.parts.as_ref()?;
-    parts.get(tried.part?.index()).cloned()
+    parts.get(tried.part? as usize).cloned()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     /// A trace entry stays small: the inline trace is moved with the verdict.
     #[test]
-    fn a_step_takes_16_bytes() {
-        assert_eq!(size_of::<super::Step>(), 16);
+    fn an_entry_takes_8_bytes_and_unpacks_as_packed() {
+        assert_eq!(size_of::<Packed>(), 8);
+        let results = [
+            StepResult::Matched,
+            StepResult::NotMatched,
+            StepResult::Error,
+        ];
+        for (result, part) in results.into_iter().zip([None, Some(0), Some(PART - 1)]) {
+            let rule = Packed::rule(7, result, part).unpack(3);
+            let along = Packed::along(9, result, part).unpack(3);
+            let rule_back = matches!(rule, Step::Rule { rule: 7, result: r, part: p } if r == result && p == part);
+            let along_back = matches!(along, Step::Along { path: 3, step: 9, result: r, part: p } if r == result && p == part);
+            assert!(rule_back && along_back, "{rule:?} {along:?}");
+        }
+        let excluded = Packed::excluded(5, (1 << 30) - 1).unpack(0);
+        assert!(matches!(excluded, Step::Excluded { first: 5, end } if end == (1 << 30) - 1));
+        assert!(matches!(
+            Packed::fallback().unpack(2),
+            Step::Fallback { path: 2 }
+        ));
     }
 }

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use crate::engine::index::{Candidates, RuleIndex};
-use crate::engine::verdict::{Part, Route, Step, Steps, Trace};
+use crate::engine::verdict::{Packed, Route, Steps, Trace};
 use crate::expr::Expression;
 use crate::expr::evaluated::Evaluated;
 use crate::model::decision::{EvaluationError, Stage, StepResult};
@@ -179,7 +179,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
             },
         );
         let rule = position as u32;
-        self.test(result, |result, part| Step::Rule { rule, result, part })
+        self.test(result, |result, part| Packed::rule(rule, result, part))
     }
 
     /// The first rule that matches among those `index` lets through, each
@@ -204,7 +204,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     /// Records the rules from `first` up to `end` as left out by the index.
     fn excluded(&mut self, first: usize, end: usize) {
         let (first, end) = (first as u32, end as u32);
-        self.steps.push(Step::Excluded { first, end });
+        self.steps.push(Packed::excluded(first, end));
     }
 
     fn none_matched(&self) -> J::Fail {
@@ -243,13 +243,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
                     rule: Some(&rule.id),
                 },
             );
-            let (path, step) = (path_index as u32, at as u32);
-            let make = |result, part| Step::Along {
-                path,
-                step,
-                result,
-                part,
-            };
+            let make = |result, part| Packed::along(at as u32, result, part);
             if self.test(result, make)? {
                 route.step = Some(at);
                 return Ok(route);
@@ -267,8 +261,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
         };
         route.outcome = fallback.outcome;
         route.action = &fallback.action;
-        let path = path_index as u32;
-        self.steps.push(Step::Fallback { path });
+        self.steps.push(Packed::fallback());
         Ok(route)
     }
 
@@ -304,11 +297,11 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     fn test(
         &mut self,
         result: Result<Answer, J::Fail>,
-        make: impl FnOnce(StepResult, Option<Part>) -> Step,
+        make: impl FnOnce(StepResult, Option<u32>) -> Packed,
     ) -> Result<bool, J::Fail> {
         let step = match &result {
-            Ok((true, part)) => make(StepResult::Matched, Part::of(*part)),
-            Ok((false, part)) => make(StepResult::NotMatched, Part::of(*part)),
+            Ok((true, part)) => make(StepResult::Matched, *part),
+            Ok((false, part)) => make(StepResult::NotMatched, *part),
             Err(_) => make(StepResult::Error, None),
         };
         self.steps.push(step);

@@ -4,7 +4,7 @@
 //! The bundle's own text comes escaped already (`fragments`).
 
 use crate::engine::fragments::{Fragments, Prepared, string};
-use crate::engine::verdict::{Part, Step, Trace, Verdict};
+use crate::engine::verdict::{Step, Trace, Verdict, unpacked};
 use crate::model::decision::StepResult;
 use crate::schema::Slot;
 
@@ -33,11 +33,11 @@ impl Verdict<'_> {
         self.rationale_json(out);
         out.extend_from_slice(&json.policy);
         out.extend_from_slice(b",\"trace\":[");
-        for (i, step) in self.steps.iter().enumerate() {
+        for (i, step) in unpacked(self.trace.bundle, &self.steps).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            self.write_step(out, step)?;
+            self.write_step(out, &step)?;
         }
         out.extend_from_slice(b"]}");
         Ok(())
@@ -90,10 +90,8 @@ impl Verdict<'_> {
             Step::Fallback { path } => out.extend_from_slice(&json.fallbacks[path as usize]),
             // Rare, and one entry a run of rules: rendered, then serialised.
             Step::Excluded { .. } => {
-                let entry = self
-                    .trace
-                    .render(std::slice::from_ref(step), &self.conditions);
-                serde_json::to_writer(&mut *out, &entry[0])?;
+                let entry = self.trace.entry(step, &self.conditions);
+                serde_json::to_writer(&mut *out, &entry)?;
             }
         }
         Ok(())
@@ -107,7 +105,7 @@ impl Verdict<'_> {
         out: &mut Vec<u8>,
         prepared: &Prepared,
         reads: &[usize],
-        (result, part): (StepResult, Option<Part>),
+        (result, part): (StepResult, Option<u32>),
     ) {
         out.extend_from_slice(&prepared.head);
         out.extend_from_slice(match result {
@@ -125,7 +123,7 @@ impl Verdict<'_> {
         if prepared.named.iter().any(|&c| self.conditions.has(c)) {
             out.push(b'}');
         }
-        if let Some(part) = part.and_then(|p| prepared.parts.get(p.index())) {
+        if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {
             out.extend_from_slice(part);
         }
         out.push(b'}');

@@ -35,7 +35,8 @@ struct Next(u32);
 
 const ANSWER: u32 = 1 << 31;
 const TRUE: u32 = 1 << 30;
-const PART: u32 = TRUE - 1;
+/// Operands are counted from one in 28 bits, as the trace keeps them.
+const PART: u32 = (1 << 28) - 1;
 
 #[derive(Debug)]
 enum Test {
