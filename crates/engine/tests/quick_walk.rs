@@ -5,7 +5,9 @@
 //! and a trace longer than the room kept inline.
 
 use serde_json::{Value, json};
-use triage_engine::{Bundle, Decision, PolicyFile};
+use triage_engine::{Bundle, Decision};
+
+use crate::common::one_file_bundle;
 
 /// A one-file bundle: the named conditions `conditions` (YAML lines), one
 /// rule for each of `whens`, in order, then a catch-all.
@@ -14,11 +16,11 @@ fn bundle(conditions: &str, whens: &[String]) -> Bundle {
         .map(|(i, when)| {
             let when = when.replace('\'', "''");
             format!(
-                "  - {{ id: r{i}, when: '{when}', outcome: hit, action: act, rationale: R. }}\n"
+                "  - {{ id: r{i}, when: '{when}', outcome: probed, action: act, rationale: R. }}\n"
             )
         })
         .collect();
-    let policy = format!(
+    let head = format!(
         "ticket:
   id_field: id
   role_field: role
@@ -29,28 +31,9 @@ fn bundle(conditions: &str, whens: &[String]) -> Bundle {
     n: {{ type: integer, default: 0 }}
     s: {{ type: string }}
 conditions:
-{conditions}roles:
-  agent: {{ title: Agent }}
-actions:
-  act: {{ title: Act, roles: [agent] }}
-outcomes:
-  hit: {{ title: Hit, description: A rule matched. }}
-  done: {{ title: Done, description: Nothing matched. }}
-rules:
-{rules}  - {{ id: rest, outcome: done, action: act, rationale: Everything else. }}
-"
+{conditions}"
     );
-    let files = [
-        PolicyFile {
-            name: "bundle.yaml".into(),
-            text: "name: quick\nversion: '1'\nfiles: [policy.yaml]\n".into(),
-        },
-        PolicyFile {
-            name: "policy.yaml".into(),
-            text: policy,
-        },
-    ];
-    Bundle::from_files(&files).unwrap()
+    one_file_bundle("\n  max_operations: 100000", &head, &rules).unwrap()
 }
 
 /// The decision of `ticket`, checked to be the same from a `Value`, run by

@@ -28,6 +28,12 @@ pub(crate) struct Site<'a> {
     pub rule: Option<&'a Arc<str>>,
 }
 
+impl<'a> Site<'a> {
+    pub fn new(stage: Stage, id: &'a Arc<str>, rule: Option<&'a Arc<str>>) -> Self {
+        Site { stage, id, rule }
+    }
+}
+
 /// How a walk answers an expression and tells a failure.
 pub(crate) trait Judge<'a>: Sized {
     /// What a failed walk gives.
@@ -140,12 +146,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
         let bundle = self.bundle;
         let mut broken = Vec::new();
         for constraint in &bundle.constraints {
-            let (stage, id) = (Stage::Constraint, &constraint.id);
-            let site = Site {
-                stage,
-                id,
-                rule: None,
-            };
+            let site = Site::new(Stage::Constraint, &constraint.id, None);
             if !self.eval(&constraint.guard, site)?.0 {
                 broken.push(constraint);
             }
@@ -169,14 +170,9 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     /// Tries the rule at `position`, and records it in the trace.
     fn try_rule(&mut self, position: usize) -> Result<bool, J::Fail> {
         let rule = &self.bundle.rules[position];
-        let (stage, id) = (Stage::Rule, &rule.id);
         let result = self.eval(
             &rule.guard,
-            Site {
-                stage,
-                id,
-                rule: Some(id),
-            },
+            Site::new(Stage::Rule, &rule.id, Some(&rule.id)),
         );
         let rule = position as u32;
         self.test(result, |result, part| Packed::rule(rule, result, part))
@@ -234,15 +230,8 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
         };
         let path = &bundle.paths[path_index];
         for (at, step) in path.steps.iter().enumerate() {
-            let (stage, id) = (Stage::PathStep, &step.id);
-            let result = self.eval(
-                &step.guard,
-                Site {
-                    stage,
-                    id,
-                    rule: Some(&rule.id),
-                },
-            );
+            let site = Site::new(Stage::PathStep, &step.id, Some(&rule.id));
+            let result = self.eval(&step.guard, site);
             let make = |result, part| Packed::along(at as u32, result, part);
             if self.test(result, make)? {
                 route.step = Some(at);

@@ -118,27 +118,27 @@ impl Lowering<'_> {
     /// The top level, where the operand that decided a `&&` or `||` is named.
     fn top(&mut self, op: Op) -> Next {
         match op {
-            Op::And(ops) => {
-                let mut next = self.answer(true, None);
-                for (i, op) in ops.into_vec().into_iter().enumerate().rev() {
-                    let decided = self.answer(false, Some(i));
-                    next = self.lower(op, next, decided);
-                }
-                next
-            }
-            Op::Or(ops) => {
-                let mut next = self.answer(false, None);
-                for (i, op) in ops.into_vec().into_iter().enumerate().rev() {
-                    let decided = self.answer(true, Some(i));
-                    next = self.lower(op, decided, next);
-                }
-                next
-            }
+            Op::And(ops) => self.top_chain(ops, false),
+            Op::Or(ops) => self.top_chain(ops, true),
             op => {
                 let (then, otherwise) = (self.answer(true, None), self.answer(false, None));
                 self.lower(op, then, otherwise)
             }
         }
+    }
+
+    /// A top-level `&&` (`stop` false) or `||` (`stop` true): the first
+    /// operand that comes out `stop` decides, and is named.
+    fn top_chain(&mut self, ops: Box<[Op]>, stop: bool) -> Next {
+        let mut next = self.answer(!stop, None);
+        for (i, op) in ops.into_vec().into_iter().enumerate().rev() {
+            let decided = self.answer(stop, Some(i));
+            next = match stop {
+                false => self.lower(op, next, decided),
+                true => self.lower(op, decided, next),
+            };
+        }
+        next
     }
 
     fn to(&mut self, at: usize) -> Next {
