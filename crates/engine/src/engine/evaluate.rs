@@ -32,6 +32,7 @@ pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticke
 /// Decides a checked `ticket`: with `index`, trying only the rules it lets
 /// through. The quick walk answers most tickets; where it gives up, the full
 /// one decides again from the start, and words whatever went wrong.
+#[inline]
 pub(crate) fn decide<'a>(
     bundle: &'a Compiled,
     index: Option<&'a RuleIndex>,

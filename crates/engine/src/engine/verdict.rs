@@ -144,10 +144,11 @@ pub(crate) fn unpacked<'s>(
     })
 }
 
-/// The trace as evaluation keeps it: inline up to the longest trace of
-/// most bundles (the reference pack's is 15 entries), so a decision
-/// allocates nothing for it.
-pub(crate) type Steps = smallvec::SmallVec<[Packed; 16]>;
+/// The trace as evaluation keeps it: inline up to 15 entries, so that a
+/// decision allocates nothing for most traces (the reference pack's longest
+/// is 15 entries), and the trace is 128 bytes, which the compiler moves
+/// without a call to `memcpy`.
+pub(crate) type Steps = smallvec::SmallVec<[Packed; 15]>;
 
 /// Where a rule leads: its own outcome and action, or, along its path, a
 /// step's vehicle or the fallback's outcome and action.

@@ -168,6 +168,7 @@ impl<'a, J: Judge<'a>> Walk<'a, J> {
     }
 
     /// Tries the rule at `position`, and records it in the trace.
+    #[inline(always)]
     fn try_rule(&mut self, position: usize) -> Result<bool, J::Fail> {
         let rule = &self.bundle.rules[position];
         let result = self.eval(
