@@ -158,6 +158,23 @@ pub fn pack_copy(dir: &Path, edit: Option<(&str, &str, &str)>) {
 /// the conditions; then one role, one action, and two rules: `probe` when
 /// `when`, and a catch-all. `when` sits on line 10 after `head`.
 pub fn probe_bundle(limits: &str, head: &str, when: &str) -> Result<Bundle, BundleError> {
+    let probe = format!(
+        "  - id: probe
+    when: '{}'
+    outcome: probed
+    action: act
+    rationale: The probe.
+",
+        when.replace('\'', "''")
+    );
+    one_file_bundle(limits, head, &probe)
+}
+
+/// A one-file bundle (`policy.yaml`): `limits` are the manifest's `limits:`
+/// lines, `head` declares the sets, the ticket and the conditions; then one
+/// role (`agent`), one action (`act`), two outcomes (`probed`, `done`), and
+/// `rules` (YAML list items) before a catch-all (`rest`).
+pub fn one_file_bundle(limits: &str, head: &str, rules: &str) -> Result<Bundle, BundleError> {
     let manifest = format!("name: probe\nversion: '1'\nfiles: [policy.yaml]\nlimits:{limits}");
     let policy = format!(
         "{head}roles:
@@ -168,17 +185,11 @@ outcomes:
   probed: {{ title: Probed, description: The probe matched. }}
   done: {{ title: Done, description: Nothing matched. }}
 rules:
-  - id: probe
-    when: '{}'
-    outcome: probed
-    action: act
-    rationale: The probe.
-  - id: rest
+{rules}  - id: rest
     outcome: done
     action: act
     rationale: Everything else.
-",
-        when.replace('\'', "''")
+"
     );
     Bundle::from_files(&[
         PolicyFile {

@@ -20,6 +20,7 @@ mod loader;
 mod native;
 mod problem_codes;
 mod properties;
+mod quick_walk;
 mod sandbox;
 mod scale;
 mod tickets;

@@ -109,7 +109,10 @@ impl Bundle {
     /// the decision as evaluation leaves it, to render with
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
-        if ticket.digest != &*self.inner.policy.digest {
+        let digest = &*self.inner.policy.digest;
+        // A ticket this bundle read borrows its digest: the same text, unread.
+        let same = std::ptr::eq(ticket.digest, digest) || ticket.digest == digest;
+        if !same {
             return Err(Rejection::unreadable(
                 self.policy(),
                 format!("a ticket read by bundle `{}`", self.inner.policy.digest),
@@ -117,7 +120,7 @@ impl Bundle {
                 "a ticket is decided by the bundle that read it",
             ));
         }
-        let index = self.indexed.then_some(&*self.index);
+        let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
         crate::engine::evaluate::decide(&self.inner, index, &self.json, ticket, self.native)
     }
 

@@ -7,6 +7,7 @@ pub(crate) mod evaluate;
 mod fragments;
 pub(crate) mod index;
 pub(crate) mod verdict;
+mod walk;
 mod write;
 
 pub use bundle::{Bundle, Written};

@@ -4,7 +4,7 @@
 //! The bundle's own text comes escaped already (`fragments`).
 
 use crate::engine::fragments::{Fragments, Prepared, string};
-use crate::engine::verdict::{Step, Trace, Verdict};
+use crate::engine::verdict::{Step, Trace, Verdict, unpacked};
 use crate::model::decision::StepResult;
 use crate::schema::Slot;
 
@@ -33,11 +33,11 @@ impl Verdict<'_> {
         self.rationale_json(out);
         out.extend_from_slice(&json.policy);
         out.extend_from_slice(b",\"trace\":[");
-        for (i, step) in self.steps.iter().enumerate() {
+        for (i, step) in unpacked(self.trace.bundle, &self.steps).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            self.write_step(out, step)?;
+            self.write_step(out, &step)?;
         }
         out.extend_from_slice(b"]}");
         Ok(())
@@ -90,10 +90,8 @@ impl Verdict<'_> {
             Step::Fallback { path } => out.extend_from_slice(&json.fallbacks[path as usize]),
             // Rare, and one entry a run of rules: rendered, then serialised.
             Step::Excluded { .. } => {
-                let entry = self
-                    .trace
-                    .render(std::slice::from_ref(step), &self.conditions);
-                serde_json::to_writer(&mut *out, &entry[0])?;
+                let entry = self.trace.entry(step, &self.conditions);
+                serde_json::to_writer(&mut *out, &entry)?;
             }
         }
         Ok(())
@@ -116,13 +114,13 @@ impl Verdict<'_> {
             StepResult::Error => b",\"result\":\"error\",\"reads\":{",
         });
         self.trace.write_reads(out, self.json, reads);
-        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions[c]?)));
+        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions.get(c)?)));
         for (i, (c, value)) in named.enumerate() {
             out.extend_from_slice(if i == 0 { b",\"conditions\":{" } else { b"," });
             out.extend_from_slice(&self.json.conditions[c]);
             out.extend_from_slice(if value { b":true" } else { b":false" });
         }
-        if prepared.named.iter().any(|&c| self.conditions[c].is_some()) {
+        if prepared.named.iter().any(|&c| self.conditions.has(c)) {
             out.push(b'}');
         }
         if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {

@@ -11,6 +11,7 @@
 //! bound test gives up in the same cases, and an enum whose declared values
 //! could pass the string size limit is not bound at all.
 
+use crate::expr::evaluated::Evaluated;
 use crate::expr::term::{Cmp, Term};
 use crate::schema::{Kind, Schema, Slot, Ticket};
 
@@ -45,7 +46,7 @@ pub(crate) enum Op {
 /// What a bound tree reads, and the general evaluator for the rest.
 pub(crate) struct Inputs<'a> {
     pub ticket: &'a Ticket<'a>,
-    pub conditions: &'a [Option<bool>],
+    pub conditions: &'a Evaluated,
     /// The sandbox's limit on a list's length (0 for none).
     pub max_array: usize,
     pub general: &'a dyn Fn(&Term) -> Option<bool>,
@@ -122,7 +123,7 @@ impl Op {
                 }
                 _ => None,
             },
-            Op::Condition(c) => *inputs.conditions.get(*c)?,
+            Op::Condition(c) => inputs.conditions.get(*c),
             Op::Not(inner) => Some(!inner.eval(inputs)?),
             Op::And(ops) => {
                 for op in ops {
@@ -142,21 +143,5 @@ impl Op {
             }
             Op::Term(term) => (inputs.general)(term),
         }
-    }
-
-    /// The value and, at a top-level `&&` or `||`, the operand that decided
-    /// (see `Program::eval_deciding`).
-    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<usize>)> {
-        let (ops, stop) = match self {
-            Op::And(ops) => (ops, false),
-            Op::Or(ops) => (ops, true),
-            _ => return self.eval(inputs).map(|b| (b, None)),
-        };
-        for (i, op) in ops.iter().enumerate() {
-            if op.eval(inputs)? == stop {
-                return Some((stop, Some(i)));
-            }
-        }
-        Some((!stop, None))
     }
 }

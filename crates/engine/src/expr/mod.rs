@@ -5,6 +5,8 @@
 pub(crate) mod bound;
 pub(crate) mod chain;
 pub(crate) mod compile;
+pub(crate) mod evaluated;
+pub(crate) mod flat;
 pub(crate) mod hints;
 pub(crate) mod native;
 pub(crate) mod sandbox;

@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 use crate::expr::bound::Op;
 use crate::expr::chain::Chain;
+use crate::expr::evaluated::Evaluated;
+use crate::expr::flat::Flat;
 pub(crate) use crate::expr::term::{Cmp, Term};
 use crate::schema::{Kind, Node as Layout, Schema, Slot, Ticket, name};
 use rhai::{AST, Dynamic, Engine, Expr, Stmt, Token};
@@ -34,8 +36,8 @@ const MAX_TERM_DEPTH: usize = 2 * crate::load::limits::DEPTH.max as usize;
 #[derive(Debug)]
 pub(crate) struct Program {
     root: Term,
-    /// The same tree bound to the schema: what runs.
-    bound: Op,
+    /// The same tree bound to the schema, as flat tests: what runs.
+    flat: Flat,
     limits: SizeLimits,
 }
 
@@ -51,7 +53,7 @@ struct SizeLimits {
 pub(crate) struct Inputs<'a> {
     pub ticket: &'a Ticket<'a>,
     pub schema: &'a Schema,
-    pub conditions: &'a [Option<bool>],
+    pub conditions: &'a Evaluated,
 }
 
 struct Machine<'a> {
@@ -93,7 +95,7 @@ impl Program {
         let bound = crate::expr::bound::bind(&root, names.schema, limits.max_string);
         Some(Program {
             root,
-            bound,
+            flat: Flat::of(bound, names.schema)?,
             limits,
         })
     }
@@ -107,15 +109,19 @@ impl Program {
     /// index of the operand that decided: the first false one of a `&&`, the
     /// first true one of a `||` (none when every operand was needed). The
     /// value is the one `eval` gives; `None` where only rhai can say.
-    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<usize>)> {
-        self.run(inputs, |bound, inputs| bound.eval_deciding(inputs))
+    #[inline(always)]
+    pub fn eval_deciding(&self, inputs: &Inputs<'_>) -> Option<(bool, Option<u32>)> {
+        let (ticket, conditions) = (inputs.ticket, inputs.conditions);
+        let other = |op: &Op| self.run(inputs, |bound| op.eval(bound));
+        self.flat.eval_deciding(ticket, conditions, &other)
     }
 
-    /// Runs the bound tree, with the general evaluator for its other terms.
+    /// Runs a bound tree with the general evaluator for its other terms
+    /// (set up only for the tests the flat form leaves to the tree).
     fn run<T>(
         &self,
         inputs: &Inputs<'_>,
-        with: impl FnOnce(&Op, &crate::expr::bound::Inputs<'_>) -> T,
+        with: impl FnOnce(&crate::expr::bound::Inputs<'_>) -> T,
     ) -> T {
         let machine = Machine {
             inputs,
@@ -128,7 +134,7 @@ impl Program {
             max_array: self.limits.max_array,
             general: &general,
         };
-        with(&self.bound, &bound)
+        with(&bound)
     }
 
     /// The operands of a top-level `&&` or `||` as `source` writes them,
@@ -311,7 +317,7 @@ fn eval<'a>(node: &'a Term, run: &Machine<'a>) -> Option<Val<'a>> {
             let kind = &run.inputs.schema.fields[*index].kind;
             field(&run.inputs.ticket.slots[*index], kind, run.limits)?
         }
-        Term::Condition(index) => Val::Bool((*run.inputs.conditions.get(*index)?)?),
+        Term::Condition(index) => Val::Bool(run.inputs.conditions.get(*index)?),
         Term::Str(s) => Val::Str(s),
         Term::Int(i) => Val::Int(*i),
         Term::Bool(b) => Val::Bool(*b),

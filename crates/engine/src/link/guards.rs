@@ -96,7 +96,18 @@ impl Guards {
         reads.dedup();
         // Sorted by path, the order the trace shows them in.
         reads.sort_unstable_by(|a, b| schema.fields[*a].path.cmp(&schema.fields[*b].path));
-        Guard { expr, needs, reads }
+        let needs_bits = match &needs {
+            Needs::Listed(list) if list.iter().all(|&c| c < 64) => {
+                Some(list.iter().fold(0, |bits, &c| bits | 1 << c))
+            }
+            _ => None,
+        };
+        Guard {
+            expr,
+            needs,
+            reads,
+            needs_bits,
+        }
     }
 
     /// The conditions reached from `start`, each once; `None` as soon as

@@ -86,6 +86,10 @@ pub(crate) struct Guard {
     pub needs: Needs,
     /// Every field read, directly or through conditions, sorted.
     pub reads: Vec<usize>,
+    /// The listed needs as bits, when they are all among the first 64
+    /// conditions: once all are evaluated (or there are none), one test
+    /// says so.
+    pub needs_bits: Option<u64>,
 }
 
 /// The named conditions a guard depends on, directly or through others,
