@@ -81,26 +81,22 @@ pub(crate) enum Ran<T> {
     Failed(String),
 }
 
-/// Runs `work` on a decision worker and waits for it until `deadline`;
-/// `in_place`, on the calling thread at once (for work known to be short:
-/// see `state::in_place`). `work` gets the [`Claim`] to take before
-/// recording; it returns `None` when it found the request gone, having
-/// recorded nothing.
-pub(crate) async fn run<T, W>(
-    workers: &Arc<Semaphore>,
-    deadline: Deadline,
-    in_place: bool,
-    work: W,
-) -> Ran<T>
+/// Runs `work` on the calling thread at once, for work known to be short
+/// (see `state::in_place`): nothing can abandon it, the request waits for
+/// it where it runs, so its claim is always granted.
+pub(crate) fn here<T>(work: impl FnOnce(&Claim) -> Option<T>) -> Ran<T> {
+    let claim = Claim(Arc::new(AtomicU8::new(WAITING)));
+    work(&claim).map_or(Ran::Late, Ran::Done)
+}
+
+/// Runs `work` on a decision worker and waits for it until `deadline`.
+/// `work` gets the [`Claim`] to take before recording; it returns `None`
+/// when it found the request gone, having recorded nothing.
+pub(crate) async fn run<T, W>(workers: &Arc<Semaphore>, deadline: Deadline, work: W) -> Ran<T>
 where
     T: Send + 'static,
     W: FnOnce(&Claim) -> Option<T> + Send + 'static,
 {
-    if in_place {
-        // Nothing can abandon it: the request waits for it where it runs.
-        let claim = Claim(Arc::new(AtomicU8::new(WAITING)));
-        return work(&claim).map_or(Ran::Late, Ran::Done);
-    }
     let state = Arc::new(AtomicU8::new(WAITING));
     let abandon = Abandon(Arc::clone(&state));
     let worker =

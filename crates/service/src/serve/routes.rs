@@ -482,7 +482,11 @@ async fn decide(State(state): AppState, request: Request) -> Response {
             })))
         })
     };
-    match deadline::run(&state.deciders, deadline, in_place, work).await {
+    let ran = match in_place {
+        true => deadline::here(work),
+        false => deadline::run(&state.deciders, deadline, work).await,
+    };
+    match ran {
         Ran::Done(Reply::Straight(body)) => (StatusCode::OK, json_bytes(body)).into_response(),
         Ran::Done(Reply::Recorded(recording)) => recorded(confirmed(*recording).await),
         Ran::Late => late(&state),
@@ -503,7 +507,7 @@ async fn decide_batch(State(state): AppState, request: Request) -> Response {
     let work = move |claim: &Claim| answer_batch(&shared, &loaded.bundle, &bytes, claim);
     // A batch goes to a decision thread whatever its bundle: its many
     // decisions would hold the connection's thread, and its hop is shared.
-    match deadline::run(&state.deciders, deadline, false, work).await {
+    match deadline::run(&state.deciders, deadline, work).await {
         Ran::Done(Batched::Now(response)) => response,
         Ran::Done(Batched::One(recording)) => recorded(confirmed(recording).await),
         Ran::Done(Batched::All(recording)) => match confirmed(recording).await {

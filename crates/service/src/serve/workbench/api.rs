@@ -24,7 +24,7 @@ where
     T: Serialize + Send + 'static,
     W: FnOnce() -> T + Send + 'static,
 {
-    match deadline::run(&state.deciders, deadline, false, move |_| Some(work())).await {
+    match deadline::run(&state.deciders, deadline, move |_| Some(work())).await {
         Ran::Done(value) => (StatusCode::OK, json_body(&value)).into_response(),
         Ran::Late => error(
             StatusCode::SERVICE_UNAVAILABLE,
