@@ -6,6 +6,8 @@
 //! done here rather than left to `serde_json::Map`, whose order changes with
 //! its `preserve_order` feature, which any dependency may switch on.
 
+use std::ops::Range;
+
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
@@ -39,6 +41,20 @@ pub fn object(parts: &[&[u8]]) -> Vec<u8> {
     }
     out.push(b'}');
     out
+}
+
+/// [`sha256`] of what [`object`] makes of `parts`, without making it.
+pub fn object_sha256(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"{");
+    for (i, part) in parts.iter().filter(|p| !p.is_empty()).enumerate() {
+        if i > 0 {
+            hasher.update(b",");
+        }
+        hasher.update(part);
+    }
+    hasher.update(b"}");
+    format!("sha256:{}", hex(&hasher.finalize()))
 }
 
 fn write(value: &Value, out: &mut Vec<u8>) {
@@ -87,16 +103,221 @@ fn scalar(value: &Value, out: &mut Vec<u8>) {
     let _ = serde_json::to_writer(&mut *out, value);
 }
 
+/// The canonical encoding of `json`, JSON as `serde_json::to_vec` writes
+/// it (no whitespace, its escapes and numbers): the same bytes with every
+/// object's members sorted, so without building a `Value` first. `None`
+/// for anything else, or an object with a key twice (which a `Value`
+/// would have kept once): the caller encodes those through a `Value`.
+pub fn sorted(json: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(json.len());
+    let end = Sorter::default().value(json, 0, &mut out)?;
+    (end == json.len()).then_some(out)
+}
+
+/// The members of the object `json` (as [`sorted`] takes it), each
+/// `"key":value` in the canonical encoding, in the canonical order.
+pub fn sorted_members(json: &[u8]) -> Option<Vec<(String, Vec<u8>)>> {
+    let mut out = Vec::with_capacity(json.len());
+    let mut sorter = Sorter::default();
+    let end = sorter.object(json, 0, &mut out)?;
+    let split = |m: &Member| {
+        let key = serde_json::from_slice::<String>(&out[m.key.start - 1..m.key.end + 1]).ok()?;
+        Some((key, out[m.member.clone()].to_vec()))
+    };
+    let members = sorter
+        .members
+        .iter()
+        .map(split)
+        .collect::<Option<Vec<_>>>()?;
+    (end == json.len()).then_some(members)
+}
+
+/// One member of an object, as written to the output: its key's text
+/// between the quotes, whether that has escapes, and the whole
+/// `"key":value`.
+#[derive(Clone)]
+struct Member {
+    key: Range<usize>,
+    escaped: bool,
+    member: Range<usize>,
+}
+
+/// Sorts the members of each object of JSON text as serde_json writes it.
+/// Each value is copied as it comes, so strings keep serde_json's escapes
+/// and numbers its digits, which are the canonical encoding's own.
+#[derive(Default)]
+struct Sorter {
+    /// The members of the objects being written, innermost last; the
+    /// outermost object's are left when it is done.
+    members: Vec<Member>,
+    /// An object's members in their first order, while they are reordered.
+    scratch: Vec<u8>,
+}
+
+impl Sorter {
+    /// Writes the value at `at` to `out`; where it ends.
+    fn value(&mut self, json: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+        match *json.get(at)? {
+            b'{' => {
+                let base = self.members.len();
+                let end = self.object(json, at, out);
+                self.members.truncate(base);
+                end
+            }
+            b'[' => self.array(json, at, out),
+            b'"' => {
+                let end = string_end(json, at)?.0;
+                out.extend_from_slice(&json[at..end]);
+                Some(end)
+            }
+            _ => {
+                let len = json[at..]
+                    .iter()
+                    .position(|b| matches!(b, b',' | b']' | b'}'))
+                    .unwrap_or(json.len() - at);
+                let scalar = &json[at..at + len];
+                let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.');
+                (len > 0 && scalar.iter().all(plain)).then_some(())?;
+                out.extend_from_slice(scalar);
+                Some(at + len)
+            }
+        }
+    }
+
+    fn array(&mut self, json: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+        out.push(b'[');
+        let mut at = at + 1;
+        if json.get(at) == Some(&b']') {
+            out.push(b']');
+            return Some(at + 1);
+        }
+        loop {
+            at = self.value(json, at, out)?;
+            let &next = json.get(at)?;
+            out.push(next);
+            at += 1;
+            match next {
+                b',' => {}
+                b']' => return Some(at),
+                _ => return None,
+            }
+        }
+    }
+
+    /// Writes the object at `at` with its members sorted, and leaves them
+    /// last in `members`; where it ends.
+    fn object(&mut self, json: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
+        (json.get(at) == Some(&b'{')).then_some(())?;
+        out.push(b'{');
+        let (start, base) = (out.len(), self.members.len());
+        let mut at = at + 1;
+        if json.get(at) == Some(&b'}') {
+            out.push(b'}');
+            return Some(at + 1);
+        }
+        loop {
+            (json.get(at) == Some(&b'"')).then_some(())?;
+            let (key_end, escaped) = string_end(json, at)?;
+            let member = out.len();
+            out.extend_from_slice(&json[at..key_end]);
+            let key = member + 1..out.len() - 1;
+            (json.get(key_end) == Some(&b':')).then_some(())?;
+            out.push(b':');
+            at = self.value(json, key_end + 1, out)?;
+            let member = member..out.len();
+            self.members.push(Member {
+                key,
+                escaped,
+                member,
+            });
+            match *json.get(at)? {
+                b',' => out.push(b','),
+                b'}' => break,
+                _ => return None,
+            }
+            at += 1;
+        }
+        self.reorder(out, start, base)?;
+        out.push(b'}');
+        Some(at + 1)
+    }
+
+    /// Puts the members from `base` on, written from `start`, in key
+    /// order, unless they are in it already; `None` for a key twice.
+    fn reorder(&mut self, out: &mut Vec<u8>, start: usize, base: usize) -> Option<()> {
+        let members = &mut self.members[base..];
+        let order = |a: &Member, b: &Member| key_order(out, a, b);
+        if members.is_sorted_by(|a, b| order(a, b).is_lt()) {
+            return Some(());
+        }
+        members.sort_by(order);
+        members
+            .windows(2)
+            .all(|w| order(&w[0], &w[1]).is_lt())
+            .then_some(())?;
+        self.scratch.clear();
+        self.scratch.extend_from_slice(&out[start..]);
+        out.truncate(start);
+        for (i, m) in members.iter_mut().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let at = out.len();
+            out.extend_from_slice(&self.scratch[m.member.start - start..m.member.end - start]);
+            let key = at + 1..at + 1 + m.key.len();
+            (m.key, m.member) = (key, at..out.len());
+        }
+        Some(())
+    }
+}
+
+/// Where the string starting at `at` (its opening quote) ends, past its
+/// closing quote, and whether it has escapes.
+fn string_end(json: &[u8], at: usize) -> Option<(usize, bool)> {
+    let mut i = at + 1;
+    let mut escaped = false;
+    loop {
+        i += memchr::memchr2(b'"', b'\\', json.get(i..)?)?;
+        match json[i] {
+            b'"' => return Some((i + 1, escaped)),
+            _ => (i, escaped) = (i + 2, true),
+        }
+    }
+}
+
+/// Two members in the canonical order: by the UTF-8 bytes of their keys'
+/// text, escapes read first where there are any.
+fn key_order(out: &[u8], a: &Member, b: &Member) -> std::cmp::Ordering {
+    let (ka, kb) = (&out[a.key.clone()], &out[b.key.clone()]);
+    match a.escaped || b.escaped {
+        false => ka.cmp(kb),
+        true => key_text(ka, a.escaped).cmp(&key_text(kb, b.escaped)),
+    }
+}
+
+/// A key's text between its quotes, its escapes read.
+fn key_text(inner: &[u8], escaped: bool) -> std::borrow::Cow<'_, [u8]> {
+    match escaped {
+        false => inner.into(),
+        true => {
+            let quoted = [&b"\""[..], inner, b"\""].concat();
+            let text = serde_json::from_slice::<String>(&quoted).unwrap_or_default();
+            text.into_bytes().into()
+        }
+    }
+}
+
 /// `sha256:` and the lowercase hex SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
     format!("sha256:{}", hex(&Sha256::digest(bytes)))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
-        let _ = write!(s, "{b:02x}");
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0xf)]));
     }
     s
 }
@@ -122,5 +343,77 @@ mod tests {
         let parts: Vec<&[u8]> = members.iter().map(|(_, m)| m.as_slice()).collect();
         assert_eq!(object(&parts), encode(&whole));
         assert_eq!(object(&[b"", br#""a":1"#, b""]), br#"{"a":1}"#);
+        assert_eq!(object_sha256(&parts), sha256(&encode(&whole)));
+    }
+
+    /// Any JSON value, keys and strings drawn to need escapes and sorting.
+    fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
+        use proptest::prelude::*;
+        let text = "[a-c\"\\\n\u{e9}\u{1f600}/]{0,4}";
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(Value::from),
+            text.prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 48, 6, move |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(text, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn serde_json_text_sorted_is_the_canonical_encoding(value in any_value()) {
+            let text = serde_json::to_vec(&value).unwrap();
+            proptest::prop_assert_eq!(sorted(&text), Some(encode(&value)));
+        }
+    }
+
+    #[test]
+    fn members_are_sorted_where_serde_json_wrote_them_in_another_order() {
+        #[derive(serde::Serialize)]
+        struct Out {
+            z: u8,
+            #[serde(rename = "a\u{1}")]
+            escaped: [&'static str; 2],
+            a: Inner,
+        }
+        #[derive(serde::Serialize)]
+        struct Inner {
+            y: bool,
+            b: Option<u8>,
+        }
+        let out = Out {
+            z: 1,
+            escaped: ["é", "\"\n"],
+            a: Inner { y: true, b: None },
+        };
+        let text = serde_json::to_vec(&out).unwrap();
+        let value = serde_json::to_value(&out).unwrap();
+        assert_eq!(sorted(&text), Some(encode(&value)));
+        let members = sorted_members(&text).unwrap();
+        let keys: Vec<&str> = members.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "a\u{1}", "z"]);
+        assert_eq!(members[0].1, br#""a":{"b":null,"y":true}"#);
+    }
+
+    #[test]
+    fn text_serde_json_would_not_write_is_left_to_the_long_way() {
+        for text in [
+            &br#"{"a":1,"a":2}"#[..],
+            b"{ \"a\":1}",
+            b"[1,]",
+            b"{\"a\"}",
+            b"",
+            b"[1] ",
+        ] {
+            assert_eq!(sorted(text), None, "{}", String::from_utf8_lossy(text));
+        }
     }
 }

@@ -76,6 +76,25 @@ impl Record {
     /// sealing, done before the chain is locked. Its `seq`, `prev`, `at`,
     /// `id` and `hash` are left out, to be set by [`Prepared::seal`].
     pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
+        let encode = |e: serde_json::Error| super::AuditError::Encode(e.to_string());
+        // serde_json's own text, sorted, is the canonical encoding: no
+        // `Value` of the whole record is built (`members` is the long way).
+        let text = serde_json::to_vec(self).map_err(encode)?;
+        let members = match canonical::sorted_members(&text) {
+            Some(members) => members,
+            None => self.members()?,
+        };
+        let members = (members.into_iter())
+            .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
+            .collect();
+        Ok(Prepared {
+            members,
+            writer: self.writer.clone(),
+        })
+    }
+
+    /// Each member of the record, encoded through a `Value`.
+    fn members(&self) -> Result<Vec<(String, Vec<u8>)>, super::AuditError> {
         let value =
             serde_json::to_value(self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
         let Value::Object(map) = value else {
@@ -83,15 +102,8 @@ impl Record {
                 "a record is an object".to_owned(),
             ));
         };
-        let members = map
-            .iter()
-            .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
-            .map(|(key, value)| (key.clone(), canonical::member(key, value)))
-            .collect();
-        Ok(Prepared {
-            members,
-            writer: self.writer.clone(),
-        })
+        let member = |(key, value): (&String, &Value)| (key.clone(), canonical::member(key, value));
+        Ok(map.iter().map(member).collect())
     }
 }
 
@@ -126,17 +138,17 @@ impl Prepared {
             let member = canonical::member(key, &value);
             self.members.insert(key.to_owned(), member);
         }
-        let (before, after): (Vec<_>, Vec<_>) = self
+        // The hash's member goes where its key sorts; the hash covers the rest.
+        let split = self
             .members
-            .iter()
-            .map(|(key, member)| (key.as_str() < "hash", member.as_slice()))
-            .partition(|(first, _)| *first);
-        let before: Vec<&[u8]> = before.into_iter().map(|(_, m)| m).collect();
-        let after: Vec<&[u8]> = after.into_iter().map(|(_, m)| m).collect();
-        let hash = canonical::sha256(&canonical::object(&[before.as_slice(), &after].concat()));
+            .keys()
+            .filter(|key| key.as_str() < "hash")
+            .count();
+        let mut parts: Vec<&[u8]> = self.members.values().map(Vec::as_slice).collect();
+        let hash = canonical::object_sha256(&parts);
         let member = canonical::member("hash", &Value::String(hash.clone()));
-        let mut line =
-            canonical::object(&[before.as_slice(), &[member.as_slice()], &after].concat());
+        parts.insert(split, &member);
+        let mut line = canonical::object(&parts);
         line.push(b'\n');
         (line, id, hash)
     }
@@ -185,4 +197,54 @@ pub struct Checked {
     pub seq: Option<u64>,
     /// The writer whose chain the record claims to belong to.
     pub writer: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(ticket: Value) -> Record {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let bundle = triage_engine::Bundle::load(root.join("policies")).unwrap();
+        let (decision, rejection) = match bundle.decide(&ticket) {
+            Ok(decision) => (Some(decision), None),
+            Err(rejection) => (None, Some(rejection)),
+        };
+        Record {
+            schema: SCHEMA.to_owned(),
+            seq: 0,
+            id: String::new(),
+            at: String::new(),
+            policy: bundle.policy().clone(),
+            approval: Some("a-\u{1}\"é".to_owned()),
+            ticket,
+            masked: vec!["customer.id".to_owned()],
+            decision,
+            rejection,
+            prev: String::new(),
+            hash: String::new(),
+            writer: Some("w\\1".to_owned()),
+        }
+    }
+
+    #[test]
+    fn a_record_prepared_from_its_text_is_the_one_prepared_through_a_value() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let text = std::fs::read_to_string(root.join("examples/tickets/premier-critical.json"));
+        let decided: Value = serde_json::from_str(&text.unwrap()).unwrap();
+        let refused = serde_json::json!({"z": [1.5, null], "a": {"\u{1}": "\\"}});
+        for (ticket, result) in [(decided, "decision"), (refused, "rejection")] {
+            let record = record(ticket);
+            let long: BTreeMap<String, Vec<u8>> = (record.members().unwrap().into_iter())
+                .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key != "hash")
+                .collect();
+            assert_eq!(record.prepare().unwrap().members, long, "{result}");
+            let keys: Vec<&str> = long.keys().map(String::as_str).collect();
+            let mut expected = [
+                "approval", result, "masked", "policy", "schema", "ticket", "writer",
+            ];
+            expected.sort_unstable();
+            assert_eq!(keys, expected);
+        }
+    }
 }
