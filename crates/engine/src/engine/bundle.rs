@@ -7,6 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnostic::{BundleError, Problem};
+use crate::engine::atoms::Atoms;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
 use crate::engine::verdict::Verdict;
@@ -30,6 +31,8 @@ pub struct Bundle {
     pub(crate) indexed: bool,
     /// The bundle's text as JSON, escaped once, for `Verdict::write_json`.
     pub(crate) json: Arc<Fragments>,
+    /// The decision compiled to atom mode (see `atoms`), when the bundle fits.
+    pub(crate) atoms: Option<Arc<Atoms>>,
 }
 
 /// What [`Bundle::write_decision`] wrote: the decision's outcome and
@@ -55,6 +58,7 @@ impl Bundle {
         Bundle {
             index: Arc::new(RuleIndex::build(&compiled)),
             json: Arc::new(Fragments::of(&compiled)),
+            atoms: Atoms::build(&compiled).map(Arc::new),
             inner: Arc::new(compiled),
             native: true,
             indexed: true,
@@ -121,7 +125,12 @@ impl Bundle {
             ));
         }
         let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
-        crate::engine::evaluate::decide(&self.inner, index, &self.json, ticket, self.native)
+        // Atom mode keeps no trace of rules the index left out.
+        let atoms = self
+            .atoms
+            .as_deref()
+            .filter(|_| index.is_none() && self.native);
+        crate::engine::evaluate::decide(&self.inner, index, atoms, &self.json, ticket, self.native)
     }
 
     /// The short way whole: the JSON ticket in `bytes` read straight
@@ -187,6 +196,24 @@ impl Bundle {
         }
     }
 
+    /// Whether decisions of read tickets are compiled ahead (atom mode): the
+    /// bundle's every expression is made of at most 64 distinct tests of
+    /// enum, boolean and list fields, through named conditions too. It is
+    /// used when the bundle decides natively and without a rule index.
+    pub fn has_atoms(&self) -> bool {
+        self.atoms.is_some()
+    }
+
+    /// The same bundle deciding every ticket by the walk, without atom mode.
+    /// Its decisions are the same, byte for byte; it exists so that can be
+    /// checked.
+    pub fn walking(&self) -> Bundle {
+        Bundle {
+            atoms: None,
+            ..self.clone()
+        }
+    }
+
     /// Decides a ticket of any serialisable type (it goes through the same
     /// validation as JSON does).
     pub fn decide_typed<T: Serialize>(&self, ticket: &T) -> Result<Decision, Rejection> {
@@ -209,6 +236,7 @@ impl Bundle {
             Ok(copy) => Bundle {
                 native: self.native,
                 indexed: self.indexed,
+                atoms: self.atoms.as_ref().and(copy.atoms),
                 ..copy
             },
             Err(_) => self.clone(),

@@ -7,11 +7,13 @@ use rhai::{Dynamic, Scope};
 use serde_json::Value;
 
 use crate::diagnostic::{lowercase_first, plain_type_names};
+use crate::engine::atoms::Atoms;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
-use crate::engine::verdict::{Trace, Verdict};
+use crate::engine::verdict::{Steps, Trace, Verdict};
 use crate::engine::walk::{Answer, End, Judge, Quick, Site, Walk};
 use crate::expr::Expression;
+use crate::expr::evaluated::Evaluated;
 use crate::model::decision::{EvaluationError, Rejection, RejectionKind};
 use crate::model::{Compiled, Constraint, Piece, Template};
 use crate::schema::{FieldPath, InputProblem, Node, Slot, Ticket, found};
@@ -30,16 +32,21 @@ pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticke
 }
 
 /// Decides a checked `ticket`: with `index`, trying only the rules it lets
-/// through. The quick walk answers most tickets; where it gives up, the full
-/// one decides again from the start, and words whatever went wrong.
+/// through; with `atoms`, in atom mode where it takes the ticket. Else the
+/// quick walk answers most tickets; where it gives up, the full one decides
+/// again from the start, and words whatever went wrong.
 #[inline]
 pub(crate) fn decide<'a>(
     bundle: &'a Compiled,
     index: Option<&'a RuleIndex>,
+    atoms: Option<&'a Atoms>,
     json: &'a Fragments,
     ticket: &'a Ticket<'a>,
     native: bool,
 ) -> Result<Verdict<'a>, Rejection> {
+    if let Some(end) = atoms.and_then(|atoms| atoms.decide(ticket)) {
+        return Ok(atom_verdict(bundle, json, ticket, end));
+    }
     if native {
         let mut walk = Walk::new(bundle, index, ticket, Quick);
         if let Ok(end) = walk.run() {
@@ -49,6 +56,32 @@ pub(crate) fn decide<'a>(
     let mut walk = Walk::new(bundle, index, ticket, Full::new(native));
     let end = walk.run()?;
     Ok(verdict(walk, json, end))
+}
+
+/// The verdict atom mode leaves: where the decision ends, the trace left
+/// to be found again when it is rendered (`render`).
+#[inline(always)]
+fn atom_verdict<'a>(
+    bundle: &'a Compiled,
+    json: &'a Fragments,
+    ticket: &'a Ticket<'a>,
+    end: crate::engine::atoms::End,
+) -> Verdict<'a> {
+    Verdict {
+        trace: Trace {
+            bundle,
+            index: None,
+            ticket,
+        },
+        json,
+        conditions: Evaluated::new(0),
+        steps: Steps::new(),
+        rule: end.rule,
+        outcome: end.outcome,
+        step: end.step,
+        action: end.action,
+        atoms: true,
+    }
 }
 
 /// The verdict a walk that ended at `end` leaves; inlined, so that the
@@ -68,6 +101,7 @@ fn verdict<'a, J>(walk: Walk<'a, J>, json: &'a Fragments, end: End<'a>) -> Verdi
         outcome: end.route.outcome,
         step: end.route.step,
         action: end.action,
+        atoms: false,
     }
 }
 

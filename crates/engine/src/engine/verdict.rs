@@ -185,6 +185,9 @@ pub struct Verdict<'a> {
     /// means the path's fallback applied (else there is no verdict).
     pub(crate) step: Option<usize>,
     pub(crate) action: usize,
+    /// Decided in atom mode: `steps` and `conditions` are left empty, and
+    /// found again (`walked`) when the verdict is rendered.
+    pub(crate) atoms: bool,
 }
 
 impl std::fmt::Debug for Verdict<'_> {
@@ -230,8 +233,8 @@ impl<'a> Verdict<'a> {
         &self.trace.bundle.rules[self.rule].id
     }
 
-    /// The decision, with its trace, as [`Bundle::decide`](crate::Bundle::decide) returns it.
-    pub fn decision(&self) -> Decision {
+    /// The decision, with the trace this verdict keeps (see `render`).
+    pub(crate) fn decision_kept(&self) -> Decision {
         let bundle = self.trace.bundle;
         let rule = &bundle.rules[self.rule];
         let path = self.path().map(|p| &bundle.paths[p]);

@@ -9,9 +9,9 @@ use crate::model::decision::StepResult;
 use crate::schema::Slot;
 
 impl Verdict<'_> {
-    /// Writes the decision's JSON to `out`: the same bytes as
-    /// `serde_json::to_writer(out, &self.decision())`.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    /// Writes the decision's JSON, with the trace this verdict keeps (see
+    /// `render`), to `out`.
+    pub(crate) fn write_kept(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let json = self.json;
         let path = self.path();
         out.extend_from_slice(b"{\"ticket_id\":");

@@ -47,6 +47,13 @@ enum Test {
     },
     /// A field's value, which must be a boolean.
     Bool(u32),
+    /// A list field of at most `max` items (0: any number) holds the
+    /// declared value at `code` (`None`: never).
+    List {
+        field: u32,
+        code: Option<u32>,
+        max: usize,
+    },
     Condition(u32),
     /// Any other test, answered by the bound tree (boxed: rare, and large).
     Op(Box<Op>),
@@ -56,9 +63,10 @@ impl Flat {
     /// `op` as a flat list of tests; `schema`, the one it is bound to.
     /// `None` for a tree too large to number in 30 bits, which no
     /// expression within the file size cap is.
-    pub fn of(op: Op, schema: &Schema) -> Option<Flat> {
+    pub fn of(op: Op, schema: &Schema, max_array: usize) -> Option<Flat> {
         let mut flat = Lowering {
             schema,
+            max_array,
             tests: Vec::new(),
             fits: true,
         };
@@ -93,6 +101,12 @@ impl Flat {
                     // What the general evaluator says of a field that is not.
                     _ => return None,
                 },
+                Test::List { field, code, max } => match ticket.slots.get(*field as usize)? {
+                    Slot::List(items) if *max == 0 || items.len() <= *max => {
+                        code.is_some_and(|code| items.contains(&code))
+                    }
+                    _ => return None,
+                },
                 Test::Condition(c) => conditions.get(*c as usize)?,
                 Test::Op(op) => other(op)?,
             };
@@ -106,9 +120,77 @@ impl Flat {
     }
 }
 
+/// What one test reads, as atom mode (`engine::atoms`) numbers it: a
+/// ticket field's test, or a named condition's value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Read {
+    /// An enum field's place is marked in `places`.
+    Enum {
+        field: u32,
+        places: u64,
+    },
+    /// A boolean field is true.
+    Bool(u32),
+    /// A list field of at most `max` items (0: any) holds the value at `code`.
+    List {
+        field: u32,
+        code: Option<u32>,
+        max: usize,
+    },
+    Condition(u32),
+}
+
+/// Where a test leads, as [`Flat::view`] shows it: another test, or the
+/// expression's value.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Goto {
+    Test(usize),
+    Answer(bool),
+}
+
+impl Next {
+    fn goto(self) -> Goto {
+        match self.0 & ANSWER {
+            0 => Goto::Test(self.0 as usize),
+            _ => Goto::Answer(self.0 & TRUE != 0),
+        }
+    }
+}
+
+/// A flat expression as atom mode reads it: each test, where it leads when
+/// it passes and when not, and the first test.
+pub(crate) struct View {
+    pub tests: Vec<(Read, Goto, Goto)>,
+    pub entry: Goto,
+}
+
+impl Flat {
+    /// The tests as what they read; `None` when one is left to the bound
+    /// tree, which atom mode does not take.
+    pub fn view(&self) -> Option<View> {
+        let read = |test: &Test| match *test {
+            Test::Enum { field, places } => Some(Read::Enum { field, places }),
+            Test::Bool(field) => Some(Read::Bool(field)),
+            Test::List { field, code, max } => Some(Read::List { field, code, max }),
+            Test::Condition(c) => Some(Read::Condition(c)),
+            Test::Op(_) => None,
+        };
+        let tests = self.tests.iter().map(|node| {
+            let (then, otherwise) = (node.then.goto(), node.otherwise.goto());
+            Some((read(&node.test)?, then, otherwise))
+        });
+        Some(View {
+            tests: tests.collect::<Option<_>>()?,
+            entry: self.entry.goto(),
+        })
+    }
+}
+
 /// Builds the tests, last first: each test is built after those it leads to.
 struct Lowering<'a> {
     schema: &'a Schema,
+    /// The sandbox's limit on a list's length (0 for none).
+    max_array: usize,
     tests: Vec<Node>,
     /// Whether every place and operand fits its bits so far.
     fits: bool,
@@ -182,6 +264,12 @@ impl Lowering<'_> {
             (Some(places), Op::EnumIs { field, .. } | Op::EnumIn { field, .. }) => {
                 if let Some(field) = small(*field) {
                     return Test::Enum { field, places };
+                }
+            }
+            (_, Op::ListHas { field, code }) => {
+                if let Some(field) = small(*field) {
+                    let (code, max) = (*code, self.max_array);
+                    return Test::List { field, code, max };
                 }
             }
             (_, Op::Condition(c)) => {

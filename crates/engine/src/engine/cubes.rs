@@ -1,0 +1,130 @@
+//! Atom mode's expressions: each as the cubes over the bundle's atoms where
+//! it holds (or where it does not). An atom is one distinct test of a ticket
+//! field (an enum field's place among some, a boolean field, a list field
+//! holding a value), numbered at load; a cube is a few atoms each required
+//! true or false, and an expression holds where one of its cubes does. The
+//! named conditions an expression uses are folded in, so a cube reads
+//! ticket fields alone.
+
+use crate::expr::flat::{Goto, Read, View};
+use crate::model::Condition;
+
+/// Atoms required true (`want` set) or false (clear) where `need` is set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Cube {
+    pub need: u64,
+    pub want: u64,
+}
+
+impl Cube {
+    /// The cube every ticket is in.
+    pub const ANY: Cube = Cube { need: 0, want: 0 };
+
+    /// Whether the atoms true of a ticket, `atoms`, are in the cube.
+    #[inline(always)]
+    pub fn holds(&self, atoms: u64) -> bool {
+        atoms & self.need == self.want
+    }
+
+    /// The cube of both, or `None` where they ask opposite things of an atom.
+    fn and(self, other: Cube) -> Option<Cube> {
+        let both = self.need & other.need;
+        ((self.want ^ other.want) & both == 0).then_some(Cube {
+            need: self.need | other.need,
+            want: self.want | other.want,
+        })
+    }
+}
+
+/// The most cubes an expression may take, and the most steps finding them
+/// may take: beyond, the bundle stays on the walk.
+const MAX_CUBES: usize = 64;
+const MAX_WORK: usize = 4_096;
+/// The deepest chain of named conditions folded in.
+const MAX_DEPTH: usize = 32;
+
+/// The atoms numbered so far, and each condition's cubes once found.
+pub(crate) struct Numbering<'a> {
+    pub atoms: Vec<Read>,
+    conditions: &'a [Condition],
+    /// Condition `c`'s cubes where it is false, then where it is true.
+    found: Vec<Option<[Vec<Cube>; 2]>>,
+}
+
+impl<'a> Numbering<'a> {
+    pub fn new(conditions: &'a [Condition]) -> Self {
+        Numbering {
+            atoms: Vec::new(),
+            conditions,
+            found: vec![None; conditions.len()],
+        }
+    }
+
+    /// The cubes where `view` comes out `value`; `None` past the caps.
+    pub fn cubes(&mut self, view: &View, value: bool, depth: usize) -> Option<Vec<Cube>> {
+        let mut found = Vec::new();
+        let mut stack = vec![(view.entry, Cube::ANY)];
+        let mut work = 0;
+        while let Some((goto, cube)) = stack.pop() {
+            work += 1;
+            if work > MAX_WORK || found.len() > MAX_CUBES {
+                return None;
+            }
+            let at = match goto {
+                Goto::Answer(v) => {
+                    if v == value {
+                        found.push(cube);
+                    }
+                    continue;
+                }
+                Goto::Test(at) => at,
+            };
+            let (read, then, otherwise) = *view.tests.get(at)?;
+            let [no, yes] = self.branches(read, depth)?;
+            let next = |c: &Cube| cube.and(*c);
+            stack.extend(yes.iter().filter_map(next).map(|c| (then, c)));
+            stack.extend(no.iter().filter_map(next).map(|c| (otherwise, c)));
+        }
+        Some(found)
+    }
+
+    /// The cubes where `read` is false, then where it is true.
+    fn branches(&mut self, read: Read, depth: usize) -> Option<[Vec<Cube>; 2]> {
+        let Read::Condition(c) = read else {
+            let bit = 1u64 << self.atom(read)?;
+            let no = Cube { need: bit, want: 0 };
+            let yes = Cube {
+                need: bit,
+                want: bit,
+            };
+            return Some([vec![no], vec![yes]]);
+        };
+        let c = c as usize;
+        if let Some(found) = self.found.get(c)? {
+            return Some(found.clone());
+        }
+        if depth >= MAX_DEPTH {
+            return None;
+        }
+        let conditions = self.conditions;
+        let view = conditions.get(c)?.expr.native.as_ref()?.view()?;
+        let found = [
+            self.cubes(&view, false, depth + 1)?,
+            self.cubes(&view, true, depth + 1)?,
+        ];
+        *self.found.get_mut(c)? = Some(found.clone());
+        Some(found)
+    }
+
+    /// `read`'s atom number, numbered now if new; `None` past 64.
+    fn atom(&mut self, read: Read) -> Option<u32> {
+        let at = match self.atoms.iter().position(|a| *a == read) {
+            Some(at) => at,
+            None => {
+                self.atoms.push(read);
+                self.atoms.len() - 1
+            }
+        };
+        u32::try_from(at).ok().filter(|&at| at < 64)
+    }
+}
