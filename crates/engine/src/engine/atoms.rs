@@ -10,15 +10,15 @@
 //! walk, which answers and words it as before.
 
 use crate::engine::cubes::{Cube, Numbering};
+use crate::engine::tables::Tables;
 use crate::expr::Expression;
-use crate::expr::flat::Read;
 use crate::model::{ActionSel, Compiled};
 use crate::schema::{Kind, Slot, Ticket};
 
 /// A bundle's decision as cubes over its atoms.
 pub(crate) struct Atoms {
-    /// Each field an atom reads, with the atoms its value makes true.
-    fields: Box<[(usize, Table)]>,
+    /// Each field an atom reads, with the atoms its values make true.
+    tables: Tables,
     /// Where a constraint is broken: any of these holds.
     broken: Box<[Cube]>,
     /// Every rule's cubes, in rule order.
@@ -29,16 +29,6 @@ pub(crate) struct Atoms {
     routes: Box<[Route]>,
     /// Each path's fallback, if it has one: its outcome and action.
     fallbacks: Box<[Option<(usize, Pick)>]>,
-}
-
-/// The atoms a field's value makes true.
-enum Table {
-    /// By the enum value's place.
-    Enum(Box<[u64]>),
-    /// For false, then for true.
-    Bool([u64; 2]),
-    /// By each item's place, or-ed, for a list of at most `max` (0: any).
-    List { members: Box<[u64]>, max: usize },
 }
 
 /// Cubes in order, each with the place of the rule or step it is one of.
@@ -100,7 +90,7 @@ impl Atoms {
             })
             .collect::<Option<_>>()?;
         Some(Atoms {
-            fields: tables(bundle, &numbering.atoms)?,
+            tables: Tables::of(&bundle.schema, &numbering.atoms)?,
             broken: broken.concat().into(),
             rules,
             paths,
@@ -112,7 +102,7 @@ impl Atoms {
     /// Where `ticket`'s decision ends; `None` where the walk must decide.
     #[inline(always)]
     pub fn decide(&self, ticket: &Ticket<'_>) -> Option<End> {
-        let atoms = self.atoms(ticket)?;
+        let atoms = self.tables.atoms(ticket)?;
         if self.broken.iter().any(|c| c.holds(atoms)) {
             return None;
         }
@@ -134,26 +124,6 @@ impl Atoms {
             outcome,
             action,
         })
-    }
-
-    /// The atoms true of `ticket`; `None` for a slot no table expects.
-    #[inline(always)]
-    fn atoms(&self, ticket: &Ticket<'_>) -> Option<u64> {
-        let mut atoms = 0;
-        for (field, table) in &self.fields {
-            atoms |= match (table, ticket.slots.get(*field)?) {
-                (Table::Enum(places), Slot::Enum(place)) => *places.get(*place as usize)?,
-                (Table::Bool(bits), Slot::Bool(b)) => bits[usize::from(*b)],
-                (Table::List { members, max }, Slot::List(items))
-                    if *max == 0 || items.len() <= *max =>
-                {
-                    let member = |i: &u32| members.get(*i as usize).copied().unwrap_or(0);
-                    items.iter().fold(0, |atoms, i| atoms | member(i))
-                }
-                _ => return None,
-            };
-        }
-        Some(atoms)
     }
 }
 
@@ -218,73 +188,5 @@ impl Pick {
                 _ => None,
             },
         }
-    }
-}
-
-/// Each field `atoms` read, with the atoms its value makes true.
-fn tables(bundle: &Compiled, atoms: &[Read]) -> Option<Box<[(usize, Table)]>> {
-    let mut fields: Vec<(usize, Table)> = Vec::new();
-    for (bit, read) in atoms.iter().enumerate() {
-        let (field, fresh) = match *read {
-            Read::Enum { field, .. } | Read::Bool(field) => (field as usize, None),
-            Read::List { field, max, .. } => (field as usize, Some(max)),
-            Read::Condition(_) => return None,
-        };
-        let at = match fields.iter().position(|(f, _)| *f == field) {
-            Some(at) => at,
-            None => {
-                fields.push((
-                    field,
-                    Table::new(&bundle.schema.fields.get(field)?.kind, fresh)?,
-                ));
-                fields.len() - 1
-            }
-        };
-        fields.get_mut(at)?.1.mark(read, 1u64 << bit)?;
-    }
-    Some(fields.into())
-}
-
-impl Table {
-    /// An empty table for a field of `kind`; `max`, a list's limit.
-    fn new(kind: &Kind, max: Option<usize>) -> Option<Table> {
-        Some(match (kind, max) {
-            (Kind::Enum(values), None) => Table::Enum(vec![0; values.len()].into()),
-            (Kind::Bool, None) => Table::Bool([0; 2]),
-            (Kind::List(values), Some(max)) => Table::List {
-                members: vec![0; values.len()].into(),
-                max,
-            },
-            _ => return None,
-        })
-    }
-
-    /// Marks where `read` is true with `bit`.
-    fn mark(&mut self, read: &Read, bit: u64) -> Option<()> {
-        match (self, *read) {
-            (Table::Enum(places), Read::Enum { places: marked, .. }) => {
-                for (place, atoms) in places.iter_mut().enumerate() {
-                    if marked.checked_shr(place as u32).unwrap_or(0) & 1 != 0 {
-                        *atoms |= bit;
-                    }
-                }
-            }
-            (Table::Bool(bits), Read::Bool(_)) => bits[1] |= bit,
-            (
-                Table::List { members, max },
-                Read::List {
-                    code, max: limit, ..
-                },
-            ) => {
-                if *max != limit {
-                    return None;
-                }
-                if let Some(code) = code {
-                    *members.get_mut(code as usize)? |= bit;
-                }
-            }
-            _ => return None,
-        }
-        Some(())
     }
 }

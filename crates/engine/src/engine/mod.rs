@@ -9,6 +9,7 @@ pub(crate) mod evaluate;
 mod fragments;
 pub(crate) mod index;
 mod render;
+mod tables;
 pub(crate) mod verdict;
 mod walk;
 mod write;
