@@ -10,6 +10,7 @@
 //! walk, which answers and words it as before.
 
 use crate::engine::cubes::{Cube, Numbering};
+use crate::engine::replay::Replay;
 use crate::engine::tables::Tables;
 use crate::expr::Expression;
 use crate::model::{ActionSel, Compiled};
@@ -29,6 +30,8 @@ pub(crate) struct Atoms {
     routes: Box<[Route]>,
     /// Each path's fallback, if it has one: its outcome and action.
     fallbacks: Box<[Option<(usize, Pick)>]>,
+    /// What a decision's trace is found from, when it is rendered.
+    pub replay: Replay,
 }
 
 /// Cubes in order, each with the place of the rule or step it is one of.
@@ -53,8 +56,9 @@ enum Pick {
 }
 
 /// Where a decision ends: the rule, the path step (none: the fallback, or
-/// no path), the outcome and the action.
+/// no path), the outcome and the action; and the ticket's atoms.
 pub(crate) struct End {
+    pub atoms: u64,
     pub rule: usize,
     pub step: Option<usize>,
     pub outcome: usize,
@@ -89,7 +93,9 @@ impl Atoms {
                 None => Some(None),
             })
             .collect::<Option<_>>()?;
+        let replay = Replay::build(bundle, &mut numbering)?;
         Some(Atoms {
+            replay,
             tables: Tables::of(&bundle.schema, &numbering.atoms)?,
             broken: broken.concat().into(),
             rules,
@@ -119,6 +125,7 @@ impl Atoms {
         }
         let action = pick.action(ticket)?;
         Some(End {
+            atoms,
             rule,
             step,
             outcome,

@@ -9,6 +9,10 @@
 use crate::expr::flat::{Goto, Read, View};
 use crate::model::Condition;
 
+/// An expression's value and the operand of its top-level `&&` or `||`
+/// that decided, if any.
+pub(crate) type Answer = (bool, Option<u32>);
+
 /// Atoms required true (`want` set) or false (clear) where `need` is set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Cube {
@@ -62,6 +66,18 @@ impl<'a> Numbering<'a> {
 
     /// The cubes where `view` comes out `value`; `None` past the caps.
     pub fn cubes(&mut self, view: &View, value: bool, depth: usize) -> Option<Vec<Cube>> {
+        let found = self.answers(view, Some(value), depth)?;
+        Some(found.into_iter().map(|(cube, _)| cube).collect())
+    }
+
+    /// The cubes where `view` comes out `value` (any, for `None`), each
+    /// with the answer there: the value and the operand that decided.
+    pub fn answers(
+        &mut self,
+        view: &View,
+        value: Option<bool>,
+        depth: usize,
+    ) -> Option<Vec<(Cube, Answer)>> {
         let mut found = Vec::new();
         let mut stack = vec![(view.entry, Cube::ANY)];
         let mut work = 0;
@@ -71,9 +87,9 @@ impl<'a> Numbering<'a> {
                 return None;
             }
             let at = match goto {
-                Goto::Answer(v) => {
-                    if v == value {
-                        found.push(cube);
+                Goto::Answer(v, part) => {
+                    if value.is_none_or(|value| v == value) {
+                        found.push((cube, (v, part)));
                     }
                     continue;
                 }
@@ -86,6 +102,13 @@ impl<'a> Numbering<'a> {
             stack.extend(no.iter().filter_map(next).map(|c| (otherwise, c)));
         }
         Some(found)
+    }
+
+    /// The cubes where condition `c` is true.
+    pub fn condition(&mut self, c: usize) -> Option<Vec<Cube>> {
+        let read = Read::Condition(u32::try_from(c).ok()?);
+        let [_, yes] = self.branches(read, 0)?;
+        Some(yes)
     }
 
     /// The cubes where `read` is false, then where it is true.

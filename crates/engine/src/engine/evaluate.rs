@@ -10,7 +10,8 @@ use crate::diagnostic::{lowercase_first, plain_type_names};
 use crate::engine::atoms::Atoms;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
-use crate::engine::verdict::{Steps, Trace, Verdict};
+use crate::engine::packed::Steps;
+use crate::engine::verdict::{Trace, Verdict};
 use crate::engine::walk::{Answer, End, Judge, Quick, Site, Walk};
 use crate::expr::Expression;
 use crate::expr::evaluated::Evaluated;
@@ -44,8 +45,10 @@ pub(crate) fn decide<'a>(
     ticket: &'a Ticket<'a>,
     native: bool,
 ) -> Result<Verdict<'a>, Rejection> {
-    if let Some(end) = atoms.and_then(|atoms| atoms.decide(ticket)) {
-        return Ok(atom_verdict(bundle, json, ticket, end));
+    if let Some(atoms) = atoms
+        && let Some(end) = atoms.decide(ticket)
+    {
+        return Ok(atom_verdict(bundle, json, ticket, atoms, end));
     }
     if native {
         let mut walk = Walk::new(bundle, index, ticket, Quick);
@@ -65,6 +68,7 @@ fn atom_verdict<'a>(
     bundle: &'a Compiled,
     json: &'a Fragments,
     ticket: &'a Ticket<'a>,
+    atoms: &'a Atoms,
     end: crate::engine::atoms::End,
 ) -> Verdict<'a> {
     Verdict {
@@ -80,7 +84,7 @@ fn atom_verdict<'a>(
         outcome: end.outcome,
         step: end.step,
         action: end.action,
-        atoms: true,
+        atoms: Some((atoms, end.atoms)),
     }
 }
 
@@ -101,7 +105,7 @@ fn verdict<'a, J>(walk: Walk<'a, J>, json: &'a Fragments, end: End<'a>) -> Verdi
         outcome: end.route.outcome,
         step: end.route.step,
         action: end.action,
-        atoms: false,
+        atoms: None,
     }
 }
 

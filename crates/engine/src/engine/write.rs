@@ -4,7 +4,8 @@
 //! The bundle's own text comes escaped already (`fragments`).
 
 use crate::engine::fragments::{Fragments, Prepared, string};
-use crate::engine::verdict::{Step, Trace, Verdict, unpacked};
+use crate::engine::packed::{Step, unpacked};
+use crate::engine::verdict::{Trace, Verdict};
 use crate::model::decision::StepResult;
 use crate::schema::Slot;
 

@@ -141,18 +141,19 @@ pub(crate) enum Read {
 }
 
 /// Where a test leads, as [`Flat::view`] shows it: another test, or the
-/// expression's value.
+/// expression's value and the operand of its top-level `&&` or `||` that
+/// decided, if any.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Goto {
     Test(usize),
-    Answer(bool),
+    Answer(bool, Option<u32>),
 }
 
 impl Next {
     fn goto(self) -> Goto {
         match self.0 & ANSWER {
             0 => Goto::Test(self.0 as usize),
-            _ => Goto::Answer(self.0 & TRUE != 0),
+            _ => Goto::Answer(self.0 & TRUE != 0, (self.0 & PART).checked_sub(1)),
         }
     }
 }
