@@ -18,8 +18,12 @@ use crate::schema::{Kind, Slot, Ticket};
 
 /// A bundle's decision as cubes over its atoms.
 pub(crate) struct Atoms {
-    /// Each field an atom reads, with the atoms its values make true.
+    /// Each field an atom of a constraint or rule reads (or of a named
+    /// condition they need), with the atoms its values make true.
     tables: Tables,
+    /// The same for the other fields: those only path steps read, read
+    /// only for a rule with a path.
+    path_tables: Tables,
     /// Where a constraint is broken: any of these holds.
     broken: Box<[Cube]>,
     /// Every rule's cubes, in rule order.
@@ -29,10 +33,13 @@ pub(crate) struct Atoms {
     /// Each rule's outcome, path and action.
     routes: Box<[Route]>,
     /// Each path's fallback, if it has one: its outcome and action.
-    fallbacks: Box<[Option<(usize, Pick)>]>,
+    fallbacks: Box<[Fallback]>,
     /// What a decision's trace is found from, when it is rendered.
     pub replay: Replay,
 }
+
+/// A path's fallback, if it has one: its outcome and action.
+type Fallback = Option<(usize, Pick)>;
 
 /// Cubes in order, each with the place of the rule or step it is one of.
 struct Chain {
@@ -73,42 +80,36 @@ impl Atoms {
             .map(|c| cubes(&mut numbering, &c.guard.expr, false))
             .collect::<Option<Vec<_>>>()?;
         let rules = Chain::of(&mut numbering, bundle.rules.iter().map(|r| &r.guard.expr))?;
+        // The conditions a rule needs are numbered with the rules, even one
+        // no cube of theirs reached: the trace shows its value.
+        let guards = bundle.constraints.iter().map(|c| &c.guard);
+        let needs = (guards.chain(bundle.rules.iter().map(|r| &r.guard)))
+            .try_fold(0u64, |all, g| Some(all | g.needs_bits?))?;
+        for c in (0..64).filter(|c| (needs >> c) & 1 != 0) {
+            numbering.condition(c)?;
+        }
+        let before_paths = numbering.atoms.len();
         let paths = (bundle.paths.iter())
             .map(|p| Chain::of(&mut numbering, p.steps.iter().map(|s| &s.guard.expr)))
             .collect::<Option<_>>()?;
-        let routes = (bundle.rules.iter())
-            .map(|r| {
-                let pick = Pick::of(bundle, &r.action)?;
-                let (outcome, path) = (r.outcome, r.path);
-                Some(Route {
-                    outcome,
-                    path,
-                    pick,
-                })
-            })
-            .collect::<Option<_>>()?;
-        let fallbacks = (bundle.paths.iter())
-            .map(|p| match &p.fallback {
-                Some(f) => Some(Some((f.outcome, Pick::of(bundle, &f.action)?))),
-                None => Some(None),
-            })
-            .collect::<Option<_>>()?;
         let replay = Replay::build(bundle, &mut numbering)?;
+        let (tables, path_tables) = Tables::split(&bundle.schema, &numbering.atoms, before_paths)?;
         Some(Atoms {
             replay,
-            tables: Tables::of(&bundle.schema, &numbering.atoms)?,
+            tables,
+            path_tables,
             broken: broken.concat().into(),
             rules,
             paths,
-            routes,
-            fallbacks,
+            routes: routes(bundle)?,
+            fallbacks: fallbacks(bundle)?,
         })
     }
 
     /// Where `ticket`'s decision ends; `None` where the walk must decide.
     #[inline(always)]
     pub fn decide(&self, ticket: &Ticket<'_>) -> Option<End> {
-        let atoms = self.tables.atoms(ticket)?;
+        let mut atoms = self.tables.atoms(ticket)?;
         if self.broken.iter().any(|c| c.holds(atoms)) {
             return None;
         }
@@ -116,6 +117,7 @@ impl Atoms {
         let route = self.routes.get(rule)?;
         let (mut outcome, mut pick, mut step) = (route.outcome, &route.pick, None);
         if let Some(path) = route.path {
+            atoms |= self.path_tables.atoms(ticket)?;
             match self.paths.get(path)?.first(atoms) {
                 Some(at) => step = Some(at),
                 None => {
@@ -132,6 +134,27 @@ impl Atoms {
             action,
         })
     }
+}
+
+/// Each rule's outcome, path and action.
+fn routes(bundle: &Compiled) -> Option<Box<[Route]>> {
+    let route = |r: &crate::model::Rule| {
+        Some(Route {
+            outcome: r.outcome,
+            path: r.path,
+            pick: Pick::of(bundle, &r.action)?,
+        })
+    };
+    bundle.rules.iter().map(route).collect()
+}
+
+/// Each path's fallback, if it has one: its outcome and action.
+fn fallbacks(bundle: &Compiled) -> Option<Box<[Fallback]>> {
+    let fallback = |p: &crate::model::PathDef| match &p.fallback {
+        Some(f) => Some(Some((f.outcome, Pick::of(bundle, &f.action)?))),
+        None => Some(None),
+    };
+    bundle.paths.iter().map(fallback).collect()
 }
 
 /// The cubes where `expr` comes out `value`.

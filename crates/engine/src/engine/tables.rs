@@ -31,11 +31,25 @@ struct Members {
 
 impl Tables {
     /// The tables of `atoms` (bit `i` for `atoms[i]`) over `schema`'s
-    /// fields; `None` for an atom no table holds.
-    pub fn of(schema: &Schema, atoms: &[Read]) -> Option<Tables> {
+    /// fields: those of the fields of the first `first` atoms, then those
+    /// of the others; `None` for an atom no table holds.
+    pub fn split(schema: &Schema, atoms: &[Read], first: usize) -> Option<(Tables, Tables)> {
+        let fields: Vec<u32> = atoms.iter().take(first).filter_map(field).collect();
+        let early = |read: &Read| field(read).is_some_and(|f| fields.contains(&f));
+        Some((
+            Tables::of(schema, atoms, early)?,
+            Tables::of(schema, atoms, |read| !early(read))?,
+        ))
+    }
+
+    /// The tables of those of `atoms` that `keep` keeps.
+    fn of(schema: &Schema, atoms: &[Read], keep: impl Fn(&Read) -> bool) -> Option<Tables> {
         let (mut enums, mut bools, mut lists) = (Vec::new(), Vec::new(), Vec::new());
         for (bit, read) in atoms.iter().enumerate() {
             let bit = 1u64.checked_shl(u32::try_from(bit).ok()?)?;
+            if !keep(read) {
+                continue;
+            }
             match *read {
                 Read::Enum { field, places } => {
                     let field = usize::try_from(field).ok()?;
@@ -121,6 +135,14 @@ impl Tables {
             }
         }
         Some(atoms)
+    }
+}
+
+/// The field `read` tests, if it tests one.
+fn field(read: &Read) -> Option<u32> {
+    match *read {
+        Read::Enum { field, .. } | Read::Bool(field) | Read::List { field, .. } => Some(field),
+        Read::Condition(_) => None,
     }
 }
 
