@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use crate::diagnostic::{BundleError, Problem};
 use crate::engine::atoms::Atoms;
+use crate::engine::evaluate::Deciding;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
 use crate::engine::verdict::Verdict;
@@ -87,8 +88,8 @@ impl Bundle {
     /// Decides one ticket.
     pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
         let ticket = self.ticket(ticket)?;
-        self.decide_ticket(&ticket)
-            .map(|verdict| verdict.decision())
+        self.deciding(&ticket)?
+            .decide_then(&ticket, |verdict| verdict.decision())
     }
 
     /// `ticket` checked against the bundle's ticket schema and laid out for
@@ -113,6 +114,13 @@ impl Bundle {
     /// the decision as evaluation leaves it, to render with
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        self.deciding(ticket)?.decide(ticket)
+    }
+
+    /// What deciding `ticket` reads, or its rejection for a ticket read by
+    /// another bundle.
+    #[inline(always)]
+    fn deciding(&self, ticket: &Ticket<'_>) -> Result<Deciding<'_>, Rejection> {
         let digest = &*self.inner.policy.digest;
         // A ticket this bundle read borrows its digest: the same text, unread.
         let same = std::ptr::eq(ticket.digest, digest) || ticket.digest == digest;
@@ -125,12 +133,17 @@ impl Bundle {
             ));
         }
         let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
-        // Atom mode keeps no trace of rules the index left out.
-        let atoms = self
-            .atoms
-            .as_deref()
-            .filter(|_| index.is_none() && self.native);
-        crate::engine::evaluate::decide(&self.inner, index, atoms, &self.json, ticket, self.native)
+        Ok(Deciding {
+            bundle: &self.inner,
+            index,
+            // Atom mode keeps no trace of rules the index left out.
+            atoms: self
+                .atoms
+                .as_deref()
+                .filter(|_| index.is_none() && self.native),
+            json: &self.json,
+            native: self.native,
+        })
     }
 
     /// The short way whole: the JSON ticket in `bytes` read straight
@@ -142,17 +155,22 @@ impl Bundle {
     /// words the answer.
     pub fn write_decision(&self, bytes: &[u8], out: &mut Vec<u8>) -> Option<Written<'_>> {
         let ticket = self.read_ticket(bytes)?;
-        let verdict = self.decide_ticket(&ticket).ok()?;
-        let start = out.len();
-        if verdict.write_json(out).is_err() {
-            out.truncate(start);
-            return None;
-        }
         let inner = &*self.inner;
-        Some(Written {
-            outcome: &inner.outcomes[verdict.outcome].id,
-            vehicle: verdict.vehicle_index().map(|v| &inner.vehicles[v].id),
-        })
+        let written = |verdict: &Verdict<'_>| {
+            let start = out.len();
+            if verdict.write_json(out).is_err() {
+                out.truncate(start);
+                return None;
+            }
+            Some(Written {
+                outcome: &inner.outcomes[verdict.outcome].id,
+                vehicle: verdict.vehicle_index().map(|v| &inner.vehicles[v].id),
+            })
+        };
+        self.deciding(&ticket)
+            .ok()?
+            .decide_then(&ticket, written)
+            .ok()?
     }
 
     /// The same bundle deciding without its rule index: every rule before the

@@ -10,11 +10,9 @@ use crate::diagnostic::{lowercase_first, plain_type_names};
 use crate::engine::atoms::Atoms;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
-use crate::engine::packed::Steps;
-use crate::engine::verdict::{Trace, Verdict};
+use crate::engine::verdict::{Kept, Trace, Verdict, Walked};
 use crate::engine::walk::{Answer, End, Judge, Quick, Site, Walk};
 use crate::expr::Expression;
-use crate::expr::evaluated::Evaluated;
 use crate::model::decision::{EvaluationError, Rejection, RejectionKind};
 use crate::model::{Compiled, Constraint, Piece, Template};
 use crate::schema::{FieldPath, InputProblem, Node, Slot, Ticket, found};
@@ -32,80 +30,109 @@ pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticke
         })
 }
 
-/// Decides a checked `ticket`: with `index`, trying only the rules it lets
-/// through; with `atoms`, in atom mode where it takes the ticket. Else the
-/// quick walk answers most tickets; where it gives up, the full one decides
-/// again from the start, and words whatever went wrong.
-#[inline]
-pub(crate) fn decide<'a>(
-    bundle: &'a Compiled,
-    index: Option<&'a RuleIndex>,
-    atoms: Option<&'a Atoms>,
-    json: &'a Fragments,
-    ticket: &'a Ticket<'a>,
-    native: bool,
-) -> Result<Verdict<'a>, Rejection> {
-    if let Some(atoms) = atoms
-        && let Some(end) = atoms.decide(ticket)
-    {
-        return Ok(atom_verdict(bundle, json, ticket, atoms, end));
+/// What deciding a checked ticket reads: the bundle, its rule index (none
+/// for a trace of every rule tried), its atom mode (none where it does not
+/// apply) and its text as JSON; and whether expressions run natively.
+#[derive(Clone, Copy)]
+pub(crate) struct Deciding<'a> {
+    pub bundle: &'a Compiled,
+    pub index: Option<&'a RuleIndex>,
+    pub atoms: Option<&'a Atoms>,
+    pub json: &'a Fragments,
+    pub native: bool,
+}
+
+impl<'a> Deciding<'a> {
+    /// Decides `ticket`: in atom mode where it takes the ticket; else the
+    /// quick walk answers most tickets, and where it gives up, the full
+    /// one decides again from the start and words whatever went wrong.
+    #[inline]
+    pub fn decide(self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        if let Some(verdict) = self.in_atom_mode(ticket) {
+            return Ok(verdict);
+        }
+        let (walked, end) = self.walk(ticket)?;
+        Ok(self.verdict(ticket, Kept::Owned(Box::new(walked)), &end))
     }
-    if native {
-        let mut walk = Walk::new(bundle, index, ticket, Quick);
-        if let Ok(end) = walk.run() {
-            return Ok(verdict(walk, json, end));
+
+    /// `then` of `ticket`'s verdict, which it renders in place: the walk's
+    /// trace is lent, not boxed.
+    pub fn decide_then<R>(
+        self,
+        ticket: &'a Ticket<'a>,
+        then: impl FnOnce(&Verdict<'_>) -> R,
+    ) -> Result<R, Rejection> {
+        if let Some(verdict) = self.in_atom_mode(ticket) {
+            return Ok(then(&verdict));
+        }
+        let (walked, end) = self.walk(ticket)?;
+        Ok(then(&self.verdict(ticket, Kept::Lent(&walked), &end)))
+    }
+
+    /// The verdict atom mode gives, where it takes the ticket: where the
+    /// decision ends, the trace left to be found when it is rendered.
+    #[inline(always)]
+    fn in_atom_mode(self, ticket: &'a Ticket<'a>) -> Option<Verdict<'a>> {
+        let atoms = self.atoms?;
+        let end = atoms.decide(ticket)?;
+        Some(Verdict {
+            trace: Trace {
+                bundle: self.bundle,
+                index: None,
+                ticket,
+            },
+            json: self.json,
+            kept: Kept::Atoms(atoms, end.atoms),
+            rule: end.rule,
+            outcome: end.outcome,
+            step: end.step,
+            action: end.action,
+        })
+    }
+
+    /// The walk's trace and where it ended.
+    #[inline]
+    pub fn walk(self, ticket: &'a Ticket<'a>) -> Result<(Walked, End<'a>), Rejection> {
+        let (bundle, index) = (self.bundle, self.index);
+        if self.native {
+            let mut walk = Walk::new(bundle, index, ticket, Quick);
+            if let Ok(end) = walk.run() {
+                return Ok((walked(walk), end));
+            }
+        }
+        let mut walk = Walk::new(bundle, index, ticket, Full::new(self.native));
+        let end = walk.run()?;
+        Ok((walked(walk), end))
+    }
+
+    /// The verdict of a walk that ended at `end`, its trace kept as `kept`.
+    #[inline(always)]
+    fn verdict<'v>(self, ticket: &'a Ticket<'a>, kept: Kept<'v>, end: &End<'a>) -> Verdict<'v>
+    where
+        'a: 'v,
+    {
+        Verdict {
+            trace: Trace {
+                bundle: self.bundle,
+                index: self.index,
+                ticket,
+            },
+            json: self.json,
+            kept,
+            rule: end.rule,
+            outcome: end.route.outcome,
+            step: end.route.step,
+            action: end.action,
         }
     }
-    let mut walk = Walk::new(bundle, index, ticket, Full::new(native));
-    let end = walk.run()?;
-    Ok(verdict(walk, json, end))
 }
 
-/// The verdict atom mode leaves: where the decision ends, the trace left
-/// to be found again when it is rendered (`render`).
+/// The trace a walk leaves.
 #[inline(always)]
-fn atom_verdict<'a>(
-    bundle: &'a Compiled,
-    json: &'a Fragments,
-    ticket: &'a Ticket<'a>,
-    atoms: &'a Atoms,
-    end: crate::engine::atoms::End,
-) -> Verdict<'a> {
-    Verdict {
-        trace: Trace {
-            bundle,
-            index: None,
-            ticket,
-        },
-        json,
-        conditions: Evaluated::new(0),
-        steps: Steps::new(),
-        rule: end.rule,
-        outcome: end.outcome,
-        step: end.step,
-        action: end.action,
-        atoms: Some((atoms, end.atoms)),
-    }
-}
-
-/// The verdict a walk that ended at `end` leaves; inlined, so that the
-/// walk's state is moved once, into the verdict.
-#[inline(always)]
-fn verdict<'a, J>(walk: Walk<'a, J>, json: &'a Fragments, end: End<'a>) -> Verdict<'a> {
-    Verdict {
-        trace: Trace {
-            bundle: walk.bundle,
-            index: walk.index,
-            ticket: walk.ticket,
-        },
-        json,
-        conditions: walk.conditions,
+fn walked<J>(walk: Walk<'_, J>) -> Walked {
+    Walked {
         steps: walk.steps,
-        rule: end.rule,
-        outcome: end.route.outcome,
-        step: end.route.step,
-        action: end.action,
-        atoms: None,
+        conditions: walk.conditions,
     }
 }
 

@@ -42,20 +42,37 @@ pub struct Verdict<'a> {
     pub(crate) trace: Trace<'a>,
     /// The bundle's text as JSON, for writing.
     pub(crate) json: &'a Fragments,
-    /// Each named condition's value, where it was evaluated.
-    pub(crate) conditions: Evaluated,
-    pub(crate) steps: Steps,
+    /// The trace, or what it is found from.
+    pub(crate) kept: Kept<'a>,
     pub(crate) rule: usize,
     pub(crate) outcome: usize,
     /// The path step that chose the vehicle; none along the rule's path
     /// means the path's fallback applied (else there is no verdict).
     pub(crate) step: Option<usize>,
     pub(crate) action: usize,
-    /// Decided in atom mode, the bundle's atom mode and the ticket's atoms:
-    /// `steps` and `conditions` are then left empty, and found from those
-    /// when the verdict is rendered (`render`).
-    pub(crate) atoms: Option<(&'a Atoms, u64)>,
 }
+
+/// A verdict's trace, or what it is found from, kept small so that the
+/// verdict is cheap to move.
+pub(crate) enum Kept<'a> {
+    /// Decided in atom mode: the bundle's atom mode and the ticket's
+    /// atoms, from which rendering finds the trace (`render`).
+    Atoms(&'a Atoms, u64),
+    /// The walk's trace, lent by a caller that renders the verdict in place.
+    Lent(&'a Walked),
+    /// The walk's trace, for a verdict handed back.
+    Owned(Box<Walked>),
+}
+
+/// The trace a walk leaves: its entries, and the named conditions' values
+/// where they were evaluated.
+pub(crate) struct Walked {
+    pub steps: Steps,
+    pub conditions: Evaluated,
+}
+
+/// No condition evaluated: what a verdict without its trace shows.
+static NONE: Evaluated = Evaluated::Bits { known: 0, value: 0 };
 
 impl std::fmt::Debug for Verdict<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -121,7 +138,25 @@ impl<'a> Verdict<'a> {
             allowed_roles: action.roles.clone(),
             rationale: self.rationale().cloned().collect(),
             policy: bundle.policy.clone(),
-            trace: self.trace.render(&self.steps, &self.conditions),
+            trace: self.trace.render(self.steps(), self.conditions()),
+        }
+    }
+
+    /// The trace's entries (none for a verdict in atom mode: see `render`).
+    pub(crate) fn steps(&self) -> &[Packed] {
+        match &self.kept {
+            Kept::Lent(walked) => &walked.steps,
+            Kept::Owned(walked) => &walked.steps,
+            Kept::Atoms(..) => &[],
+        }
+    }
+
+    /// The named conditions' values, where they were evaluated.
+    pub(crate) fn conditions(&self) -> &Evaluated {
+        match &self.kept {
+            Kept::Lent(walked) => &walked.conditions,
+            Kept::Owned(walked) => &walked.conditions,
+            Kept::Atoms(..) => &NONE,
         }
     }
 
