@@ -75,7 +75,7 @@ pub(crate) struct End {
 impl Atoms {
     /// The bundle's decision in atom mode, when it fits.
     pub fn build(bundle: &Compiled) -> Option<Atoms> {
-        let mut numbering = Numbering::new(&bundle.conditions);
+        let mut numbering = Numbering::new(&bundle.schema, &bundle.conditions);
         let broken = (bundle.constraints.iter())
             .map(|c| cubes(&mut numbering, &c.guard.expr, false))
             .collect::<Option<Vec<_>>>()?;

@@ -8,6 +8,7 @@
 
 use crate::expr::flat::{Goto, Read, View};
 use crate::model::Condition;
+use crate::schema::{Kind, Schema};
 
 /// An expression's value and the operand of its top-level `&&` or `||`
 /// that decided, if any.
@@ -50,15 +51,17 @@ const MAX_DEPTH: usize = 32;
 /// The atoms numbered so far, and each condition's cubes once found.
 pub(crate) struct Numbering<'a> {
     pub atoms: Vec<Read>,
+    schema: &'a Schema,
     conditions: &'a [Condition],
     /// Condition `c`'s cubes where it is false, then where it is true.
     found: Vec<Option<[Vec<Cube>; 2]>>,
 }
 
 impl<'a> Numbering<'a> {
-    pub fn new(conditions: &'a [Condition]) -> Self {
+    pub fn new(schema: &'a Schema, conditions: &'a [Condition]) -> Self {
         Numbering {
             atoms: Vec::new(),
+            schema,
             conditions,
             found: vec![None; conditions.len()],
         }
@@ -88,7 +91,7 @@ impl<'a> Numbering<'a> {
             }
             let at = match goto {
                 Goto::Answer(v, part) => {
-                    if value.is_none_or(|value| v == value) {
+                    if value.is_none_or(|value| v == value) && self.possible(cube) {
                         found.push((cube, (v, part)));
                     }
                     continue;
@@ -102,6 +105,42 @@ impl<'a> Numbering<'a> {
             stack.extend(no.iter().filter_map(next).map(|c| (otherwise, c)));
         }
         Some(found)
+    }
+
+    /// Whether a ticket can be in `cube`: an enum field has one value, so
+    /// a cube that asks its atoms for none (`category == "a"` and
+    /// `category == "b"`, say) holds for no ticket, and is left out.
+    fn possible(&self, cube: Cube) -> bool {
+        let mut allowed: Vec<(u32, u64)> = Vec::new();
+        for (bit, read) in self.atoms.iter().enumerate().take(64) {
+            let Read::Enum { field, places } = *read else {
+                continue;
+            };
+            if (cube.need >> bit) & 1 == 0 {
+                continue;
+            }
+            let at = match allowed.iter().position(|(f, _)| *f == field) {
+                Some(at) => at,
+                None => {
+                    allowed.push((field, self.every_place(field)));
+                    allowed.len() - 1
+                }
+            };
+            let want = (cube.want >> bit) & 1 != 0;
+            allowed[at].1 &= if want { places } else { !places };
+        }
+        allowed.iter().all(|(_, places)| *places != 0)
+    }
+
+    /// Every place of enum field `field`, as a mask (all 64 for one of
+    /// more values, which has no atoms).
+    fn every_place(&self, field: u32) -> u64 {
+        let count = match &self.schema.fields.get(field as usize).map(|f| &f.kind) {
+            Some(Kind::Enum(values)) => values.len(),
+            _ => 64,
+        };
+        1u64.checked_shl(count as u32)
+            .map_or(u64::MAX, |bit| bit - 1)
     }
 
     /// The cubes where condition `c` is true.
