@@ -32,7 +32,8 @@ pub struct Bundle {
     pub(crate) indexed: bool,
     /// The bundle's text as JSON, escaped once, for `Verdict::write_json`.
     pub(crate) json: Arc<Fragments>,
-    /// The decision compiled to atom mode (see `atoms`), when the bundle fits.
+    /// The decision compiled to atom mode (see `atoms`), when the bundle
+    /// fits, decides natively and has no rule index.
     pub(crate) atoms: Option<Arc<Atoms>>,
 }
 
@@ -56,10 +57,16 @@ impl std::fmt::Debug for Bundle {
 
 impl Bundle {
     fn new(compiled: Compiled) -> Bundle {
+        let index = RuleIndex::build(&compiled);
+        // Atom mode keeps no trace of rules an index leaves out.
+        let atoms = match index.is_empty() {
+            true => Atoms::build(&compiled).map(Arc::new),
+            false => None,
+        };
         Bundle {
-            index: Arc::new(RuleIndex::build(&compiled)),
+            index: Arc::new(index),
             json: Arc::new(Fragments::of(&compiled)),
-            atoms: Atoms::build(&compiled).map(Arc::new),
+            atoms,
             inner: Arc::new(compiled),
             native: true,
             indexed: true,
@@ -136,11 +143,7 @@ impl Bundle {
         Ok(Deciding {
             bundle: &self.inner,
             index,
-            // Atom mode keeps no trace of rules the index left out.
-            atoms: self
-                .atoms
-                .as_deref()
-                .filter(|_| index.is_none() && self.native),
+            atoms: self.atoms.as_deref(),
             json: &self.json,
             native: self.native,
         })
@@ -210,14 +213,15 @@ impl Bundle {
     pub fn interpreted(&self) -> Bundle {
         Bundle {
             native: false,
+            atoms: None,
             ..self.clone()
         }
     }
 
     /// Whether decisions of read tickets are compiled ahead (atom mode): the
     /// bundle's every expression is made of at most 64 distinct tests of
-    /// enum, boolean and list fields, through named conditions too. It is
-    /// used when the bundle decides natively and without a rule index.
+    /// enum, boolean and list fields, through named conditions too, and it
+    /// decides natively and has no rule index.
     pub fn has_atoms(&self) -> bool {
         self.atoms.is_some()
     }

@@ -90,8 +90,9 @@ impl<'a> Deciding<'a> {
         })
     }
 
-    /// The walk's trace and where it ended.
-    #[inline]
+    /// The walk's trace and where it ended (not inlined: atom mode's way
+    /// stays short without it).
+    #[inline(never)]
     pub fn walk(self, ticket: &'a Ticket<'a>) -> Result<(Walked, End<'a>), Rejection> {
         let (bundle, index) = (self.bundle, self.index);
         if self.native {
