@@ -95,8 +95,10 @@ impl Bundle {
     /// Decides one ticket.
     pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
         let ticket = self.ticket(ticket)?;
-        self.deciding(&ticket)?
-            .decide_then(&ticket, |verdict| verdict.decision())
+        match self.deciding(&ticket) {
+            Some(deciding) => deciding.decide_then(&ticket, |verdict| verdict.decision()),
+            None => Err(self.foreign(&ticket)),
+        }
     }
 
     /// `ticket` checked against the bundle's ticket schema and laid out for
@@ -121,26 +123,34 @@ impl Bundle {
     /// the decision as evaluation leaves it, to render with
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
-        self.deciding(ticket)?.decide(ticket)
+        match self.deciding(ticket) {
+            Some(deciding) => deciding.decide(ticket),
+            None => Err(self.foreign(ticket)),
+        }
     }
 
-    /// What deciding `ticket` reads, or its rejection for a ticket read by
-    /// another bundle.
+    /// The rejection of a ticket another bundle read.
+    #[cold]
+    fn foreign(&self, ticket: &Ticket<'_>) -> Rejection {
+        Rejection::unreadable(
+            self.policy(),
+            format!("a ticket read by bundle `{}`", self.inner.policy.digest),
+            format!("one read by bundle `{}`", ticket.digest),
+            "a ticket is decided by the bundle that read it",
+        )
+    }
+
+    /// What deciding `ticket` reads; `None` for a ticket another bundle read.
     #[inline(always)]
-    fn deciding(&self, ticket: &Ticket<'_>) -> Result<Deciding<'_>, Rejection> {
+    fn deciding(&self, ticket: &Ticket<'_>) -> Option<Deciding<'_>> {
         let digest = &*self.inner.policy.digest;
         // A ticket this bundle read borrows its digest: the same text, unread.
         let same = std::ptr::eq(ticket.digest, digest) || ticket.digest == digest;
         if !same {
-            return Err(Rejection::unreadable(
-                self.policy(),
-                format!("a ticket read by bundle `{}`", self.inner.policy.digest),
-                format!("one read by bundle `{}`", ticket.digest),
-                "a ticket is decided by the bundle that read it",
-            ));
+            return None;
         }
         let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
-        Ok(Deciding {
+        Some(Deciding {
             bundle: &self.inner,
             index,
             atoms: self.atoms.as_deref(),
@@ -170,10 +180,7 @@ impl Bundle {
                 vehicle: verdict.vehicle_index().map(|v| &inner.vehicles[v].id),
             })
         };
-        self.deciding(&ticket)
-            .ok()?
-            .decide_then(&ticket, written)
-            .ok()?
+        self.deciding(&ticket)?.decide_then(&ticket, written).ok()?
     }
 
     /// The same bundle deciding without its rule index: every rule before the
