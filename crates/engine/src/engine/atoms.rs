@@ -42,10 +42,7 @@ pub(crate) struct Atoms {
 type Fallback = Option<(usize, Pick)>;
 
 /// Cubes in order, each with the place of the rule or step it is one of.
-struct Chain {
-    cubes: Box<[Cube]>,
-    owners: Box<[u32]>,
-}
+struct Chain(Box<[(Cube, usize)]>);
 
 struct Route {
     outcome: usize,
@@ -171,23 +168,19 @@ impl Chain {
         numbering: &mut Numbering,
         exprs: impl Iterator<Item = &'e Expression>,
     ) -> Option<Chain> {
-        let (mut cubes, mut owners) = (Vec::new(), Vec::new());
+        let mut chain = Vec::new();
         for (at, expr) in exprs.enumerate() {
             let found = self::cubes(numbering, expr, true)?;
-            owners.extend(std::iter::repeat_n(u32::try_from(at).ok()?, found.len()));
-            cubes.extend(found);
+            chain.extend(found.into_iter().map(|cube| (cube, at)));
         }
-        Some(Chain {
-            cubes: cubes.into(),
-            owners: owners.into(),
-        })
+        Some(Chain(chain.into()))
     }
 
     /// The place of the first rule or step one of whose cubes holds.
     #[inline(always)]
     fn first(&self, atoms: u64) -> Option<usize> {
-        let at = self.cubes.iter().position(|c| c.holds(atoms))?;
-        Some(*self.owners.get(at)? as usize)
+        let (_, at) = self.0.iter().find(|(c, _)| c.holds(atoms))?;
+        Some(*at)
     }
 }
 

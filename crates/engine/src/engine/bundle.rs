@@ -122,6 +122,7 @@ impl Bundle {
     /// Decides a ticket read by this bundle (or one with the same digest):
     /// the decision as evaluation leaves it, to render with
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
+    #[inline]
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
         match self.deciding(ticket) {
             Some(deciding) => deciding.decide(ticket),

@@ -46,7 +46,7 @@ impl<'a> Deciding<'a> {
     /// Decides `ticket`: in atom mode where it takes the ticket; else the
     /// quick walk answers most tickets, and where it gives up, the full
     /// one decides again from the start and words whatever went wrong.
-    #[inline]
+    #[inline(always)]
     pub fn decide(self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
         if let Some(verdict) = self.in_atom_mode(ticket) {
             return Ok(verdict);
