@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use triage_engine::Bundle;
 
-use crate::common::{edited, generated, one_file_bundle, reference};
+use crate::common::{edited, generated, one_file_bundle, reference, rules_for};
 
 /// `ticket` decided by `bundle` (in atom mode where it takes it) and by the
 /// walk alone: the same decision or rejection, the same bytes written.
@@ -87,14 +87,7 @@ fn nested_conditions_with_or_and_not_decide_as_the_walk_does() {
 /// enum without one), `b` (a boolean) and `n` (an integer), one rule for
 /// each of `whens`.
 fn small(whens: &[String]) -> Bundle {
-    let rules: String = (whens.iter().enumerate())
-        .map(|(i, when)| {
-            let when = when.replace('\'', "''");
-            format!(
-                "  - {{ id: r{i}, when: '{when}', outcome: probed, action: act, rationale: R. }}\n"
-            )
-        })
-        .collect();
+    let rules = rules_for(whens);
     let head = "ticket:
   id_field: id
   role_field: role

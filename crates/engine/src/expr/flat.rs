@@ -40,21 +40,8 @@ const PART: u32 = (1 << 28) - 1;
 
 #[derive(Debug)]
 enum Test {
-    /// An enum field's place is marked in `places`.
-    Enum {
-        field: u32,
-        places: u64,
-    },
-    /// A field's value, which must be a boolean.
-    Bool(u32),
-    /// A list field of at most `max` items (0: any number) holds the
-    /// declared value at `code` (`None`: never).
-    List {
-        field: u32,
-        code: Option<u32>,
-        max: usize,
-    },
-    Condition(u32),
+    /// A test of a ticket field or a named condition.
+    Read(Read),
     /// Any other test, answered by the bound tree (boxed: rare, and large).
     Op(Box<Op>),
 }
@@ -92,22 +79,26 @@ impl Flat {
         while next & ANSWER == 0 {
             let node = self.tests.get(next as usize)?;
             let passed = match &node.test {
-                Test::Enum { field, places } => match ticket.slots.get(*field as usize)? {
-                    Slot::Enum(place) => places.checked_shr(*place)? & 1 != 0,
-                    _ => return None,
-                },
-                Test::Bool(field) => match ticket.slots.get(*field as usize)? {
+                Test::Read(Read::Enum { field, places }) => {
+                    match ticket.slots.get(*field as usize)? {
+                        Slot::Enum(place) => places.checked_shr(*place)? & 1 != 0,
+                        _ => return None,
+                    }
+                }
+                Test::Read(Read::Bool(field)) => match ticket.slots.get(*field as usize)? {
                     Slot::Bool(b) => *b,
                     // What the general evaluator says of a field that is not.
                     _ => return None,
                 },
-                Test::List { field, code, max } => match ticket.slots.get(*field as usize)? {
-                    Slot::List(items) if *max == 0 || items.len() <= *max => {
-                        code.is_some_and(|code| items.contains(&code))
+                Test::Read(Read::List { field, code, max }) => {
+                    match ticket.slots.get(*field as usize)? {
+                        Slot::List(items) if *max == 0 || items.len() <= *max => {
+                            code.is_some_and(|code| items.contains(&code))
+                        }
+                        _ => return None,
                     }
-                    _ => return None,
-                },
-                Test::Condition(c) => conditions.get(*c as usize)?,
+                }
+                Test::Read(Read::Condition(c)) => conditions.get(*c as usize)?,
                 Test::Op(op) => other(op)?,
             };
             next = if passed {
@@ -120,8 +111,8 @@ impl Flat {
     }
 }
 
-/// What one test reads, as atom mode (`engine::atoms`) numbers it: a
-/// ticket field's test, or a named condition's value.
+/// A test of a ticket field or a named condition: most tests are, and
+/// atom mode (`engine::atoms`) numbers those of fields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) enum Read {
     /// An enum field's place is marked in `places`.
@@ -169,11 +160,8 @@ impl Flat {
     /// The tests as what they read; `None` when one is left to the bound
     /// tree, which atom mode does not take.
     pub fn view(&self) -> Option<View> {
-        let read = |test: &Test| match *test {
-            Test::Enum { field, places } => Some(Read::Enum { field, places }),
-            Test::Bool(field) => Some(Read::Bool(field)),
-            Test::List { field, code, max } => Some(Read::List { field, code, max }),
-            Test::Condition(c) => Some(Read::Condition(c)),
+        let read = |test: &Test| match test {
+            Test::Read(read) => Some(*read),
             Test::Op(_) => None,
         };
         let tests = self.tests.iter().map(|node| {
@@ -264,23 +252,23 @@ impl Lowering<'_> {
         match (self.places(&op), &op) {
             (Some(places), Op::EnumIs { field, .. } | Op::EnumIn { field, .. }) => {
                 if let Some(field) = small(*field) {
-                    return Test::Enum { field, places };
+                    return Test::Read(Read::Enum { field, places });
                 }
             }
             (_, Op::ListHas { field, code }) => {
                 if let Some(field) = small(*field) {
                     let (code, max) = (*code, self.max_array);
-                    return Test::List { field, code, max };
+                    return Test::Read(Read::List { field, code, max });
                 }
             }
             (_, Op::Condition(c)) => {
                 if let Some(c) = small(*c) {
-                    return Test::Condition(c);
+                    return Test::Read(Read::Condition(c));
                 }
             }
             (_, Op::Term(Term::Field(field))) => {
                 if let Some(field) = small(*field) {
-                    return Test::Bool(field);
+                    return Test::Read(Read::Bool(field));
                 }
             }
             _ => {}
