@@ -65,8 +65,28 @@ impl<'a> Deciding<'a> {
         if let Some(verdict) = self.in_atom_mode(ticket) {
             return Ok(then(&verdict));
         }
-        let (walked, end) = self.walk(ticket)?;
-        Ok(then(&self.verdict(ticket, Kept::Lent(&walked), &end)))
+        self.walk_then(ticket, then)
+    }
+
+    /// `then` of the walk's verdict, its trace lent where the walk left it.
+    #[inline(never)]
+    fn walk_then<R>(
+        self,
+        ticket: &'a Ticket<'a>,
+        then: impl FnOnce(&Verdict<'_>) -> R,
+    ) -> Result<R, Rejection> {
+        let (bundle, index) = (self.bundle, self.index);
+        if self.native {
+            let mut walk = Walk::new(bundle, index, ticket, Quick);
+            if let Ok(end) = walk.run() {
+                let kept = Kept::Lent(&walk.steps, &walk.conditions);
+                return Ok(then(&self.verdict(ticket, kept, &end)));
+            }
+        }
+        let mut walk = Walk::new(bundle, index, ticket, Full::new(self.native));
+        let end = walk.run()?;
+        let kept = Kept::Lent(&walk.steps, &walk.conditions);
+        Ok(then(&self.verdict(ticket, kept, &end)))
     }
 
     /// The verdict atom mode gives, where it takes the ticket: where the

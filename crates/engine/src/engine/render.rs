@@ -34,7 +34,7 @@ impl Verdict<'_> {
             None => self.walked_again(),
         };
         then(&Verdict {
-            kept: Kept::Lent(&walked),
+            kept: Kept::Lent(&walked.steps, &walked.conditions),
             ..*self
         })
     }

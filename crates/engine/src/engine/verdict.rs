@@ -58,8 +58,9 @@ pub(crate) enum Kept<'a> {
     /// Decided in atom mode: the bundle's atom mode and the ticket's
     /// atoms, from which rendering finds the trace (`render`).
     Atoms(&'a Atoms, u64),
-    /// The walk's trace, lent by a caller that renders the verdict in place.
-    Lent(&'a Walked),
+    /// The walk's trace and conditions, lent where they are, by a caller
+    /// that renders the verdict in place.
+    Lent(&'a Steps, &'a Evaluated),
     /// The walk's trace, for a verdict handed back.
     Owned(Box<Walked>),
 }
@@ -145,7 +146,7 @@ impl<'a> Verdict<'a> {
     /// The trace's entries (none for a verdict in atom mode: see `render`).
     pub(crate) fn steps(&self) -> &[Packed] {
         match &self.kept {
-            Kept::Lent(walked) => &walked.steps,
+            Kept::Lent(steps, _) => steps,
             Kept::Owned(walked) => &walked.steps,
             Kept::Atoms(..) => &[],
         }
@@ -154,7 +155,7 @@ impl<'a> Verdict<'a> {
     /// The named conditions' values, where they were evaluated.
     pub(crate) fn conditions(&self) -> &Evaluated {
         match &self.kept {
-            Kept::Lent(walked) => &walked.conditions,
+            Kept::Lent(_, conditions) => conditions,
             Kept::Owned(walked) => &walked.conditions,
             Kept::Atoms(..) => &NONE,
         }
