@@ -122,7 +122,6 @@ impl Bundle {
     /// Decides a ticket read by this bundle (or one with the same digest):
     /// the decision as evaluation leaves it, to render with
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
-    #[inline]
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
         match self.deciding(ticket) {
             Some(deciding) => deciding.decide(ticket),
@@ -150,10 +149,10 @@ impl Bundle {
         if !same {
             return None;
         }
-        let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
         Some(Deciding {
             bundle: &self.inner,
-            index,
+            index: Some(&*self.index),
+            indexed: self.indexed,
             atoms: self.atoms.as_deref(),
             json: &self.json,
             native: self.native,

@@ -30,13 +30,16 @@ pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticke
         })
 }
 
-/// What deciding a checked ticket reads: the bundle, its rule index (none
-/// for a trace of every rule tried), its atom mode (none where it does not
-/// apply) and its text as JSON; and whether expressions run natively.
+/// What deciding a checked ticket reads: the bundle, its rule index, its
+/// atom mode (none where it does not apply) and its text as JSON; and
+/// whether expressions run natively.
 #[derive(Clone, Copy)]
 pub(crate) struct Deciding<'a> {
     pub bundle: &'a Compiled,
+    /// The rule index, used when `indexed` and not empty (looked at by the
+    /// walk alone: atom mode is for bundles without one).
     pub index: Option<&'a RuleIndex>,
+    pub indexed: bool,
     pub atoms: Option<&'a Atoms>,
     pub json: &'a Fragments,
     pub native: bool,
@@ -75,7 +78,7 @@ impl<'a> Deciding<'a> {
         ticket: &'a Ticket<'a>,
         then: impl FnOnce(&Verdict<'_>) -> R,
     ) -> Result<R, Rejection> {
-        let (bundle, index) = (self.bundle, self.index);
+        let (bundle, index) = (self.bundle, self.index());
         if self.native {
             let mut walk = Walk::new(bundle, index, ticket, Quick);
             if let Ok(end) = walk.run() {
@@ -114,7 +117,7 @@ impl<'a> Deciding<'a> {
     /// stays short without it).
     #[inline(never)]
     pub fn walk(self, ticket: &'a Ticket<'a>) -> Result<(Walked, End<'a>), Rejection> {
-        let (bundle, index) = (self.bundle, self.index);
+        let (bundle, index) = (self.bundle, self.index());
         if self.native {
             let mut walk = Walk::new(bundle, index, ticket, Quick);
             if let Ok(end) = walk.run() {
@@ -126,6 +129,11 @@ impl<'a> Deciding<'a> {
         Ok((walked(walk), end))
     }
 
+    /// The rule index the walk uses, if any.
+    fn index(self) -> Option<&'a RuleIndex> {
+        self.index.filter(|index| self.indexed && !index.is_empty())
+    }
+
     /// The verdict of a walk that ended at `end`, its trace kept as `kept`.
     #[inline(always)]
     fn verdict<'v>(self, ticket: &'a Ticket<'a>, kept: Kept<'v>, end: &End<'a>) -> Verdict<'v>
@@ -135,7 +143,7 @@ impl<'a> Deciding<'a> {
         Verdict {
             trace: Trace {
                 bundle: self.bundle,
-                index: self.index,
+                index: self.index(),
                 ticket,
             },
             json: self.json,

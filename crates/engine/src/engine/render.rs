@@ -45,6 +45,7 @@ impl Verdict<'_> {
         let walk = Deciding {
             bundle,
             index: None,
+            indexed: false,
             atoms: None,
             json: self.json,
             native: true,
