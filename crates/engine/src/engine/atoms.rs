@@ -3,11 +3,12 @@
 //! (`cubes`). A ticket's atoms are one word, a table lookup a field read;
 //! the constraints, the rules and each path's steps are lists of cubes
 //! over that word, in order, and the first cube that holds names the rule
-//! (or step) that matches first. Only where the decision ends is kept: the
-//! trace is the walk's, found again when the verdict is rendered. Anything
-//! this does not take (a ticket whose slot is not what a table expects, a
-//! broken constraint, a path with no step and no fallback) is left to the
-//! walk, which answers and words it as before.
+//! (or step) that matches first. Only where the decision ends and the
+//! atoms are kept: the trace, the walk's entry for entry, is found from
+//! them when the verdict is rendered (`replay`). Anything this does not
+//! take (a ticket whose slot is not what a table expects, a broken
+//! constraint, a path with no step and no fallback) is left to the walk,
+//! which answers and words it as before.
 
 use crate::engine::cubes::{Cube, Numbering};
 use crate::engine::replay::Replay;
