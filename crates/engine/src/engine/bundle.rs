@@ -124,7 +124,17 @@ impl Bundle {
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
         match self.deciding(ticket) {
-            Some(deciding) => deciding.decide(ticket),
+            Some(deciding) => deciding.decide(ticket, || self.walk_verdict(ticket)),
+            None => Err(self.foreign(ticket)),
+        }
+    }
+
+    /// `ticket`'s verdict by the walk, for one atom mode does not take;
+    /// not inlined, so that what only the walk reads is read there.
+    #[inline(never)]
+    fn walk_verdict<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        match self.deciding(ticket) {
+            Some(deciding) => deciding.walk_verdict(ticket),
             None => Err(self.foreign(ticket)),
         }
     }

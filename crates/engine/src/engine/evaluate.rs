@@ -50,10 +50,19 @@ impl<'a> Deciding<'a> {
     /// quick walk answers most tickets, and where it gives up, the full
     /// one decides again from the start and words whatever went wrong.
     #[inline(always)]
-    pub fn decide(self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+    pub fn decide(
+        self,
+        ticket: &'a Ticket<'a>,
+        walk: impl FnOnce() -> Result<Verdict<'a>, Rejection>,
+    ) -> Result<Verdict<'a>, Rejection> {
         if let Some(verdict) = self.in_atom_mode(ticket) {
             return Ok(verdict);
         }
+        walk()
+    }
+
+    /// The walk's verdict, its trace boxed so that the verdict stays small.
+    pub fn walk_verdict(self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
         let (walked, end) = self.walk(ticket)?;
         Ok(self.verdict(ticket, Kept::Owned(Box::new(walked)), &end))
     }
