@@ -170,6 +170,19 @@ pub fn probe_bundle(limits: &str, head: &str, when: &str) -> Result<Bundle, Bund
     one_file_bundle(limits, head, &probe)
 }
 
+/// One rule a `when` of `whens`, in order, as `one_file_bundle` takes them:
+/// `r0`, `r1`, … each with outcome `probed`.
+pub fn rules_for(whens: &[String]) -> String {
+    (whens.iter().enumerate())
+        .map(|(i, when)| {
+            let when = when.replace('\'', "''");
+            format!(
+                "  - {{ id: r{i}, when: '{when}', outcome: probed, action: act, rationale: R. }}\n"
+            )
+        })
+        .collect()
+}
+
 /// A one-file bundle (`policy.yaml`): `limits` are the manifest's `limits:`
 /// lines, `head` declares the sets, the ticket and the conditions; then one
 /// role (`agent`), one action (`act`), two outcomes (`probed`, `done`), and

@@ -7,19 +7,12 @@
 use serde_json::{Value, json};
 use triage_engine::{Bundle, Decision};
 
-use crate::common::one_file_bundle;
+use crate::common::{one_file_bundle, rules_for};
 
 /// A one-file bundle: the named conditions `conditions` (YAML lines), one
 /// rule for each of `whens`, in order, then a catch-all.
 fn bundle(conditions: &str, whens: &[String]) -> Bundle {
-    let rules: String = (whens.iter().enumerate())
-        .map(|(i, when)| {
-            let when = when.replace('\'', "''");
-            format!(
-                "  - {{ id: r{i}, when: '{when}', outcome: probed, action: act, rationale: R. }}\n"
-            )
-        })
-        .collect();
+    let rules = rules_for(whens);
     let head = format!(
         "ticket:
   id_field: id

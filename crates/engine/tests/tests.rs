@@ -7,6 +7,7 @@ mod common;
 mod analysis;
 mod analysis_enumeration;
 mod architecture;
+mod atoms;
 mod bad_bundles;
 mod determinism;
 mod explanations;

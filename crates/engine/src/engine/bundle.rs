@@ -7,6 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::diagnostic::{BundleError, Problem};
+use crate::engine::atoms::Atoms;
+use crate::engine::evaluate::Deciding;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
 use crate::engine::verdict::Verdict;
@@ -30,6 +32,9 @@ pub struct Bundle {
     pub(crate) indexed: bool,
     /// The bundle's text as JSON, escaped once, for `Verdict::write_json`.
     pub(crate) json: Arc<Fragments>,
+    /// The decision compiled to atom mode (see `atoms`), when the bundle
+    /// fits, decides natively and has no rule index.
+    pub(crate) atoms: Option<Arc<Atoms>>,
 }
 
 /// What [`Bundle::write_decision`] wrote: the decision's outcome and
@@ -52,9 +57,16 @@ impl std::fmt::Debug for Bundle {
 
 impl Bundle {
     fn new(compiled: Compiled) -> Bundle {
+        let index = RuleIndex::build(&compiled);
+        // Atom mode keeps no trace of rules an index leaves out.
+        let atoms = match index.is_empty() {
+            true => Atoms::build(&compiled).map(Arc::new),
+            false => None,
+        };
         Bundle {
-            index: Arc::new(RuleIndex::build(&compiled)),
+            index: Arc::new(index),
             json: Arc::new(Fragments::of(&compiled)),
+            atoms,
             inner: Arc::new(compiled),
             native: true,
             indexed: true,
@@ -83,8 +95,10 @@ impl Bundle {
     /// Decides one ticket.
     pub fn decide(&self, ticket: &Value) -> Result<Decision, Rejection> {
         let ticket = self.ticket(ticket)?;
-        self.decide_ticket(&ticket)
-            .map(|verdict| verdict.decision())
+        match self.deciding(&ticket) {
+            Some(deciding) => deciding.decide_then(&ticket, |verdict| verdict.decision()),
+            None => Err(self.foreign(&ticket)),
+        }
     }
 
     /// `ticket` checked against the bundle's ticket schema and laid out for
@@ -109,19 +123,50 @@ impl Bundle {
     /// the decision as evaluation leaves it, to render with
     /// [`Verdict::decision`] or write with [`Verdict::write_json`].
     pub fn decide_ticket<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        match self.deciding(ticket) {
+            Some(deciding) => deciding.decide(ticket, || self.walk_verdict(ticket)),
+            None => Err(self.foreign(ticket)),
+        }
+    }
+
+    /// `ticket`'s verdict by the walk, for one atom mode does not take;
+    /// not inlined, so that what only the walk reads is read there.
+    #[inline(never)]
+    fn walk_verdict<'a>(&'a self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        match self.deciding(ticket) {
+            Some(deciding) => deciding.walk_verdict(ticket),
+            None => Err(self.foreign(ticket)),
+        }
+    }
+
+    /// The rejection of a ticket another bundle read.
+    #[cold]
+    fn foreign(&self, ticket: &Ticket<'_>) -> Rejection {
+        Rejection::unreadable(
+            self.policy(),
+            format!("a ticket read by bundle `{}`", self.inner.policy.digest),
+            format!("one read by bundle `{}`", ticket.digest),
+            "a ticket is decided by the bundle that read it",
+        )
+    }
+
+    /// What deciding `ticket` reads; `None` for a ticket another bundle read.
+    #[inline(always)]
+    fn deciding(&self, ticket: &Ticket<'_>) -> Option<Deciding<'_>> {
         let digest = &*self.inner.policy.digest;
         // A ticket this bundle read borrows its digest: the same text, unread.
         let same = std::ptr::eq(ticket.digest, digest) || ticket.digest == digest;
         if !same {
-            return Err(Rejection::unreadable(
-                self.policy(),
-                format!("a ticket read by bundle `{}`", self.inner.policy.digest),
-                format!("one read by bundle `{}`", ticket.digest),
-                "a ticket is decided by the bundle that read it",
-            ));
+            return None;
         }
-        let index = (self.indexed && !self.index.is_empty()).then_some(&*self.index);
-        crate::engine::evaluate::decide(&self.inner, index, &self.json, ticket, self.native)
+        Some(Deciding {
+            bundle: &self.inner,
+            index: Some(&*self.index),
+            indexed: self.indexed,
+            atoms: self.atoms.as_deref(),
+            json: &self.json,
+            native: self.native,
+        })
     }
 
     /// The short way whole: the JSON ticket in `bytes` read straight
@@ -133,17 +178,19 @@ impl Bundle {
     /// words the answer.
     pub fn write_decision(&self, bytes: &[u8], out: &mut Vec<u8>) -> Option<Written<'_>> {
         let ticket = self.read_ticket(bytes)?;
-        let verdict = self.decide_ticket(&ticket).ok()?;
-        let start = out.len();
-        if verdict.write_json(out).is_err() {
-            out.truncate(start);
-            return None;
-        }
         let inner = &*self.inner;
-        Some(Written {
-            outcome: &inner.outcomes[verdict.outcome].id,
-            vehicle: verdict.vehicle_index().map(|v| &inner.vehicles[v].id),
-        })
+        let written = |verdict: &Verdict<'_>| {
+            let start = out.len();
+            if verdict.write_json(out).is_err() {
+                out.truncate(start);
+                return None;
+            }
+            Some(Written {
+                outcome: &inner.outcomes[verdict.outcome].id,
+                vehicle: verdict.vehicle_index().map(|v| &inner.vehicles[v].id),
+            })
+        };
+        self.deciding(&ticket)?.decide_then(&ticket, written).ok()?
     }
 
     /// The same bundle deciding without its rule index: every rule before the
@@ -183,6 +230,25 @@ impl Bundle {
     pub fn interpreted(&self) -> Bundle {
         Bundle {
             native: false,
+            atoms: None,
+            ..self.clone()
+        }
+    }
+
+    /// Whether decisions of read tickets are compiled ahead (atom mode): the
+    /// bundle's every expression is made of at most 64 distinct tests of
+    /// enum, boolean and list fields, through named conditions too, and it
+    /// decides natively and has no rule index.
+    pub fn has_atoms(&self) -> bool {
+        self.atoms.is_some()
+    }
+
+    /// The same bundle deciding every ticket by the walk, without atom mode.
+    /// Its decisions are the same, byte for byte; it exists so that can be
+    /// checked.
+    pub fn walking(&self) -> Bundle {
+        Bundle {
+            atoms: None,
             ..self.clone()
         }
     }
@@ -209,6 +275,7 @@ impl Bundle {
             Ok(copy) => Bundle {
                 native: self.native,
                 indexed: self.indexed,
+                atoms: self.atoms.as_ref().and(copy.atoms),
                 ..copy
             },
             Err(_) => self.clone(),

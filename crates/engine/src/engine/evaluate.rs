@@ -7,9 +7,10 @@ use rhai::{Dynamic, Scope};
 use serde_json::Value;
 
 use crate::diagnostic::{lowercase_first, plain_type_names};
+use crate::engine::atoms::Atoms;
 use crate::engine::fragments::Fragments;
 use crate::engine::index::RuleIndex;
-use crate::engine::verdict::{Trace, Verdict};
+use crate::engine::verdict::{Kept, Trace, Verdict, Walked};
 use crate::engine::walk::{Answer, End, Judge, Quick, Site, Walk};
 use crate::expr::Expression;
 use crate::model::decision::{EvaluationError, Rejection, RejectionKind};
@@ -29,45 +30,147 @@ pub(crate) fn check<'a>(bundle: &'a Compiled, ticket: &'a Value) -> Result<Ticke
         })
 }
 
-/// Decides a checked `ticket`: with `index`, trying only the rules it lets
-/// through. The quick walk answers most tickets; where it gives up, the full
-/// one decides again from the start, and words whatever went wrong.
-#[inline]
-pub(crate) fn decide<'a>(
-    bundle: &'a Compiled,
-    index: Option<&'a RuleIndex>,
-    json: &'a Fragments,
-    ticket: &'a Ticket<'a>,
-    native: bool,
-) -> Result<Verdict<'a>, Rejection> {
-    if native {
-        let mut walk = Walk::new(bundle, index, ticket, Quick);
-        if let Ok(end) = walk.run() {
-            return Ok(verdict(walk, json, end));
-        }
-    }
-    let mut walk = Walk::new(bundle, index, ticket, Full::new(native));
-    let end = walk.run()?;
-    Ok(verdict(walk, json, end))
+/// What deciding a checked ticket reads: the bundle, its rule index, its
+/// atom mode (none where it does not apply) and its text as JSON; and
+/// whether expressions run natively.
+#[derive(Clone, Copy)]
+pub(crate) struct Deciding<'a> {
+    pub bundle: &'a Compiled,
+    /// The rule index, used when `indexed` and not empty (looked at by the
+    /// walk alone: atom mode is for bundles without one).
+    pub index: Option<&'a RuleIndex>,
+    pub indexed: bool,
+    pub atoms: Option<&'a Atoms>,
+    pub json: &'a Fragments,
+    pub native: bool,
 }
 
-/// The verdict a walk that ended at `end` leaves; inlined, so that the
-/// walk's state is moved once, into the verdict.
+impl<'a> Deciding<'a> {
+    /// Decides `ticket`: in atom mode where it takes the ticket; else the
+    /// quick walk answers most tickets, and where it gives up, the full
+    /// one decides again from the start and words whatever went wrong.
+    #[inline(always)]
+    pub fn decide(
+        self,
+        ticket: &'a Ticket<'a>,
+        walk: impl FnOnce() -> Result<Verdict<'a>, Rejection>,
+    ) -> Result<Verdict<'a>, Rejection> {
+        if let Some(verdict) = self.in_atom_mode(ticket) {
+            return Ok(verdict);
+        }
+        walk()
+    }
+
+    /// The walk's verdict, its trace boxed so that the verdict stays small.
+    pub fn walk_verdict(self, ticket: &'a Ticket<'a>) -> Result<Verdict<'a>, Rejection> {
+        let (walked, end) = self.walk(ticket)?;
+        Ok(self.verdict(ticket, Kept::Owned(Box::new(walked)), &end))
+    }
+
+    /// `then` of `ticket`'s verdict, which it renders in place: the walk's
+    /// trace is lent, not boxed.
+    pub fn decide_then<R>(
+        self,
+        ticket: &'a Ticket<'a>,
+        then: impl FnOnce(&Verdict<'_>) -> R,
+    ) -> Result<R, Rejection> {
+        if let Some(verdict) = self.in_atom_mode(ticket) {
+            return Ok(then(&verdict));
+        }
+        self.walk_then(ticket, then)
+    }
+
+    /// `then` of the walk's verdict, its trace lent where the walk left it.
+    #[inline(never)]
+    fn walk_then<R>(
+        self,
+        ticket: &'a Ticket<'a>,
+        then: impl FnOnce(&Verdict<'_>) -> R,
+    ) -> Result<R, Rejection> {
+        let (bundle, index) = (self.bundle, self.index());
+        if self.native {
+            let mut walk = Walk::new(bundle, index, ticket, Quick);
+            if let Ok(end) = walk.run() {
+                let kept = Kept::Lent(&walk.steps, &walk.conditions);
+                return Ok(then(&self.verdict(ticket, kept, &end)));
+            }
+        }
+        let mut walk = Walk::new(bundle, index, ticket, Full::new(self.native));
+        let end = walk.run()?;
+        let kept = Kept::Lent(&walk.steps, &walk.conditions);
+        Ok(then(&self.verdict(ticket, kept, &end)))
+    }
+
+    /// The verdict atom mode gives, where it takes the ticket: where the
+    /// decision ends, the trace left to be found when it is rendered.
+    #[inline(always)]
+    fn in_atom_mode(self, ticket: &'a Ticket<'a>) -> Option<Verdict<'a>> {
+        let atoms = self.atoms?;
+        let end = atoms.decide(ticket)?;
+        Some(Verdict {
+            trace: Trace {
+                bundle: self.bundle,
+                index: None,
+                ticket,
+            },
+            json: self.json,
+            kept: Kept::Atoms(atoms, end.atoms),
+            rule: end.rule,
+            outcome: end.outcome,
+            step: end.step,
+            action: end.action,
+        })
+    }
+
+    /// The walk's trace and where it ended (not inlined: atom mode's way
+    /// stays short without it).
+    #[inline(never)]
+    pub fn walk(self, ticket: &'a Ticket<'a>) -> Result<(Walked, End<'a>), Rejection> {
+        let (bundle, index) = (self.bundle, self.index());
+        if self.native {
+            let mut walk = Walk::new(bundle, index, ticket, Quick);
+            if let Ok(end) = walk.run() {
+                return Ok((walked(walk), end));
+            }
+        }
+        let mut walk = Walk::new(bundle, index, ticket, Full::new(self.native));
+        let end = walk.run()?;
+        Ok((walked(walk), end))
+    }
+
+    /// The rule index the walk uses, if any.
+    fn index(self) -> Option<&'a RuleIndex> {
+        self.index.filter(|index| self.indexed && !index.is_empty())
+    }
+
+    /// The verdict of a walk that ended at `end`, its trace kept as `kept`.
+    #[inline(always)]
+    fn verdict<'v>(self, ticket: &'a Ticket<'a>, kept: Kept<'v>, end: &End<'a>) -> Verdict<'v>
+    where
+        'a: 'v,
+    {
+        Verdict {
+            trace: Trace {
+                bundle: self.bundle,
+                index: self.index(),
+                ticket,
+            },
+            json: self.json,
+            kept,
+            rule: end.rule,
+            outcome: end.route.outcome,
+            step: end.route.step,
+            action: end.action,
+        }
+    }
+}
+
+/// The trace a walk leaves.
 #[inline(always)]
-fn verdict<'a, J>(walk: Walk<'a, J>, json: &'a Fragments, end: End<'a>) -> Verdict<'a> {
-    Verdict {
-        trace: Trace {
-            bundle: walk.bundle,
-            index: walk.index,
-            ticket: walk.ticket,
-        },
-        json,
-        conditions: walk.conditions,
+fn walked<J>(walk: Walk<'_, J>) -> Walked {
+    Walked {
         steps: walk.steps,
-        rule: end.rule,
-        outcome: end.route.outcome,
-        step: end.route.step,
-        action: end.action,
+        conditions: walk.conditions,
     }
 }
 

@@ -8,7 +8,8 @@
 use std::sync::Arc;
 
 use crate::engine::index::{Candidates, RuleIndex};
-use crate::engine::verdict::{Packed, Route, Steps, Trace};
+use crate::engine::packed::{Packed, Steps};
+use crate::engine::verdict::{Route, Trace};
 use crate::expr::Expression;
 use crate::expr::evaluated::Evaluated;
 use crate::model::decision::{EvaluationError, Stage, StepResult};

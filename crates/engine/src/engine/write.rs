@@ -4,14 +4,15 @@
 //! The bundle's own text comes escaped already (`fragments`).
 
 use crate::engine::fragments::{Fragments, Prepared, string};
-use crate::engine::verdict::{Step, Trace, Verdict, unpacked};
+use crate::engine::packed::{Step, unpacked};
+use crate::engine::verdict::{Trace, Verdict};
 use crate::model::decision::StepResult;
 use crate::schema::Slot;
 
 impl Verdict<'_> {
-    /// Writes the decision's JSON to `out`: the same bytes as
-    /// `serde_json::to_writer(out, &self.decision())`.
-    pub fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+    /// Writes the decision's JSON, with the trace this verdict keeps (see
+    /// `render`), to `out`.
+    pub(crate) fn write_kept(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let json = self.json;
         let path = self.path();
         out.extend_from_slice(b"{\"ticket_id\":");
@@ -33,7 +34,7 @@ impl Verdict<'_> {
         self.rationale_json(out);
         out.extend_from_slice(&json.policy);
         out.extend_from_slice(b",\"trace\":[");
-        for (i, step) in unpacked(self.trace.bundle, &self.steps).enumerate() {
+        for (i, step) in unpacked(self.trace.bundle, self.steps()).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
@@ -90,7 +91,7 @@ impl Verdict<'_> {
             Step::Fallback { path } => out.extend_from_slice(&json.fallbacks[path as usize]),
             // Rare, and one entry a run of rules: rendered, then serialised.
             Step::Excluded { .. } => {
-                let entry = self.trace.entry(step, &self.conditions);
+                let entry = self.trace.entry(step, self.conditions());
                 serde_json::to_writer(&mut *out, &entry)?;
             }
         }
@@ -114,13 +115,13 @@ impl Verdict<'_> {
             StepResult::Error => b",\"result\":\"error\",\"reads\":{",
         });
         self.trace.write_reads(out, self.json, reads);
-        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions.get(c)?)));
+        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions().get(c)?)));
         for (i, (c, value)) in named.enumerate() {
             out.extend_from_slice(if i == 0 { b",\"conditions\":{" } else { b"," });
             out.extend_from_slice(&self.json.conditions[c]);
             out.extend_from_slice(if value { b":true" } else { b":false" });
         }
-        if prepared.named.iter().any(|&c| self.conditions.has(c)) {
+        if prepared.named.iter().any(|&c| self.conditions().has(c)) {
             out.push(b'}');
         }
         if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {

@@ -40,14 +40,8 @@ const PART: u32 = (1 << 28) - 1;
 
 #[derive(Debug)]
 enum Test {
-    /// An enum field's place is marked in `places`.
-    Enum {
-        field: u32,
-        places: u64,
-    },
-    /// A field's value, which must be a boolean.
-    Bool(u32),
-    Condition(u32),
+    /// A test of a ticket field or a named condition.
+    Read(Read),
     /// Any other test, answered by the bound tree (boxed: rare, and large).
     Op(Box<Op>),
 }
@@ -56,9 +50,10 @@ impl Flat {
     /// `op` as a flat list of tests; `schema`, the one it is bound to.
     /// `None` for a tree too large to number in 30 bits, which no
     /// expression within the file size cap is.
-    pub fn of(op: Op, schema: &Schema) -> Option<Flat> {
+    pub fn of(op: Op, schema: &Schema, max_array: usize) -> Option<Flat> {
         let mut flat = Lowering {
             schema,
+            max_array,
             tests: Vec::new(),
             fits: true,
         };
@@ -84,16 +79,26 @@ impl Flat {
         while next & ANSWER == 0 {
             let node = self.tests.get(next as usize)?;
             let passed = match &node.test {
-                Test::Enum { field, places } => match ticket.slots.get(*field as usize)? {
-                    Slot::Enum(place) => places.checked_shr(*place)? & 1 != 0,
-                    _ => return None,
-                },
-                Test::Bool(field) => match ticket.slots.get(*field as usize)? {
+                Test::Read(Read::Enum { field, places }) => {
+                    match ticket.slots.get(*field as usize)? {
+                        Slot::Enum(place) => places.checked_shr(*place)? & 1 != 0,
+                        _ => return None,
+                    }
+                }
+                Test::Read(Read::Bool(field)) => match ticket.slots.get(*field as usize)? {
                     Slot::Bool(b) => *b,
                     // What the general evaluator says of a field that is not.
                     _ => return None,
                 },
-                Test::Condition(c) => conditions.get(*c as usize)?,
+                Test::Read(Read::List { field, code, max }) => {
+                    match ticket.slots.get(*field as usize)? {
+                        Slot::List(items) if *max == 0 || items.len() <= *max => {
+                            code.is_some_and(|code| items.contains(&code))
+                        }
+                        _ => return None,
+                    }
+                }
+                Test::Read(Read::Condition(c)) => conditions.get(*c as usize)?,
                 Test::Op(op) => other(op)?,
             };
             next = if passed {
@@ -106,9 +111,75 @@ impl Flat {
     }
 }
 
+/// A test of a ticket field or a named condition: most tests are, and
+/// atom mode (`engine::atoms`) numbers those of fields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Read {
+    /// An enum field's place is marked in `places`.
+    Enum {
+        field: u32,
+        places: u64,
+    },
+    /// A boolean field is true.
+    Bool(u32),
+    /// A list field of at most `max` items (0: any) holds the value at `code`.
+    List {
+        field: u32,
+        code: Option<u32>,
+        max: usize,
+    },
+    Condition(u32),
+}
+
+/// Where a test leads, as [`Flat::view`] shows it: another test, or the
+/// expression's value and the operand of its top-level `&&` or `||` that
+/// decided, if any.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Goto {
+    Test(usize),
+    Answer(bool, Option<u32>),
+}
+
+impl Next {
+    fn goto(self) -> Goto {
+        match self.0 & ANSWER {
+            0 => Goto::Test(self.0 as usize),
+            _ => Goto::Answer(self.0 & TRUE != 0, (self.0 & PART).checked_sub(1)),
+        }
+    }
+}
+
+/// A flat expression as atom mode reads it: each test, where it leads when
+/// it passes and when not, and the first test.
+pub(crate) struct View {
+    pub tests: Vec<(Read, Goto, Goto)>,
+    pub entry: Goto,
+}
+
+impl Flat {
+    /// The tests as what they read; `None` when one is left to the bound
+    /// tree, which atom mode does not take.
+    pub fn view(&self) -> Option<View> {
+        let read = |test: &Test| match test {
+            Test::Read(read) => Some(*read),
+            Test::Op(_) => None,
+        };
+        let tests = self.tests.iter().map(|node| {
+            let (then, otherwise) = (node.then.goto(), node.otherwise.goto());
+            Some((read(&node.test)?, then, otherwise))
+        });
+        Some(View {
+            tests: tests.collect::<Option<_>>()?,
+            entry: self.entry.goto(),
+        })
+    }
+}
+
 /// Builds the tests, last first: each test is built after those it leads to.
 struct Lowering<'a> {
     schema: &'a Schema,
+    /// The sandbox's limit on a list's length (0 for none).
+    max_array: usize,
     tests: Vec<Node>,
     /// Whether every place and operand fits its bits so far.
     fits: bool,
@@ -181,17 +252,23 @@ impl Lowering<'_> {
         match (self.places(&op), &op) {
             (Some(places), Op::EnumIs { field, .. } | Op::EnumIn { field, .. }) => {
                 if let Some(field) = small(*field) {
-                    return Test::Enum { field, places };
+                    return Test::Read(Read::Enum { field, places });
+                }
+            }
+            (_, Op::ListHas { field, code }) => {
+                if let Some(field) = small(*field) {
+                    let (code, max) = (*code, self.max_array);
+                    return Test::Read(Read::List { field, code, max });
                 }
             }
             (_, Op::Condition(c)) => {
                 if let Some(c) = small(*c) {
-                    return Test::Condition(c);
+                    return Test::Read(Read::Condition(c));
                 }
             }
             (_, Op::Term(Term::Field(field))) => {
                 if let Some(field) = small(*field) {
-                    return Test::Bool(field);
+                    return Test::Read(Read::Bool(field));
                 }
             }
             _ => {}

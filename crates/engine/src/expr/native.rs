@@ -95,9 +95,14 @@ impl Program {
         let bound = crate::expr::bound::bind(&root, names.schema, limits.max_string);
         Some(Program {
             root,
-            flat: Flat::of(bound, names.schema)?,
+            flat: Flat::of(bound, names.schema, limits.max_array)?,
             limits,
         })
+    }
+
+    /// The flat tests as atom mode reads them (see [`Flat::view`]).
+    pub fn view(&self) -> Option<crate::expr::flat::View> {
+        self.flat.view()
     }
 
     /// The lowered tree.
