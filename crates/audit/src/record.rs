@@ -203,9 +203,12 @@ pub struct Checked {
 mod tests {
     use super::*;
 
-    fn record(ticket: Value) -> Record {
+    fn bundle() -> triage_engine::Bundle {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let bundle = triage_engine::Bundle::load(root.join("policies")).unwrap();
+        triage_engine::Bundle::load(root.join("policies")).unwrap()
+    }
+
+    fn record(bundle: &triage_engine::Bundle, ticket: Value) -> Record {
         let (decision, rejection) = match bundle.decide(&ticket) {
             Ok(decision) => (Some(decision), None),
             Err(rejection) => (None, Some(rejection)),
@@ -218,7 +221,11 @@ mod tests {
             policy: bundle.policy().clone(),
             approval: Some("a-\u{1}\"é".to_owned()),
             ticket,
-            masked: vec!["customer.id".to_owned()],
+            masked: bundle
+                .masked_fields()
+                .iter()
+                .map(|f| f.to_string())
+                .collect(),
             decision,
             rejection,
             prev: String::new(),
@@ -229,16 +236,20 @@ mod tests {
 
     #[test]
     fn a_record_prepared_from_its_text_is_the_one_prepared_through_a_value() {
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let text = std::fs::read_to_string(root.join("examples/tickets/premier-critical.json"));
-        let decided: Value = serde_json::from_str(&text.unwrap()).unwrap();
+        let bundle = bundle();
+        let mut tickets = triage_engine::generate::TicketGenerator::new(&bundle, 7);
+        let decided = tickets.next_ticket().unwrap();
         let refused = serde_json::json!({"z": [1.5, null], "a": {"\u{1}": "\\"}});
         for (ticket, result) in [(decided, "decision"), (refused, "rejection")] {
-            let record = record(ticket);
+            let record = record(&bundle, ticket);
             let long: BTreeMap<String, Vec<u8>> = (record.members().unwrap().into_iter())
                 .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key != "hash")
                 .collect();
             assert_eq!(record.prepare().unwrap().members, long, "{result}");
+            assert_eq!(
+                record.result().map(|r| r.is_ok()),
+                Some(result == "decision")
+            );
             let keys: Vec<&str> = long.keys().map(String::as_str).collect();
             let mut expected = [
                 "approval", result, "masked", "policy", "schema", "ticket", "writer",
