@@ -64,8 +64,15 @@ impl Default for LogOptions {
     }
 }
 
-/// One record to append: the bundle that decided, the ticket, the result.
-pub type Entry<'a> = (&'a Bundle, &'a Value, &'a Result<Decision, Rejection>);
+/// One record to append: the bundle that decided, the ticket, the result,
+/// and, when the caller has it, the decision's JSON as serde_json writes
+/// it (`Verdict::write_json`), so that it is not written again.
+pub type Entry<'a> = (
+    &'a Bundle,
+    &'a Value,
+    &'a Result<Decision, Rejection>,
+    Option<&'a [u8]>,
+);
 
 pub struct DecisionLog {
     path: PathBuf,
@@ -167,7 +174,7 @@ impl DecisionLog {
         ticket: &Value,
         result: &Result<Decision, Rejection>,
     ) -> Result<String, AuditError> {
-        let ids = self.append_all(&[(bundle, ticket, result)])?;
+        let ids = self.append_all(&[(bundle, ticket, result, None)])?;
         Ok(ids.into_iter().next().unwrap_or_default())
     }
 
@@ -179,10 +186,12 @@ impl DecisionLog {
         let (mut seq, mut prev) = (self.seq, self.prev.clone());
         let mut lines = Vec::new();
         let mut ids = Vec::with_capacity(entries.len());
-        for &(bundle, ticket, result) in entries {
+        for &(bundle, ticket, result, json) in entries {
             // The bundle that decided is archived before its first record.
             self.archive.store(bundle)?;
-            let record = self.sealer.seal(bundle, ticket, result, seq + 1, &prev)?;
+            let record = self
+                .sealer
+                .seal((bundle, ticket, result, json), seq + 1, &prev)?;
             lines.extend_from_slice(&record.line);
             ids.push(record.id);
             (seq, prev) = (seq + 1, record.hash);

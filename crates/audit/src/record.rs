@@ -76,6 +76,16 @@ impl Record {
     /// sealing, done before the chain is locked. Its `seq`, `prev`, `at`,
     /// `id` and `hash` are left out, to be set by [`Prepared::seal`].
     pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
+        self.prepare_with("", &[])
+    }
+
+    /// [`Record::prepare`] with one more member, `key` (one the record
+    /// leaves out), whose value is `value` in the canonical encoding.
+    pub(crate) fn prepare_with(
+        &self,
+        key: &str,
+        value: &[u8],
+    ) -> Result<Prepared, super::AuditError> {
         let encode = |e: serde_json::Error| super::AuditError::Encode(e.to_string());
         // serde_json's own text, sorted, is the canonical encoding: no
         // `Value` of the whole record is built (`members` is the long way).
@@ -84,9 +94,15 @@ impl Record {
             Some(members) => members,
             None => self.members()?,
         };
-        let members = (members.into_iter())
+        let mut members: BTreeMap<String, Vec<u8>> = (members.into_iter())
             .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
             .collect();
+        if !key.is_empty() {
+            let mut member = canonical::member(key, &Value::Null);
+            member.truncate(member.len() - b"null".len());
+            member.extend_from_slice(value);
+            members.insert(key.to_owned(), member);
+        }
         Ok(Prepared {
             members,
             writer: self.writer.clone(),
