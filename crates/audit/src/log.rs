@@ -64,15 +64,8 @@ impl Default for LogOptions {
     }
 }
 
-/// One record to append: the bundle that decided, the ticket, the result,
-/// and, when the caller has it, the decision's JSON as serde_json writes
-/// it (`Verdict::write_json`), so that it is not written again.
-pub type Entry<'a> = (
-    &'a Bundle,
-    &'a Value,
-    &'a Result<Decision, Rejection>,
-    Option<&'a [u8]>,
-);
+/// One record to append (what the sealer makes a record of).
+pub use super::seal::Entry;
 
 pub struct DecisionLog {
     path: PathBuf,

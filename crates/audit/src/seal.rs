@@ -5,11 +5,23 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use serde_json::Value;
+
 use super::AuditError;
 use super::canonical;
-use super::log::Entry;
 use super::mask::{self, Masker};
 use super::record::{self, Record, SCHEMA};
+use triage_engine::{Bundle, Decision, Rejection};
+
+/// One record to append: the bundle that decided, the ticket, the result,
+/// and, when the caller has it, the decision's JSON as serde_json writes
+/// it (`Verdict::write_json`), so that it is not written again.
+pub type Entry<'a> = (
+    &'a Bundle,
+    &'a Value,
+    &'a Result<Decision, Rejection>,
+    Option<&'a [u8]>,
+);
 
 /// The sealed line of one record, with its id and hash.
 pub(crate) struct Sealed {
@@ -124,8 +136,6 @@ impl Prepared {
 mod tests {
     use super::*;
     use crate::record::GENESIS;
-    use serde_json::Value;
-    use triage_engine::{Bundle, Decision};
 
     fn bundle() -> Bundle {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
