@@ -76,15 +76,14 @@ impl Record {
     /// sealing, done before the chain is locked. Its `seq`, `prev`, `at`,
     /// `id` and `hash` are left out, to be set by [`Prepared::seal`].
     pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
-        self.prepare_with("", &[])
+        self.prepare_with(None)
     }
 
-    /// [`Record::prepare`] with one more member, `key` (one the record
-    /// leaves out), whose value is `value` in the canonical encoding.
+    /// [`Record::prepare`] with one more member, `(key, value)`: a key the
+    /// record leaves out, and its value in the canonical encoding.
     pub(crate) fn prepare_with(
         &self,
-        key: &str,
-        value: &[u8],
+        extra: Option<(&str, &[u8])>,
     ) -> Result<Prepared, super::AuditError> {
         let encode = |e: serde_json::Error| super::AuditError::Encode(e.to_string());
         // serde_json's own text, sorted, is the canonical encoding: no
@@ -97,11 +96,8 @@ impl Record {
         let mut members: BTreeMap<String, Vec<u8>> = (members.into_iter())
             .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
             .collect();
-        if !key.is_empty() {
-            let mut member = canonical::member(key, &Value::Null);
-            member.truncate(member.len() - b"null".len());
-            member.extend_from_slice(value);
-            members.insert(key.to_owned(), member);
+        if let Some((key, value)) = extra {
+            members.insert(key.to_owned(), canonical::member_encoded(key, value));
         }
         Ok(Prepared {
             members,

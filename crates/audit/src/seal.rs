@@ -114,7 +114,7 @@ impl Sealer {
             writer: self.writer.clone(),
         };
         let prepared = match written {
-            Some(decision) => record.prepare_with("decision", &decision)?,
+            Some(decision) => record.prepare_with(Some(("decision", &decision)))?,
             None => record.prepare()?,
         };
         Ok(Prepared(prepared))
