@@ -248,7 +248,7 @@ fn run(dir: &Path, steps: &[Step], bundle: &Bundle) -> Result<(), TestCaseError>
         let entries: Vec<_> = tickets
             .iter()
             .zip(&results)
-            .map(|(t, r)| (bundle, t, r, None))
+            .map(|(t, r)| (bundle, t, r))
             .collect();
         match open.append_all(&entries) {
             Ok(_) => written += tickets.len() as u64,

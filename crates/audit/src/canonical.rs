@@ -28,16 +28,6 @@ pub fn member(key: &str, value: &Value) -> Vec<u8> {
     out
 }
 
-/// The member `"key":value` of an object, `value` encoded already.
-pub fn member_encoded(key: &str, value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(key.len() + value.len() + 3);
-    // A string serialises as a JSON string, escaped as a value is.
-    let _ = serde_json::to_writer(&mut out, key);
-    out.push(b':');
-    out.extend_from_slice(value);
-    out
-}
-
 /// An object of the members `parts`, each `"key":value` or a run of them
 /// joined by commas, in order (empty ones left out).
 pub fn object(parts: &[&[u8]]) -> Vec<u8> {

@@ -64,8 +64,8 @@ impl Default for LogOptions {
     }
 }
 
-/// One record to append (what the sealer makes a record of).
-pub use super::seal::Entry;
+/// One record to append: the bundle that decided, the ticket, the result.
+pub type Entry<'a> = (&'a Bundle, &'a Value, &'a Result<Decision, Rejection>);
 
 pub struct DecisionLog {
     path: PathBuf,
@@ -167,7 +167,7 @@ impl DecisionLog {
         ticket: &Value,
         result: &Result<Decision, Rejection>,
     ) -> Result<String, AuditError> {
-        let ids = self.append_all(&[(bundle, ticket, result, None)])?;
+        let ids = self.append_all(&[(bundle, ticket, result)])?;
         Ok(ids.into_iter().next().unwrap_or_default())
     }
 
@@ -179,12 +179,10 @@ impl DecisionLog {
         let (mut seq, mut prev) = (self.seq, self.prev.clone());
         let mut lines = Vec::new();
         let mut ids = Vec::with_capacity(entries.len());
-        for &(bundle, ticket, result, json) in entries {
+        for &(bundle, ticket, result) in entries {
             // The bundle that decided is archived before its first record.
             self.archive.store(bundle)?;
-            let record = self
-                .sealer
-                .seal((bundle, ticket, result, json), seq + 1, &prev)?;
+            let record = self.sealer.seal(bundle, ticket, result, seq + 1, &prev)?;
             lines.extend_from_slice(&record.line);
             ids.push(record.id);
             (seq, prev) = (seq + 1, record.hash);

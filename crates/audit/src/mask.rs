@@ -81,16 +81,6 @@ impl Masker {
     }
 }
 
-/// Whether masking `masked` would change `decision`: a value its trace read
-/// from one of those fields.
-pub fn touches(decision: &Decision, masked: &[String]) -> bool {
-    let masked_read = |step: &TraceStep| {
-        (step.reads.0.iter())
-            .any(|(path, value)| !value.is_null() && masked.iter().any(|m| **m == **path))
-    };
-    !masked.is_empty() && decision.trace.iter().any(masked_read)
-}
-
 /// The value at a dotted path, when present and not `null`.
 fn slot<'v>(ticket: &'v mut Value, path: &str) -> Option<&'v mut Value> {
     let node = FieldPath::new(path).get_mut(ticket)?;

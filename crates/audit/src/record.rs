@@ -76,15 +76,6 @@ impl Record {
     /// sealing, done before the chain is locked. Its `seq`, `prev`, `at`,
     /// `id` and `hash` are left out, to be set by [`Prepared::seal`].
     pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
-        self.prepare_with(None)
-    }
-
-    /// [`Record::prepare`] with one more member, `(key, value)`: a key the
-    /// record leaves out, and its value in the canonical encoding.
-    pub(crate) fn prepare_with(
-        &self,
-        extra: Option<(&str, &[u8])>,
-    ) -> Result<Prepared, super::AuditError> {
         let encode = |e: serde_json::Error| super::AuditError::Encode(e.to_string());
         // serde_json's own text, sorted, is the canonical encoding: no
         // `Value` of the whole record is built (`members` is the long way).
@@ -93,12 +84,9 @@ impl Record {
             Some(members) => members,
             None => self.members()?,
         };
-        let mut members: BTreeMap<String, Vec<u8>> = (members.into_iter())
+        let members = (members.into_iter())
             .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
             .collect();
-        if let Some((key, value)) = extra {
-            members.insert(key.to_owned(), canonical::member_encoded(key, value));
-        }
         Ok(Prepared {
             members,
             writer: self.writer.clone(),

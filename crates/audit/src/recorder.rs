@@ -19,7 +19,6 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::journal::Written;
-use super::log::Entry;
 use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
@@ -62,9 +61,6 @@ pub trait Observer {
 pub struct Pending {
     ticket: Option<Value>,
     result: Answer,
-    /// The decision's JSON, when it was written straight from the verdict
-    /// (`Verdict::write_json`): the answer's body, and the record's.
-    json: Option<Vec<u8>>,
 }
 
 impl Pending {
@@ -78,13 +74,6 @@ impl Pending {
     /// to send: the record is not written yet.
     pub fn result(&self) -> &Answer {
         &self.result
-    }
-
-    /// The decision's JSON as serde_json writes it, when it was written
-    /// already: to answer with instead of serialising the decision again.
-    /// Not to send before the record is written, as for [`Pending::result`].
-    pub fn json(&self) -> Option<&[u8]> {
-        self.json.as_deref()
     }
 }
 
@@ -191,7 +180,6 @@ impl<'a> Recorder<'a> {
         Pending {
             ticket: None,
             result: Err(rejection),
-            json: None,
         }
     }
 
@@ -201,11 +189,10 @@ impl<'a> Recorder<'a> {
     pub fn decide_json_unrecorded(&self, bytes: &[u8], words: &Unreadable) -> Pending {
         match self.read(bytes, words) {
             Ok(ticket) => {
-                let (result, json) = self.judge_json(bytes, &ticket);
+                let result = self.judge(&ticket);
                 Pending {
                     ticket: Some(ticket),
                     result,
-                    json,
                 }
             }
             Err(rejection) => self.reject_unrecorded(rejection),
@@ -220,7 +207,6 @@ impl<'a> Recorder<'a> {
         Pending {
             ticket: Some(ticket),
             result,
-            json: None,
         }
     }
 
@@ -228,9 +214,8 @@ impl<'a> Recorder<'a> {
     /// bundle) and returns it to answer with. `Err` as for
     /// [`Recorder::decide`].
     pub fn record(&self, pending: Pending) -> Result<Answer, AuditError> {
-        if let Some(log) = self.log {
-            log.append_all(&[self.entry(&pending)])?;
-        }
+        let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
+        self.append(ticket, &pending.result)?;
         Ok(pending.result)
     }
 
@@ -263,17 +248,17 @@ impl<'a> Recorder<'a> {
         let Some(log) = self.log else {
             return then(Ok(Vec::new()));
         };
-        let entries: Vec<_> = pending.iter().map(|p| self.entry(p)).collect();
+        let entries: Vec<_> = pending
+            .iter()
+            .map(|p| {
+                (
+                    self.bundle,
+                    p.ticket.as_ref().unwrap_or(&Value::Null),
+                    &p.result,
+                )
+            })
+            .collect();
         log.append_then(&entries, then);
-    }
-
-    /// What the log records of `pending`.
-    fn entry<'p>(&self, pending: &'p Pending) -> Entry<'p>
-    where
-        'a: 'p,
-    {
-        let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
-        (self.bundle, ticket, &pending.result, pending.json())
     }
 
     /// Records results decided earlier, all in one write, and returns them to
@@ -281,7 +266,13 @@ impl<'a> Recorder<'a> {
     /// not be written, and then none of them is in the log.
     pub fn record_all(&self, pending: Vec<Pending>) -> Result<Vec<Answer>, AuditError> {
         if let Some(log) = self.log {
-            let entries: Vec<_> = pending.iter().map(|p| self.entry(p)).collect();
+            let entries: Vec<_> = pending
+                .iter()
+                .map(|p| {
+                    let ticket = p.ticket.as_ref().unwrap_or(&Value::Null);
+                    (self.bundle, ticket, &p.result)
+                })
+                .collect();
             log.append_all(&entries)?;
         }
         Ok(pending.into_iter().map(|p| p.result).collect())
@@ -328,35 +319,6 @@ impl<'a> Recorder<'a> {
         Rejection::unreadable(self.bundle.policy(), words.expected, words.found, message)
     }
 
-    /// Decides `ticket`, read from `bytes`, as [`Recorder::judge`] does;
-    /// when it is recorded, the short way where it goes
-    /// ([`Bundle::read_ticket`], the same decision), with the decision's
-    /// JSON written straight from the verdict for the answer and the record.
-    fn judge_json(&self, bytes: &[u8], ticket: &Value) -> (Answer, Option<Vec<u8>>) {
-        if self.log.is_none() {
-            return (self.judge(ticket), None);
-        }
-        let started = Instant::now();
-        let Some((decision, json)) = self.written(bytes) else {
-            return (self.judge(ticket), None);
-        };
-        let result = Ok(decision);
-        if let Some(observer) = self.observer {
-            observer.decided(&result, started.elapsed());
-        }
-        (result, Some(json))
-    }
-
-    /// The decision of `bytes` and its JSON, the short way; `None` where
-    /// that does not go (the long way words every refusal).
-    fn written(&self, bytes: &[u8]) -> Option<(Decision, Vec<u8>)> {
-        let ticket = self.bundle.read_ticket(bytes)?;
-        let verdict = self.bundle.decide_ticket(&ticket).ok()?;
-        let mut json = Vec::with_capacity(2048);
-        verdict.write_json(&mut json).ok()?;
-        Some((verdict.decision(), json))
-    }
-
     /// Decides, telling the observer (timed only when there is one).
     fn judge(&self, ticket: &Value) -> Answer {
         let Some(observer) = self.observer else {
@@ -368,13 +330,12 @@ impl<'a> Recorder<'a> {
         result
     }
 
-    /// Appends the record, when there is a log.
+    /// Appends the record, when there is a log: the only place that does.
     fn append(&self, ticket: &Value, result: &Answer) -> Result<(), AuditError> {
         let Some(log) = self.log else {
             return Ok(());
         };
-        log.append_all(&[(self.bundle, ticket, result, None)])
-            .map(drop)
+        log.append_all(&[(self.bundle, ticket, result)]).map(drop)
     }
 }
 

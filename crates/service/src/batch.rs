@@ -410,13 +410,7 @@ fn answer_line(
     let written = match pending.result() {
         Ok(decision) => {
             count(decision, summary, counts);
-            match pending.json() {
-                Some(json) => {
-                    out.extend_from_slice(json);
-                    Ok(())
-                }
-                None => serde_json::to_writer(&mut *out, decision),
-            }
+            serde_json::to_writer(&mut *out, decision)
         }
         Err(rejection) => {
             if rejection.is_invalid_ticket() {

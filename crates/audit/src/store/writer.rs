@@ -335,7 +335,7 @@ impl Queue {
         let mut rows = Vec::with_capacity(entries.len());
         let mut ids = Vec::with_capacity(entries.len());
         let mut bundles = Vec::new();
-        for (&(bundle, ..), record) in entries.iter().zip(prepared) {
+        for (&(bundle, _, _), record) in entries.iter().zip(prepared) {
             let digest = &*bundle.policy().digest;
             if !self.archived.contains(digest) && !bundles.iter().any(|(d, _)| d == digest) {
                 bundles.push((digest.to_owned(), archive::encode(bundle)?));
@@ -365,10 +365,9 @@ impl Shared {
     /// The records of `entries` masked and encoded, on the caller's thread:
     /// the queue is locked only to chain them.
     fn prepare(&self, entries: &[Entry<'_>]) -> Result<Vec<Prepared>, AuditError> {
-        entries
-            .iter()
-            .map(|&entry| self.sealer.prepare(entry))
-            .collect()
+        let prepare =
+            |&(bundle, ticket, result): &Entry<'_>| self.sealer.prepare(bundle, ticket, result);
+        entries.iter().map(prepare).collect()
     }
 
     /// Wakes the committing thread for records just queued, if it waits.

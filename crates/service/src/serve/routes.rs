@@ -443,11 +443,10 @@ fn answer(result: &Answer) -> Response {
 }
 
 /// A single ticket's answer: its decision written straight, or a result
-/// that went the recorder's way, answered once its record is written (with
-/// the decision's JSON, when the recorder wrote it already).
+/// that went the recorder's way, answered once its record is written.
 enum Reply {
     Straight(Vec<u8>),
-    Recorded(Box<(Recording<Answer>, Option<Vec<u8>>)>),
+    Recorded(Box<Recording<Answer>>),
 }
 
 /// The decision of `bytes` read and written the short way
@@ -477,10 +476,10 @@ async fn decide(State(state): AppState, request: Request) -> Response {
         }
         let recorder = recorder(&shared, &loaded.bundle);
         let pending = recorder.decide_json_unrecorded(&bytes, &TICKET_BODY);
-        let json = pending.json().map(<[u8]>::to_vec);
         claim.take().then(|| {
-            let recording = hand_over(|then| recorder.record_then(pending, then));
-            Reply::Recorded(Box::new((recording, json)))
+            Reply::Recorded(Box::new(hand_over(|then| {
+                recorder.record_then(pending, then)
+            })))
         })
     };
     let ran = match in_place {
@@ -489,13 +488,7 @@ async fn decide(State(state): AppState, request: Request) -> Response {
     };
     match ran {
         Ran::Done(Reply::Straight(body)) => (StatusCode::OK, json_bytes(body)).into_response(),
-        Ran::Done(Reply::Recorded(recording)) => {
-            let (recording, json) = *recording;
-            match (confirmed(recording).await, json) {
-                (Ok(Ok(_)), Some(json)) => (StatusCode::OK, json_bytes(json)).into_response(),
-                (recording, _) => recorded(recording),
-            }
-        }
+        Ran::Done(Reply::Recorded(recording)) => recorded(confirmed(*recording).await),
         Ran::Late => late(&state),
         Ran::Failed(e) => error(
             StatusCode::SERVICE_UNAVAILABLE,
