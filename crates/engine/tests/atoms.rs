@@ -7,7 +7,7 @@
 use serde_json::{Value, json};
 use triage_engine::Bundle;
 
-use crate::common::{edited, generated, one_file_bundle, reference, rules_for};
+use crate::common::{edited, generated, one_file_bundle, reference, rules_for, ticket_head};
 
 /// `ticket` decided by `bundle` (in atom mode where it takes it) and by the
 /// walk alone: the same decision or rejection, the same bytes written.
@@ -88,20 +88,13 @@ fn nested_conditions_with_or_and_not_decide_as_the_walk_does() {
 /// each of `whens`.
 fn small(whens: &[String]) -> Bundle {
     let rules = rules_for(whens);
-    let head = "ticket:
-  id_field: id
-  role_field: role
-  fields:
-    id: { type: string, required: true }
-    role: { type: role, required: true }
-    e: { type: enum, values: [a, b, c, d, e, f, g, h], default: a }
+    let fields = "    e: { type: enum, values: [a, b, c, d, e, f, g, h], default: a }
     f: { type: enum, values: [x, y] }
     b: { type: bool, default: false }
     n: { type: integer, default: 0 }
-conditions:
-  either: e == \"b\" || f == \"x\"
 ";
-    one_file_bundle("\n  max_operations: 100000", head, &rules).unwrap()
+    let head = ticket_head(fields) + "conditions:\n  either: e == \"b\" || f == \"x\"\n";
+    one_file_bundle("\n  max_operations: 100000", &head, &rules).unwrap()
 }
 
 fn small_tickets() -> Vec<Value> {

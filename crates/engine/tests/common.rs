@@ -170,6 +170,20 @@ pub fn probe_bundle(limits: &str, head: &str, when: &str) -> Result<Bundle, Bund
     one_file_bundle(limits, head, &probe)
 }
 
+/// A one-file bundle's `ticket:` declaration: the id and role fields, then
+/// `fields` (YAML lines, four spaces in).
+pub fn ticket_head(fields: &str) -> String {
+    format!(
+        "ticket:
+  id_field: id
+  role_field: role
+  fields:
+    id: {{ type: string, required: true }}
+    role: {{ type: role, required: true }}
+{fields}"
+    )
+}
+
 /// One rule a `when` of `whens`, in order, as `one_file_bundle` takes them:
 /// `r0`, `r1`, … each with outcome `probed`.
 pub fn rules_for(whens: &[String]) -> String {

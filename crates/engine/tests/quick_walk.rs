@@ -7,25 +7,17 @@
 use serde_json::{Value, json};
 use triage_engine::{Bundle, Decision};
 
-use crate::common::{one_file_bundle, rules_for};
+use crate::common::{one_file_bundle, rules_for, ticket_head};
 
 /// A one-file bundle: the named conditions `conditions` (YAML lines), one
 /// rule for each of `whens`, in order, then a catch-all.
 fn bundle(conditions: &str, whens: &[String]) -> Bundle {
     let rules = rules_for(whens);
-    let head = format!(
-        "ticket:
-  id_field: id
-  role_field: role
-  fields:
-    id: {{ type: string, required: true }}
-    role: {{ type: role, required: true }}
-    e: {{ type: enum, values: [a, b, c], default: a }}
-    n: {{ type: integer, default: 0 }}
-    s: {{ type: string }}
-conditions:
-{conditions}"
-    );
+    let fields = "    e: { type: enum, values: [a, b, c], default: a }
+    n: { type: integer, default: 0 }
+    s: { type: string }
+";
+    let head = format!("{}conditions:\n{conditions}", ticket_head(fields));
     one_file_bundle("\n  max_operations: 100000", &head, &rules).unwrap()
 }
 

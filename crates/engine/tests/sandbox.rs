@@ -2,7 +2,7 @@
 
 use triage_engine::{Bundle, BundleError, Code, RejectionKind};
 
-use crate::common::probe_bundle;
+use crate::common::{probe_bundle, ticket_head};
 
 const LIMITS: &str = "
   max_operations: 20
@@ -18,17 +18,13 @@ fn bundle(when: &str) -> Result<Bundle, BundleError> {
 }
 
 fn bundle_with(limits: &str, when: &str) -> Result<Bundle, BundleError> {
-    let head = "ticket:
-  id_field: id
-  role_field: role
-  fields:
-    id: { type: string, required: true }
-    role: { type: role, required: true }
-    text: { type: string, default: '' }
+    let head = ticket_head(
+        "    text: { type: string, default: '' }
     n: { type: integer, default: 0 }
     meta.source: { type: string }
-";
-    probe_bundle(limits, head, when)
+",
+    );
+    probe_bundle(limits, &head, when)
 }
 
 /// The evaluation error for a ticket with `text` and `n`.
