@@ -4,6 +4,7 @@
 //! give equal tokens within one log (so an auditor can still group them), and
 //! without the salt a token cannot be checked against guesses.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -31,8 +32,21 @@ impl Masker {
         format!("masked:{}", canonical::sha256(&bytes))
     }
 
-    /// The ticket with `fields` masked, and the paths that were present.
-    pub fn ticket(&self, ticket: &Value, fields: &[Arc<str>]) -> (Value, Vec<String>) {
+    /// The ticket with `fields` masked, and the paths that were present;
+    /// the ticket itself when none is.
+    pub fn ticket<'t>(
+        &self,
+        ticket: &'t Value,
+        fields: &[Arc<str>],
+    ) -> (Cow<'t, Value>, Vec<String>) {
+        let present = |path: &&Arc<str>| {
+            FieldPath::new(path)
+                .get(ticket)
+                .is_some_and(|node| !node.is_null())
+        };
+        if !fields.iter().any(|path| present(&path)) {
+            return (Cow::Borrowed(ticket), Vec::new());
+        }
         let mut masked = ticket.clone();
         let mut paths = Vec::new();
         for path in fields {
@@ -41,17 +55,18 @@ impl Masker {
                 paths.push(path.to_string());
             }
         }
-        (masked, paths)
+        (Cow::Owned(masked), paths)
     }
 
-    /// The result with every value of a masked field replaced as in the ticket.
-    pub fn result(
+    /// The result with every value of a masked field replaced as in the
+    /// ticket; the result itself when it quotes none.
+    pub fn result<'r>(
         &self,
-        result: &Result<Decision, Rejection>,
+        result: &'r Result<Decision, Rejection>,
         masked: &[String],
-    ) -> Result<Decision, Rejection> {
-        if masked.is_empty() {
-            return result.clone();
+    ) -> Cow<'r, Result<Decision, Rejection>> {
+        if !quotes(result, masked) {
+            return Cow::Borrowed(result);
         }
         let mut result = result.clone();
         match &mut result {
@@ -67,7 +82,7 @@ impl Masker {
                 }
             }
         }
-        result
+        Cow::Owned(result)
     }
 
     fn trace(&self, trace: &mut [TraceStep], masked: &[String]) {
@@ -77,6 +92,27 @@ impl Masker {
                     *value = Value::String(self.token(value));
                 }
             }
+        }
+    }
+}
+
+/// Whether `result` quotes a value of a `masked` field: in a trace's reads
+/// (when not `null`), or, for a rejection, in a problem with the ticket.
+fn quotes(result: &Result<Decision, Rejection>, masked: &[String]) -> bool {
+    let is_masked = |path: &str| masked.iter().any(|m| m == path);
+    let reads = |trace: &[TraceStep]| {
+        (trace.iter().flat_map(|step| &step.reads.0))
+            .any(|(path, value)| is_masked(path) && !value.is_null())
+    };
+    match result {
+        _ if masked.is_empty() => false,
+        Ok(decision) => reads(&decision.trace),
+        Err(rejection) => {
+            let problems = match &rejection.error {
+                RejectionKind::InvalidTicket { problems } => problems.as_slice(),
+                _ => &[],
+            };
+            reads(&rejection.trace) || problems.iter().any(|p| is_masked(&p.field))
         }
     }
 }

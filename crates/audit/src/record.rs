@@ -12,7 +12,7 @@
 //! without its `hash` key. Each line is the canonical encoding of the whole
 //! record and a line feed.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -72,31 +72,10 @@ impl Record {
         }
     }
 
-    /// The record encoded but for its place in a chain: the slow part of
-    /// sealing, done before the chain is locked. Its `seq`, `prev`, `at`,
-    /// `id` and `hash` are left out, to be set by [`Prepared::seal`].
-    pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
-        let encode = |e: serde_json::Error| super::AuditError::Encode(e.to_string());
-        // serde_json's own text, sorted, is the canonical encoding: no
-        // `Value` of the whole record is built (`members` is the long way).
-        let text = serde_json::to_vec(self).map_err(encode)?;
-        let members = match canonical::sorted_members(&text) {
-            Some(members) => members,
-            None => self.members()?,
-        };
-        let members = (members.into_iter())
-            .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key.as_str() != "hash")
-            .collect();
-        Ok(Prepared {
-            members,
-            writer: self.writer.clone(),
-        })
-    }
-
     /// Each member of the record, encoded through a `Value`.
+    #[cfg(test)]
     fn members(&self) -> Result<Vec<(String, Vec<u8>)>, super::AuditError> {
-        let value =
-            serde_json::to_value(self).map_err(|e| super::AuditError::Encode(e.to_string()))?;
+        let value = serde_json::to_value(self).map_err(encoding)?;
         let Value::Object(map) = value else {
             return Err(super::AuditError::Encode(
                 "a record is an object".to_owned(),
@@ -107,21 +86,75 @@ impl Record {
     }
 }
 
+fn encoding(e: serde_json::Error) -> super::AuditError {
+    super::AuditError::Encode(e.to_string())
+}
+
+/// A record but for its place in a chain (no `seq`, `prev`, `at`, `id` or
+/// `hash`), its parts borrowed: what [`Draft::prepare`] encodes before the
+/// chain is locked. It serialises as [`Record`] does, less those members;
+/// its fields are in key order, so that serde_json writes its members
+/// sorted already.
+#[derive(Serialize)]
+pub(crate) struct Draft<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub approval: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<&'a Decision>,
+    pub masked: &'a [String],
+    pub policy: &'a PolicyRef,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<&'a Rejection>,
+    pub schema: &'static str,
+    pub ticket: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub writer: Option<&'a str>,
+}
+
+impl Draft<'_> {
+    /// The record encoded but for its place in the chain: the slow part of
+    /// sealing, done before the chain is locked, by [`Prepared::seal`].
+    pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
+        // serde_json's own text, sorted, is the canonical encoding: no
+        // `Value` of the whole record is built, unless the text has what
+        // the sort refuses (a key twice), which goes through a `Value`.
+        let text = serde_json::to_vec(self).map_err(encoding)?;
+        let sorted = match canonical::sorted_object(&text) {
+            Some(sorted) => sorted,
+            None => {
+                let value = serde_json::to_value(self).map_err(encoding)?;
+                let text = canonical::encode(&value);
+                canonical::sorted_object(&text)
+                    .ok_or_else(|| super::AuditError::Encode("a record is an object".to_owned()))?
+            }
+        };
+        let (text, members) = sorted;
+        Ok(Prepared {
+            text,
+            members,
+            writer: self.writer.map(Arc::from),
+        })
+    }
+}
+
 /// The members of a record that its place in the chain sets.
+#[cfg(test)]
 const CHAINED: [&str; 4] = ["at", "id", "prev", "seq"];
 
-/// A record encoded but for its place in a chain: each member
-/// (`"key":value`, canonical) by key, so in the canonical order.
+/// A record encoded but for its place in a chain: its canonical text, and
+/// where each member (`"key":value`) lies in it, in the canonical order.
 pub(crate) struct Prepared {
-    members: BTreeMap<String, Vec<u8>>,
-    writer: Option<String>,
+    text: Vec<u8>,
+    /// The key's text and the whole member, of each member of `text`.
+    members: canonical::Spans,
+    writer: Option<Arc<str>>,
 }
 
 impl Prepared {
     /// The record numbered `seq`, chained to `prev` and stamped `at`: its
     /// line (with its line feed), id and hash. The hash covers the members
     /// but `hash`; the line has the hash's member put among them.
-    pub(crate) fn seal(mut self, seq: u64, prev: &str, at: String) -> (Vec<u8>, String, String) {
+    pub(crate) fn seal(self, seq: u64, prev: &str, at: String) -> (Vec<u8>, String, String) {
         // Two writers' chains start from the same genesis value: the writer
         // keeps their ids apart.
         let position = match &self.writer {
@@ -129,29 +162,39 @@ impl Prepared {
             Some(writer) => format!("{writer}/{prev}/{seq}/{at}"),
         };
         let id = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
-        for (key, value) in [
-            ("at", Value::String(at)),
-            ("id", Value::String(id.clone())),
-            ("prev", Value::String(prev.to_owned())),
-            ("seq", Value::from(seq)),
-        ] {
-            let member = canonical::member(key, &value);
-            self.members.insert(key.to_owned(), member);
+        let chained = [
+            string_member("at", &at),
+            string_member("id", &id),
+            string_member("prev", prev),
+            format!("\"seq\":{seq}").into_bytes(),
+        ];
+        let mut parts: Vec<(&[u8], &[u8])> = (self.members.iter())
+            .map(|(key, member)| (&self.text[key.clone()], &self.text[member.clone()]))
+            .collect();
+        for (key, member) in ["at", "id", "prev", "seq"].iter().zip(&chained) {
+            parts.push((key.as_bytes(), member));
         }
-        // The hash's member goes where its key sorts; the hash covers the rest.
-        let split = self
-            .members
-            .keys()
-            .filter(|key| key.as_str() < "hash")
-            .count();
-        let mut parts: Vec<&[u8]> = self.members.values().map(Vec::as_slice).collect();
-        let hash = canonical::object_sha256(&parts);
-        let member = canonical::member("hash", &Value::String(hash.clone()));
-        parts.insert(split, &member);
-        let mut line = canonical::object(&parts);
+        // Every key is plain (no escapes): their bytes give the order.
+        parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        let mut members: Vec<&[u8]> = parts.iter().map(|(_, member)| *member).collect();
+        let hash = canonical::object_sha256(&members);
+        let member = string_member("hash", &hash);
+        let split = parts.iter().filter(|(key, _)| *key < &b"hash"[..]).count();
+        members.insert(split, &member);
+        let mut line = canonical::object(&members);
         line.push(b'\n');
         (line, id, hash)
     }
+}
+
+/// The member `"key":"value"`, in the canonical encoding.
+fn string_member(key: &str, value: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(key.len() + value.len() + 8);
+    // A string serialises as a JSON string, escaped as a value is.
+    let _ = serde_json::to_writer(&mut out, key);
+    out.push(b':');
+    let _ = serde_json::to_writer(&mut out, value);
+    out
 }
 
 /// The time now as the records and checkpoints write it: RFC 3339, UTC, to
@@ -202,6 +245,7 @@ pub struct Checked {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn bundle() -> triage_engine::Bundle {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
@@ -234,6 +278,19 @@ mod tests {
         }
     }
 
+    fn draft(record: &Record) -> Draft<'_> {
+        Draft {
+            approval: record.approval.as_deref(),
+            decision: record.decision.as_ref(),
+            masked: &record.masked,
+            policy: &record.policy,
+            rejection: record.rejection.as_ref(),
+            schema: SCHEMA,
+            ticket: &record.ticket,
+            writer: record.writer.as_deref(),
+        }
+    }
+
     #[test]
     fn a_record_prepared_from_its_text_is_the_one_prepared_through_a_value() {
         let bundle = bundle();
@@ -245,7 +302,25 @@ mod tests {
             let long: BTreeMap<String, Vec<u8>> = (record.members().unwrap().into_iter())
                 .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key != "hash")
                 .collect();
-            assert_eq!(record.prepare().unwrap().members, long, "{result}");
+            let parts: Vec<&[u8]> = long.values().map(Vec::as_slice).collect();
+            let prepared = draft(&record).prepare().unwrap();
+            assert_eq!(prepared.text, canonical::object(&parts), "{result}");
+            let members = prepared
+                .members
+                .iter()
+                .map(|(_, m)| &prepared.text[m.clone()]);
+            assert!(members.eq(parts.iter().copied()), "{result}");
+            let (line, id, hash) = prepared.seal(3, GENESIS, "2026-01-02T03:04:05.000006Z".into());
+            let value: Value = serde_json::from_slice(&line).unwrap();
+            assert_eq!(
+                canonical::encode(&value),
+                line[..line.len() - 1],
+                "{result}"
+            );
+            assert_eq!(value["id"], id.as_str());
+            let checked = check(value);
+            assert!(checked.intact, "{result}");
+            assert_eq!((checked.hash, checked.seq), (hash, Some(3)));
             assert_eq!(
                 record.result().map(|r| r.is_ok()),
                 Some(result == "decision")

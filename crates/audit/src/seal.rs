@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::AuditError;
 use super::mask::{self, Masker};
-use super::record::{self, Record, SCHEMA};
+use super::record::{self, Draft, SCHEMA};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// The sealed line of one record, with its id and hash.
@@ -85,26 +85,21 @@ impl Sealer {
         };
         let (ticket, masked) = self.masker.ticket(ticket, &fields);
         let result = self.masker.result(result, &masked);
-        let (decision, rejection) = match result {
+        let (decision, rejection) = match &*result {
             Ok(decision) => (Some(decision), None),
             Err(rejection) => (None, Some(rejection)),
         };
-        let record = Record {
-            schema: SCHEMA.to_owned(),
-            seq: 0,
-            id: String::new(),
-            at: String::new(),
-            policy: policy.clone(),
-            approval,
-            ticket,
-            masked,
+        let draft = Draft {
+            approval: approval.as_deref(),
             decision,
+            masked: &masked,
+            policy,
             rejection,
-            prev: String::new(),
-            hash: String::new(),
-            writer: self.writer.clone(),
+            schema: SCHEMA,
+            ticket: &ticket,
+            writer: self.writer.as_deref(),
         };
-        Ok(Prepared(record.prepare()?))
+        Ok(Prepared(draft.prepare()?))
     }
 }
 
