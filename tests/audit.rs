@@ -7,6 +7,7 @@ use std::process::Command;
 use serde_json::{Value, json};
 use triage_audit::verify::{Damage, verify};
 use triage_audit::{AuditError, DecisionLog, Flush, GENESIS, LogOptions, Record};
+use triage_engine::RejectionKind;
 
 use crate::common::{bin, generated, reference, ticket, with};
 
@@ -144,6 +145,28 @@ fn masked_fields_are_hashed_with_the_log_salt_consistently() {
         assert_eq!(salt.trim().len(), 64);
     }
     assert_ne!(tokens[0], tokens[1], "each log has its own salt");
+}
+
+#[test]
+fn a_problem_with_a_masked_field_does_not_quote_its_value() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = with(ticket(), &[("issue.summary", json!(987_654_321))]);
+    let record = record_of(dir.path(), &bad);
+    let rejection = record.rejection.unwrap();
+    let RejectionKind::InvalidTicket { problems } = &rejection.error else {
+        panic!("{:?}", rejection.error);
+    };
+    let problem = problems
+        .iter()
+        .find(|p| p.field == "issue.summary")
+        .unwrap();
+    assert_eq!(
+        (&*problem.found, &*problem.message),
+        ("(masked)", "(masked)")
+    );
+    assert_eq!(record.masked, ["issue.summary"]);
+    let text = serde_json::to_string(&record.ticket).unwrap();
+    assert!(!text.contains("987654321"), "{text}");
 }
 
 #[test]
