@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use triage_audit::verify::{Damage, verify};
-use triage_audit::{AuditError, DecisionLog, Flush, GENESIS, LogOptions, Record};
+use triage_audit::{AuditError, Decided, DecisionLog, Flush, GENESIS, LogOptions, Record};
 use triage_engine::RejectionKind;
 
 use crate::common::{bin, generated, reference, ticket, with};
@@ -440,19 +440,30 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     let path = dir.path().join("decisions.jsonl");
     let mut log = DecisionLog::open(&path, LogOptions::default()).unwrap();
     log.append(&bundle, &t, &Ok(decision)).unwrap();
+    // The same decision as the short way writes its JSON, recorded from it.
+    let mut json = Vec::new();
+    let bytes = serde_json::to_vec(&t).unwrap();
+    bundle.write_decision(&bytes, &mut json).unwrap();
+    log.append_all(&[(&bundle, &t, Decided::Json(&json))])
+        .unwrap();
     drop(log);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
         !text.contains(secret),
         "neither in the ticket nor in the trace"
     );
-    let record: Record = serde_json::from_str(text.trim()).unwrap();
-    let token = record.ticket["issue"]["summary"].clone();
-    let logged = record.decision.unwrap();
+    let records: Vec<Record> = text
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    let token = records[0].ticket["issue"]["summary"].clone();
+    let logged = records[0].decision.as_ref().unwrap();
     assert_eq!(logged.trace[0].reads.get("issue.summary"), Some(&token));
-    // The archived bundle, deciding the masked ticket, gives the logged decision.
+    assert_eq!(records[1].decision.as_ref(), Some(logged));
+    assert_eq!(records[1].ticket, records[0].ticket);
+    // The archived bundle, deciding the masked ticket, gives the logged decisions.
     let replay = triage_audit::replay::replay(&path, None).unwrap();
-    assert_eq!((replay.identical, replay.different.len()), (1, 0));
+    assert_eq!((replay.identical, replay.different.len()), (2, 0));
 }
 
 /// A record written from a walk of every rule (as a triage before the rule

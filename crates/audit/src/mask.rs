@@ -96,6 +96,18 @@ impl Masker {
     }
 }
 
+/// Whether a decision's JSON may quote a value of a `masked` field: a
+/// field's path written as a key anywhere in it (as a trace's reads write
+/// it). It may say yes where the decision only names the path, never no
+/// where it quotes a value.
+pub fn quotes_json(json: &[u8], masked: &[String]) -> bool {
+    masked.iter().any(|path| {
+        let mut key = serde_json::to_vec(path).unwrap_or_default();
+        key.push(b':');
+        memchr::memmem::find(json, &key).is_some()
+    })
+}
+
 /// Whether `result` quotes a value of a `masked` field: in a trace's reads
 /// (when not `null`), or, for a rejection, in a problem with the ticket.
 fn quotes(result: &Result<Decision, Rejection>, masked: &[String]) -> bool {

@@ -22,6 +22,18 @@ use triage_engine::{Decision, PolicyRef, Rejection};
 
 pub const SCHEMA: &str = "triage.decision/v1";
 
+/// What a record says the bundle made of its ticket: the result as
+/// `Bundle::decide` returned it, or a decision's JSON as
+/// `Verdict::write_json` wrote it (the bytes serde_json writes for the
+/// `Decision`), which the record takes without reading it back.
+#[derive(Clone, Copy, Debug)]
+pub enum Decided<'a> {
+    /// The decision or the rejection.
+    Result(&'a Result<Decision, Rejection>),
+    /// A decision's JSON.
+    Json(&'a [u8]),
+}
+
 /// What the first record of a log chains from.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -114,7 +126,9 @@ pub(crate) struct Draft<'a> {
 impl Draft<'_> {
     /// The record encoded but for its place in the chain: the slow part of
     /// sealing, done before the chain is locked, by [`Prepared::seal`].
-    pub(crate) fn prepare(&self) -> Result<Prepared, super::AuditError> {
+    /// `decision`, a decision's JSON, is its `decision` member when the
+    /// draft has none.
+    pub(crate) fn prepare(&self, decision: Option<&[u8]>) -> Result<Prepared, super::AuditError> {
         // serde_json's own text, sorted, is the canonical encoding: no
         // `Value` of the whole record is built, unless the text has what
         // the sort refuses (a key twice), which goes through a `Value`.
@@ -129,9 +143,18 @@ impl Draft<'_> {
             }
         };
         let (text, members) = sorted;
+        let extra = match decision {
+            Some(json) => Some(canonical::sorted_member("decision", json).ok_or_else(|| {
+                super::AuditError::Encode(
+                    "a decision's JSON is not as serde_json writes it".to_owned(),
+                )
+            })?),
+            None => None,
+        };
         Ok(Prepared {
             text,
             members,
+            extra,
             writer: self.writer.map(Arc::from),
         })
     }
@@ -147,6 +170,8 @@ pub(crate) struct Prepared {
     text: Vec<u8>,
     /// The key's text and the whole member, of each member of `text`.
     members: canonical::Spans,
+    /// A member made apart from `text`, as its key and `"key":value`.
+    extra: Option<(&'static str, Vec<u8>)>,
     writer: Option<Arc<str>>,
 }
 
@@ -172,6 +197,9 @@ impl Prepared {
             .map(|(key, member)| (&self.text[key.clone()], &self.text[member.clone()]))
             .collect();
         for (key, member) in ["at", "id", "prev", "seq"].iter().zip(&chained) {
+            parts.push((key.as_bytes(), member));
+        }
+        if let Some((key, member)) = &self.extra {
             parts.push((key.as_bytes(), member));
         }
         // Every key is plain (no escapes): their bytes give the order.
@@ -303,7 +331,7 @@ mod tests {
                 .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key != "hash")
                 .collect();
             let parts: Vec<&[u8]> = long.values().map(Vec::as_slice).collect();
-            let prepared = draft(&record).prepare().unwrap();
+            let prepared = draft(&record).prepare(None).unwrap();
             assert_eq!(prepared.text, canonical::object(&parts), "{result}");
             let members = prepared
                 .members

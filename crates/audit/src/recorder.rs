@@ -14,11 +14,13 @@
 //! [`Pending`] result, and its writer passes each to [`Recorder::record`]
 //! before writing the line.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
 use super::journal::Written;
+use super::record::Decided;
 use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
@@ -45,6 +47,12 @@ pub trait Observer {
     /// A ticket was decided (or rejected by the bundle), taking `took`.
     fn decided(&self, result: &Answer, took: Duration) {
         let _ = (result, took);
+    }
+
+    /// A ticket was decided the short way, its decision's JSON written
+    /// ([`Recorder::write_unrecorded`]): its outcome and vehicle, taking `took`.
+    fn written(&self, outcome: &Arc<str>, vehicle: Option<&Arc<str>>, took: Duration) {
+        let _ = (outcome, vehicle, took);
     }
 
     /// Input that was not a ticket was rejected without deciding.
@@ -75,6 +83,16 @@ impl Pending {
     pub fn result(&self) -> &Answer {
         &self.result
     }
+}
+
+/// A decision made the short way, its JSON written, not yet recorded: what
+/// [`Recorder::write_unrecorded`] gives. Its JSON is answered with only
+/// through [`Recorder::record_drafted_then`].
+#[derive(Debug)]
+#[must_use = "a drafted decision is answered only once its record is written"]
+pub struct Drafted {
+    ticket: Value,
+    json: Vec<u8>,
 }
 
 /// A result whose record is on its way to the log: it becomes one to answer
@@ -210,6 +228,41 @@ impl<'a> Recorder<'a> {
         }
     }
 
+    /// Decides `bytes` the short way ([`Bundle::write_decision`]) when
+    /// results are recorded and the short way goes: the decision's JSON,
+    /// the answer's body and the record's decision alike, and the ticket
+    /// read as a value for its record. No `Decision` is built, and it is
+    /// serialised once. `None` where the short way does not go (every
+    /// refusal among them): [`Recorder::decide_json_unrecorded`] then.
+    pub fn write_unrecorded(&self, bytes: &[u8]) -> Option<Drafted> {
+        self.log?;
+        let started = Instant::now();
+        let mut json = Vec::with_capacity(2048);
+        let written = self.bundle.write_decision(bytes, &mut json)?;
+        let took = started.elapsed();
+        let ticket = triage_engine::parse_ticket(bytes).ok()?;
+        if let Some(observer) = self.observer {
+            observer.written(written.outcome, written.vehicle, took);
+        }
+        Some(Drafted { ticket, json })
+    }
+
+    /// Like [`Recorder::record_then`] for a decision
+    /// [`Recorder::write_unrecorded`] drafted: its JSON comes back
+    /// [`Unconfirmed`] until `then` hears that its record is written.
+    pub fn record_drafted_then(&self, drafted: Drafted, then: Written) -> Unconfirmed<Vec<u8>> {
+        match self.log {
+            Some(log) => {
+                let decided = Decided::Json(&drafted.json);
+                log.append_then(&[(self.bundle, &drafted.ticket, decided)], then);
+            }
+            None => then(Ok(Vec::new())),
+        }
+        Unconfirmed {
+            result: drafted.json,
+        }
+    }
+
     /// Records a result decided earlier (by any recorder with the same
     /// bundle) and returns it to answer with. `Err` as for
     /// [`Recorder::decide`].
@@ -254,7 +307,7 @@ impl<'a> Recorder<'a> {
                 (
                     self.bundle,
                     p.ticket.as_ref().unwrap_or(&Value::Null),
-                    &p.result,
+                    Decided::Result(&p.result),
                 )
             })
             .collect();
@@ -270,7 +323,7 @@ impl<'a> Recorder<'a> {
                 .iter()
                 .map(|p| {
                     let ticket = p.ticket.as_ref().unwrap_or(&Value::Null);
-                    (self.bundle, ticket, &p.result)
+                    (self.bundle, ticket, Decided::Result(&p.result))
                 })
                 .collect();
             log.append_all(&entries)?;
@@ -335,7 +388,8 @@ impl<'a> Recorder<'a> {
         let Some(log) = self.log else {
             return Ok(());
         };
-        log.append_all(&[(self.bundle, ticket, result)]).map(drop)
+        log.append_all(&[(self.bundle, ticket, Decided::Result(result))])
+            .map(drop)
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::AuditError;
 use super::mask::{self, Masker};
-use super::record::{self, Draft, SCHEMA};
+use super::record::{self, Decided, Draft, SCHEMA};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// The sealed line of one record, with its id and hash.
@@ -58,11 +58,11 @@ impl Sealer {
         &self,
         bundle: &Bundle,
         ticket: &Value,
-        result: &Result<Decision, Rejection>,
+        decided: Decided<'_>,
         seq: u64,
         prev: &str,
     ) -> Result<Sealed, AuditError> {
-        Ok(self.prepare(bundle, ticket, result)?.seal(seq, prev))
+        Ok(self.prepare(bundle, ticket, decided)?.seal(seq, prev))
     }
 
     /// The record of one decision by `bundle`, masked and encoded, to be
@@ -71,7 +71,7 @@ impl Sealer {
         &self,
         bundle: &Bundle,
         ticket: &Value,
-        result: &Result<Decision, Rejection>,
+        decided: Decided<'_>,
     ) -> Result<Prepared, AuditError> {
         let policy = bundle.policy();
         let fields = {
@@ -84,10 +84,22 @@ impl Sealer {
             approvals.get(&*policy.digest).cloned()
         };
         let (ticket, masked) = self.masker.ticket(ticket, &fields);
-        let result = self.masker.result(result, &masked);
-        let (decision, rejection) = match &*result {
-            Ok(decision) => (Some(decision), None),
-            Err(rejection) => (None, Some(rejection)),
+        // A decision's JSON that may quote a masked value is read back to
+        // be masked as a result is; any other goes into the record as it is.
+        let read;
+        let (result, json) = match decided {
+            Decided::Result(result) => (Some(result), None),
+            Decided::Json(json) if mask::quotes_json(json, &masked) => {
+                read = read_back(json)?;
+                (Some(&read), None)
+            }
+            Decided::Json(json) => (None, Some(json)),
+        };
+        let result = result.map(|result| self.masker.result(result, &masked));
+        let (decision, rejection) = match result.as_deref() {
+            Some(Ok(decision)) => (Some(decision), None),
+            Some(Err(rejection)) => (None, Some(rejection)),
+            None => (None, None),
         };
         let draft = Draft {
             approval: approval.as_deref(),
@@ -99,8 +111,14 @@ impl Sealer {
             ticket: &ticket,
             writer: self.writer.as_deref(),
         };
-        Ok(Prepared(draft.prepare()?))
+        Ok(Prepared(draft.prepare(json)?))
     }
+}
+
+/// A decision's JSON read back, to mask the values it quotes.
+fn read_back(json: &[u8]) -> Result<Result<Decision, Rejection>, AuditError> {
+    let decision = serde_json::from_slice(json).map_err(|e| AuditError::Encode(e.to_string()))?;
+    Ok(Ok(decision))
 }
 
 /// A record masked and encoded, waiting for its place in the chain.
@@ -111,5 +129,58 @@ impl Prepared {
     pub fn seal(self, seq: u64, prev: &str) -> Sealed {
         let (line, id, hash) = self.0.seal(seq, prev, record::now());
         Sealed { line, id, hash }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bundle() -> Bundle {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        Bundle::load(root.join("policies")).unwrap()
+    }
+
+    /// The line sealed from a decision's JSON and the one sealed from the
+    /// decision itself, at the same place in a chain.
+    fn both_ways(sealer: &Sealer, bundle: &Bundle, ticket: &Value) -> Option<(Vec<u8>, Vec<u8>)> {
+        let mut json = Vec::new();
+        bundle.write_decision(&serde_json::to_vec(ticket).unwrap(), &mut json)?;
+        let seal = |decided| {
+            let prepared = sealer.prepare(bundle, ticket, decided).unwrap();
+            prepared
+                .0
+                .seal(7, record::GENESIS, "2026-01-02T03:04:05.000006Z".to_owned())
+                .0
+        };
+        let result = bundle.decide(ticket);
+        Some((seal(Decided::Json(&json)), seal(Decided::Result(&result))))
+    }
+
+    #[test]
+    fn a_record_sealed_from_a_decisions_json_is_the_one_sealed_from_the_decision() {
+        let bundle = bundle();
+        let sealer = Sealer::new(b"salt".to_vec(), Some("w".to_owned()));
+        let mut tickets = triage_engine::generate::TicketGenerator::new(&bundle, 11);
+        let mut written = 0;
+        for _ in 0..200 {
+            let ticket = tickets.next_ticket().unwrap();
+            if let Some((json, result)) = both_ways(&sealer, &bundle, &ticket) {
+                assert_eq!(String::from_utf8(json), String::from_utf8(result));
+                written += 1;
+            }
+        }
+        assert!(written > 150, "the short way wrote {written} of 200");
+    }
+
+    #[test]
+    fn a_decision_naming_a_masked_field_may_quote_it() {
+        let masked = ["a.b".to_owned()];
+        assert!(mask::quotes_json(br#"{"reads":{"a.b":"x"}}"#, &masked));
+        assert!(!mask::quotes_json(
+            br#"{"reads":{"a.bc":"x"},"r":"a.b"}"#,
+            &masked
+        ));
+        assert!(!mask::quotes_json(br#"{"reads":{"a.b":"x"}}"#, &[]));
     }
 }

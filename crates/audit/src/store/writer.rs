@@ -366,7 +366,7 @@ impl Shared {
     /// the queue is locked only to chain them.
     fn prepare(&self, entries: &[Entry<'_>]) -> Result<Vec<Prepared>, AuditError> {
         let prepare =
-            |&(bundle, ticket, result): &Entry<'_>| self.sealer.prepare(bundle, ticket, result);
+            |&(bundle, ticket, decided): &Entry<'_>| self.sealer.prepare(bundle, ticket, decided);
         entries.iter().map(prepare).collect()
     }
 

@@ -374,6 +374,10 @@ impl Observer for Shared {
         }
     }
 
+    fn written(&self, outcome: &Arc<str>, vehicle: Option<&Arc<str>>, took: Duration) {
+        self.metrics.decided_as(outcome, vehicle, took);
+    }
+
     fn unreadable(&self, rejection: &Rejection) {
         self.metrics.rejected(rejection);
     }
@@ -442,10 +446,12 @@ fn answer(result: &Answer) -> Response {
     }
 }
 
-/// A single ticket's answer: its decision written straight, or a result
-/// that went the recorder's way, answered once its record is written.
+/// A single ticket's answer: its decision written straight; written
+/// straight and answered once its record is written; or a result that went
+/// the recorder's long way, answered once its record is written.
 enum Reply {
     Straight(Vec<u8>),
+    Written(Box<Recording<Vec<u8>>>),
     Recorded(Box<Recording<Answer>>),
 }
 
@@ -475,6 +481,13 @@ async fn decide(State(state): AppState, request: Request) -> Response {
             return claim.take().then_some(Reply::Straight(body));
         }
         let recorder = recorder(&shared, &loaded.bundle);
+        if let Some(drafted) = recorder.write_unrecorded(&bytes) {
+            return claim.take().then(|| {
+                Reply::Written(Box::new(hand_over(|then| {
+                    recorder.record_drafted_then(drafted, then)
+                })))
+            });
+        }
         let pending = recorder.decide_json_unrecorded(&bytes, &TICKET_BODY);
         claim.take().then(|| {
             Reply::Recorded(Box::new(hand_over(|then| {
@@ -488,6 +501,10 @@ async fn decide(State(state): AppState, request: Request) -> Response {
     };
     match ran {
         Ran::Done(Reply::Straight(body)) => (StatusCode::OK, json_bytes(body)).into_response(),
+        Ran::Done(Reply::Written(recording)) => match confirmed(*recording).await {
+            Ok(body) => (StatusCode::OK, json_bytes(body)).into_response(),
+            Err(failure) => unrecorded(failure),
+        },
         Ran::Done(Reply::Recorded(recording)) => recorded(confirmed(*recording).await),
         Ran::Late => late(&state),
         Ran::Failed(e) => error(
