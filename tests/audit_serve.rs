@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::common::{ONE_RULE_CHANGE, arg, binary, generated, pack_copy};
+use crate::common::{ONE_RULE_CHANGE, arg, binary, generated, pack_copy, reference};
 use crate::serve_support::{Process, request};
 
 #[test]
@@ -26,16 +26,31 @@ fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() 
     );
 
     let tickets = generated(40, 5);
+    let bundle = reference();
+    let mut answered = Vec::new();
     for ticket in &tickets {
-        let status = request(
+        let response = request(
             server.addr,
             "POST",
             "/v1/decisions",
             &[],
             ticket.to_string().as_bytes(),
-        )
-        .status;
-        assert!(status == 200 || status == 400, "{status}");
+        );
+        assert!(
+            response.status == 200 || response.status == 400,
+            "{}",
+            response.status
+        );
+        // Recorded or not, an answer is the library's bytes.
+        let expected = match bundle.decide(ticket) {
+            Ok(decision) => serde_json::to_vec(&decision).unwrap(),
+            Err(rejection) => serde_json::to_vec(&rejection).unwrap(),
+        };
+        assert_eq!(
+            String::from_utf8_lossy(&response.body),
+            String::from_utf8_lossy(&expected)
+        );
+        answered.push(serde_json::from_slice::<Value>(&response.body).unwrap());
     }
     let batch = Value::Array(tickets[..10].to_vec());
     assert_eq!(
@@ -71,6 +86,17 @@ fn a_log_written_by_the_server_verifies_and_replays_after_the_policies_change() 
     let (code, out, _) = binary(&["audit", "verify", arg(&log)]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("52 records"), "{out}");
+    // Each single ticket's record holds what was answered, masked fields
+    // aside (the reference pack's rules read none).
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    for (record, answer) in records.iter().zip(&answered) {
+        let logged = record.get("decision").or_else(|| record.get("rejection"));
+        assert_eq!(logged, Some(answer));
+    }
 
     // The policies are edited after the fact: replay decides with the archived bundle.
     pack_copy(&policies, Some(ONE_RULE_CHANGE));
