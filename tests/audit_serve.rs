@@ -147,6 +147,24 @@ fn batch_mode_logs_every_line_in_input_order() {
             .or(record["rejection"]["ticket_id"].as_str());
         assert_eq!(id, output["ticket_id"].as_str());
     }
+    // A decided line is the library's bytes, and its record holds it.
+    let bundle = reference();
+    let texts = std::fs::read_to_string(&output).unwrap();
+    let decided =
+        (lines.iter().zip(texts.lines()).zip(&records)).filter_map(|((line, text), record)| {
+            let decision = bundle.decide(&serde_json::from_str(line).ok()?).ok()?;
+            Some((serde_json::to_string(&decision).unwrap(), text, record))
+        });
+    let mut count = 0;
+    for (expected, text, record) in decided {
+        assert_eq!(text, expected);
+        assert_eq!(
+            record["decision"],
+            serde_json::from_str::<Value>(text).unwrap()
+        );
+        count += 1;
+    }
+    assert!(count >= 10, "{count} lines decided");
     let (code, out, _) = binary(&["audit", "verify", arg(&log)]);
     assert_eq!(code, 0, "{out}");
 }

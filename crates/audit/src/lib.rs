@@ -39,7 +39,7 @@ pub use archive::Archive;
 pub use journal::{Journal, Written};
 pub use log::{DecisionLog, Flush, LogOptions};
 pub use record::{Decided, GENESIS, Record, SCHEMA};
-pub use recorder::{Answer, Observer, Pending, Recorder, Unconfirmed, Unreadable};
+pub use recorder::{Answer, Drafted, Observer, Pending, Recorder, Unconfirmed, Unreadable};
 
 /// What can go wrong writing or reading a decision log.
 #[derive(Debug, thiserror::Error)]

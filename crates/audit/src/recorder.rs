@@ -50,7 +50,7 @@ pub trait Observer {
     }
 
     /// A ticket was decided the short way, its decision's JSON written
-    /// ([`Recorder::write_unrecorded`]): its outcome and vehicle, taking `took`.
+    /// ([`Recorder::draft`]): its outcome and vehicle, taking `took`.
     fn written(&self, outcome: &Arc<str>, vehicle: Option<&Arc<str>>, took: Duration) {
         let _ = (outcome, vehicle, took);
     }
@@ -86,13 +86,28 @@ impl Pending {
 }
 
 /// A decision made the short way, its JSON written, not yet recorded: what
-/// [`Recorder::write_unrecorded`] gives. Its JSON is answered with only
-/// through [`Recorder::record_drafted_then`].
+/// [`Recorder::draft`] gives. Its JSON becomes one to answer with only
+/// through [`Recorder::record_drafted`] or [`Recorder::record_drafted_then`].
 #[derive(Debug)]
 #[must_use = "a drafted decision is answered only once its record is written"]
 pub struct Drafted {
     ticket: Value,
     json: Vec<u8>,
+    outcome: Arc<str>,
+    vehicle: Option<Arc<str>>,
+}
+
+impl Drafted {
+    /// The decision's JSON, to prepare the answer from. Not to send: the
+    /// record is not written yet.
+    pub fn json(&self) -> &[u8] {
+        &self.json
+    }
+
+    /// The decision's outcome and vehicle, to count it.
+    pub fn outcome(&self) -> (&Arc<str>, Option<&Arc<str>>) {
+        (&self.outcome, self.vehicle.as_ref())
+    }
 }
 
 /// A result whose record is on its way to the log: it becomes one to answer
@@ -228,14 +243,14 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Decides `bytes` the short way ([`Bundle::write_decision`]) when
-    /// results are recorded and the short way goes: the decision's JSON,
-    /// the answer's body and the record's decision alike, and the ticket
-    /// read as a value for its record. No `Decision` is built, and it is
-    /// serialised once. `None` where the short way does not go (every
-    /// refusal among them): [`Recorder::decide_json_unrecorded`] then.
-    pub fn write_unrecorded(&self, bytes: &[u8]) -> Option<Drafted> {
-        self.log?;
+    /// Decides `bytes` the short way ([`Bundle::write_decision`]), for a
+    /// result to record, when the short way goes: the decision's JSON, the
+    /// answer and the record's decision alike, and the ticket read as a
+    /// value for its record. No `Decision` is built, and it is serialised
+    /// once. `None` where the short way does not go (every refusal among
+    /// them): [`Recorder::decide_json_unrecorded`] then. Without a log to
+    /// record in, [`Bundle::write_decision`] alone is cheaper.
+    pub fn draft(&self, bytes: &[u8]) -> Option<Drafted> {
         let started = Instant::now();
         let mut json = Vec::with_capacity(2048);
         let written = self.bundle.write_decision(bytes, &mut json)?;
@@ -244,11 +259,27 @@ impl<'a> Recorder<'a> {
         if let Some(observer) = self.observer {
             observer.written(written.outcome, written.vehicle, took);
         }
-        Some(Drafted { ticket, json })
+        Some(Drafted {
+            ticket,
+            json,
+            outcome: Arc::clone(written.outcome),
+            vehicle: written.vehicle.cloned(),
+        })
     }
 
-    /// Like [`Recorder::record_then`] for a decision
-    /// [`Recorder::write_unrecorded`] drafted: its JSON comes back
+    /// Like [`Recorder::record`] for a decision [`Recorder::draft`] made:
+    /// records it and returns its JSON to answer with. `Err` as for
+    /// [`Recorder::decide`].
+    pub fn record_drafted(&self, drafted: Drafted) -> Result<Vec<u8>, AuditError> {
+        if let Some(log) = self.log {
+            let decided = Decided::Json(&drafted.json);
+            log.append_all(&[(self.bundle, &drafted.ticket, decided)])?;
+        }
+        Ok(drafted.json)
+    }
+
+    /// Like [`Recorder::record_then`] for a decision [`Recorder::draft`]
+    /// made: its JSON comes back
     /// [`Unconfirmed`] until `then` hears that its record is written.
     pub fn record_drafted_then(&self, drafted: Drafted, then: Written) -> Unconfirmed<Vec<u8>> {
         match self.log {

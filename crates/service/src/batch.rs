@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use triage_audit::{Journal, Pending, Recorder, Unreadable};
+use triage_audit::{Drafted, Journal, Pending, Recorder, Unreadable};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// Lines a worker takes at once: large enough that channel traffic is noise,
@@ -48,7 +48,14 @@ impl Default for Options {
 }
 
 /// Each line's result, kept for the decision log.
-type Kept = Vec<Pending>;
+type Kept = Vec<ToRecord>;
+
+/// One line's result to record: a decision the short way drafted, or a
+/// result of the long way.
+enum ToRecord {
+    Drafted(Drafted),
+    Pending(Pending),
+}
 
 /// How batch mode words the rejection of a line that is not JSON.
 const LINE: Unreadable<'static> = Unreadable {
@@ -184,10 +191,14 @@ pub fn run(
         drop(work_rx);
         drop(done_tx);
         let mut record = |kept: Kept| -> io::Result<()> {
-            for pending in kept {
+            for result in kept {
                 // The worker serialised the answer already; once recorded,
                 // the writer sends it.
-                let _recorded = recorder.record(pending).map_err(io::Error::other)?;
+                let recorded = match result {
+                    ToRecord::Drafted(drafted) => recorder.record_drafted(drafted).map(drop),
+                    ToRecord::Pending(pending) => recorder.record(pending).map(drop),
+                };
+                recorded.map_err(io::Error::other)?;
             }
             Ok(())
         };
@@ -298,6 +309,13 @@ fn work(
             {
                 continue;
             }
+            if let (true, Line::Text(line)) = (keep, line)
+                && let Some(drafted) = recorder.draft(trim(line))
+            {
+                answer_drafted(&drafted, &mut text, &mut summary, &mut counts);
+                kept.push(ToRecord::Drafted(drafted));
+                continue;
+            }
             let pending = match line {
                 Line::Text(line) => recorder.decide_json_unrecorded(trim(line), &LINE),
                 Line::TooLong(length) => {
@@ -306,7 +324,7 @@ fn work(
             };
             answer_line(&pending, line_no, &mut text, &mut summary, &mut counts);
             if keep {
-                kept.push(pending);
+                kept.push(ToRecord::Pending(pending));
             }
         }
         counts.into_summary(&mut summary);
@@ -341,6 +359,22 @@ fn decided_straight(
     summary.decided += 1;
     counts.count(written.outcome, written.vehicle);
     true
+}
+
+/// Writes the answer to a line the short way drafted for the log (to be
+/// written once the writer has recorded it), and counts it.
+fn answer_drafted(
+    drafted: &Drafted,
+    out: &mut Vec<u8>,
+    summary: &mut Summary,
+    counts: &mut OutcomeCounts,
+) {
+    out.extend_from_slice(drafted.json());
+    out.push(b'\n');
+    summary.lines += 1;
+    summary.decided += 1;
+    let (outcome, vehicle) = drafted.outcome();
+    counts.count(outcome, vehicle);
 }
 
 /// Counts by outcome and vehicle keyed by the decision's shared strings, so

@@ -481,7 +481,9 @@ async fn decide(State(state): AppState, request: Request) -> Response {
             return claim.take().then_some(Reply::Straight(body));
         }
         let recorder = recorder(&shared, &loaded.bundle);
-        if let Some(drafted) = recorder.write_unrecorded(&bytes) {
+        if recorder.is_recording()
+            && let Some(drafted) = recorder.draft(&bytes)
+        {
             return claim.take().then(|| {
                 Reply::Written(Box::new(hand_over(|then| {
                     recorder.record_drafted_then(drafted, then)
