@@ -20,6 +20,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::journal::Written;
+use super::log::Entry;
 use super::record::Decided;
 use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
@@ -182,7 +183,7 @@ impl<'a> Recorder<'a> {
     /// `Err`: the record could not be written, so there must be no answer.
     pub fn decide(&self, ticket: &Value) -> Result<Answer, AuditError> {
         let result = self.judge(ticket);
-        self.append(ticket, &result)?;
+        self.append(&[(self.bundle, ticket, Decided::Result(&result))])?;
         Ok(result)
     }
 
@@ -271,10 +272,7 @@ impl<'a> Recorder<'a> {
     /// records it and returns its JSON to answer with. `Err` as for
     /// [`Recorder::decide`].
     pub fn record_drafted(&self, drafted: Drafted) -> Result<Vec<u8>, AuditError> {
-        if let Some(log) = self.log {
-            let decided = Decided::Json(&drafted.json);
-            log.append_all(&[(self.bundle, &drafted.ticket, decided)])?;
-        }
+        self.append(&[self.drafted(&drafted)])?;
         Ok(drafted.json)
     }
 
@@ -282,13 +280,7 @@ impl<'a> Recorder<'a> {
     /// made: its JSON comes back
     /// [`Unconfirmed`] until `then` hears that its record is written.
     pub fn record_drafted_then(&self, drafted: Drafted, then: Written) -> Unconfirmed<Vec<u8>> {
-        match self.log {
-            Some(log) => {
-                let decided = Decided::Json(&drafted.json);
-                log.append_then(&[(self.bundle, &drafted.ticket, decided)], then);
-            }
-            None => then(Ok(Vec::new())),
-        }
+        self.hand_over(&[self.drafted(&drafted)], then);
         Unconfirmed {
             result: drafted.json,
         }
@@ -298,8 +290,7 @@ impl<'a> Recorder<'a> {
     /// bundle) and returns it to answer with. `Err` as for
     /// [`Recorder::decide`].
     pub fn record(&self, pending: Pending) -> Result<Answer, AuditError> {
-        let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
-        self.append(ticket, &pending.result)?;
+        self.append(&[self.pending(&pending)])?;
         Ok(pending.result)
     }
 
@@ -308,7 +299,7 @@ impl<'a> Recorder<'a> {
     /// not), maybe on another thread; without a log, at once. The result
     /// comes back [`Unconfirmed`] until then.
     pub fn record_then(&self, pending: Pending, then: Written) -> Unconfirmed {
-        self.hand_over(std::slice::from_ref(&pending), then);
+        self.hand_over(&[self.pending(&pending)], then);
         Unconfirmed {
             result: pending.result,
         }
@@ -321,44 +312,45 @@ impl<'a> Recorder<'a> {
         pending: Vec<Pending>,
         then: Written,
     ) -> Unconfirmed<Vec<Answer>> {
-        self.hand_over(&pending, then);
+        let entries: Vec<_> = pending.iter().map(|p| self.pending(p)).collect();
+        self.hand_over(&entries, then);
         Unconfirmed {
             result: pending.into_iter().map(|p| p.result).collect(),
         }
     }
 
-    /// Hands the records of `pending` to the log; `then` hears how it went.
-    fn hand_over(&self, pending: &[Pending], then: Written) {
-        let Some(log) = self.log else {
-            return then(Ok(Vec::new()));
-        };
-        let entries: Vec<_> = pending
-            .iter()
-            .map(|p| {
-                (
-                    self.bundle,
-                    p.ticket.as_ref().unwrap_or(&Value::Null),
-                    Decided::Result(&p.result),
-                )
-            })
-            .collect();
-        log.append_then(&entries, then);
+    /// Hands the records of `entries` to the log; `then` hears how it went
+    /// (at once, without a log).
+    fn hand_over(&self, entries: &[Entry<'_>], then: Written) {
+        match self.log {
+            Some(log) => log.append_then(entries, then),
+            None => then(Ok(Vec::new())),
+        }
+    }
+
+    /// What the log records of a result decided the long way.
+    fn pending<'p>(&self, pending: &'p Pending) -> Entry<'p>
+    where
+        'a: 'p,
+    {
+        let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
+        (self.bundle, ticket, Decided::Result(&pending.result))
+    }
+
+    /// What the log records of a decision drafted the short way.
+    fn drafted<'p>(&self, drafted: &'p Drafted) -> Entry<'p>
+    where
+        'a: 'p,
+    {
+        (self.bundle, &drafted.ticket, Decided::Json(&drafted.json))
     }
 
     /// Records results decided earlier, all in one write, and returns them to
     /// answer with, in order. All or nothing: `Err` when the records could
     /// not be written, and then none of them is in the log.
     pub fn record_all(&self, pending: Vec<Pending>) -> Result<Vec<Answer>, AuditError> {
-        if let Some(log) = self.log {
-            let entries: Vec<_> = pending
-                .iter()
-                .map(|p| {
-                    let ticket = p.ticket.as_ref().unwrap_or(&Value::Null);
-                    (self.bundle, ticket, Decided::Result(&p.result))
-                })
-                .collect();
-            log.append_all(&entries)?;
-        }
+        let entries: Vec<_> = pending.iter().map(|p| self.pending(p)).collect();
+        self.append(&entries)?;
         Ok(pending.into_iter().map(|p| p.result).collect())
     }
 
@@ -414,13 +406,13 @@ impl<'a> Recorder<'a> {
         result
     }
 
-    /// Appends the record, when there is a log: the only place that does.
-    fn append(&self, ticket: &Value, result: &Answer) -> Result<(), AuditError> {
-        let Some(log) = self.log else {
-            return Ok(());
-        };
-        log.append_all(&[(self.bundle, ticket, Decided::Result(result))])
-            .map(drop)
+    /// Appends the records of `entries`, when there is a log (all or
+    /// nothing): with [`Recorder::hand_over`], the only places that do.
+    fn append(&self, entries: &[Entry<'_>]) -> Result<(), AuditError> {
+        match self.log {
+            Some(log) => log.append_all(entries).map(drop),
+            None => Ok(()),
+        }
     }
 }
 
