@@ -116,13 +116,13 @@ pub fn sorted(json: &[u8]) -> Option<Vec<u8>> {
 
 /// The member `"key":value` in the canonical encoding, its value given as
 /// JSON text that [`sorted`] takes (`key` is plain: no escapes).
-pub fn sorted_member(key: &'static str, json: &[u8]) -> Option<(&'static str, Vec<u8>)> {
+pub fn sorted_member(key: &str, json: &[u8]) -> Option<Vec<u8>> {
     let mut out = Vec::with_capacity(json.len() + key.len() + 3);
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
     let end = Sorter::default().value(json, 0, &mut out)?;
-    (end == json.len()).then_some((key, out))
+    (end == json.len()).then_some(out)
 }
 
 /// Where each member of an object lies in its text: the key's text between

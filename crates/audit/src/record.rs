@@ -144,7 +144,7 @@ impl Draft<'_> {
         };
         let (text, members) = sorted;
         let extra = match decision {
-            Some(json) => Some(decision_member(json)?),
+            Some(json) => Some(("decision", decision_member(json)?)),
             None => None,
         };
         Ok(Prepared {
@@ -214,13 +214,12 @@ impl Prepared {
 /// The `decision` member of a decision's JSON: sorted as it is, or, for
 /// what the sort refuses (a key twice), through a `Value`, as a
 /// `Decision` serialised twice would have gone.
-fn decision_member(json: &[u8]) -> Result<(&'static str, Vec<u8>), super::AuditError> {
-    const KEY: &str = "decision";
-    if let Some(member) = canonical::sorted_member(KEY, json) {
+fn decision_member(json: &[u8]) -> Result<Vec<u8>, super::AuditError> {
+    if let Some(member) = canonical::sorted_member("decision", json) {
         return Ok(member);
     }
     let value: Value = serde_json::from_slice(json).map_err(encoding)?;
-    Ok((KEY, canonical::member(KEY, &value)))
+    Ok(canonical::member("decision", &value))
 }
 
 /// The member `"key":"value"`, in the canonical encoding.
@@ -330,8 +329,7 @@ mod tests {
     #[test]
     fn a_decisions_json_with_a_key_twice_goes_through_a_value() {
         let json = br#"{"b":[1,{"y":1,"x":2}],"a":{"x":1,"x":2}}"#;
-        let (key, member) = decision_member(json).unwrap();
-        assert_eq!(key, "decision");
+        let member = decision_member(json).unwrap();
         assert_eq!(member, br#""decision":{"a":{"x":2},"b":[1,{"x":2,"y":1}]}"#);
         assert!(decision_member(b"{").is_err());
     }

@@ -354,10 +354,7 @@ fn decided_straight(
     let Some(written) = bundle.write_decision(line, out) else {
         return false;
     };
-    out.push(b'\n');
-    summary.lines += 1;
-    summary.decided += 1;
-    counts.count(written.outcome, written.vehicle);
+    decided(out, summary, counts, (written.outcome, written.vehicle));
     true
 }
 
@@ -370,10 +367,20 @@ fn answer_drafted(
     counts: &mut OutcomeCounts,
 ) {
     out.extend_from_slice(drafted.json());
+    decided(out, summary, counts, drafted.outcome());
+}
+
+/// Ends the line of a decision written to `out`, and counts it by its
+/// outcome and vehicle.
+fn decided(
+    out: &mut Vec<u8>,
+    summary: &mut Summary,
+    counts: &mut OutcomeCounts,
+    (outcome, vehicle): (&Arc<str>, Option<&Arc<str>>),
+) {
     out.push(b'\n');
     summary.lines += 1;
     summary.decided += 1;
-    let (outcome, vehicle) = drafted.outcome();
     counts.count(outcome, vehicle);
 }
 
