@@ -6,7 +6,7 @@ use std::process::Command;
 
 use serde_json::{Value, json};
 use triage_audit::verify::{Damage, verify};
-use triage_audit::{AuditError, Decided, DecisionLog, Flush, GENESIS, LogOptions, Record};
+use triage_audit::{AuditError, Decided, DecisionLog, Flush, GENESIS, LogOptions, Record, Ticket};
 use triage_engine::RejectionKind;
 
 use crate::common::{bin, generated, reference, ticket, with};
@@ -444,8 +444,13 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     let mut json = Vec::new();
     let bytes = serde_json::to_vec(&t).unwrap();
     bundle.write_decision(&bytes, &mut json).unwrap();
-    log.append_all(&[(&bundle, &t, Decided::Json(&json))])
-        .unwrap();
+    // And from its JSON and the ticket's sorted text.
+    let sorted = triage_audit::canonical::sorted_strict(&bytes).unwrap();
+    log.append_all(&[
+        (&bundle, Ticket::Value(&t), Decided::Json(&json)),
+        (&bundle, Ticket::Canonical(&sorted), Decided::Json(&json)),
+    ])
+    .unwrap();
     drop(log);
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(
@@ -461,9 +466,11 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     assert_eq!(logged.trace[0].reads.get("issue.summary"), Some(&token));
     assert_eq!(records[1].decision.as_ref(), Some(logged));
     assert_eq!(records[1].ticket, records[0].ticket);
+    assert_eq!(records[2].decision.as_ref(), Some(logged));
+    assert_eq!(records[2].ticket, records[0].ticket);
     // The archived bundle, deciding the masked ticket, gives the logged decisions.
     let replay = triage_audit::replay::replay(&path, None).unwrap();
-    assert_eq!((replay.identical, replay.different.len()), (2, 0));
+    assert_eq!((replay.identical, replay.different.len()), (3, 0));
 }
 
 /// A record written from a walk of every rule (as a triage before the rule

@@ -8,7 +8,7 @@ use std::process::Command;
 use proptest::prelude::*;
 use serde_json::{Value, json};
 use triage_audit::verify::verify;
-use triage_audit::{AuditError, Decided, DecisionLog, Flush, LogOptions};
+use triage_audit::{AuditError, Decided, DecisionLog, Flush, LogOptions, Ticket};
 use triage_engine::Bundle;
 
 use crate::common::{bin, generated, policies_dir, reference, ticket, with};
@@ -248,7 +248,7 @@ fn run(dir: &Path, steps: &[Step], bundle: &Bundle) -> Result<(), TestCaseError>
         let entries: Vec<_> = tickets
             .iter()
             .zip(&results)
-            .map(|(t, r)| (bundle, t, Decided::Result(r)))
+            .map(|(t, r)| (bundle, Ticket::Value(t), Decided::Result(r)))
             .collect();
         match open.append_all(&entries) {
             Ok(_) => written += tickets.len() as u64,

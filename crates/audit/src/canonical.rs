@@ -125,6 +125,74 @@ pub fn sorted_member(key: &str, json: &[u8]) -> Option<Vec<u8>> {
     (end == json.len()).then_some(out)
 }
 
+/// The canonical encoding of `json`, JSON from anywhere (a client's ticket),
+/// when sorting its members is all it takes: no whitespace, and each string
+/// and number written as serde_json writes what it reads from them (the
+/// escapes it writes, integers of up to 18 digits). `None` for anything
+/// else, which the caller encodes through a `Value`.
+pub fn sorted_strict(json: &[u8]) -> Option<Vec<u8>> {
+    std::str::from_utf8(json).ok()?;
+    let mut out = Vec::with_capacity(json.len());
+    let mut sorter = Sorter {
+        strict: true,
+        ..Sorter::default()
+    };
+    let end = sorter.value(json, 0, &mut out)?;
+    (end == json.len()).then_some(out)
+}
+
+/// Where the value at the dotted `path` lies in `json`, an object in the
+/// canonical encoding: one object a segment, as a field path nests.
+pub fn find(json: &[u8], path: &str) -> Option<Range<usize>> {
+    let mut value = 0..json.len();
+    for segment in path.split('.') {
+        value = find_member(json, value.start, segment)?;
+    }
+    Some(value)
+}
+
+/// The value of the member `key` of the object at `at`.
+fn find_member(json: &[u8], at: usize, key: &str) -> Option<Range<usize>> {
+    (json.get(at) == Some(&b'{')).then_some(())?;
+    let mut at = at + 1;
+    while json.get(at) == Some(&b'"') {
+        let (key_end, escaped) = string_end(json, at)?;
+        let end = skip(json, key_end + 1)?;
+        if *key_text(&json[at + 1..key_end - 1], escaped) == *key.as_bytes() {
+            return Some(key_end + 1..end);
+        }
+        (json.get(end) == Some(&b',')).then_some(())?;
+        at = end + 1;
+    }
+    None
+}
+
+/// Where the value at `at` ends.
+fn skip(json: &[u8], at: usize) -> Option<usize> {
+    match *json.get(at)? {
+        b'"' => Some(string_end(json, at)?.0),
+        b'{' | b'[' => {
+            let (mut depth, mut i) = (0usize, at);
+            loop {
+                match *json.get(i)? {
+                    b'"' => i = string_end(json, i)?.0 - 1,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' if depth == 1 => return Some(i + 1),
+                    b'}' | b']' => depth -= 1,
+                    _ => {}
+                }
+                i += 1;
+            }
+        }
+        _ => {
+            let len = json[at..]
+                .iter()
+                .position(|b| matches!(b, b',' | b']' | b'}'));
+            Some(at + len.unwrap_or(json.len() - at))
+        }
+    }
+}
+
 /// Where each member of an object lies in its text: the key's text between
 /// its quotes, and the whole `"key":value`.
 pub type Spans = Vec<(Range<usize>, Range<usize>)>;
@@ -161,6 +229,9 @@ struct Sorter {
     members: Vec<Member>,
     /// An object's members in their first order, while they are reordered.
     scratch: Vec<u8>,
+    /// Takes only the strings and numbers serde_json would write back the
+    /// same, for text serde_json did not write.
+    strict: bool,
 }
 
 impl Sorter {
@@ -175,7 +246,8 @@ impl Sorter {
             }
             b'[' => self.array(json, at, out),
             b'"' => {
-                let end = string_end(json, at)?.0;
+                let (end, escaped) = string_end(json, at)?;
+                self.written_back(&json[at + 1..end - 1], escaped)?;
                 out.extend_from_slice(&json[at..end]);
                 Some(end)
             }
@@ -187,6 +259,7 @@ impl Sorter {
                 let scalar = &json[at..at + len];
                 let plain = |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.');
                 (len > 0 && scalar.iter().all(plain)).then_some(())?;
+                (!self.strict || literal(scalar)).then_some(())?;
                 out.extend_from_slice(scalar);
                 Some(at + len)
             }
@@ -227,6 +300,7 @@ impl Sorter {
         loop {
             (json.get(at) == Some(&b'"')).then_some(())?;
             let (key_end, escaped) = string_end(json, at)?;
+            self.written_back(&json[at + 1..key_end - 1], escaped)?;
             let member = out.len();
             out.extend_from_slice(&json[at..key_end]);
             let key = member + 1..out.len() - 1;
@@ -278,6 +352,59 @@ impl Sorter {
         }
         Some(())
     }
+}
+
+impl Sorter {
+    /// `Some` unless strict and serde_json would write the string `inner`
+    /// (between its quotes) otherwise once read.
+    fn written_back(&self, inner: &[u8], escaped: bool) -> Option<()> {
+        if !self.strict {
+            return Some(());
+        }
+        inner.iter().all(|&b| b >= 0x20).then_some(())?;
+        (!escaped || escapes_written_back(inner)).then_some(())
+    }
+}
+
+/// Whether each escape in `inner` is one serde_json writes: `\"`, `\\`,
+/// the short ones of control characters, `\u00xx` (lowercase) for the others.
+fn escapes_written_back(inner: &[u8]) -> bool {
+    let mut rest = inner;
+    while let Some(i) = memchr::memchr(b'\\', rest) {
+        let (short, long) = (rest.get(i + 1), rest.get(i + 2..i + 6));
+        let step = match (short, long) {
+            (Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't'), _) => 2,
+            (Some(b'u'), Some([b'0', b'0', high @ (b'0' | b'1'), low])) => {
+                let code = (high - b'0') << 4 | hex_digit(*low).unwrap_or(0xff);
+                let short_escaped = matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d);
+                if hex_digit(*low).is_none() || short_escaped {
+                    return false;
+                }
+                6
+            }
+            _ => return false,
+        };
+        rest = &rest[i + step..];
+    }
+    true
+}
+
+/// A lowercase hex digit's value.
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        _ => None,
+    }
+}
+
+/// Whether `scalar` is one serde_json writes back as it reads it: a
+/// literal, or an integer of up to 18 digits (no `-0`), which fits both
+/// `i64` and `u64`.
+fn literal(scalar: &[u8]) -> bool {
+    let digits = scalar.strip_prefix(b"-").unwrap_or(scalar);
+    let integer = matches!(digits, [b'1'..=b'9', rest @ ..] if rest.len() < 18 && rest.iter().all(u8::is_ascii_digit));
+    matches!(scalar, b"true" | b"false" | b"null" | b"0") || integer
 }
 
 /// Where the string starting at `at` (its opening quote) ends, past its
@@ -369,7 +496,7 @@ mod tests {
     /// Any JSON value, keys and strings drawn to need escapes and sorting.
     fn any_value() -> impl proptest::strategy::Strategy<Value = Value> {
         use proptest::prelude::*;
-        let text = "[a-c\"\\\n\u{e9}\u{1f600}/]{0,4}";
+        let text = "[a-c\"\\\n\u{1}\u{1f}\u{7f}\u{e9}\u{1f600}/]{0,4}";
         let leaf = prop_oneof![
             Just(Value::Null),
             any::<bool>().prop_map(Value::from),
@@ -393,6 +520,161 @@ mod tests {
             let text = serde_json::to_vec(&value).unwrap();
             proptest::prop_assert_eq!(sorted(&text), Some(encode(&value)));
         }
+    }
+
+    /// JSON text of `value` written as a client might: each string's
+    /// characters raw or escaped in one of the ways JSON allows (chosen by
+    /// `ways`), numbers in one of several forms of the same number.
+    fn written_freely(value: &Value, ways: &mut impl Iterator<Item = u8>, out: &mut String) {
+        let mut way = || ways.next().unwrap_or(0);
+        match value {
+            Value::String(text) => {
+                out.push('"');
+                for c in text.chars() {
+                    let mut units = [0u16; 2];
+                    match way() % 4 {
+                        0 => (c.encode_utf16(&mut units).iter())
+                            .for_each(|unit| out.push_str(&format!("\\u{unit:04x}"))),
+                        1 => (c.encode_utf16(&mut units).iter())
+                            .for_each(|unit| out.push_str(&format!("\\u{unit:04X}"))),
+                        2 if c == '/' => out.push_str("\\/"),
+                        _ => {
+                            let quoted = serde_json::to_string(&c.to_string()).unwrap();
+                            out.push_str(&quoted[1..quoted.len() - 1]);
+                        }
+                    }
+                }
+                out.push('"');
+            }
+            Value::Number(n) => match (way() % 4, n.as_i64()) {
+                (0, Some(i)) => out.push_str(&format!("{i}.0")),
+                (1, Some(0)) => out.push_str("-0"),
+                // Ten times as much: past `i64` or `u64` for some.
+                (2, _) if !n.is_f64() => out.push_str(&format!("{n}0")),
+                _ => out.push_str(&n.to_string()),
+            },
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    out.push_str(if i > 0 { "," } else { "" });
+                    written_freely(item, ways, out);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (key, item)) in map.iter().enumerate() {
+                    out.push_str(if i > 0 { "," } else { "" });
+                    written_freely(&Value::from(key.as_str()), ways, out);
+                    out.push(':');
+                    written_freely(item, ways, out);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn strictly_sorted_text_is_the_encoding_of_what_serde_json_reads(
+            value in any_value(),
+            ways in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..64),
+        ) {
+            let mut text = String::new();
+            written_freely(&value, &mut ways.into_iter().cycle(), &mut text);
+            if let Some(sorted) = sorted_strict(text.as_bytes()) {
+                let read: Value = serde_json::from_str(&text).unwrap();
+                proptest::prop_assert_eq!(sorted, encode(&read), "{}", text);
+            }
+        }
+
+        #[test]
+        fn serde_json_text_without_floats_or_long_numbers_is_sorted_strictly(
+            value in any_value(),
+        ) {
+            let text = serde_json::to_vec(&value).unwrap();
+            let sorted = sorted_strict(&text);
+            let numbers = text.iter().filter(|b| matches!(b, b'.' | b'e' | b'E')).count();
+            if numbers == 0 && !long_integer(&value) {
+                proptest::prop_assert_eq!(sorted, Some(encode(&value)));
+            } else {
+                proptest::prop_assert!(sorted.is_none_or(|s| s == encode(&value)));
+            }
+        }
+
+        #[test]
+        fn a_path_is_found_where_a_value_has_it(value in any_value()) {
+            let text = encode(&value);
+            for (path, found) in paths(&value) {
+                let at = find(&text, &path).unwrap();
+                proptest::prop_assert_eq!(&text[at], &encode(found)[..]);
+            }
+            proptest::prop_assert_eq!(find(&text, "no such key"), None);
+        }
+    }
+
+    /// Whether `value` holds an integer of more than 18 digits.
+    fn long_integer(value: &Value) -> bool {
+        match value {
+            Value::Number(n) => n.to_string().trim_start_matches('-').len() > 18,
+            Value::Array(items) => items.iter().any(long_integer),
+            Value::Object(map) => map.values().any(long_integer),
+            _ => false,
+        }
+    }
+
+    /// Every dotted path through the objects of `value`, with its value.
+    fn paths(value: &Value) -> Vec<(String, &Value)> {
+        let Value::Object(map) = value else {
+            return Vec::new();
+        };
+        let mut all = Vec::new();
+        for (key, item) in map {
+            all.push((key.clone(), item));
+            for (path, inner) in paths(item) {
+                all.push((format!("{key}.{path}"), inner));
+            }
+        }
+        all
+    }
+
+    #[test]
+    fn strict_sorting_takes_only_what_serde_json_writes_back_the_same() {
+        let taken = [
+            &br#"{"b":"\u001f\n","a":[-12,0,true,null]}"#[..],
+            br#""\"\\\b""#,
+        ];
+        for text in taken {
+            let read: Value = serde_json::from_slice(text).unwrap();
+            assert_eq!(sorted_strict(text), Some(encode(&read)));
+        }
+        let refused = [
+            &br#""\u0041""#[..],
+            br#""\/""#,
+            br#""\u001F""#,
+            br#""\u000a""#,
+            b"-0",
+            b"1.0",
+            b"1e2",
+            b"1234567890123456789",
+            b"-9999999999999999999",
+            b"\"\x01\"",
+            b"\"\xff\"",
+            b"[1, 2]",
+        ];
+        for text in refused {
+            assert_eq!(
+                sorted_strict(text),
+                None,
+                "{}",
+                String::from_utf8_lossy(text)
+            );
+        }
+        assert_eq!(
+            sorted_strict(b"123456789012345678"),
+            Some(b"123456789012345678".to_vec())
+        );
     }
 
     #[test]

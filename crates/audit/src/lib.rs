@@ -38,7 +38,7 @@ use std::path::PathBuf;
 pub use archive::Archive;
 pub use journal::{Journal, Written};
 pub use log::{DecisionLog, Flush, LogOptions};
-pub use record::{Decided, GENESIS, Record, SCHEMA};
+pub use record::{Decided, GENESIS, Record, SCHEMA, Ticket};
 pub use recorder::{Answer, Drafted, Observer, Pending, Recorder, Unconfirmed, Unreadable};
 
 /// What can go wrong writing or reading a decision log.

@@ -33,7 +33,7 @@ use serde_json::Value;
 
 use super::checkpoint::Checkpointer;
 use super::read;
-use super::record::{self, Decided, GENESIS};
+use super::record::{self, Decided, GENESIS, Ticket};
 use super::seal::Sealer;
 use super::{Archive, AuditError};
 use triage_engine::{Bundle, Decision, Rejection};
@@ -65,7 +65,7 @@ impl Default for LogOptions {
 }
 
 /// One record to append: the bundle that decided, the ticket, what it decided.
-pub type Entry<'a> = (&'a Bundle, &'a Value, Decided<'a>);
+pub type Entry<'a> = (&'a Bundle, Ticket<'a>, Decided<'a>);
 
 pub struct DecisionLog {
     path: PathBuf,
@@ -167,7 +167,7 @@ impl DecisionLog {
         ticket: &Value,
         result: &Result<Decision, Rejection>,
     ) -> Result<String, AuditError> {
-        let ids = self.append_all(&[(bundle, ticket, Decided::Result(result))])?;
+        let ids = self.append_all(&[(bundle, Ticket::Value(ticket), Decided::Result(result))])?;
         Ok(ids.into_iter().next().unwrap_or_default())
     }
 

@@ -5,9 +5,11 @@
 //! without the salt a token cannot be checked against guesses.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::sync::Arc;
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::canonical;
 use triage_engine::{Bundle, Decision, FieldPath, Rejection, RejectionKind, TraceStep};
@@ -27,9 +29,45 @@ impl Masker {
     }
 
     pub fn token(&self, value: &Value) -> String {
-        let mut bytes = self.salt.clone();
-        bytes.extend(canonical::encode(value));
-        format!("masked:{}", canonical::sha256(&bytes))
+        self.token_of(&canonical::encode(value))
+    }
+
+    /// The token of a value given in its canonical encoding.
+    fn token_of(&self, encoded: &[u8]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(&self.salt);
+        hasher.update(encoded);
+        format!("masked:sha256:{}", canonical::hex(&hasher.finalize()))
+    }
+
+    /// Writes `ticket`, a ticket in the canonical encoding, to `out` with
+    /// `fields` masked, and gives the paths that were present, as
+    /// [`Masker::ticket`] does for a `Value`. `None`, with nothing
+    /// written, where one masked value holds another: the order they are
+    /// masked in would then matter, and a `Value` keeps to it.
+    pub fn ticket_text(
+        &self,
+        ticket: &[u8],
+        fields: &[Arc<str>],
+        out: &mut Vec<u8>,
+    ) -> Option<Vec<String>> {
+        let mut found: Vec<(Range<usize>, &Arc<str>)> = (fields.iter())
+            .filter_map(|path| Some((canonical::find(ticket, path)?, path)))
+            .filter(|(at, _)| ticket[at.clone()] != *b"null")
+            .collect();
+        let paths = found.iter().map(|(_, path)| path.to_string()).collect();
+        found.sort_by_key(|(at, _)| at.start);
+        (found.windows(2).all(|w| w[0].0.end <= w[1].0.start)).then_some(())?;
+        let mut done = 0;
+        for (at, _) in &found {
+            out.extend_from_slice(&ticket[done..at.start]);
+            out.push(b'"');
+            out.extend_from_slice(self.token_of(&ticket[at.clone()]).as_bytes());
+            out.push(b'"');
+            done = at.end;
+        }
+        out.extend_from_slice(&ticket[done..]);
+        Some(paths)
     }
 
     /// The ticket with `fields` masked, and the paths that were present;

@@ -34,6 +34,17 @@ pub enum Decided<'a> {
     Json(&'a [u8]),
 }
 
+/// The ticket a record is of: as a `Value`, or as its canonical encoding
+/// (which [`canonical::sorted_strict`] makes of a client's JSON), which
+/// the record takes without building a `Value`.
+#[derive(Clone, Copy, Debug)]
+pub enum Ticket<'a> {
+    /// The ticket read.
+    Value(&'a Value),
+    /// The ticket in the canonical encoding.
+    Canonical(&'a [u8]),
+}
+
 /// What the first record of a log chains from.
 pub const GENESIS: &str = "sha256:0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -118,7 +129,8 @@ pub(crate) struct Draft<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection: Option<&'a Rejection>,
     pub schema: &'static str,
-    pub ticket: &'a Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<&'a Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub writer: Option<&'a str>,
 }
@@ -127,8 +139,13 @@ impl Draft<'_> {
     /// The record encoded but for its place in the chain: the slow part of
     /// sealing, done before the chain is locked, by [`Prepared::seal`].
     /// `decision`, a decision's JSON, is its `decision` member when the
-    /// draft has none.
-    pub(crate) fn prepare(&self, decision: Option<&[u8]>) -> Result<Prepared, super::AuditError> {
+    /// draft has none; `ticket`, a `"ticket":…` member made apart, its
+    /// ticket when the draft has none.
+    pub(crate) fn prepare(
+        &self,
+        decision: Option<&[u8]>,
+        ticket: Option<Vec<u8>>,
+    ) -> Result<Prepared, super::AuditError> {
         // serde_json's own text, sorted, is the canonical encoding: no
         // `Value` of the whole record is built, unless the text has what
         // the sort refuses (a key twice), which goes through a `Value`.
@@ -143,10 +160,11 @@ impl Draft<'_> {
             }
         };
         let (text, members) = sorted;
-        let extra = match decision {
-            Some(json) => Some(("decision", decision_member(json)?)),
-            None => None,
-        };
+        let mut extra = Vec::new();
+        if let Some(json) = decision {
+            extra.push(("decision", decision_member(json)?));
+        }
+        extra.extend(ticket.map(|member| ("ticket", member)));
         Ok(Prepared {
             text,
             members,
@@ -166,8 +184,8 @@ pub(crate) struct Prepared {
     text: Vec<u8>,
     /// The key's text and the whole member, of each member of `text`.
     members: canonical::Spans,
-    /// A member made apart from `text`, as its key and `"key":value`.
-    extra: Option<(&'static str, Vec<u8>)>,
+    /// The members made apart from `text`, as their key and `"key":value`.
+    extra: Vec<(&'static str, Vec<u8>)>,
     writer: Option<Arc<str>>,
 }
 
@@ -195,7 +213,7 @@ impl Prepared {
         for (key, member) in ["at", "id", "prev", "seq"].iter().zip(&chained) {
             parts.push((key.as_bytes(), member));
         }
-        if let Some((key, member)) = &self.extra {
+        for (key, member) in &self.extra {
             parts.push((key.as_bytes(), member));
         }
         // Every key is plain (no escapes): their bytes give the order.
@@ -321,7 +339,7 @@ mod tests {
             policy: &record.policy,
             rejection: record.rejection.as_ref(),
             schema: SCHEMA,
-            ticket: &record.ticket,
+            ticket: Some(&record.ticket),
             writer: record.writer.as_deref(),
         }
     }
@@ -346,7 +364,7 @@ mod tests {
                 .filter(|(key, _)| !CHAINED.contains(&key.as_str()) && key != "hash")
                 .collect();
             let parts: Vec<&[u8]> = long.values().map(Vec::as_slice).collect();
-            let prepared = draft(&record).prepare(None).unwrap();
+            let prepared = draft(&record).prepare(None, None).unwrap();
             assert_eq!(prepared.text, canonical::object(&parts), "{result}");
             let members = prepared
                 .members

@@ -19,9 +19,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+use super::canonical;
 use super::journal::Written;
 use super::log::Entry;
-use super::record::Decided;
+use super::record::{Decided, Ticket};
 use super::{AuditError, Journal};
 use triage_engine::{Bundle, Decision, Rejection, RejectionKind, TicketSyntaxError};
 
@@ -86,13 +87,21 @@ impl Pending {
     }
 }
 
+/// A drafted decision's ticket, as its record takes it.
+#[derive(Debug)]
+enum Kept {
+    /// In the canonical encoding.
+    Canonical(Vec<u8>),
+    Value(Value),
+}
+
 /// A decision made the short way, its JSON written, not yet recorded: what
 /// [`Recorder::draft`] gives. Its JSON becomes one to answer with only
 /// through [`Recorder::record_drafted`] or [`Recorder::record_drafted_then`].
 #[derive(Debug)]
 #[must_use = "a drafted decision is answered only once its record is written"]
 pub struct Drafted {
-    ticket: Value,
+    ticket: Kept,
     json: Vec<u8>,
     outcome: Arc<str>,
     vehicle: Option<Arc<str>>,
@@ -183,7 +192,7 @@ impl<'a> Recorder<'a> {
     /// `Err`: the record could not be written, so there must be no answer.
     pub fn decide(&self, ticket: &Value) -> Result<Answer, AuditError> {
         let result = self.judge(ticket);
-        self.append(&[(self.bundle, ticket, Decided::Result(&result))])?;
+        self.append(&[(self.bundle, Ticket::Value(ticket), Decided::Result(&result))])?;
         Ok(result)
     }
 
@@ -256,7 +265,12 @@ impl<'a> Recorder<'a> {
         let mut json = Vec::with_capacity(2048);
         let written = self.bundle.write_decision(bytes, &mut json)?;
         let took = started.elapsed();
-        let ticket = triage_engine::parse_ticket(bytes).ok()?;
+        // The record takes the ticket's text sorted where it can, which
+        // costs a fraction of reading it into a `Value`.
+        let ticket = match canonical::sorted_strict(bytes) {
+            Some(text) => Kept::Canonical(text),
+            None => Kept::Value(triage_engine::parse_ticket(bytes).ok()?),
+        };
         if let Some(observer) = self.observer {
             observer.written(written.outcome, written.vehicle, took);
         }
@@ -334,7 +348,11 @@ impl<'a> Recorder<'a> {
         'a: 'p,
     {
         let ticket = pending.ticket.as_ref().unwrap_or(&Value::Null);
-        (self.bundle, ticket, Decided::Result(&pending.result))
+        (
+            self.bundle,
+            Ticket::Value(ticket),
+            Decided::Result(&pending.result),
+        )
     }
 
     /// What the log records of a decision drafted the short way.
@@ -342,7 +360,11 @@ impl<'a> Recorder<'a> {
     where
         'a: 'p,
     {
-        (self.bundle, &drafted.ticket, Decided::Json(&drafted.json))
+        let ticket = match &drafted.ticket {
+            Kept::Canonical(text) => Ticket::Canonical(text),
+            Kept::Value(value) => Ticket::Value(value),
+        };
+        (self.bundle, ticket, Decided::Json(&drafted.json))
     }
 
     /// Records results decided earlier, all in one write, and returns them to

@@ -2,6 +2,7 @@
 //! it, with masked fields replaced by salted hashes. Shared by the file log
 //! and the store, so that both write the same canonical record lines.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -9,7 +10,7 @@ use serde_json::Value;
 
 use super::AuditError;
 use super::mask::{self, Masker};
-use super::record::{self, Decided, Draft, SCHEMA};
+use super::record::{self, Decided, Draft, SCHEMA, Ticket};
 use triage_engine::{Bundle, Decision, Rejection};
 
 /// The sealed line of one record, with its id and hash.
@@ -57,7 +58,7 @@ impl Sealer {
     pub fn seal(
         &self,
         bundle: &Bundle,
-        ticket: &Value,
+        ticket: Ticket<'_>,
         decided: Decided<'_>,
         seq: u64,
         prev: &str,
@@ -70,7 +71,7 @@ impl Sealer {
     pub fn prepare(
         &self,
         bundle: &Bundle,
-        ticket: &Value,
+        ticket: Ticket<'_>,
         decided: Decided<'_>,
     ) -> Result<Prepared, AuditError> {
         let policy = bundle.policy();
@@ -83,7 +84,17 @@ impl Sealer {
             let approvals = self.approvals.lock().map_err(|_| AuditError::Poisoned)?;
             approvals.get(&*policy.digest).cloned()
         };
-        let (ticket, masked) = self.masker.ticket(ticket, &fields);
+        let parsed;
+        let (ticket, member, masked) = match ticket {
+            Ticket::Canonical(text) => match self.ticket_member(text, &fields) {
+                Some((member, masked)) => (None, Some(member), masked),
+                None => {
+                    parsed = serde_json::from_slice(text).map_err(encoding)?;
+                    self.ticket_value(&parsed, &fields)
+                }
+            },
+            Ticket::Value(value) => self.ticket_value(value, &fields),
+        };
         // A decision's JSON that may quote a masked value is read back to
         // be masked as a result is; any other goes into the record as it is.
         let read;
@@ -108,16 +119,40 @@ impl Sealer {
             policy,
             rejection,
             schema: SCHEMA,
-            ticket: &ticket,
+            ticket: ticket.as_deref(),
             writer: self.writer.as_deref(),
         };
-        Ok(Prepared(draft.prepare(json)?))
+        Ok(Prepared(draft.prepare(json, member)?))
     }
+
+    /// A ticket given as a `Value`, masked (a copy, when it has a field to
+    /// mask), and the paths masked.
+    fn ticket_value<'t>(
+        &self,
+        ticket: &'t Value,
+        fields: &[Arc<str>],
+    ) -> (Option<Cow<'t, Value>>, Option<Vec<u8>>, Vec<String>) {
+        let (ticket, masked) = self.masker.ticket(ticket, fields);
+        (Some(ticket), None, masked)
+    }
+
+    /// The `ticket` member of a ticket in the canonical encoding, masked,
+    /// and the paths masked; `None` where the masking needs a `Value`.
+    fn ticket_member(&self, text: &[u8], fields: &[Arc<str>]) -> Option<(Vec<u8>, Vec<String>)> {
+        let mut member = Vec::with_capacity(text.len() + 128);
+        member.extend_from_slice(b"\"ticket\":");
+        let masked = self.masker.ticket_text(text, fields, &mut member)?;
+        Some((member, masked))
+    }
+}
+
+fn encoding(e: serde_json::Error) -> AuditError {
+    AuditError::Encode(e.to_string())
 }
 
 /// A decision's JSON read back, to mask the values it quotes.
 fn read_back(json: &[u8]) -> Result<Result<Decision, Rejection>, AuditError> {
-    let decision = serde_json::from_slice(json).map_err(|e| AuditError::Encode(e.to_string()))?;
+    let decision = serde_json::from_slice(json).map_err(encoding)?;
     Ok(Ok(decision))
 }
 
@@ -141,36 +176,64 @@ mod tests {
         Bundle::load(root.join("policies")).unwrap()
     }
 
-    /// The line sealed from a decision's JSON and the one sealed from the
-    /// decision itself, at the same place in a chain.
-    fn both_ways(sealer: &Sealer, bundle: &Bundle, ticket: &Value) -> Option<(Vec<u8>, Vec<u8>)> {
+    /// The lines sealed, at the same place in a chain, from the decision
+    /// and the ticket read, from the decision's JSON and the ticket read,
+    /// and from the decision's JSON and the ticket's sorted text.
+    fn three_ways(sealer: &Sealer, bundle: &Bundle, ticket: &Value) -> Option<[String; 3]> {
+        let text = serde_json::to_vec(ticket).unwrap();
         let mut json = Vec::new();
-        bundle.write_decision(&serde_json::to_vec(ticket).unwrap(), &mut json)?;
-        let seal = |decided| {
+        bundle.write_decision(&text, &mut json)?;
+        let sorted = crate::canonical::sorted_strict(&text).unwrap();
+        let seal = |ticket, decided| {
             let prepared = sealer.prepare(bundle, ticket, decided).unwrap();
-            prepared
-                .0
-                .seal(7, record::GENESIS, "2026-01-02T03:04:05.000006Z".to_owned())
-                .0
+            let at = "2026-01-02T03:04:05.000006Z".to_owned();
+            String::from_utf8(prepared.0.seal(7, record::GENESIS, at).0).unwrap()
         };
         let result = bundle.decide(ticket);
-        Some((seal(Decided::Json(&json)), seal(Decided::Result(&result))))
+        Some([
+            seal(Ticket::Value(ticket), Decided::Result(&result)),
+            seal(Ticket::Value(ticket), Decided::Json(&json)),
+            seal(Ticket::Canonical(&sorted), Decided::Json(&json)),
+        ])
     }
 
     #[test]
-    fn a_record_sealed_from_a_decisions_json_is_the_one_sealed_from_the_decision() {
+    fn a_record_sealed_from_json_is_the_one_sealed_from_the_decision_and_ticket_read() {
         let bundle = bundle();
         let sealer = Sealer::new(b"salt".to_vec(), Some("w".to_owned()));
         let mut tickets = triage_engine::generate::TicketGenerator::new(&bundle, 11);
-        let mut written = 0;
+        let (mut written, mut masked) = (0, 0);
         for _ in 0..200 {
             let ticket = tickets.next_ticket().unwrap();
-            if let Some((json, result)) = both_ways(&sealer, &bundle, &ticket) {
-                assert_eq!(String::from_utf8(json), String::from_utf8(result));
+            if let Some([result, json, text]) = three_ways(&sealer, &bundle, &ticket) {
+                assert_eq!(json, result);
+                assert_eq!(text, result);
+                masked += usize::from(result.contains("\"masked:sha256:"));
                 written += 1;
             }
         }
         assert!(written > 150, "the short way wrote {written} of 200");
+        assert!(masked > 100, "{masked} of {written} records masked a field");
+    }
+
+    #[test]
+    fn masked_values_that_nest_are_masked_through_a_value() {
+        let sealer = Sealer::new(b"salt".to_vec(), None);
+        let ticket = serde_json::json!({"a": {"b": "x", "c": 1}, "d": null});
+        let fields: Vec<Arc<str>> = vec!["a.b".into(), "a".into(), "d".into(), "e.f".into()];
+        let text = crate::canonical::encode(&ticket);
+        let mut out = Vec::new();
+        assert_eq!(sealer.masker.ticket_text(&text, &fields, &mut out), None);
+        assert!(out.is_empty());
+        // One field at a time, the text is masked as the `Value` is.
+        for field in &fields {
+            let fields = [Arc::clone(field)];
+            let (value, paths) = sealer.masker.ticket(&ticket, &fields);
+            let mut out = Vec::new();
+            let masked = sealer.masker.ticket_text(&text, &fields, &mut out);
+            assert_eq!(masked, Some(paths));
+            assert_eq!(out, crate::canonical::encode(&value));
+        }
     }
 
     #[test]
