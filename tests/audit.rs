@@ -444,11 +444,20 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     let mut json = Vec::new();
     let bytes = serde_json::to_vec(&t).unwrap();
     bundle.write_decision(&bytes, &mut json).unwrap();
-    // And from its JSON and the ticket's sorted text.
+    // And from its JSON, or its sorted JSON, and the ticket's sorted text.
     let sorted = triage_audit::canonical::sorted_strict(&bytes).unwrap();
+    let (mut again, mut sorted_json) = (Vec::new(), Vec::new());
+    bundle
+        .write_decision_sorted(&bytes, &mut again, &mut sorted_json)
+        .unwrap();
     log.append_all(&[
         (&bundle, Ticket::Value(&t), Decided::Json(&json)),
         (&bundle, Ticket::Canonical(&sorted), Decided::Json(&json)),
+        (
+            &bundle,
+            Ticket::Canonical(&sorted),
+            Decided::Sorted(&sorted_json),
+        ),
     ])
     .unwrap();
     drop(log);
@@ -468,9 +477,11 @@ fn a_masked_field_read_by_a_rule_is_masked_in_the_trace_and_still_replays() {
     assert_eq!(records[1].ticket, records[0].ticket);
     assert_eq!(records[2].decision.as_ref(), Some(logged));
     assert_eq!(records[2].ticket, records[0].ticket);
+    assert_eq!(records[3].decision.as_ref(), Some(logged));
+    assert_eq!(records[3].ticket, records[0].ticket);
     // The archived bundle, deciding the masked ticket, gives the logged decisions.
     let replay = triage_audit::replay::replay(&path, None).unwrap();
-    assert_eq!((replay.identical, replay.different.len()), (3, 0));
+    assert_eq!((replay.identical, replay.different.len()), (4, 0));
 }
 
 /// A record written from a walk of every rule (as a triage before the rule

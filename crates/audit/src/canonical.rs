@@ -333,7 +333,7 @@ impl Sorter {
         if members.len() < 2 || members.is_sorted_by(|a, b| order(a, b).is_lt()) {
             return Some(());
         }
-        members.sort_by(order);
+        members.sort_unstable_by(order);
         members
             .windows(2)
             .all(|w| order(&w[0], &w[1]).is_lt())

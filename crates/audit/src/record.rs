@@ -32,6 +32,10 @@ pub enum Decided<'a> {
     Result(&'a Result<Decision, Rejection>),
     /// A decision's JSON.
     Json(&'a [u8]),
+    /// A decision's JSON with the keys of every object sorted, as
+    /// `Verdict::write_sorted_json` writes it: the record's `decision`
+    /// member as it is, without sorting it again.
+    Sorted(&'a [u8]),
 }
 
 /// The ticket a record is of: as a `Value`, or as its canonical encoding
@@ -138,12 +142,11 @@ pub(crate) struct Draft<'a> {
 impl Draft<'_> {
     /// The record encoded but for its place in the chain: the slow part of
     /// sealing, done before the chain is locked, by [`Prepared::seal`].
-    /// `decision`, a decision's JSON, is its `decision` member when the
-    /// draft has none; `ticket`, a `"ticket":…` member made apart, its
-    /// ticket when the draft has none.
+    /// `decision` and `ticket`, members (`"key":value`) made apart, are
+    /// its decision and ticket when the draft has none.
     pub(crate) fn prepare(
         &self,
-        decision: Option<&[u8]>,
+        decision: Option<Vec<u8>>,
         ticket: Option<Vec<u8>>,
     ) -> Result<Prepared, super::AuditError> {
         // serde_json's own text, sorted, is the canonical encoding: no
@@ -160,11 +163,11 @@ impl Draft<'_> {
             }
         };
         let (text, members) = sorted;
-        let mut extra = Vec::new();
-        if let Some(json) = decision {
-            extra.push(("decision", decision_member(json)?));
-        }
-        extra.extend(ticket.map(|member| ("ticket", member)));
+        let decision = decision.map(|member| ("decision", member));
+        let extra = decision
+            .into_iter()
+            .chain(ticket.map(|member| ("ticket", member)));
+        let extra = extra.collect();
         Ok(Prepared {
             text,
             members,
@@ -232,12 +235,17 @@ impl Prepared {
 /// The `decision` member of a decision's JSON: sorted as it is, or, for
 /// what the sort refuses (a key twice), through a `Value`, as a
 /// `Decision` serialised twice would have gone.
-fn decision_member(json: &[u8]) -> Result<Vec<u8>, super::AuditError> {
+pub(crate) fn decision_member(json: &[u8]) -> Result<Vec<u8>, super::AuditError> {
     if let Some(member) = canonical::sorted_member("decision", json) {
         return Ok(member);
     }
     let value: Value = serde_json::from_slice(json).map_err(encoding)?;
     Ok(canonical::member("decision", &value))
+}
+
+/// The `decision` member of a decision's JSON sorted already.
+pub(crate) fn sorted_decision_member(sorted: &[u8]) -> Vec<u8> {
+    [&b"\"decision\":"[..], sorted].concat()
 }
 
 /// The member `"key":"value"`, in the canonical encoding.

@@ -103,6 +103,8 @@ enum Kept {
 pub struct Drafted {
     ticket: Kept,
     json: Vec<u8>,
+    /// The decision's JSON with its keys sorted, for the record.
+    sorted: Vec<u8>,
     outcome: Arc<str>,
     vehicle: Option<Arc<str>>,
 }
@@ -262,8 +264,12 @@ impl<'a> Recorder<'a> {
     /// record in, [`Bundle::write_decision`] alone is cheaper.
     pub fn draft(&self, bytes: &[u8]) -> Option<Drafted> {
         let started = Instant::now();
-        let mut json = Vec::with_capacity(2048);
-        let written = self.bundle.write_decision(bytes, &mut json)?;
+        let (mut json, mut sorted) = (Vec::with_capacity(2048), Vec::with_capacity(2048));
+        // The record takes the decision sorted, which the engine writes
+        // for less than sorting the answer's JSON would cost.
+        let written = self
+            .bundle
+            .write_decision_sorted(bytes, &mut json, &mut sorted)?;
         let took = started.elapsed();
         // The record takes the ticket's text sorted where it can, which
         // costs a fraction of reading it into a `Value`.
@@ -277,6 +283,7 @@ impl<'a> Recorder<'a> {
         Some(Drafted {
             ticket,
             json,
+            sorted,
             outcome: Arc::clone(written.outcome),
             vehicle: written.vehicle.cloned(),
         })
@@ -364,7 +371,7 @@ impl<'a> Recorder<'a> {
             Kept::Canonical(text) => Ticket::Canonical(text),
             Kept::Value(value) => Ticket::Value(value),
         };
-        (self.bundle, ticket, Decided::Json(&drafted.json))
+        (self.bundle, ticket, Decided::Sorted(&drafted.sorted))
     }
 
     /// Records results decided earlier, all in one write, and returns them to

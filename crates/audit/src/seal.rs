@@ -100,11 +100,12 @@ impl Sealer {
         let read;
         let (result, json) = match decided {
             Decided::Result(result) => (Some(result), None),
-            Decided::Json(json) if mask::quotes_json(json, &masked) => {
+            Decided::Json(json) | Decided::Sorted(json) if mask::quotes_json(json, &masked) => {
                 read = read_back(json)?;
                 (Some(&read), None)
             }
-            Decided::Json(json) => (None, Some(json)),
+            Decided::Json(json) => (None, Some(record::decision_member(json)?)),
+            Decided::Sorted(json) => (None, Some(record::sorted_decision_member(json))),
         };
         let result = result.map(|result| self.masker.result(result, &masked));
         let (decision, rejection) = match result.as_deref() {
@@ -178,11 +179,12 @@ mod tests {
 
     /// The lines sealed, at the same place in a chain, from the decision
     /// and the ticket read, from the decision's JSON and the ticket read,
-    /// and from the decision's JSON and the ticket's sorted text.
-    fn three_ways(sealer: &Sealer, bundle: &Bundle, ticket: &Value) -> Option<[String; 3]> {
+    /// and from the decision's JSON, then its sorted JSON, and the
+    /// ticket's sorted text.
+    fn four_ways(sealer: &Sealer, bundle: &Bundle, ticket: &Value) -> Option<[String; 4]> {
         let text = serde_json::to_vec(ticket).unwrap();
-        let mut json = Vec::new();
-        bundle.write_decision(&text, &mut json)?;
+        let (mut json, mut sorted_json) = (Vec::new(), Vec::new());
+        bundle.write_decision_sorted(&text, &mut json, &mut sorted_json)?;
         let sorted = crate::canonical::sorted_strict(&text).unwrap();
         let seal = |ticket, decided| {
             let prepared = sealer.prepare(bundle, ticket, decided).unwrap();
@@ -194,6 +196,7 @@ mod tests {
             seal(Ticket::Value(ticket), Decided::Result(&result)),
             seal(Ticket::Value(ticket), Decided::Json(&json)),
             seal(Ticket::Canonical(&sorted), Decided::Json(&json)),
+            seal(Ticket::Canonical(&sorted), Decided::Sorted(&sorted_json)),
         ])
     }
 
@@ -205,9 +208,10 @@ mod tests {
         let (mut written, mut masked) = (0, 0);
         for _ in 0..200 {
             let ticket = tickets.next_ticket().unwrap();
-            if let Some([result, json, text]) = three_ways(&sealer, &bundle, &ticket) {
+            if let Some([result, json, text, sorted]) = four_ways(&sealer, &bundle, &ticket) {
                 assert_eq!(json, result);
                 assert_eq!(text, result);
+                assert_eq!(sorted, result);
                 masked += usize::from(result.contains("\"masked:sha256:"));
                 written += 1;
             }

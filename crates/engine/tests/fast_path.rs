@@ -44,10 +44,31 @@ fn fast_way(bundle: &Bundle, bytes: &[u8]) -> Option<String> {
             let written = bundle.write_decision(bytes, &mut whole).unwrap();
             assert_eq!((&whole[..6], &whole[6..]), (&b"before"[..], &out[..]));
             assert_eq!(written.outcome, verdict.outcome());
+            same_sorted(bundle, bytes, &verdict, &out);
             String::from_utf8(out).unwrap()
         }
         Err(rejection) => serde_json::to_string(&rejection).unwrap(),
     })
+}
+
+/// The decision written with its keys sorted is the decision serialised
+/// through a `Value` whose objects are sorted, and the short way whole
+/// writes it beside `out`.
+fn same_sorted(bundle: &Bundle, bytes: &[u8], verdict: &triage_engine::Verdict<'_>, out: &[u8]) {
+    let mut sorted = Vec::new();
+    verdict.write_sorted_json(&mut sorted).unwrap();
+    let mut value = serde_json::to_value(verdict.decision()).unwrap();
+    value.sort_all_objects();
+    assert_eq!(
+        String::from_utf8(sorted.clone()).unwrap(),
+        serde_json::to_string(&value).unwrap(),
+        "the sorted writing"
+    );
+    let (mut both, mut both_sorted) = (Vec::new(), b"before".to_vec());
+    bundle
+        .write_decision_sorted(bytes, &mut both, &mut both_sorted)
+        .unwrap();
+    assert_eq!((&both[..], &both_sorted[6..]), (out, &sorted[..]));
 }
 
 fn same_answer(bundle: &Bundle, bytes: &[u8]) {

@@ -177,12 +177,38 @@ impl Bundle {
     /// ([`parse_ticket`](crate::parse_ticket) and [`Bundle::decide`]), which
     /// words the answer.
     pub fn write_decision(&self, bytes: &[u8], out: &mut Vec<u8>) -> Option<Written<'_>> {
+        self.write_decisions(bytes, out, None)
+    }
+
+    /// [`Bundle::write_decision`], and the same decision's JSON with the
+    /// keys of every object sorted ([`Verdict::write_sorted_json`]), as a
+    /// record's canonical encoding holds it, appended to `sorted`.
+    pub fn write_decision_sorted(
+        &self,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        sorted: &mut Vec<u8>,
+    ) -> Option<Written<'_>> {
+        self.write_decisions(bytes, out, Some(sorted))
+    }
+
+    fn write_decisions(
+        &self,
+        bytes: &[u8],
+        out: &mut Vec<u8>,
+        mut sorted: Option<&mut Vec<u8>>,
+    ) -> Option<Written<'_>> {
         let ticket = self.read_ticket(bytes)?;
         let inner = &*self.inner;
         let written = |verdict: &Verdict<'_>| {
-            let start = out.len();
-            if verdict.write_json(out).is_err() {
+            let (start, sorted_start) = (out.len(), sorted.as_ref().map_or(0, |s| s.len()));
+            let sorted_failed = match sorted.as_deref_mut() {
+                Some(sorted) => verdict.write_sorted_json(sorted).is_err(),
+                None => false,
+            };
+            if sorted_failed || verdict.write_json(out).is_err() {
                 out.truncate(start);
+                sorted.iter_mut().for_each(|s| s.truncate(sorted_start));
                 return None;
             }
             Some(Written {

@@ -37,6 +37,19 @@ pub(crate) struct Fragments {
     pub fallback_rationales: Vec<Option<Json>>,
     /// `,"policy":{…}`, the policy object with the key before it.
     pub policy: Json,
+    /// The same fragments with their keys sorted, for the sorted writing.
+    pub sorted: Sorted,
+}
+
+/// Fragments whose keys a sorted writing puts in another order.
+pub(crate) struct Sorted {
+    /// Per rule, and per path and step: `"id":…,"kind":…` (and `,"path":…`).
+    pub rules: Vec<Json>,
+    pub steps: Vec<Vec<Json>>,
+    /// Per path: its whole fallback entry.
+    pub fallbacks: Vec<Json>,
+    /// `"policy":{"digest":…,"name":…,"version":…}`.
+    pub policy: Json,
 }
 
 /// A rule's or path step's trace entry, prepared.
@@ -89,6 +102,42 @@ impl Fragments {
                 .map(|p| p.fallback.as_ref().map(|f| quoted(&f.rationale)))
                 .collect(),
             policy: policy(bundle),
+            sorted: Sorted::of(bundle),
+        }
+    }
+}
+
+impl Sorted {
+    fn of(bundle: &Compiled) -> Sorted {
+        let paths = &bundle.paths;
+        let p = &bundle.policy;
+        let (digest, name, version) = (text(&p.digest), text(&p.name), text(&p.version));
+        Sorted {
+            rules: (bundle.rules.iter())
+                .map(|r| format!("\"id\":{},\"kind\":\"rule\"", text(&r.id)))
+                .map(|head| head.into_bytes().into())
+                .collect(),
+            steps: (paths.iter())
+                .map(|path| {
+                    let path_id = text(&path.id);
+                    (path.steps.iter())
+                        .map(|s| format!("\"id\":{},\"kind\":\"path_step\",\"path\":{path_id}", text(&s.id)))
+                        .map(|head| head.into_bytes().into())
+                        .collect()
+                })
+                .collect(),
+            fallbacks: (paths.iter())
+                .map(|path| {
+                    let entry = format!(
+                        "{{\"id\":\"fallback\",\"kind\":\"fallback\",\"path\":{},\"reads\":{{}},\"result\":\"matched\"}}",
+                        text(&path.id)
+                    );
+                    entry.into_bytes().into()
+                })
+                .collect(),
+            policy: format!("\"policy\":{{\"digest\":{digest},\"name\":{name},\"version\":{version}}}")
+                .into_bytes()
+                .into(),
         }
     }
 }

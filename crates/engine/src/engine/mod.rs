@@ -11,6 +11,7 @@ pub(crate) mod index;
 mod packed;
 mod render;
 mod replay;
+mod sorted;
 mod tables;
 pub(crate) mod verdict;
 mod walk;

@@ -21,6 +21,13 @@ impl Verdict<'_> {
         self.traced(|verdict| verdict.write_kept(out))
     }
 
+    /// Writes the decision's JSON with the keys of every object sorted by
+    /// their bytes to `out`: the same bytes as `serde_json::to_writer` of
+    /// `self.decision()` through a `Value` whose objects are sorted.
+    pub fn write_sorted_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        self.traced(|verdict| verdict.write_kept_sorted(out))
+    }
+
     /// `then` of this verdict with its trace.
     fn traced<R>(&self, then: impl FnOnce(&Verdict<'_>) -> R) -> R {
         let Kept::Atoms(atoms, word) = self.kept else {

@@ -54,7 +54,7 @@ impl Verdict<'_> {
     }
 
     /// The rationales, as [`Verdict::rationale`] lists them.
-    fn rationale_json(&self, out: &mut Vec<u8>) {
+    pub(super) fn rationale_json(&self, out: &mut Vec<u8>) {
         let json = self.json;
         out.extend_from_slice(b",\"rationale\":[");
         out.extend_from_slice(&json.rule_rationales[self.rule]);
@@ -135,6 +135,15 @@ impl Trace<'_> {
     /// The fields `reads` and their values (closing the object), then those
     /// of them defaulted.
     fn write_reads(&self, out: &mut Vec<u8>, json: &Fragments, reads: &[usize]) {
+        self.write_read_values(out, json, reads);
+        if self.any_defaulted(reads) {
+            out.push(b',');
+            self.write_defaulted(out, json, reads);
+        }
+    }
+
+    /// The fields `reads` and their values, closing the object.
+    pub(super) fn write_read_values(&self, out: &mut Vec<u8>, json: &Fragments, reads: &[usize]) {
         for (i, &field) in reads.iter().enumerate() {
             if i > 0 {
                 out.push(b',');
@@ -144,20 +153,29 @@ impl Trace<'_> {
             slot(out, &self.ticket.slots[field], &json.values[field]);
         }
         out.push(b'}');
-        let mut defaulted = reads.iter().filter(|&&i| self.ticket.defaulted[i]);
-        if let Some(&first) = defaulted.next() {
-            out.extend_from_slice(b",\"defaulted\":[");
-            out.extend_from_slice(&json.fields[first]);
-            for &field in defaulted {
+    }
+
+    /// Whether any of the fields `reads` was defaulted.
+    pub(super) fn any_defaulted(&self, reads: &[usize]) -> bool {
+        reads.iter().any(|&i| self.ticket.defaulted[i])
+    }
+
+    /// The member `"defaulted":[…]` of the fields among `reads` defaulted
+    /// (one at least).
+    pub(super) fn write_defaulted(&self, out: &mut Vec<u8>, json: &Fragments, reads: &[usize]) {
+        out.extend_from_slice(b"\"defaulted\":[");
+        let defaulted = reads.iter().filter(|&&i| self.ticket.defaulted[i]);
+        for (i, &field) in defaulted.enumerate() {
+            if i > 0 {
                 out.push(b',');
-                out.extend_from_slice(&json.fields[field]);
             }
-            out.push(b']');
+            out.extend_from_slice(&json.fields[field]);
         }
+        out.push(b']');
     }
 }
 
-fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
+pub(super) fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
     out.extend_from_slice(key);
     match value {
         Some(value) => out.extend_from_slice(value),
@@ -167,7 +185,7 @@ fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
 
 /// A ticket field's value as the ticket sent it; `values`, the field's
 /// declared values, quoted.
-fn slot(out: &mut Vec<u8>, slot: &Slot<'_>, values: &[Box<[u8]>]) {
+pub(super) fn slot(out: &mut Vec<u8>, slot: &Slot<'_>, values: &[Box<[u8]>]) {
     let value = |code: u32| values.get(code as usize).map_or(&b"\"\""[..], |v| v);
     match slot {
         Slot::Null => out.extend_from_slice(b"null"),
