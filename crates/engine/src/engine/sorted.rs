@@ -5,7 +5,7 @@
 //! decision serialised through a `Value` with its objects sorted (tested).
 
 use crate::engine::fragments::{Prepared, string};
-use crate::engine::packed::{Step, unpacked};
+use crate::engine::packed::Step;
 use crate::engine::verdict::Verdict;
 use crate::engine::write::optional;
 use crate::model::decision::StepResult;
@@ -15,16 +15,13 @@ impl Verdict<'_> {
     /// keeps (see `render`), to `out`.
     pub(crate) fn write_kept_sorted(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let json = self.json;
-        let path = self.path();
         out.extend_from_slice(b"{\"action\":");
         out.extend_from_slice(&json.actions[self.action]);
         out.extend_from_slice(b",\"allowed_roles\":");
         out.extend_from_slice(&json.allowed_roles[self.action]);
         out.extend_from_slice(b",\"outcome\":");
         out.extend_from_slice(&json.outcomes[self.outcome]);
-        optional(out, b",\"path\":", path.map(|p| &json.path_ids[p][..]));
-        let step = path.zip(self.step).map(|(p, s)| &json.step_ids[p][s][..]);
-        optional(out, b",\"path_step\":", step);
+        self.write_path(out);
         out.push(b',');
         out.extend_from_slice(&json.sorted.policy);
         self.rationale_json(out);
@@ -37,14 +34,7 @@ impl Verdict<'_> {
         out.extend_from_slice(&json.rule_ids[self.rule]);
         out.extend_from_slice(b",\"ticket_id\":");
         string(out, self.text(self.trace.bundle.schema.id_field));
-        out.extend_from_slice(b",\"trace\":[");
-        for (i, step) in unpacked(self.trace.bundle, self.steps()).enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            self.write_step_sorted(out, &step)?;
-        }
-        out.push(b']');
+        self.write_trace(out, Self::write_step_sorted)?;
         let vehicle = self.vehicle_index().map(|v| &json.vehicles[v][..]);
         optional(out, b",\"vehicle\":", vehicle);
         out.push(b'}');

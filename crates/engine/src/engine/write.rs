@@ -14,7 +14,6 @@ impl Verdict<'_> {
     /// `render`), to `out`.
     pub(crate) fn write_kept(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
         let json = self.json;
-        let path = self.path();
         out.extend_from_slice(b"{\"ticket_id\":");
         string(out, self.text(self.trace.bundle.schema.id_field));
         out.extend_from_slice(b",\"outcome\":");
@@ -23,9 +22,7 @@ impl Verdict<'_> {
         optional(out, b",\"vehicle\":", vehicle);
         out.extend_from_slice(b",\"rule\":");
         out.extend_from_slice(&json.rule_ids[self.rule]);
-        optional(out, b",\"path\":", path.map(|p| &json.path_ids[p][..]));
-        let step = path.zip(self.step).map(|(p, s)| &json.step_ids[p][s][..]);
-        optional(out, b",\"path_step\":", step);
+        self.write_path(out);
         out.extend_from_slice(b",\"action\":");
         out.extend_from_slice(&json.actions[self.action]);
         self.requester(out);
@@ -33,15 +30,34 @@ impl Verdict<'_> {
         out.extend_from_slice(&json.allowed_roles[self.action]);
         self.rationale_json(out);
         out.extend_from_slice(&json.policy);
+        self.write_trace(out, Self::write_step)?;
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// The member `,"trace":[…]`, each entry written by `entry`.
+    pub(super) fn write_trace(
+        &self,
+        out: &mut Vec<u8>,
+        entry: fn(&Self, &mut Vec<u8>, &Step) -> serde_json::Result<()>,
+    ) -> serde_json::Result<()> {
         out.extend_from_slice(b",\"trace\":[");
         for (i, step) in unpacked(self.trace.bundle, self.steps()).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            self.write_step(out, &step)?;
+            entry(self, out, &step)?;
         }
-        out.extend_from_slice(b"]}");
+        out.push(b']');
         Ok(())
+    }
+
+    /// The members `,"path":…,"path_step":…`.
+    pub(super) fn write_path(&self, out: &mut Vec<u8>) {
+        let (json, path) = (self.json, self.path());
+        optional(out, b",\"path\":", path.map(|p| &json.path_ids[p][..]));
+        let step = path.zip(self.step).map(|(p, s)| &json.step_ids[p][s][..]);
+        optional(out, b",\"path_step\":", step);
     }
 
     fn requester(&self, out: &mut Vec<u8>) {
