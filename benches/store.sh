@@ -11,7 +11,11 @@
 #
 # Variables: LOAD_SECONDS (10), CONNECTIONS_LIST ("1 8 16 32 128"),
 # SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
-# WORK (a scratch directory; default a fresh one).
+# WORK (a scratch directory; default a fresh one), STORE_SETTINGS (server
+# settings as space-separated name=value pairs, applied before the runs;
+# none by default), e.g. the WAL sizing docs/service.md recommends:
+#
+#   STORE_SETTINGS="max_wal_size=8GB wal_init_zero=off" benches/store.sh
 # The server comes from scripts/postgres.sh (fsync and synchronous commit
 # on, its defaults); the service's decision threads are its default (one a
 # core) unless DECISION_THREADS is set.
@@ -42,6 +46,14 @@ post_script "$WORK/bodies.jsonl"
 stop() { kill -TERM "$SERVER"; wait "$SERVER" || true; SERVER=""; }
 
 sql() { psql -qtAX "$URL" -c "$1"; }
+
+for setting in ${STORE_SETTINGS:-}; do
+    sql "ALTER SYSTEM SET ${setting%%=*} = '${setting#*=}'"
+done
+if [ -n "${STORE_SETTINGS:-}" ]; then
+    sql "SELECT pg_reload_conf()" >/dev/null
+    say "server settings: $STORE_SETTINGS"
+fi
 
 # CPU time used so far, in clock ticks, by the process $1 (user and system,
 # all its threads), plus with $2 = "tree" its children alive and reaped:
@@ -112,6 +124,7 @@ printf '\nmachine: %s, %s cores (nproc), %s\n' \
     "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
 # Other work on the machine shows here: these figures are only as good as it is idle.
 printf 'load average at start: %s, at end: %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'server settings: %s\n' "${STORE_SETTINGS:-the defaults}"
 # CPU per answer: the service's (per request without a log, per record with
 # the store) and PostgreSQL's, in microseconds, from /proc whatever the load.
 printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s\n' conns log "req/s" "records/s" "p99" "group" non2xx \
