@@ -325,6 +325,16 @@ impl Sorter {
         Some(at + 1)
     }
 
+    /// `Some` unless strict and serde_json would write the string `inner`
+    /// (between its quotes) otherwise once read.
+    fn written_back(&self, inner: &[u8], escaped: bool) -> Option<()> {
+        if !self.strict {
+            return Some(());
+        }
+        inner.iter().all(|&b| b >= 0x20).then_some(())?;
+        (!escaped || escapes_written_back(inner)).then_some(())
+    }
+
     /// Puts the members from `base` on, written from `start`, in key
     /// order, unless they are in it already; `None` for a key twice.
     fn reorder(&mut self, out: &mut Vec<u8>, start: usize, base: usize) -> Option<()> {
@@ -354,18 +364,6 @@ impl Sorter {
     }
 }
 
-impl Sorter {
-    /// `Some` unless strict and serde_json would write the string `inner`
-    /// (between its quotes) otherwise once read.
-    fn written_back(&self, inner: &[u8], escaped: bool) -> Option<()> {
-        if !self.strict {
-            return Some(());
-        }
-        inner.iter().all(|&b| b >= 0x20).then_some(())?;
-        (!escaped || escapes_written_back(inner)).then_some(())
-    }
-}
-
 /// Whether each escape in `inner` is one serde_json writes: `\"`, `\\`,
 /// the short ones of control characters, `\u00xx` (lowercase) for the others.
 fn escapes_written_back(inner: &[u8]) -> bool {
@@ -375,9 +373,11 @@ fn escapes_written_back(inner: &[u8]) -> bool {
         let step = match (short, long) {
             (Some(b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't'), _) => 2,
             (Some(b'u'), Some([b'0', b'0', high @ (b'0' | b'1'), low])) => {
-                let code = (high - b'0') << 4 | hex_digit(*low).unwrap_or(0xff);
-                let short_escaped = matches!(code, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d);
-                if hex_digit(*low).is_none() || short_escaped {
+                let Some(low) = hex_digit(*low) else {
+                    return false;
+                };
+                // These five have short escapes, which serde_json writes.
+                if matches!((high - b'0') << 4 | low, 0x08 | 0x09 | 0x0a | 0x0c | 0x0d) {
                     return false;
                 }
                 6

@@ -113,7 +113,7 @@ impl Record {
     }
 }
 
-fn encoding(e: serde_json::Error) -> super::AuditError {
+pub(crate) fn encoding(e: serde_json::Error) -> super::AuditError {
     super::AuditError::Encode(e.to_string())
 }
 
@@ -163,11 +163,10 @@ impl Draft<'_> {
             }
         };
         let (text, members) = sorted;
-        let decision = decision.map(|member| ("decision", member));
-        let extra = decision
+        let extra = [("decision", decision), ("ticket", ticket)]
             .into_iter()
-            .chain(ticket.map(|member| ("ticket", member)));
-        let extra = extra.collect();
+            .filter_map(|(key, member)| Some((key, member?)))
+            .collect();
         Ok(Prepared {
             text,
             members,

@@ -89,7 +89,7 @@ impl Sealer {
             Ticket::Canonical(text) => match self.ticket_member(text, &fields) {
                 Some((member, masked)) => (None, Some(member), masked),
                 None => {
-                    parsed = serde_json::from_slice(text).map_err(encoding)?;
+                    parsed = serde_json::from_slice(text).map_err(record::encoding)?;
                     self.ticket_value(&parsed, &fields)
                 }
             },
@@ -147,13 +147,9 @@ impl Sealer {
     }
 }
 
-fn encoding(e: serde_json::Error) -> AuditError {
-    AuditError::Encode(e.to_string())
-}
-
 /// A decision's JSON read back, to mask the values it quotes.
 fn read_back(json: &[u8]) -> Result<Result<Decision, Rejection>, AuditError> {
-    let decision = serde_json::from_slice(json).map_err(encoding)?;
+    let decision = serde_json::from_slice(json).map_err(record::encoding)?;
     Ok(Ok(decision))
 }
 

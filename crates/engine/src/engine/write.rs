@@ -201,7 +201,7 @@ pub(super) fn optional(out: &mut Vec<u8>, key: &[u8], value: Option<&[u8]>) {
 
 /// A ticket field's value as the ticket sent it; `values`, the field's
 /// declared values, quoted.
-pub(super) fn slot(out: &mut Vec<u8>, slot: &Slot<'_>, values: &[Box<[u8]>]) {
+fn slot(out: &mut Vec<u8>, slot: &Slot<'_>, values: &[Box<[u8]>]) {
     let value = |code: u32| values.get(code as usize).map_or(&b"\"\""[..], |v| v);
     match slot {
         Slot::Null => out.extend_from_slice(b"null"),
