@@ -168,3 +168,81 @@ fn batch_mode_logs_every_line_in_input_order() {
     let (code, out, _) = binary(&["audit", "verify", arg(&log)]);
     assert_eq!(code, 0, "{out}");
 }
+
+/// One ticket sent in several written forms (compact, keys in another
+/// order, pretty-printed, with escapes serde_json would not write) gets one
+/// record: the service sorts the text it can and reads the rest into a
+/// value, and both give the same ticket, masked field included, and the
+/// same decision.
+#[test]
+fn written_forms_of_one_ticket_get_one_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let policies = dir.path().join("policies");
+    pack_copy(&policies, None);
+    let mut server = Process::start(&policies, &["--no-watch", "--decision-log", arg(&log)]);
+    let tickets = generated(12, 9);
+    let forms = |ticket: &Value| {
+        let compact = ticket.to_string();
+        let mut reversed = String::new();
+        keys_reversed(ticket, &mut reversed);
+        // A letter of a key (the masked field's among them), escaped as
+        // serde_json would not write it.
+        let escaped = [
+            ("\"summary\"", "\"summ\\u0061ry\""),
+            ("\"severity\"", "\"s\\u0065verity\""),
+        ]
+        .map(|(plain, escaped)| compact.replacen(plain, escaped, 1));
+        assert!(escaped.iter().all(|form| *form != compact), "{compact}");
+        let pretty = serde_json::to_string_pretty(ticket).unwrap();
+        [vec![compact, reversed, pretty], escaped.to_vec()].concat()
+    };
+    let mut sent = 0;
+    for ticket in &tickets {
+        let mut statuses = Vec::new();
+        for form in forms(ticket) {
+            let response = request(server.addr, "POST", "/v1/decisions", &[], form.as_bytes());
+            statuses.push(response.status);
+            sent += 1;
+        }
+        assert!(statuses.iter().all(|&s| s == statuses[0]), "{statuses:?}");
+    }
+    server.signal("TERM");
+    assert!(server.wait(Duration::from_secs(10)).success());
+    let text = std::fs::read_to_string(&log).unwrap();
+    let records: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(records.len(), sent);
+    let mut masked = 0;
+    for (ticket, group) in tickets.iter().zip(records.chunks(5)) {
+        let first = &group[0];
+        for record in group {
+            for key in ["ticket", "decision", "rejection", "masked"] {
+                assert_eq!(record[key], first[key], "{key} of {ticket}");
+            }
+        }
+        masked += usize::from(first["masked"].as_array().is_some_and(|m| !m.is_empty()));
+    }
+    assert!(masked > 6, "{masked} of 12 tickets had a masked field");
+    let (code, out, _) = binary(&["audit", "verify", arg(&log)]);
+    assert_eq!(code, 0, "{out}");
+}
+
+/// `value` as JSON text with every object's keys in reverse order.
+fn keys_reversed(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            out.push('{');
+            for (i, (key, item)) in map.iter().rev().enumerate() {
+                out.push_str(if i > 0 { "," } else { "" });
+                out.push_str(&Value::from(key.as_str()).to_string());
+                out.push(':');
+                keys_reversed(item, out);
+            }
+            out.push('}');
+        }
+        other => out.push_str(&other.to_string()),
+    }
+}
