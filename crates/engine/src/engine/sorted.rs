@@ -5,7 +5,6 @@
 //! decision serialised through a `Value` with its objects sorted (tested).
 
 use crate::engine::fragments::{Prepared, string};
-use crate::engine::packed::Step;
 use crate::engine::verdict::Verdict;
 use crate::engine::write::optional;
 use crate::model::decision::StepResult;
@@ -34,52 +33,17 @@ impl Verdict<'_> {
         out.extend_from_slice(&json.rule_ids[self.rule]);
         out.extend_from_slice(b",\"ticket_id\":");
         string(out, self.text(self.trace.bundle.schema.id_field));
-        self.write_trace(out, Self::write_step_sorted)?;
+        self.write_trace(out, true)?;
         let vehicle = self.vehicle_index().map(|v| &json.vehicles[v][..]);
         optional(out, b",\"vehicle\":", vehicle);
         out.push(b'}');
         Ok(())
     }
 
-    fn write_step_sorted(&self, out: &mut Vec<u8>, step: &Step) -> serde_json::Result<()> {
-        let (json, bundle) = (self.json, self.trace.bundle);
-        match *step {
-            Step::Rule { rule, result, part } => {
-                let rule = rule as usize;
-                let tried = (&json.rules[rule], &json.sorted.rules[rule][..]);
-                self.write_tried_sorted(
-                    out,
-                    tried,
-                    &bundle.rules[rule].guard.reads,
-                    (result, part),
-                );
-            }
-            Step::Along {
-                path,
-                step,
-                result,
-                part,
-            } => {
-                let (path, step) = (path as usize, step as usize);
-                let tried = (&json.steps[path][step], &json.sorted.steps[path][step][..]);
-                let reads = &bundle.paths[path].steps[step].guard.reads;
-                self.write_tried_sorted(out, tried, reads, (result, part));
-            }
-            Step::Fallback { path } => out.extend_from_slice(&json.sorted.fallbacks[path as usize]),
-            // Rare, and one entry a run of rules: rendered, then serialised.
-            Step::Excluded { .. } => {
-                let mut entry = serde_json::to_value(self.trace.entry(step, self.conditions()))?;
-                entry.sort_all_objects();
-                serde_json::to_writer(&mut *out, &entry)?;
-            }
-        }
-        Ok(())
-    }
-
     /// A rule's or path step's entry, keys sorted: its named conditions,
     /// the operand that decided, the fields defaulted, its prepared
     /// `"id"`, `"kind"` (and `"path"`), the fields it read and its result.
-    fn write_tried_sorted(
+    pub(super) fn write_tried_sorted(
         &self,
         out: &mut Vec<u8>,
         (prepared, head): (&Prepared, &[u8]),

@@ -30,23 +30,20 @@ impl Verdict<'_> {
         out.extend_from_slice(&json.allowed_roles[self.action]);
         self.rationale_json(out);
         out.extend_from_slice(&json.policy);
-        self.write_trace(out, Self::write_step)?;
+        self.write_trace(out, false)?;
         out.push(b'}');
         Ok(())
     }
 
-    /// The member `,"trace":[…]`, each entry written by `entry`.
-    pub(super) fn write_trace(
-        &self,
-        out: &mut Vec<u8>,
-        entry: fn(&Self, &mut Vec<u8>, &Step) -> serde_json::Result<()>,
-    ) -> serde_json::Result<()> {
+    /// The member `,"trace":[…]`, each entry's keys in the struct's order
+    /// or, with `sorted`, in the order of their bytes.
+    pub(super) fn write_trace(&self, out: &mut Vec<u8>, sorted: bool) -> serde_json::Result<()> {
         out.extend_from_slice(b",\"trace\":[");
         for (i, step) in unpacked(self.trace.bundle, self.steps()).enumerate() {
             if i > 0 {
                 out.push(b',');
             }
-            entry(self, out, &step)?;
+            self.write_step(out, &step, sorted)?;
         }
         out.push(b']');
         Ok(())
@@ -86,13 +83,22 @@ impl Verdict<'_> {
         out.push(b']');
     }
 
-    fn write_step(&self, out: &mut Vec<u8>, step: &Step) -> serde_json::Result<()> {
-        let json = self.json;
+    /// One entry of the trace, its keys in the struct's order or, with
+    /// `sorted`, in the order of their bytes (`sorted`).
+    fn write_step(&self, out: &mut Vec<u8>, step: &Step, sorted: bool) -> serde_json::Result<()> {
+        let (json, bundle) = (self.json, self.trace.bundle);
+        let tried = |out: &mut Vec<u8>, prepared, head, reads, at| match sorted {
+            true => self.write_tried_sorted(out, (prepared, head), reads, at),
+            false => self.write_tried(out, prepared, reads, at),
+        };
         match *step {
             Step::Rule { rule, result, part } => {
-                let prepared = &json.rules[rule as usize];
-                let guard = &self.trace.bundle.rules[rule as usize].guard;
-                self.write_tried(out, prepared, &guard.reads, (result, part));
+                let (prepared, head) = (
+                    &json.rules[rule as usize],
+                    &json.sorted.rules[rule as usize],
+                );
+                let reads = &bundle.rules[rule as usize].guard.reads;
+                tried(out, prepared, head, reads, (result, part));
             }
             Step::Along {
                 path,
@@ -100,15 +106,29 @@ impl Verdict<'_> {
                 result,
                 part,
             } => {
-                let prepared = &json.steps[path as usize][step as usize];
-                let step = &self.trace.bundle.paths[path as usize].steps[step as usize];
-                self.write_tried(out, prepared, &step.guard.reads, (result, part));
+                let (path, step) = (path as usize, step as usize);
+                let (prepared, head) = (&json.steps[path][step], &json.sorted.steps[path][step]);
+                let reads = &bundle.paths[path].steps[step].guard.reads;
+                tried(out, prepared, head, reads, (result, part));
             }
-            Step::Fallback { path } => out.extend_from_slice(&json.fallbacks[path as usize]),
+            Step::Fallback { path } => {
+                let fallbacks = if sorted {
+                    &json.sorted.fallbacks
+                } else {
+                    &json.fallbacks
+                };
+                out.extend_from_slice(&fallbacks[path as usize]);
+            }
             // Rare, and one entry a run of rules: rendered, then serialised.
             Step::Excluded { .. } => {
                 let entry = self.trace.entry(step, self.conditions());
-                serde_json::to_writer(&mut *out, &entry)?;
+                if sorted {
+                    let mut entry = serde_json::to_value(entry)?;
+                    entry.sort_all_objects();
+                    serde_json::to_writer(&mut *out, &entry)?;
+                } else {
+                    serde_json::to_writer(&mut *out, &entry)?;
+                }
             }
         }
         Ok(())
