@@ -2,7 +2,9 @@
 # Instructions a decision takes, counted by callgrind: unlike times, the
 # counts do not move with whatever else runs on the machine. Each case
 # decides COUNT generated tickets inside `measured` (examples/instructions.rs)
-# and only that function is counted.
+# and only that function is counted. The last rows are whole runs of batch
+# mode (`triage eval --input`, one worker) on the same number of tickets,
+# without a log and with a file log: what recording adds to a decision.
 #
 #   benches/instructions.sh            # COUNT=2000, OVERRIDES="1000 10000"
 set -euo pipefail
@@ -35,3 +37,22 @@ for n in $OVERRIDES; do
         printf '%-52s %s\n' "$n override rules: $case" "$(count "$case" "$WORK/overrides-$n")"
     done
 done
+
+# Instructions a ticket of a whole batch run, with the options in "$@".
+(cd "$ROOT" && cargo build --release --quiet --bin triage)
+TRIAGE=$TARGET/release/triage
+"$TRIAGE" gen tickets --policies "$ROOT/policies" --count "$COUNT" --seed 7 \
+    --output "$WORK/tickets.jsonl" >/dev/null
+batch() {
+    rm -rf "$WORK/log" && mkdir "$WORK/log"
+    valgrind --tool=callgrind --callgrind-out-file="$WORK/callgrind.out" \
+        "$TRIAGE" eval --policies "$ROOT/policies" --input "$WORK/tickets.jsonl" \
+        --output /dev/null --workers 1 "$@" >/dev/null 2>"$WORK/valgrind.txt"
+    awk -v t="$(sed -n 's/^summary: //p' "$WORK/callgrind.out")" -v n="$COUNT" \
+        'BEGIN { printf "%.0f", t / n }'
+}
+plain=$(batch)
+logged=$(batch --decision-log "$WORK/log/decisions.jsonl" --log-flush batch)
+printf '%-52s %s\n' "batch, whole run, no log" "$plain"
+printf '%-52s %s\n' "batch, whole run, file log" "$logged"
+printf '%-52s %s\n' "what recording adds" "$((logged - plain))"
