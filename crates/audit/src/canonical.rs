@@ -109,9 +109,7 @@ fn scalar(value: &Value, out: &mut Vec<u8>) {
 /// for anything else, or an object with a key twice (which a `Value`
 /// would have kept once): the caller encodes those through a `Value`.
 pub fn sorted(json: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(json.len());
-    let end = Sorter::default().value(json, 0, &mut out)?;
-    (end == json.len()).then_some(out)
+    sort_after(Vec::with_capacity(json.len()), json, false)
 }
 
 /// The member `"key":value` in the canonical encoding, its value given as
@@ -121,8 +119,7 @@ pub fn sorted_member(key: &str, json: &[u8]) -> Option<Vec<u8>> {
     out.push(b'"');
     out.extend_from_slice(key.as_bytes());
     out.extend_from_slice(b"\":");
-    let end = Sorter::default().value(json, 0, &mut out)?;
-    (end == json.len()).then_some(out)
+    sort_after(out, json, false)
 }
 
 /// The canonical encoding of `json`, JSON from anywhere (a client's ticket),
@@ -132,9 +129,14 @@ pub fn sorted_member(key: &str, json: &[u8]) -> Option<Vec<u8>> {
 /// else, which the caller encodes through a `Value`.
 pub fn sorted_strict(json: &[u8]) -> Option<Vec<u8>> {
     std::str::from_utf8(json).ok()?;
-    let mut out = Vec::with_capacity(json.len());
+    sort_after(Vec::with_capacity(json.len()), json, true)
+}
+
+/// `out` with the value `json` (the whole of it) sorted after what it
+/// holds; `strict` as [`sorted_strict`] takes text.
+fn sort_after(mut out: Vec<u8>, json: &[u8], strict: bool) -> Option<Vec<u8>> {
     let mut sorter = Sorter {
-        strict: true,
+        strict,
         ..Sorter::default()
     };
     let end = sorter.value(json, 0, &mut out)?;

@@ -23,14 +23,14 @@ use triage_engine::{Decision, PolicyRef, Rejection};
 pub const SCHEMA: &str = "triage.decision/v1";
 
 /// What a record says the bundle made of its ticket: the result as
-/// `Bundle::decide` returned it, or a decision's JSON as
-/// `Verdict::write_json` wrote it (the bytes serde_json writes for the
-/// `Decision`), which the record takes without reading it back.
+/// `Bundle::decide` returned it, or a decision's JSON, which the record
+/// takes without reading it back (unless it may quote a masked value).
 #[derive(Clone, Copy, Debug)]
 pub enum Decided<'a> {
     /// The decision or the rejection.
     Result(&'a Result<Decision, Rejection>),
-    /// A decision's JSON.
+    /// A decision's JSON as `Verdict::write_json` writes it (the bytes
+    /// serde_json writes for the `Decision`), sorted for the record.
     Json(&'a [u8]),
     /// A decision's JSON with the keys of every object sorted, as
     /// `Verdict::write_sorted_json` writes it: the record's `decision`

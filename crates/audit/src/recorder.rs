@@ -255,13 +255,14 @@ impl<'a> Recorder<'a> {
         }
     }
 
-    /// Decides `bytes` the short way ([`Bundle::write_decision`]), for a
-    /// result to record, when the short way goes: the decision's JSON, the
-    /// answer and the record's decision alike, and the ticket read as a
-    /// value for its record. No `Decision` is built, and it is serialised
-    /// once. `None` where the short way does not go (every refusal among
-    /// them): [`Recorder::decide_json_unrecorded`] then. Without a log to
-    /// record in, [`Bundle::write_decision`] alone is cheaper.
+    /// Decides `bytes` the short way ([`Bundle::write_decision_sorted`]),
+    /// for a result to record, when the short way goes: the decision's JSON
+    /// for the answer, the same with its keys sorted for the record, and
+    /// the ticket's text sorted for the record (read into a value only
+    /// where the text is not as serde_json would write it). No `Decision`
+    /// is built. `None` where the short way does not go (every refusal
+    /// among them): [`Recorder::decide_json_unrecorded`] then. Without a
+    /// log to record in, [`Bundle::write_decision`] alone is cheaper.
     pub fn draft(&self, bytes: &[u8]) -> Option<Drafted> {
         let started = Instant::now();
         let (mut json, mut sorted) = (Vec::with_capacity(2048), Vec::with_capacity(2048));
