@@ -5,15 +5,19 @@
 # records each commit groups). Prints one table, with the CPU time the
 # service and PostgreSQL spent per answer (svc-us, pg-us, from /proc),
 # which other work on the machine does not change the way it changes the
-# rates.
+# rates, and what else took the machine meanwhile: the host (steal%) and
+# the server's own housework (autovacuums and checkpoints). Before it
+# measures, it fills the machine's free memory with cached pages
+# (benches/support/memory.sh).
 #
 #   benches/store.sh
 #
 # Variables: LOAD_SECONDS (10), CONNECTIONS_LIST ("1 8 16 32 128"),
 # SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
-# WORK (a scratch directory; default a fresh one), STORE_SETTINGS (server
-# settings as space-separated name=value pairs, applied before the runs;
-# none by default), e.g. the WAL sizing docs/service.md recommends:
+# WORK (a scratch directory; default a fresh one), WARM_MEMORY (1; 0 leaves
+# the free memory as it is, see benches/support/memory.sh), STORE_SETTINGS
+# (server settings as space-separated name=value pairs, applied before the
+# runs; none by default), e.g. the WAL sizing docs/service.md recommends:
 #
 #   STORE_SETTINGS="max_wal_size=8GB wal_init_zero=off" benches/store.sh
 # The server comes from scripts/postgres.sh (fsync and synchronous commit
@@ -27,6 +31,8 @@ SERVER_THREADS=${SERVER_THREADS:-2}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=benches/support/http.sh
 source "$ROOT/benches/support/http.sh"
+# shellcheck source=benches/support/memory.sh
+source "$ROOT/benches/support/memory.sh"
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 prepare
@@ -36,8 +42,11 @@ SERVER=""
 cleanup() {
     [ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null || true
     bash "$ROOT/scripts/postgres.sh" stop
+    drop_warm_memory
 }
 trap cleanup EXIT
+warm_memory
+MEMORY_BEFORE=$(memory_state)
 URL=$TRIAGE_TEST_POSTGRES
 
 "$BIN" gen tickets --policies "$POLICIES" --count 1000 --seed 7 --output "$WORK/bodies.jsonl"
@@ -54,6 +63,14 @@ if [ -n "${STORE_SETTINGS:-}" ]; then
     sql "SELECT pg_reload_conf()" >/dev/null
     say "server settings: $STORE_SETTINGS"
 fi
+
+# The server's housework so far: autovacuums of the records' table, then
+# checkpoints (timed and requested), space-separated.
+housework() {
+    sql "SELECT coalesce((SELECT autovacuum_count FROM pg_stat_user_tables
+                          WHERE relid = 'triage.records'::regclass), 0)
+                || ' ' || (SELECT checkpoints_timed + checkpoints_req FROM pg_stat_bgwriter)"
+}
 
 # CPU time used so far, in clock ticks, by the process $1 (user and system,
 # all its threads), plus with $2 = "tree" its children alive and reaped:
@@ -75,6 +92,13 @@ ticks() {
 POSTMASTER=$(head -1 "$TRIAGE_PG_DIR/data/postmaster.pid")
 HZ=$(getconf CLK_TCK)
 
+# The share of the machine's time its host gave to others meanwhile (steal),
+# between the /proc/stat lines $1 and $2, in percent.
+steal_percent() {
+    echo "$1 $2" | awk '{ for (i = 2; i <= 11; i++) total += $(i + 11) - $i
+        printf "%.1f", (total > 0 ? 100 * ($20 - $9) / total : 0) }'
+}
+
 # Microseconds of CPU per unit: $1 ticks over $2 units.
 per_unit() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0 ? t * 1e6 / hz / n : 0) }'; }
 
@@ -82,12 +106,14 @@ per_unit() { awk -v t="$1" -v n="$2" -v hz="$HZ" 'BEGIN { printf "%.0f", (n > 0 
 # and the CPU ticks the service (SERVICE_TICKS) and PostgreSQL (PG_TICKS)
 # used meanwhile, which other work on the machine does not inflate.
 load() {
-    local service0 pg0
+    local service0 pg0 cpu0
     service0=$(ticks "$SERVER")
     pg0=$(ticks "$POSTMASTER" tree)
+    cpu0=$(head -1 /proc/stat)
     wrk -t1 -c"$1" -d"${LOAD_SECONDS}s" --latency -s "$WORK/post.lua" "$ADDR" >"$WORK/load.txt"
     SERVICE_TICKS=$(($(ticks "$SERVER") - service0))
     PG_TICKS=$(($(ticks "$POSTMASTER" tree) - pg0))
+    STEAL=$(steal_percent "$cpu0" "$(head -1 /proc/stat)")
     RPS=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/load.txt")
     P99=$(awk '$1 == "99%" { print $2 }' "$WORK/load.txt")
     NON2XX=$(awk '/Non-2xx/ { print $NF }' "$WORK/load.txt")
@@ -100,22 +126,28 @@ for c in $CONNECTIONS_LIST; do
     start_service --no-watch
     load "$c"
     stop
-    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s' "$c" "none" "$RPS" "-" "$P99" "-" \
-        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$REQUESTS")" "-")")
+    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s' "$c" "none" "$RPS" "-" "$P99" "-" \
+        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$REQUESTS")" "-" "$STEAL")")
 
     say "store, $c connections"
     start_service --no-watch --decision-log "$URL" --writer-id "bench-$c" \
         ${DECISION_THREADS:+--decision-threads "$DECISION_THREADS"}
     records0=$(sql "SELECT count(*) FROM triage.records")
     commits0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+    housework0=$(housework)
     load "$c"
     stop
     records=$(( $(sql "SELECT count(*) FROM triage.records") - records0 ))
     commits=$(( $(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - commits0 ))
     per_s=$(awk -v n="$records" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')
     group=$(awk -v n="$records" -v c="$commits" 'BEGIN { printf "%.1f", n / (c > 0 ? c : 1) }')
-    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s' "$c" "store" "$RPS" "$per_s" "$P99" "$group" \
-        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$records")" "$(per_unit "$PG_TICKS" "$records")")")
+    housework1=$(housework)
+    vacuums=$(( ${housework1%% *} - ${housework0%% *} ))
+    checkpoints=$(( ${housework1##* } - ${housework0##* } ))
+    running=$(sql "SELECT count(*) FROM pg_stat_progress_vacuum WHERE relid = 'triage.records'::regclass")
+    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s %7s' "$c" "store" "$RPS" "$per_s" "$P99" "$group" \
+        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$records")" "$(per_unit "$PG_TICKS" "$records")" "$STEAL" \
+        "$vacuums$([ "$running" -gt 0 ] && echo +)/$checkpoints")")
 done
 say "verifying the store"
 "$BIN" audit verify "$URL" | head -1 >&2
@@ -124,9 +156,13 @@ printf '\nmachine: %s, %s cores (nproc), %s\n' \
     "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
 # Other work on the machine shows here: these figures are only as good as it is idle.
 printf 'load average at start: %s, at end: %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'memory at start: %s, at end: %s\n' "$MEMORY_BEFORE" "$(memory_state)"
 printf 'server settings: %s\n' "${STORE_SETTINGS:-the defaults}"
 # CPU per answer: the service's (per request without a log, per record with
 # the store) and PostgreSQL's, in microseconds, from /proc whatever the load.
-printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s\n' conns log "req/s" "records/s" "p99" "group" non2xx \
-    "svc-us" "pg-us"
+# steal%: the machine's time its host ran something else during the run.
+# av/ckpt: the server's autovacuums of the records' table that ended during
+# the run ("+" when one still ran at its end), and its checkpoints.
+printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s %7s\n' conns log "req/s" "records/s" "p99" "group" non2xx \
+    "svc-us" "pg-us" "steal%" "av/ckpt"
 printf '%s\n' "${ROWS[@]}"
