@@ -4,12 +4,12 @@
 # On a virtual machine whose host takes back the memory its guest frees
 # (a balloon's free page reporting, as on this project's Firecracker
 # machine), the first write to such memory costs a fault in the host. A
-# store's WAL and table grow the page cache by about 100 MB/s under load;
-# once that growth reached memory the host had taken back, PostgreSQL's
-# CPU a record went from 11 to 41 µs, 30 % of the machine's samples in the
-# kernel's copy into new page-cache pages (docs/performance.md, "Memory
-# the host takes back"). A server that has run for a while holds its
-# memory; a benchmark on a fresh one should too.
+# store's WAL and table grow the page cache with every record; once that
+# growth reached memory the host had taken back, PostgreSQL's CPU a record
+# went from 15 to 57 µs, 30 % of the machine's samples in the kernel's
+# copy into new page-cache pages (docs/performance.md, "Memory the host
+# takes back"). A server that has run for a while holds its memory; a
+# benchmark on a fresh one should too.
 
 WARM_FILE=""
 
