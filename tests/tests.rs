@@ -23,6 +23,7 @@ mod http;
 mod openapi;
 mod plan;
 mod reload;
+mod scripts;
 mod serve_limits;
 mod serve_support;
 mod signing;
