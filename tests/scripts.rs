@@ -76,37 +76,35 @@ fn memory_state_reads_the_machine() {
     );
 }
 
-/// Files of at most 1 MB: a `warm_memory` that wrongly wrote its file
-/// fails here at once instead of filling the machine's memory and disk.
-const SMALL_FILES: &str = "ulimit -f 1024;";
-
-#[test]
-fn warm_memory_off_writes_nothing() {
+/// Runs `warm_memory ARGS` in an empty scratch directory, with files of at
+/// most 1 MB (a `warm_memory` that wrongly wrote its file fails at once
+/// instead of filling the machine's memory and disk), and `WARM_MEMORY`
+/// set when given. Asserts it succeeded, set no file and left the
+/// directory empty.
+fn assert_warms_nothing(args: &str, warm_memory: Option<&str>) {
     let work = tempfile::tempdir().unwrap();
     let memory = root().join("benches/support/memory.sh");
     let script = format!(
-        "{SMALL_FILES} say() {{ echo \"$*\" >&2; }}; source '{}'; warm_memory; echo \"[$WARM_FILE]\"",
+        "ulimit -f 1024; say() {{ echo \"$*\" >&2; }}; source '{}'; \
+         warm_memory {args}; echo \"[$WARM_FILE]\"",
         memory.display()
     );
     let dir = work.path().to_str().unwrap();
-    let (ok, out, err) = bash(&script, work.path(), &[("WORK", dir), ("WARM_MEMORY", "0")]);
+    let mut env = vec![("WORK", dir)];
+    env.extend(warm_memory.map(|value| ("WARM_MEMORY", value)));
+    let (ok, out, err) = bash(&script, work.path(), &env);
     assert!(ok, "{err}");
     assert_eq!(out, "[]\n");
     assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
 }
 
 #[test]
+fn warm_memory_off_writes_nothing() {
+    assert_warms_nothing("", Some("0"));
+}
+
+#[test]
 fn warm_memory_keeps_what_it_is_told_free() {
     // Asked to leave more than the machine has free, it writes nothing.
-    let work = tempfile::tempdir().unwrap();
-    let memory = root().join("benches/support/memory.sh");
-    let script = format!(
-        "{SMALL_FILES} say() {{ echo \"$*\" >&2; }}; source '{}'; warm_memory 100000000; echo \"[$WARM_FILE]\"",
-        memory.display()
-    );
-    let dir = work.path().to_str().unwrap();
-    let (ok, out, err) = bash(&script, work.path(), &[("WORK", dir)]);
-    assert!(ok, "{err}");
-    assert_eq!(out, "[]\n");
-    assert_eq!(std::fs::read_dir(work.path()).unwrap().count(), 0);
+    assert_warms_nothing("100000000", None);
 }
