@@ -237,6 +237,28 @@ mod tests {
     }
 
     #[test]
+    fn masked_values_apart_are_masked_in_the_text_as_in_a_value() {
+        let sealer = Sealer::new(b"salt".to_vec(), None);
+        let ticket = serde_json::json!({"a": {"b": "x", "c": 1}, "d": null, "g": [true]});
+        let text = crate::canonical::encode(&ticket);
+        // Named out of the order they lie in, with a null and an absent one.
+        let fields: Vec<Arc<str>> = vec![
+            "g".into(),
+            "a.c".into(),
+            "d".into(),
+            "a.b".into(),
+            "e.f".into(),
+        ];
+        let (value, paths) = sealer.masker.ticket(&ticket, &fields);
+        assert_eq!(paths, ["g", "a.c", "a.b"]);
+        let mut out = b"before".to_vec();
+        let masked = sealer.masker.ticket_text(&text, &fields, &mut out);
+        assert_eq!(masked, Some(paths));
+        assert_eq!(&out[..6], b"before");
+        assert_eq!(out[6..], crate::canonical::encode(&value));
+    }
+
+    #[test]
     fn a_decision_naming_a_masked_field_may_quote_it() {
         let masked = ["a.b".to_owned()];
         assert!(mask::quotes_json(br#"{"reads":{"a.b":"x"}}"#, &masked));
