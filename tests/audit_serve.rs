@@ -197,7 +197,7 @@ fn written_forms_of_one_ticket_get_one_record() {
         let pretty = serde_json::to_string_pretty(ticket).unwrap();
         [vec![compact, reversed, pretty], escaped.to_vec()].concat()
     };
-    let mut sent = 0;
+    let (mut sent, per_ticket) = (0, forms(&tickets[0]).len());
     for ticket in &tickets {
         let mut statuses = Vec::new();
         for form in forms(ticket) {
@@ -216,7 +216,7 @@ fn written_forms_of_one_ticket_get_one_record() {
         .collect();
     assert_eq!(records.len(), sent);
     let mut masked = 0;
-    for (ticket, group) in tickets.iter().zip(records.chunks(5)) {
+    for (ticket, group) in tickets.iter().zip(records.chunks(per_ticket)) {
         let first = &group[0];
         for record in group {
             for key in ["ticket", "decision", "rejection", "masked"] {
