@@ -51,20 +51,8 @@ impl Verdict<'_> {
         (result, part): (StepResult, Option<u32>),
     ) {
         out.push(b'{');
-        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions().get(c)?)));
-        let mut written = 0;
-        for (c, value) in named {
-            out.extend_from_slice(if written == 0 {
-                b"\"conditions\":{"
-            } else {
-                b","
-            });
-            out.extend_from_slice(&self.json.conditions[c]);
-            out.extend_from_slice(if value { b":true" } else { b":false" });
-            written += 1;
-        }
-        if written > 0 {
-            out.extend_from_slice(b"},");
+        if self.write_conditions(out, prepared, b"") {
+            out.push(b',');
         }
         // A prepared operand is `,"decided_by":…`.
         if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {

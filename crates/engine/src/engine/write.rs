@@ -151,19 +151,38 @@ impl Verdict<'_> {
             StepResult::Error => b",\"result\":\"error\",\"reads\":{",
         });
         self.trace.write_reads(out, self.json, reads);
-        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions().get(c)?)));
-        for (i, (c, value)) in named.enumerate() {
-            out.extend_from_slice(if i == 0 { b",\"conditions\":{" } else { b"," });
-            out.extend_from_slice(&self.json.conditions[c]);
-            out.extend_from_slice(if value { b":true" } else { b":false" });
-        }
-        if prepared.named.iter().any(|&c| self.conditions().has(c)) {
-            out.push(b'}');
-        }
+        self.write_conditions(out, prepared, b",");
         if let Some(part) = part.and_then(|p| prepared.parts.get(p as usize)) {
             out.extend_from_slice(part);
         }
         out.push(b'}');
+    }
+
+    /// Writes `before` and the member `"conditions":{…}`, the entry's named
+    /// conditions that were evaluated, when there is one; whether it wrote.
+    pub(super) fn write_conditions(
+        &self,
+        out: &mut Vec<u8>,
+        prepared: &Prepared,
+        before: &[u8],
+    ) -> bool {
+        let named = (prepared.named.iter()).filter_map(|&c| Some((c, self.conditions().get(c)?)));
+        let mut written = false;
+        for (c, value) in named {
+            if written {
+                out.push(b',');
+            } else {
+                out.extend_from_slice(before);
+                out.extend_from_slice(b"\"conditions\":{");
+                written = true;
+            }
+            out.extend_from_slice(&self.json.conditions[c]);
+            out.extend_from_slice(if value { b":true" } else { b":false" });
+        }
+        if written {
+            out.push(b'}');
+        }
+        written
     }
 }
 
