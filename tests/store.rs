@@ -224,10 +224,11 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, _, err) = binary(&["audit", "verify", &db.url]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("the schema is at version 99, newer than this binary's 3"),
+        err.contains("the schema is at version 99, newer than this binary's 4"),
         "{err}"
     );
-    // A store of version 2 is migrated: its lines compressed with lz4 from then on.
+    // A store of version 2, its records in it, is migrated: its lines
+    // compressed with lz4 from then on, and kept plain or packed.
     let compression = || -> String {
         let sql = "SELECT attcompression::text FROM pg_attribute \
                    WHERE attrelid = 'triage.records'::regclass AND attname = 'line'";
@@ -235,7 +236,10 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     };
     assert_eq!(compression(), "l");
     db.run(
-        "ALTER TABLE triage.records ALTER COLUMN line SET COMPRESSION pglz; \
+        "DROP TABLE triage.dictionaries; \
+         ALTER TABLE triage.records DROP CONSTRAINT records_one_form, \
+             DROP COLUMN dictionary, DROP COLUMN packed, ALTER COLUMN line SET NOT NULL; \
+         ALTER TABLE triage.records ALTER COLUMN line SET COMPRESSION pglz; \
          UPDATE triage.schema_version SET version = 2",
     );
     assert_eq!(verify(&db).0, 0);
@@ -245,11 +249,101 @@ fn a_store_exported_and_imported_again_reads_the_same() {
         .query_one("SELECT version FROM triage.schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
+    // A row of neither form, or of both, is refused from then on.
+    let refused = db.client().batch_execute(
+        "INSERT INTO triage.records (writer, seq, line, dictionary, packed) \
+         VALUES ('c', 1, '{}', 1, '\\x00')",
+    );
+    let refused = refused.unwrap_err();
+    let refused = refused.as_db_error().unwrap().message();
+    assert!(refused.contains("records_one_form"), "{refused}");
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
     assert!(err.contains("duplicate key"), "{err}");
+}
+
+/// How many of the store's rows are packed, and how many plain.
+fn forms(db: &Database) -> (i64, i64) {
+    let row = db
+        .client()
+        .query_one("SELECT count(packed), count(line) FROM triage.records", &[])
+        .unwrap();
+    (row.get(0), row.get(1))
+}
+
+#[test]
+fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
+    let Some(db) = Database::new("packed") else {
+        return;
+    };
+    // The first writer keeps its lines plain and trains a dictionary on
+    // them, stored by the time it closes.
+    eval_into(&db, "a", 1_000);
+    assert_eq!(forms(&db), (0, 1_000));
+    let dictionaries = "SELECT count(*) FROM triage.dictionaries";
+    let count: i64 = db.client().query_one(dictionaries, &[]).unwrap().get(0);
+    assert_eq!(count, 1);
+    // The next writer packs from its first record, to a fraction of the bytes.
+    eval_into(&db, "b", 5);
+    assert_eq!(forms(&db), (5, 1_000));
+    let sizes = "SELECT avg(octet_length(packed)) / (SELECT avg(octet_length(line)) \
+                 FROM triage.records)::float8 FROM triage.records";
+    let ratio: f64 = db.client().query_one(sizes, &[]).unwrap().get(0);
+    assert!(ratio < 0.25, "packed to {ratio} of a line");
+    // A writer reloads its head from a packed row and chains on.
+    eval_into(&db, "b", 2);
+    assert_eq!(forms(&db), (7, 1_000));
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 1007 records of 2 writer(s)"), "{out}");
+    let seqs: Vec<u64> = records(&db)
+        .iter()
+        .filter(|r| r.writer.as_deref() == Some("b"))
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7]);
+    let (code, out, err) = binary(&["audit", "replay", &db.url]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("1007 identical"), "{out}");
+
+    // A packed row edited is caught as an edited line is.
+    db.run("CREATE TABLE kept AS SELECT * FROM triage.records");
+    let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
+    let edit =
+        |sql: &str| format!("UPDATE triage.records SET {sql} WHERE writer = 'b' AND seq = 3");
+    for damage in [
+        "packed = overlay(packed placing '\\x00' from 20 for 1)",
+        "packed = substring(packed from 1 for 40)",
+        "packed = (SELECT packed FROM kept WHERE writer = 'b' AND seq = 4)",
+    ] {
+        db.run(&edit(damage));
+        let (code, out) = verify(&db);
+        assert_eq!(code, 1, "{damage} not caught: {out}");
+        assert!(out.contains("#b:3: "), "{damage}: the row is named: {out}");
+        db.run(restore);
+    }
+    // Without its dictionary, a packed row is unreadable, and said so.
+    db.run("DELETE FROM triage.dictionaries");
+    let (code, out) = verify(&db);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("#b:1: "), "{out}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store.jsonl");
+    let output = file.to_str().unwrap();
+    let (code, out, err) = binary(&["audit", "export", &db.url, "--output", output]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("exported 1007 records"), "{out}");
+    let unreadable = format!(
+        "error: {}#b:7: packed with dictionary 1, which the store does not hold; \
+         written in its place as a line that is not a record",
+        db.url
+    );
+    assert!(err.contains(&unreadable), "{err}");
+    assert_eq!(err.lines().count(), 7, "{err}");
+    let (problems_found, problems) = triage_audit::store::records(&db.url).unwrap();
+    assert_eq!((problems_found.len(), problems.len()), (1_000, 7));
 }
 
 /// `triage serve` writing to the store as `writer`, both given in the
@@ -299,16 +393,19 @@ fn request(addr: SocketAddr, line: &str, body: &str) -> Option<String> {
     Some(response)
 }
 
+/// The store's records, read as the workbench reads them (plain or
+/// packed), none of them unreadable.
+fn records(db: &Database) -> Vec<triage_audit::Record> {
+    let (records, problems) = triage_audit::store::records(&db.url).unwrap();
+    assert_eq!(problems, Vec::<String>::new());
+    records
+}
+
 /// The ticket ids in the store's records, each with how often it is there.
 fn recorded(db: &Database) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
-    for row in db
-        .client()
-        .query("SELECT line FROM triage.records", &[])
-        .unwrap()
-    {
-        let record: Value = serde_json::from_str(row.get(0)).unwrap();
-        let id = record["ticket"]["id"].as_str().unwrap().to_owned();
+    for record in records(db) {
+        let id = record.ticket["id"].as_str().unwrap().to_owned();
         *counts.entry(id).or_insert(0) += 1;
     }
     counts
@@ -673,14 +770,7 @@ fn the_records_of_an_approved_bundle_in_the_store_name_its_approval() {
         assert_eq!(search(miss)["found"], 0, "{miss}");
     }
     drop(server);
-    let rows = db
-        .client()
-        .query("SELECT line FROM triage.records ORDER BY seq", &[])
-        .unwrap();
-    let approvals: Vec<Value> = rows
-        .iter()
-        .map(|row| serde_json::from_str::<Value>(row.get(0)).unwrap()["approval"].clone())
-        .collect();
-    assert_eq!(approvals, [Value::from(id.clone()), Value::from(id)]);
+    let approvals: Vec<Option<String>> = records(&db).into_iter().map(|r| r.approval).collect();
+    assert_eq!(approvals, [Some(id.clone()), Some(id)]);
     assert_eq!(verify(&db).0, 0);
 }

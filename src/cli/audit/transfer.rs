@@ -28,12 +28,13 @@ pub struct ImportArgs {
     pub writer: Option<String>,
 }
 
-/// Prints the outcome of a transfer and gives the exit code; refuses a
-/// store that is not a URL before anything runs.
+/// Prints the outcome of a transfer (and the problems `done` names beside
+/// it) and gives the exit code; refuses a store that is not a URL before
+/// anything runs.
 fn transfer<T>(
     store: &str,
     run: impl FnOnce() -> Result<T, triage_audit::AuditError>,
-    done: impl FnOnce(T) -> String,
+    done: impl FnOnce(T) -> (String, Vec<String>),
     out: &mut dyn Write,
     err: &mut dyn Write,
 ) -> u8 {
@@ -43,8 +44,16 @@ fn transfer<T>(
     }
     match run() {
         Ok(value) => {
-            let _ = writeln!(out, "{}", done(value));
-            exit::DECIDED
+            let (summary, problems) = done(value);
+            let _ = writeln!(out, "{summary}");
+            for problem in &problems {
+                let _ = writeln!(err, "error: {problem}");
+            }
+            if problems.is_empty() {
+                exit::DECIDED
+            } else {
+                exit::OTHER
+            }
         }
         Err(e) => {
             let _ = writeln!(err, "error: {e}");
@@ -58,12 +67,17 @@ pub fn export(args: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8
         &args.store,
         || store::export(&args.store, &args.output),
         |exported| {
-            format!(
+            let summary = format!(
                 "exported {} records of {} writer(s) to {}",
                 exported.records(),
                 exported.writers.len(),
                 args.output.display()
-            )
+            );
+            let url = store::redacted(&args.store);
+            let unreadable = exported.unreadable.iter().map(|row| {
+                format!("{url}#{row}; written in its place as a line that is not a record")
+            });
+            (summary, unreadable.collect())
         },
         out,
         err,
@@ -75,10 +89,11 @@ pub fn import(args: &ImportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8
         &args.store,
         || store::import(&args.log, &args.store, args.writer.as_deref()),
         |count| {
-            format!(
+            let summary = format!(
                 "imported {count} records into {}",
                 store::redacted(&args.store)
-            )
+            );
+            (summary, Vec::new())
         },
         out,
         err,

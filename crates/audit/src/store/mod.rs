@@ -7,8 +7,10 @@
 //! `url` names a store, `schema` connects and creates or migrates the
 //! tables, `writer` appends with grouped commits, `transfer` exports a store
 //! to the JSON Lines format and imports one back, `search` reads its
-//! records in place.
+//! records in place; `pack` keeps a row's line compressed with a dictionary
+//! trained on the store's records, and unpacks it for every reader.
 
+mod pack;
 mod schema;
 mod search;
 mod transfer;

@@ -1,6 +1,7 @@
 //! A store's records read in place, for the service's workbench to search:
 //! every writer's, in the order they were written.
 
+use super::pack::{COLUMNS, Unpacker};
 use super::schema::connect;
 use super::url::{failure, redacted};
 use crate::{AuditError, Record};
@@ -10,19 +11,29 @@ use crate::{AuditError, Record};
 /// `URL#writer:seq`.
 pub fn records(url: &str) -> Result<(Vec<Record>, Vec<String>), AuditError> {
     let mut client = connect(url)?;
-    let rows = client
-        .query("SELECT writer, seq, line FROM triage.records", &[])
+    let mut tx = client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(failure(url))?;
+    let mut unpacker = Unpacker::load(&mut tx).map_err(failure(url))?;
+    let rows = tx
+        .query(
+            &format!("SELECT writer, seq, {COLUMNS} FROM triage.records"),
+            &[],
+        )
         .map_err(failure(url))?;
     let mut records = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
-    for row in rows {
-        let (writer, seq, line): (&str, i64, &str) = (row.get(0), row.get(1), row.get(2));
-        match serde_json::from_str::<Record>(line) {
+    for row in &rows {
+        let (writer, seq): (&str, i64) = (row.get(0), row.get(1));
+        let read = unpacker.line(row, 2).and_then(|line| {
+            serde_json::from_str::<Record>(&line).map_err(|e| format!("not a decision record: {e}"))
+        });
+        match read {
             Ok(record) => records.push(record),
-            Err(e) => problems.push(format!(
-                "{}#{writer}:{seq}: not a decision record: {e}",
-                redacted(url)
-            )),
+            Err(why) => problems.push(format!("{}#{writer}:{seq}: {why}", redacted(url))),
         }
     }
     records.sort_by(|a, b| (&a.at, &a.writer, a.seq).cmp(&(&b.at, &b.writer, b.seq)));

@@ -11,6 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
+use super::pack::{COLUMNS, Unpacker};
 use super::schema::connect;
 use super::url::failure;
 use crate::{Archive, AuditError, canonical, checkpoint, read, verify};
@@ -25,6 +26,9 @@ pub struct Exported {
     /// Each writer's signed checkpoints, in `seq` order, from the same
     /// snapshot: for `audit verify --trusted-key`.
     pub checkpoints: BTreeMap<String, Vec<Value>>,
+    /// The rows that could not be read (`writer:seq: why`), each written
+    /// in its place as a line that is not a record, which `verify` reports.
+    pub unreadable: Vec<String>,
 }
 
 impl Exported {
@@ -45,6 +49,13 @@ impl Exported {
     }
 }
 
+/// The line written in place of a row that cannot be read: not a record,
+/// so that reading the file finds the damage where the row was.
+fn unreadable(why: &str) -> String {
+    let line = serde_json::json!({ "unreadable": why });
+    String::from_utf8_lossy(&canonical::encode(&line)).into_owned()
+}
+
 /// Writes every record of the store at `url` to `path` (replaced), in one
 /// snapshot of the store, and its archived bundles to `path`'s archive.
 pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
@@ -58,16 +69,17 @@ pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
     let file = std::fs::File::create(path).map_err(AuditError::io("create", path))?;
     let mut out = BufWriter::new(file);
     let mut exported = Exported::default();
-    let portal = tx
-        .bind(
-            "SELECT writer, line FROM triage.records ORDER BY writer, seq",
-            &[],
-        )
-        .map_err(failure(url))?;
+    let mut unpacker = Unpacker::load(&mut tx).map_err(failure(url))?;
+    let select = format!("SELECT writer, seq, {COLUMNS} FROM triage.records ORDER BY writer, seq");
+    let portal = tx.bind(&select, &[]).map_err(failure(url))?;
     loop {
         let rows = tx.query_portal(&portal, CHUNK).map_err(failure(url))?;
         for row in &rows {
-            let (writer, line): (String, &str) = (row.get(0), row.get(1));
+            let (writer, seq): (String, i64) = (row.get(0), row.get(1));
+            let line = unpacker.line(row, 2).unwrap_or_else(|why| {
+                exported.unreadable.push(format!("{writer}:{seq}: {why}"));
+                unreadable(&why).into()
+            });
             match exported.writers.last_mut() {
                 Some((last, count)) if *last == writer => *count += 1,
                 _ => exported.writers.push((writer, 1)),

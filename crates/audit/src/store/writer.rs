@@ -35,6 +35,7 @@ use postgres::{Client, Statement};
 
 use postgres::error::SqlState;
 
+use super::pack::{COLUMNS, Packer, Unpacker};
 use super::schema::{self, connect};
 use super::url::{detail, failure, redacted};
 use crate::checkpoint::Checkpointer;
@@ -394,7 +395,7 @@ impl Shared {
         loop {
             let (rows, bundles, checkpoint) = match self.next() {
                 None => {
-                    self.sign_at_close(&mut connections);
+                    self.close(&mut connections);
                     return;
                 }
                 Some(Step::Probe) => {
@@ -535,8 +536,18 @@ impl Shared {
         }
     }
 
+    /// At close (everything queued is committed by now): signs the head
+    /// and stores a dictionary still being trained.
+    fn close(&self, connections: &mut Connections) {
+        self.sign_at_close(connections);
+        if let Err(error) = connections.packer.settle(&mut connections.commits) {
+            let why = detail(&error);
+            tracing::error!(store = %self.store, "cannot store a dictionary: {why}");
+        }
+    }
+
     /// Signs the head at close, when records after the last checkpoint
-    /// await one (everything queued is committed by now).
+    /// await one.
     fn sign_at_close(&self, connections: &mut Connections) {
         let signed = match self.queue.lock() {
             Ok(queue) if queue.stale.is_none() => {
@@ -574,10 +585,11 @@ impl Shared {
 }
 
 /// Archives the new `bundles`, then inserts `rows` of `writer` with one
-/// statement, which commits them all or none. One round trip for the
-/// records (the statement is prepared once): under load, the commit's
-/// turns with the server are what the waiting decisions pay for. A bundle
-/// archived without the records that failed after it is harmless.
+/// statement, which commits them all or none: packed, once the store has a
+/// dictionary, else plain. One round trip for the records (the statements
+/// are prepared once): under load, the commit's turns with the server are
+/// what the waiting decisions pay for. A bundle (or dictionary) stored
+/// without the records that failed after it is harmless.
 fn commit(
     connections: &mut Connections,
     writer: &str,
@@ -592,19 +604,26 @@ fn commit(
     }
     let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     let lines: Vec<&str> = rows.iter().map(|row| row.line.as_str()).collect();
-    let insert = &connections.insert;
-    connections
-        .commits
-        .execute(insert, &[&writer, &seqs, &lines])
-        .map(drop)
+    let commits = &mut connections.commits;
+    match connections.packer.pack(commits, &lines)? {
+        Some(packed) => {
+            let insert = &connections.insert_packed;
+            let (lines, dictionary) = (&packed.lines, &packed.dictionary);
+            commits.execute(insert, &[&writer, &seqs, lines, dictionary])
+        }
+        None => commits.execute(&connections.insert, &[&writer, &seqs, &lines]),
+    }
+    .map(drop)
 }
 
 /// A live writer's connections: one commits, the other holds the writer's
 /// row locked for as long as the process lives.
 struct Connections {
     commits: Client,
-    /// The records' insert, prepared on `commits`.
+    /// The records' inserts, plain and packed, prepared on `commits`.
     insert: Statement,
+    insert_packed: Statement,
+    packer: Packer,
     /// Holds the writer's row locked; probed, never written to.
     claim: Client,
 }
@@ -614,15 +633,21 @@ fn reach(url: &str, writer: &str) -> Result<(Connections, (u64, String)), AuditE
     let claim = claim(url, writer)?;
     let mut commits = connect(url)?;
     let head = head(&mut commits, url, writer)?;
-    let insert = commits
-        .prepare(
-            "INSERT INTO triage.records (writer, seq, line)
-             SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
-        )
-        .map_err(failure(url))?;
+    let mut prepare = |sql: &str| commits.prepare(sql).map_err(failure(url));
+    let insert = prepare(
+        "INSERT INTO triage.records (writer, seq, line)
+         SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
+    )?;
+    let insert_packed = prepare(
+        "INSERT INTO triage.records (writer, seq, packed, dictionary)
+         SELECT $1, s, p, $4 FROM unnest($2::bigint[], $3::bytea[]) AS t(s, p)",
+    )?;
+    let packer = Packer::load(&mut commits).map_err(failure(url))?;
     let connections = Connections {
         commits,
         insert,
+        insert_packed,
+        packer,
         claim,
     };
     Ok((connections, head))
@@ -674,17 +699,21 @@ fn last_signed(client: &mut Client, url: &str, writer: &str) -> Result<u64, Audi
 fn head(client: &mut Client, url: &str, writer: &str) -> Result<(u64, String), AuditError> {
     let row = client
         .query_opt(
-            "SELECT seq, line FROM triage.records WHERE writer = $1 ORDER BY seq DESC LIMIT 1",
+            &format!(
+                "SELECT seq, {COLUMNS} FROM triage.records WHERE writer = $1 ORDER BY seq DESC LIMIT 1"
+            ),
             &[&writer],
         )
         .map_err(failure(url))?;
     let Some(row) = row else {
         return Ok((0, GENESIS.to_owned()));
     };
-    let (seq, line): (i64, String) = (row.get(0), row.get(1));
-    let checked = serde_json::from_str(&line).map(record::check);
+    let seq: i64 = row.get(0);
+    let mut unpacker = Unpacker::load(client).map_err(failure(url))?;
+    let line = unpacker.line(&row, 1);
+    let checked = line.map(|line| serde_json::from_str(&line).map(record::check));
     match checked {
-        Ok(checked) if checked.intact && checked.seq == u64::try_from(seq).ok() => {
+        Ok(Ok(checked)) if checked.intact && checked.seq == u64::try_from(seq).ok() => {
             Ok((checked.seq.unwrap_or(0), checked.hash))
         }
         _ => Err(AuditError::Store {
