@@ -13,6 +13,9 @@
 #   benches/store.sh
 #
 # Variables: LOAD_SECONDS (10), CONNECTIONS_LIST ("1 8 16 32 128"),
+# STORE_ROWS ("packed"; "plain packed" runs the store both ways at each
+# number of connections, side by side: plain is a store whose `rows`
+# setting keeps its lines plain, see docs/audit.md),
 # SERVER_THREADS (2), DECISION_THREADS (the service's default when unset),
 # WORK (a scratch directory; default a fresh one), WARM_MEMORY (1; 0 leaves
 # the free memory as it is, see benches/support/memory.sh), STORE_SETTINGS
@@ -129,28 +132,40 @@ for c in $CONNECTIONS_LIST; do
     ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s' "$c" "none" "$RPS" "-" "$P99" "-" \
         "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$REQUESTS")" "-" "$STEAL")")
 
-    say "store, $c connections"
-    start_service --no-watch --decision-log "$URL" --writer-id "bench-$c" \
-        ${DECISION_THREADS:+--decision-threads "$DECISION_THREADS"}
-    records0=$(sql "SELECT count(*) FROM triage.records")
-    commits0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
-    housework0=$(housework)
-    load "$c"
-    stop
-    records=$(( $(sql "SELECT count(*) FROM triage.records") - records0 ))
-    commits=$(( $(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - commits0 ))
-    per_s=$(awk -v n="$records" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')
-    group=$(awk -v n="$records" -v c="$commits" 'BEGIN { printf "%.1f", n / (c > 0 ? c : 1) }')
-    housework1=$(housework)
-    vacuums=$(( ${housework1%% *} - ${housework0%% *} ))
-    checkpoints=$(( ${housework1##* } - ${housework0##* } ))
-    running=$(sql "SELECT count(*) FROM pg_stat_progress_vacuum WHERE relid = 'triage.records'::regclass")
-    ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s %7s' "$c" "store" "$RPS" "$per_s" "$P99" "$group" \
-        "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$records")" "$(per_unit "$PG_TICKS" "$records")" "$STEAL" \
-        "$vacuums$([ "$running" -gt 0 ] && echo +)/$checkpoints")")
+    for rows in ${STORE_ROWS:-packed}; do
+        say "store ($rows rows), $c connections"
+        if [ "$rows" = plain ]; then
+            sql "INSERT INTO triage.settings VALUES ('rows', 'plain') ON CONFLICT (key) DO UPDATE SET value = 'plain'"
+        else
+            sql "DELETE FROM triage.settings WHERE key = 'rows'"
+        fi
+        start_service --no-watch --decision-log "$URL" --writer-id "bench-$c-$rows" \
+            ${DECISION_THREADS:+--decision-threads "$DECISION_THREADS"}
+        records0=$(sql "SELECT count(*) FROM triage.records")
+        commits0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
+        housework0=$(housework)
+        wal0=$(sql "SELECT pg_current_wal_lsn()")
+        load "$c"
+        stop
+        records=$(( $(sql "SELECT count(*) FROM triage.records") - records0 ))
+        commits=$(( $(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - commits0 ))
+        wal=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')::bigint")
+        per_s=$(awk -v n="$records" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')
+        group=$(awk -v n="$records" -v c="$commits" 'BEGIN { printf "%.1f", n / (c > 0 ? c : 1) }')
+        housework1=$(housework)
+        vacuums=$(( ${housework1%% *} - ${housework0%% *} ))
+        checkpoints=$(( ${housework1##* } - ${housework0##* } ))
+        running=$(sql "SELECT count(*) FROM pg_stat_progress_vacuum WHERE relid = 'triage.records'::regclass")
+        ROWS+=("$(printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s %7s %6s' "$c" "$rows" "$RPS" "$per_s" "$P99" "$group" \
+            "${NON2XX:-0}" "$(per_unit "$SERVICE_TICKS" "$records")" "$(per_unit "$PG_TICKS" "$records")" "$STEAL" \
+            "$vacuums$([ "$running" -gt 0 ] && echo +)/$checkpoints" "$((wal / (records > 0 ? records : 1)))")")
+    done
 done
 say "verifying the store"
 "$BIN" audit verify "$URL" | head -1 >&2
+STORED=$(sql "SELECT count(*) || ' rows, ' || count(packed) || ' packed, '
+                     || pg_total_relation_size('triage.records') / greatest(count(*), 1)
+                     || ' bytes a row (table, TOAST and index)' FROM triage.records")
 
 printf '\nmachine: %s, %s cores (nproc), %s\n' \
     "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"
@@ -158,11 +173,13 @@ printf '\nmachine: %s, %s cores (nproc), %s\n' \
 printf 'load average at start: %s, at end: %s\n' "$LOAD_BEFORE" "$(cut -d' ' -f1-3 /proc/loadavg)"
 printf 'memory at start: %s, at end: %s\n' "$MEMORY_BEFORE" "$(memory_state)"
 printf 'server settings: %s\n' "${STORE_SETTINGS:-the defaults}"
+printf 'store: %s\n' "$STORED"
 # CPU per answer: the service's (per request without a log, per record with
 # the store) and PostgreSQL's, in microseconds, from /proc whatever the load.
 # steal%: the machine's time its host ran something else during the run.
 # av/ckpt: the server's autovacuums of the records' table that ended during
 # the run ("+" when one still ran at its end), and its checkpoints.
-printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s %7s\n' conns log "req/s" "records/s" "p99" "group" non2xx \
-    "svc-us" "pg-us" "steal%" "av/ckpt"
+# wal-B: bytes of WAL the server wrote a record.
+printf '%-5s %-8s %10s %10s %10s %8s %6s %9s %8s %6s %7s %6s\n' conns log "req/s" "records/s" "p99" "group" non2xx \
+    "svc-us" "pg-us" "steal%" "av/ckpt" "wal-B"
 printf '%s\n' "${ROWS[@]}"

@@ -11,7 +11,9 @@
 //! finds a dictionary in the store packs with the newest at once. Packing
 //! changes how a row is kept, not its line: readers unpack it to the same
 //! bytes, which the hash chain covers, so a damaged row or dictionary is
-//! caught as any edited line is.
+//! caught as any edited line is. A store whose rows must stay readable in
+//! SQL says so in its settings (`rows` = `plain`), and its writers keep
+//! their lines plain.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -52,13 +54,21 @@ pub(crate) enum Packer {
     Training(JoinHandle<Result<Vec<u8>, String>>),
     /// Packing with the dictionary of this id.
     Packing(i64, Box<Compressor<'static>>),
-    /// No dictionary could be trained: lines stay plain.
+    /// Lines stay plain: the store says so, or no dictionary could be had.
     Plain,
 }
 
 impl Packer {
-    /// Packs with the store's newest dictionary, or samples for one.
+    /// Packs with the store's newest dictionary, or samples for one; keeps
+    /// lines plain in a store whose `rows` setting says `plain`.
     pub(crate) fn load(client: &mut Client) -> Result<Self, postgres::Error> {
+        let setting = client.query_opt(
+            "SELECT value FROM triage.settings WHERE key = 'rows'",
+            &[],
+        )?;
+        if setting.is_some_and(|row| row.get::<_, &[u8]>(0) == b"plain") {
+            return Ok(Packer::Plain);
+        }
         let newest = client.query_opt(
             "SELECT id, body FROM triage.dictionaries ORDER BY id DESC LIMIT 1",
             &[],
