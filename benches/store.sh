@@ -123,6 +123,9 @@ load() {
     REQUESTS=$(awk '/requests in/ { print $1 }' "$WORK/load.txt")
 }
 
+# The store's tables made (reading a store migrates it), for its settings.
+"$BIN" audit verify "$URL" >/dev/null
+
 ROWS=()
 for c in $CONNECTIONS_LIST; do
     say "no log, $c connections"
