@@ -48,7 +48,7 @@ pub(crate) struct Packed {
 
 /// A writer's packing of the lines it commits.
 pub(crate) enum Packer {
-    /// No dictionary yet: the lines committed so far, to train one on.
+    /// No dictionary yet: the lines given so far, to train one on.
     Sampling(Vec<String>),
     /// A dictionary being trained on the samples.
     Training(JoinHandle<Result<Vec<u8>, String>>),
@@ -62,10 +62,8 @@ impl Packer {
     /// Packs with the store's newest dictionary, or samples for one; keeps
     /// lines plain in a store whose `rows` setting says `plain`.
     pub(crate) fn load(client: &mut Client) -> Result<Self, postgres::Error> {
-        let setting = client.query_opt(
-            "SELECT value FROM triage.settings WHERE key = 'rows'",
-            &[],
-        )?;
+        let setting =
+            client.query_opt("SELECT value FROM triage.settings WHERE key = 'rows'", &[])?;
         if setting.is_some_and(|row| row.get::<_, &[u8]>(0) == b"plain") {
             return Ok(Packer::Plain);
         }
@@ -83,8 +81,8 @@ impl Packer {
     }
 
     /// `lines` packed; `None` while there is no dictionary (the lines are
-    /// kept as samples). A dictionary trained since
-    /// the last call is stored first, through `client`.
+    /// kept as samples). A dictionary trained since the last call is
+    /// stored first, through `client`.
     pub(crate) fn pack(
         &mut self,
         client: &mut Client,
@@ -97,7 +95,13 @@ impl Packer {
                 samples.extend(lines.iter().take(room).map(|line| (*line).to_owned()));
                 if samples.len() >= SAMPLES {
                     let samples = std::mem::take(samples);
-                    *self = Packer::Training(std::thread::spawn(move || train(&samples)));
+                    let spawned = std::thread::Builder::new()
+                        .name("triage-dictionary".to_owned())
+                        .spawn(move || train(&samples));
+                    *self = match spawned {
+                        Ok(training) => Packer::Training(training),
+                        Err(error) => plain(&error.to_string()),
+                    };
                 }
                 Ok(None)
             }
@@ -106,7 +110,8 @@ impl Packer {
                     .iter()
                     .map(|line| compressor.compress(line.as_bytes()))
                     .collect();
-                // A line zstd cannot pack (none known) is kept plain.
+                // Should zstd fail on a line (no such case is known), the
+                // group is kept plain.
                 Ok(packed.ok().map(|lines| Packed {
                     dictionary: *id,
                     lines,
