@@ -334,6 +334,8 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     let (code, out) = verify(&db);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("#b:1: "), "{out}");
+    let why = "#b:1: packed with dictionary 1, which the store does not hold\n";
+    assert!(out.contains(why), "{out}");
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("store.jsonl");
     let output = file.to_str().unwrap();

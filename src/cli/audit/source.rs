@@ -39,6 +39,11 @@ impl Source {
             .map_err(|e| fail(format!("cannot make a temporary directory: {e}"), err))?;
         let path = dir.path().join("store.jsonl");
         let exported = store::export(url, &path).map_err(|e| fail(e.to_string(), err))?;
+        // Read as lines that are not records, found where they were; why
+        // each could not be read is said here, once.
+        for row in &exported.unreadable {
+            let _ = writeln!(err, "error: {}#{row}", store::redacted(url));
+        }
         Ok(Source {
             path,
             store: Some((store::redacted(url), exported)),
