@@ -36,6 +36,21 @@ pub(crate) fn connect(url: &str) -> Result<Client, AuditError> {
     Ok(client)
 }
 
+/// A read-only transaction on `client` that sees one snapshot of the store
+/// throughout (repeatable read): its readers see every table as of one
+/// moment, whatever writers do meanwhile.
+pub(crate) fn snapshot<'c>(
+    client: &'c mut Client,
+    url: &str,
+) -> Result<postgres::Transaction<'c>, AuditError> {
+    client
+        .build_transaction()
+        .isolation_level(postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .map_err(failure(url))
+}
+
 /// The migrations, in order; the schema's version is how many have run.
 const MIGRATIONS: &[&str] = &[
     "

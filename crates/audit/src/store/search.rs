@@ -2,7 +2,7 @@
 //! every writer's, in the order they were written.
 
 use super::pack::{COLUMNS, Unpacker};
-use super::schema::connect;
+use super::schema::{connect, snapshot};
 use super::url::{failure, redacted};
 use crate::{AuditError, Record};
 
@@ -11,12 +11,7 @@ use crate::{AuditError, Record};
 /// `URL#writer:seq`.
 pub fn records(url: &str) -> Result<(Vec<Record>, Vec<String>), AuditError> {
     let mut client = connect(url)?;
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(failure(url))?;
+    let mut tx = snapshot(&mut client, url)?;
     let mut unpacker = Unpacker::load(&mut tx).map_err(failure(url))?;
     let rows = tx
         .query(

@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use super::pack::{COLUMNS, Unpacker};
-use super::schema::connect;
+use super::schema::{connect, snapshot};
 use super::url::failure;
 use crate::{Archive, AuditError, canonical, checkpoint, read, verify};
 
@@ -60,12 +60,7 @@ fn unreadable(why: &str) -> String {
 /// snapshot of the store, and its archived bundles to `path`'s archive.
 pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
     let mut client = connect(url)?;
-    let mut tx = client
-        .build_transaction()
-        .isolation_level(postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .map_err(failure(url))?;
+    let mut tx = snapshot(&mut client, url)?;
     let file = std::fs::File::create(path).map_err(AuditError::io("create", path))?;
     let mut out = BufWriter::new(file);
     let mut exported = Exported::default();

@@ -5,7 +5,9 @@
 //! own takes everything queued and inserts it with one statement (one
 //! commit), while the next records queue behind. A caller returns only once the
 //! commit that holds its records is done: the answer never runs ahead of
-//! its record, and under load one commit carries many records. A caller
+//! its record, and under load one commit carries many records. The
+//! committing thread packs each group's lines (`pack`) before it inserts
+//! them, once the store has a dictionary. A caller
 //! that waits elsewhere ([`Journal::append_then`]) leaves a [`Waiter`]
 //! instead of a blocked thread, which the committing thread answers.
 //!
