@@ -19,7 +19,7 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::thread::JoinHandle;
 
-use postgres::{Client, GenericClient, Row};
+use postgres::{GenericClient, Row};
 use zstd::bulk::{Compressor, Decompressor};
 
 /// Lines kept to train a dictionary on: enough for one that packs a line
@@ -61,7 +61,7 @@ pub(crate) enum Packer {
 impl Packer {
     /// Packs with the store's newest dictionary, or samples for one; keeps
     /// lines plain in a store whose `rows` setting says `plain`.
-    pub(crate) fn load(client: &mut Client) -> Result<Self, postgres::Error> {
+    pub(crate) fn load(client: &mut impl GenericClient) -> Result<Self, postgres::Error> {
         let setting =
             client.query_opt("SELECT value FROM triage.settings WHERE key = 'rows'", &[])?;
         if setting.is_some_and(|row| row.get::<_, &[u8]>(0) == b"plain") {
@@ -85,7 +85,7 @@ impl Packer {
     /// stored first, through `client`.
     pub(crate) fn pack(
         &mut self,
-        client: &mut Client,
+        client: &mut impl GenericClient,
         lines: &[&str],
     ) -> Result<Option<Packed>, postgres::Error> {
         self.advance(client, false)?;
@@ -121,15 +121,23 @@ impl Packer {
         }
     }
 
-    /// At the writer's close: waits for a dictionary being trained and
-    /// stores it, so that the writers after a short run (a batch) pack.
-    pub(crate) fn settle(&mut self, client: &mut Client) -> Result<(), postgres::Error> {
+    /// At the writer's close (or an import's end): waits for a dictionary
+    /// being trained and stores it, so that the writers after a short run
+    /// (a batch) pack.
+    pub(crate) fn settle(
+        &mut self,
+        client: &mut impl GenericClient,
+    ) -> Result<(), postgres::Error> {
         self.advance(client, true)
     }
 
     /// Stores a dictionary whose training has ended (or, with `wait`, once
     /// it ends), and packs with it.
-    fn advance(&mut self, client: &mut Client, wait: bool) -> Result<(), postgres::Error> {
+    fn advance(
+        &mut self,
+        client: &mut impl GenericClient,
+        wait: bool,
+    ) -> Result<(), postgres::Error> {
         let Packer::Training(training) = self else {
             return Ok(());
         };
@@ -171,7 +179,7 @@ fn train(samples: &[String]) -> Result<Vec<u8>, String> {
 }
 
 /// Stores `dictionary` under its digest (once), returning its id.
-fn store(client: &mut Client, dictionary: &[u8]) -> Result<i64, postgres::Error> {
+fn store(client: &mut impl GenericClient, dictionary: &[u8]) -> Result<i64, postgres::Error> {
     let digest = crate::canonical::sha256(dictionary);
     let row = client.query_one(
         "INSERT INTO triage.dictionaries (digest, body) VALUES ($1, $2)

@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::pack::{COLUMNS, Unpacker};
+use super::pack::{COLUMNS, Packer, Unpacker};
 use super::schema::{connect, snapshot};
 use super::url::failure;
 use crate::{Archive, AuditError, canonical, checkpoint, read, verify};
@@ -168,12 +168,13 @@ pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, Audit
     }
     let mut client = connect(url)?;
     let mut tx = client.transaction().map_err(failure(url))?;
+    let mut packer = Packer::load(&mut tx).map_err(failure(url))?;
     let mut digests = BTreeSet::new();
     let mut count = 0;
     let mut failed = Ok(());
     // Each line goes in as it is, so fields this binary does not know survive.
     read::lines(&read::files(&[path.to_path_buf()])?, |line| {
-        failed = import_line(&mut tx, url, writer, &line.text)
+        failed = import_line(&mut tx, &mut packer, url, writer, &line.text)
             .map(|digest| {
                 digests.insert(digest);
             })
@@ -186,16 +187,19 @@ pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, Audit
         failed.is_ok()
     })?;
     failed?;
+    packer.settle(&mut tx).map_err(failure(url))?;
     import_bundles(&mut tx, url, path, &digests)?;
     import_checkpoints(&mut tx, url, path, writer)?;
     tx.commit().map_err(failure(url))?;
     Ok(count)
 }
 
-/// Inserts one record line under its writer (or `writer`), returning its
-/// bundle's digest; or says why it cannot.
+/// Inserts one record line under its writer (or `writer`), packed as a
+/// writer would pack it, returning its bundle's digest; or says why it
+/// cannot.
 fn import_line(
     tx: &mut postgres::Transaction<'_>,
+    packer: &mut Packer,
     url: &str,
     writer: Option<&str>,
     text: &[u8],
@@ -212,11 +216,20 @@ fn import_line(
         .ok_or("no `policy.digest`")?
         .to_owned();
     let line = std::str::from_utf8(text).map_err(|e| e.to_string())?;
-    tx.execute(
-        "INSERT INTO triage.records (writer, seq, line) VALUES ($1, $2, $3)",
-        &[&owner, &seq, &line],
-    )
-    .map_err(|e| failure(url)(e).to_string())?;
+    let fail = |e: postgres::Error| failure(url)(e).to_string();
+    let packed = packer.pack(tx, &[line]).map_err(fail)?;
+    let packed = packed.and_then(|p| Some((p.dictionary, p.lines.into_iter().next()?)));
+    match packed {
+        Some((dictionary, packed)) => tx.execute(
+            "INSERT INTO triage.records (writer, seq, dictionary, packed) VALUES ($1, $2, $3, $4)",
+            &[&owner, &seq, &dictionary, &packed],
+        ),
+        None => tx.execute(
+            "INSERT INTO triage.records (writer, seq, line) VALUES ($1, $2, $3)",
+            &[&owner, &seq, &line],
+        ),
+    }
+    .map_err(fail)?;
     Ok(digest)
 }
 
