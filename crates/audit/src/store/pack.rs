@@ -30,8 +30,11 @@ const SAMPLES: usize = 1_000;
 /// samples' bytes (1,000 lines of about 2 KB).
 const DICTIONARY_BYTES: usize = 64 * 1024;
 
-/// zstd's default level: as fast as level 1 on these lines, and smaller.
-const LEVEL: i32 = 3;
+/// zstd's level 1: about as many instructions a line as its default (3)
+/// for 8 % more bytes, but one hash table instead of two, which other
+/// work evicts less: 4.0 to 4.3 µs a line against 4.5 to 7.7 with the
+/// caches walked over between lines (docs/performance.md, packed rows).
+const LEVEL: i32 = 1;
 
 /// The longest line a packed row may unpack to: PostgreSQL's own limit on
 /// a value, so a damaged row cannot ask for more.
