@@ -107,18 +107,28 @@ fn fill(browser: &Browser, ticket: &Value) {
             (_, Value::Array(items)) => {
                 for item in items {
                     let item = item.as_str().unwrap();
-                    browser.click(&format!("{control} input[value=\"{item}\"]"));
+                    tick(browser, &format!("{control} input[value=\"{item}\"]"), true);
                 }
             }
-            (_, Value::Bool(on)) => {
-                if browser.ticked(&control) != *on {
-                    browser.click(&control);
-                }
-            }
+            (_, Value::Bool(on)) => tick(browser, &control, *on),
             (_, Value::String(text)) => browser.type_into(&control, text),
             (_, other) => browser.type_into(&control, &other.to_string()),
         }
     }
+}
+
+/// Clicks the checkbox `css` until it is ticked as `on` says. A click lands
+/// where the box was when WebDriver found it; the problems shown beside
+/// other fields as the form fills can move it in between, and the click
+/// then misses (seen once in a few runs on a loaded machine).
+fn tick(browser: &Browser, css: &str, on: bool) {
+    for _ in 0..10 {
+        if browser.ticked(css) == on {
+            return;
+        }
+        browser.click(css);
+    }
+    assert_eq!(browser.ticked(css), on, "`{css}` would not tick");
 }
 
 /// What `triage eval` decides for an example ticket with the bundle in `dir`.
