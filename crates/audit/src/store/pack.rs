@@ -26,6 +26,12 @@ use zstd::bulk::{Compressor, Decompressor};
 /// to an eighth, few enough to train in about a tenth of a second.
 const SAMPLES: usize = 1_000;
 
+/// The longest line kept as a sample, and the most bytes of samples kept:
+/// a client sending the largest tickets it may must not make the writer
+/// hold a thousand of them.
+const LONGEST_SAMPLE: usize = 16 * 1024;
+const SAMPLE_BYTES: usize = 4 * 1024 * 1024;
+
 /// The dictionary's size: zstd's rule of thumb is a hundredth of the
 /// samples' bytes (1,000 lines of about 2 KB).
 const DICTIONARY_BYTES: usize = 64 * 1024;
@@ -94,9 +100,7 @@ impl Packer {
         self.advance(client, false)?;
         match self {
             Packer::Sampling(samples) => {
-                let room = SAMPLES.saturating_sub(samples.len());
-                samples.extend(lines.iter().take(room).map(|line| (*line).to_owned()));
-                if samples.len() >= SAMPLES {
+                if sample(samples, lines) {
                     let samples = std::mem::take(samples);
                     let spawned = std::thread::Builder::new()
                         .name("triage-dictionary".to_owned())
@@ -171,6 +175,20 @@ impl Packer {
     }
 }
 
+/// Keeps `lines` as samples, within the limits; whether there are enough
+/// to train on.
+fn sample(samples: &mut Vec<String>, lines: &[&str]) -> bool {
+    let mut bytes: usize = samples.iter().map(String::len).sum();
+    for line in lines.iter().filter(|line| line.len() <= LONGEST_SAMPLE) {
+        if samples.len() >= SAMPLES || bytes + line.len() > SAMPLE_BYTES {
+            break;
+        }
+        bytes += line.len();
+        samples.push((*line).to_owned());
+    }
+    samples.len() >= SAMPLES || bytes + LONGEST_SAMPLE > SAMPLE_BYTES
+}
+
 /// Lines stay plain, for the reason given.
 fn plain(why: &str) -> Packer {
     tracing::warn!("the store's records are kept plain: no dictionary: {why}");
@@ -243,4 +261,58 @@ fn unpack(decompressor: &mut Decompressor<'static>, packed: &[u8]) -> Result<Str
         .decompress(packed, size)
         .map_err(|e| format!("its packed line cannot be unpacked: {e}"))?;
     String::from_utf8(bytes).map_err(|_| "its packed line is not UTF-8".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn samples_are_kept_within_their_limits() {
+        let line = "x".repeat(2_000);
+        let mut samples = Vec::new();
+        assert!(!sample(&mut samples, &vec![line.as_str(); 999]));
+        // The thousandth line is enough; the ones after it are not kept.
+        assert!(sample(&mut samples, &[line.as_str(), line.as_str()]));
+        assert_eq!(samples.len(), SAMPLES);
+
+        // A line longer than a sample may be is never kept.
+        let long = "y".repeat(LONGEST_SAMPLE + 1);
+        let mut samples = Vec::new();
+        assert!(!sample(&mut samples, &vec![long.as_str(); 2_000]));
+        assert!(samples.is_empty());
+
+        // The largest samples stop at the bytes' limit, well short of a thousand.
+        let large = "z".repeat(LONGEST_SAMPLE);
+        let mut samples = Vec::new();
+        assert!(sample(&mut samples, &vec![large.as_str(); 1_000]));
+        assert_eq!(samples.len(), SAMPLE_BYTES / LONGEST_SAMPLE);
+        assert!(samples.iter().map(String::len).sum::<usize>() <= SAMPLE_BYTES);
+    }
+
+    #[test]
+    fn a_packed_line_unpacks_to_the_same_bytes_and_damage_is_refused() {
+        let lines: Vec<String> = (0..SAMPLES)
+            .map(|i| {
+                format!(
+                    r#"{{"seq":{i},"rule":"rule-{}","outcome":"escalate"}}"#,
+                    i % 7
+                )
+            })
+            .collect();
+        let dictionary = train(&lines).unwrap();
+        let mut compressor = Compressor::with_dictionary(LEVEL, &dictionary).unwrap();
+        let mut decompressor = Decompressor::with_dictionary(&dictionary).unwrap();
+        let line = r#"{"seq":5000,"rule":"rule-3","outcome":"escalate"}"#;
+        let packed = compressor.compress(line.as_bytes()).unwrap();
+        assert!(packed.len() < line.len());
+        assert_eq!(unpack(&mut decompressor, &packed).unwrap(), line);
+        // Cut short, the frame says a size it cannot give.
+        let cut = &packed[..packed.len() - 2];
+        assert!(unpack(&mut decompressor, cut).is_err());
+        // Not a frame at all: no size.
+        let why = unpack(&mut decompressor, b"not zstd").unwrap_err();
+        assert!(why.contains("no size"), "{why}");
+    }
 }
