@@ -294,17 +294,12 @@ mod tests {
     #[test]
     fn a_packed_line_unpacks_to_the_same_bytes_and_damage_is_refused() {
         let lines: Vec<String> = (0..SAMPLES)
-            .map(|i| {
-                format!(
-                    r#"{{"seq":{i},"rule":"rule-{}","outcome":"escalate"}}"#,
-                    i % 7
-                )
-            })
+            .map(|i| format!(r#"{{"seq":{i},"name":"name-{}","kind":"repeated"}}"#, i % 7))
             .collect();
         let dictionary = train(&lines).unwrap();
         let mut compressor = Compressor::with_dictionary(LEVEL, &dictionary).unwrap();
         let mut decompressor = Decompressor::with_dictionary(&dictionary).unwrap();
-        let line = r#"{"seq":5000,"rule":"rule-3","outcome":"escalate"}"#;
+        let line = r#"{"seq":5000,"name":"name-3","kind":"repeated"}"#;
         let packed = compressor.compress(line.as_bytes()).unwrap();
         assert!(packed.len() < line.len());
         assert_eq!(unpack(&mut decompressor, &packed).unwrap(), line);
