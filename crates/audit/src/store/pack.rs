@@ -1,6 +1,6 @@
 //! A store's rows packed: each record's line compressed on its own with a
 //! zstd dictionary trained on the store's own records, which the
-//! `dictionaries` table keeps. A line of about 2.2 KB packs to about 260
+//! `dictionaries` table keeps. A line of about 2.2 KB packs to about 280
 //! bytes (lz4 alone, as the server compresses a plain line, to about 1.3
 //! KB), so the server writes, logs and compresses a fraction of the bytes
 //! it did: most of what a record cost it.
