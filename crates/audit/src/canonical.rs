@@ -54,7 +54,7 @@ pub fn object_sha256(parts: &[&[u8]]) -> String {
         hasher.update(part);
     }
     hasher.update(b"}");
-    format!("sha256:{}", hex(&hasher.finalize()))
+    tagged("sha256:", &hasher.finalize())
 }
 
 fn write(value: &Value, out: &mut Vec<u8>) {
@@ -135,10 +135,7 @@ pub fn sorted_strict(json: &[u8]) -> Option<Vec<u8>> {
 /// `out` with the value `json` (the whole of it) sorted after what it
 /// holds; `strict` as [`sorted_strict`] takes text.
 fn sort_after(mut out: Vec<u8>, json: &[u8], strict: bool) -> Option<Vec<u8>> {
-    let mut sorter = Sorter {
-        strict,
-        ..Sorter::default()
-    };
+    let mut sorter = Sorter::new(strict);
     let end = sorter.value(json, 0, &mut out)?;
     (end == json.len()).then_some(out)
 }
@@ -205,7 +202,7 @@ pub type Spans = Vec<(Range<usize>, Range<usize>)>;
 /// `"key":value`.
 pub fn sorted_object(json: &[u8]) -> Option<(Vec<u8>, Spans)> {
     let mut out = Vec::with_capacity(json.len());
-    let mut sorter = Sorter::default();
+    let mut sorter = Sorter::new(false);
     let end = sorter.object(json, 0, &mut out)?;
     let members = sorter.members.into_iter().map(|m| (m.key, m.member));
     (end == json.len()).then(|| (out, members.collect()))
@@ -224,7 +221,6 @@ struct Member {
 /// Sorts the members of each object of JSON text as serde_json writes it.
 /// Each value is copied as it comes, so strings keep serde_json's escapes
 /// and numbers its digits, which are the canonical encoding's own.
-#[derive(Default)]
 struct Sorter {
     /// The members of the objects being written, innermost last; the
     /// outermost object's are left when it is done.
@@ -237,6 +233,16 @@ struct Sorter {
 }
 
 impl Sorter {
+    /// Room for the members of a record's or a ticket's nested objects at
+    /// once, so that a sort does not grow it member by member.
+    fn new(strict: bool) -> Sorter {
+        Sorter {
+            members: Vec::with_capacity(32),
+            scratch: Vec::new(),
+            strict,
+        }
+    }
+
     /// Writes the value at `at` to `out`; where it ends.
     fn value(&mut self, json: &[u8], at: usize, out: &mut Vec<u8>) -> Option<usize> {
         match *json.get(at)? {
@@ -458,12 +464,19 @@ fn key_text(inner: &[u8], escaped: bool) -> std::borrow::Cow<'_, [u8]> {
 
 /// `sha256:` and the lowercase hex SHA-256 of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
-    format!("sha256:{}", hex(&Sha256::digest(bytes)))
+    tagged("sha256:", &Sha256::digest(bytes))
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
+    tagged("", bytes)
+}
+
+/// `tag` then the lowercase hex of `bytes`, made in one allocation: a
+/// record makes several of these (its hash, id and masked values).
+pub(crate) fn tagged(tag: &str, bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
+    let mut s = String::with_capacity(tag.len() + bytes.len() * 2);
+    s.push_str(tag);
     for b in bytes {
         s.push(char::from(DIGITS[usize::from(b >> 4)]));
         s.push(char::from(DIGITS[usize::from(b & 0xf)]));

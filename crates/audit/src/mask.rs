@@ -37,7 +37,7 @@ impl Masker {
         let mut hasher = Sha256::new();
         hasher.update(&self.salt);
         hasher.update(encoded);
-        format!("masked:sha256:{}", canonical::hex(&hasher.finalize()))
+        canonical::tagged("masked:sha256:", &hasher.finalize())
     }
 
     /// Writes `ticket`, a ticket in the canonical encoding, to `out` with

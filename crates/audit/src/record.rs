@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use super::canonical;
 use triage_engine::{Decision, PolicyRef, Rejection};
@@ -196,22 +197,21 @@ impl Prepared {
     /// line (with its line feed), id and hash. The hash covers the members
     /// but `hash`; the line has the hash's member put among them.
     pub(crate) fn seal(self, seq: u64, prev: &str, at: String) -> (Vec<u8>, String, String) {
-        // Two writers' chains start from the same genesis value: the writer
-        // keeps their ids apart.
-        let position = match &self.writer {
-            None => format!("{prev}/{seq}/{at}"),
-            Some(writer) => format!("{writer}/{prev}/{seq}/{at}"),
-        };
-        let id = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
+        let seq_text = seq.to_string();
+        let id = id_of(self.writer.as_deref(), prev, &seq_text, &at);
         let chained = [
             string_member("at", &at),
             string_member("id", &id),
             string_member("prev", prev),
-            format!("\"seq\":{seq}").into_bytes(),
+            [&b"\"seq\":"[..], seq_text.as_bytes()].concat(),
         ];
-        let mut parts: Vec<(&[u8], &[u8])> = (self.members.iter())
-            .map(|(key, member)| (&self.text[key.clone()], &self.text[member.clone()]))
-            .collect();
+        // Sized for every member, the chained ones and `hash` among them.
+        let mut parts: Vec<(&[u8], &[u8])> =
+            Vec::with_capacity(self.members.len() + chained.len() + self.extra.len() + 1);
+        parts.extend(
+            (self.members.iter())
+                .map(|(key, member)| (&self.text[key.clone()], &self.text[member.clone()])),
+        );
         for (key, member) in ["at", "id", "prev", "seq"].iter().zip(&chained) {
             parts.push((key.as_bytes(), member));
         }
@@ -220,7 +220,8 @@ impl Prepared {
         }
         // Every key is plain (no escapes): their bytes give the order.
         parts.sort_unstable_by(|a, b| a.0.cmp(b.0));
-        let mut members: Vec<&[u8]> = parts.iter().map(|(_, member)| *member).collect();
+        let mut members: Vec<&[u8]> = Vec::with_capacity(parts.len() + 1);
+        members.extend(parts.iter().map(|(_, member)| *member));
         let hash = canonical::object_sha256(&members);
         let member = string_member("hash", &hash);
         let split = parts.iter().filter(|(key, _)| *key < &b"hash"[..]).count();
@@ -240,6 +241,25 @@ pub(crate) fn decision_member(json: &[u8]) -> Result<Vec<u8>, super::AuditError>
     }
     let value: Value = serde_json::from_slice(json).map_err(encoding)?;
     Ok(canonical::member("decision", &value))
+}
+
+/// A record's id: `d-` and the first 20 hex digits of the SHA-256 of its
+/// position, `writer/prev/seq/at` (`prev/seq/at` in a file log). Two
+/// writers' chains start from the same genesis value: the writer keeps
+/// their ids apart. Hashed piece by piece, the position is never built.
+fn id_of(writer: Option<&str>, prev: &str, seq: &str, at: &str) -> String {
+    let mut hasher = Sha256::new();
+    if let Some(writer) = writer {
+        hasher.update(writer);
+        hasher.update("/");
+    }
+    for (i, part) in [prev, seq, at].into_iter().enumerate() {
+        if i > 0 {
+            hasher.update("/");
+        }
+        hasher.update(part);
+    }
+    canonical::tagged("d-", &hasher.finalize()[..10])
 }
 
 /// The `decision` member of a decision's JSON sorted already.
@@ -306,6 +326,25 @@ pub struct Checked {
 mod tests {
     use super::*;
     use std::collections::BTreeMap;
+
+    /// The id hashed piece by piece is the one of the position written
+    /// out, as every log so far has it.
+    #[test]
+    fn an_id_is_the_hash_of_its_position_written_out() {
+        let (prev, at) = (GENESIS, "2026-01-02T03:04:05.000006Z");
+        for writer in [None, Some("replica-1")] {
+            let position = match writer {
+                None => format!("{prev}/42/{at}"),
+                Some(writer) => format!("{writer}/{prev}/42/{at}"),
+            };
+            let written_out = format!("d-{}", &canonical::sha256(position.as_bytes())[7..27]);
+            assert_eq!(id_of(writer, prev, "42", at), written_out);
+        }
+        assert_ne!(
+            id_of(None, prev, "42", at),
+            id_of(Some("w"), prev, "42", at)
+        );
+    }
 
     fn bundle() -> triage_engine::Bundle {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");

@@ -3,7 +3,7 @@
 //! and the store, so that both write the same canonical record lines.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
@@ -28,20 +28,22 @@ type Fields = Arc<[Arc<str>]>;
 /// thread, and only [`Prepared::seal`] under the chain's lock.
 pub(crate) struct Sealer {
     masker: Masker,
-    /// The masked fields of each bundle seen, by digest.
-    masked: Mutex<HashMap<Arc<str>, Fields>>,
+    /// The masked fields of each bundle seen, by digest. A record looks its
+    /// bundle up here: among the few bundles a process serves, comparing
+    /// digests costs less than hashing one.
+    masked: Mutex<BTreeMap<Arc<str>, Fields>>,
     writer: Option<String>,
     /// The approval each bundle (by digest) is served under, named in its records.
-    approvals: Mutex<HashMap<Arc<str>, String>>,
+    approvals: Mutex<BTreeMap<Arc<str>, String>>,
 }
 
 impl Sealer {
     pub fn new(salt: Vec<u8>, writer: Option<String>) -> Sealer {
         Sealer {
             masker: Masker::new(salt),
-            masked: Mutex::new(HashMap::new()),
+            masked: Mutex::new(BTreeMap::new()),
             writer,
-            approvals: Mutex::new(HashMap::new()),
+            approvals: Mutex::new(BTreeMap::new()),
         }
     }
 

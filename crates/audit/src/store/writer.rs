@@ -27,7 +27,7 @@
 //! `checkpoints` table after the commit that holds the record it names, so
 //! a checkpoint never names a record the store does not hold.
 
-use std::collections::HashSet;
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
@@ -135,7 +135,8 @@ struct Queue {
     waiters: Vec<Waiter>,
     /// Bundles to archive with the next commit, as `(digest, body)`.
     bundles: Vec<(String, String)>,
-    archived: HashSet<String>,
+    /// Bundles archived, by digest (a few: compared, not hashed).
+    archived: BTreeSet<String>,
     /// One entry per failed commit: the last `seq` committed before it, and
     /// why. A caller's records failed when they were not committed by then.
     failures: Vec<(u64, String)>,
@@ -180,7 +181,7 @@ impl StoreWriter {
                 rows: Vec::new(),
                 waiters: Vec::new(),
                 bundles: Vec::new(),
-                archived: HashSet::new(),
+                archived: BTreeSet::new(),
                 failures: Vec::new(),
                 stale: None,
                 closing: false,
