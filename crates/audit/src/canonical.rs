@@ -488,6 +488,21 @@ pub(crate) fn tagged(tag: &str, bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    /// The hash a record carries is `sha256:` and the lowercase hex digest:
+    /// FIPS 180-2's test vector, whole and as the parts of an object.
+    #[test]
+    fn a_hash_is_tagged_lowercase_hex() {
+        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+        assert_eq!(sha256(b"abc"), format!("sha256:{abc}"));
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(tagged("d-", &[0xab, 0x01]), "d-ab01");
+        let whole = object(&[b"\"a\":1", b"", b"\"b\":[2]"]);
+        assert_eq!(
+            object_sha256(&[b"\"a\":1", b"", b"\"b\":[2]"]),
+            sha256(&whole)
+        );
+    }
+
     #[test]
     fn keys_are_sorted_at_every_level() {
         let value = serde_json::json!({"b": {"z": 1, "a": [true, null]}, "a": "é\"\n"});
