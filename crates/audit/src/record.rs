@@ -253,12 +253,11 @@ fn id_of(writer: Option<&str>, prev: &str, seq: &str, at: &str) -> String {
         hasher.update(writer);
         hasher.update("/");
     }
-    for (i, part) in [prev, seq, at].into_iter().enumerate() {
-        if i > 0 {
-            hasher.update("/");
-        }
-        hasher.update(part);
-    }
+    hasher.update(prev);
+    hasher.update("/");
+    hasher.update(seq);
+    hasher.update("/");
+    hasher.update(at);
     canonical::tagged("d-", &hasher.finalize()[..10])
 }
 
