@@ -83,10 +83,7 @@ impl Packer {
         let Some(row) = newest else {
             return Ok(Packer::Sampling(Vec::with_capacity(SAMPLES)));
         };
-        Ok(match Compressor::with_dictionary(LEVEL, row.get(1)) {
-            Ok(compressor) => Packer::Packing(row.get(0), Box::new(compressor)),
-            Err(error) => plain(&error.to_string()),
-        })
+        Ok(packing(row.get(0), row.get(1)))
     }
 
     /// `lines` packed; `None` while there is no dictionary (the lines are
@@ -166,11 +163,7 @@ impl Packer {
                 return Ok(());
             }
         };
-        let id = store(client, &dictionary)?;
-        *self = match Compressor::with_dictionary(LEVEL, &dictionary) {
-            Ok(compressor) => Packer::Packing(id, Box::new(compressor)),
-            Err(error) => plain(&error.to_string()),
-        };
+        *self = packing(store(client, &dictionary)?, &dictionary);
         Ok(())
     }
 }
@@ -187,6 +180,14 @@ fn sample(samples: &mut Vec<String>, lines: &[&str]) -> bool {
         samples.push((*line).to_owned());
     }
     samples.len() >= SAMPLES || bytes + LONGEST_SAMPLE > SAMPLE_BYTES
+}
+
+/// Packs with `dictionary`, stored under `id`; or plain, when zstd refuses it.
+fn packing(id: i64, dictionary: &[u8]) -> Packer {
+    match Compressor::with_dictionary(LEVEL, dictionary) {
+        Ok(compressor) => Packer::Packing(id, Box::new(compressor)),
+        Err(error) => plain(&error.to_string()),
+    }
 }
 
 /// Lines stay plain, for the reason given.
