@@ -69,6 +69,9 @@ if [ -n "${STORE_SETTINGS:-}" ]; then
     say "server settings: $STORE_SETTINGS"
 fi
 
+# The records stored: a packed row holds the records `seq` to `last`.
+RECORDS="SELECT coalesce(sum(coalesce(last, seq) - seq + 1), 0) FROM triage.records"
+
 # The server's housework so far: autovacuums of the records' table, then
 # checkpoints (timed and requested), space-separated.
 housework() {
@@ -158,13 +161,13 @@ for c in $CONNECTIONS_LIST; do
         fi
         start_service --no-watch --decision-log "$URL" --writer-id "bench-$c-$rows" \
             ${DECISION_THREADS:+--decision-threads "$DECISION_THREADS"}
-        records0=$(sql "SELECT count(*) FROM triage.records")
+        records0=$(sql "$RECORDS")
         commits0=$(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")
         housework0=$(housework)
         wal0=$(sql "SELECT pg_current_wal_lsn()")
         load "$c"
         stop
-        records=$(( $(sql "SELECT count(*) FROM triage.records") - records0 ))
+        records=$(( $(sql "$RECORDS") - records0 ))
         commits=$(( $(sql "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") - commits0 ))
         wal=$(sql "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '$wal0')::bigint")
         per_s=$(awk -v n="$records" -v s="$LOAD_SECONDS" 'BEGIN { printf "%.0f", n / s }')
@@ -181,9 +184,10 @@ for c in $CONNECTIONS_LIST; do
 done
 say "verifying the store"
 "$BIN" audit verify "$URL" | head -1 >&2
-STORED=$(sql "SELECT count(*) || ' rows, ' || count(packed) || ' packed, '
-                     || pg_total_relation_size('triage.records') / greatest(count(*), 1)
-                     || ' bytes a row (table, TOAST and index)' FROM triage.records")
+STORED=$(sql "SELECT sum(coalesce(last, seq) - seq + 1) || ' records in ' || count(*) || ' rows, '
+                     || count(packed) || ' packed, ' || (pg_total_relation_size('triage.records')
+                        / greatest(sum(coalesce(last, seq) - seq + 1), 1))::bigint
+                     || ' bytes a record (table, TOAST and index)' FROM triage.records")
 
 printf '\nmachine: %s, %s cores (nproc), %s\n' \
     "$(lscpu | sed -n 's/^Model name: *//p')" "$(nproc)" "$(uname -sr)"

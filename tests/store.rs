@@ -226,7 +226,7 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let (code, _, err) = binary(&["audit", "verify", &db.url]);
     assert_eq!(code, 1);
     assert!(
-        err.contains("the schema is at version 99, newer than this binary's 4"),
+        err.contains("the schema is at version 99, newer than this binary's 5"),
         "{err}"
     );
     // A store of version 2, its records in it, is migrated: its lines
@@ -240,6 +240,7 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     db.run(
         "DROP TABLE triage.dictionaries; \
          ALTER TABLE triage.records DROP CONSTRAINT records_one_form, \
+             DROP CONSTRAINT records_group, DROP COLUMN last, \
              DROP COLUMN dictionary, DROP COLUMN packed, ALTER COLUMN line SET NOT NULL; \
          ALTER TABLE triage.records ALTER COLUMN line SET COMPRESSION pglz; \
          UPDATE triage.schema_version SET version = 2",
@@ -251,7 +252,7 @@ fn a_store_exported_and_imported_again_reads_the_same() {
         .query_one("SELECT version FROM triage.schema_version", &[])
         .unwrap()
         .get(0);
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     // A row of neither form, or of both, is refused from then on.
     let refused = db.client().batch_execute(
         "INSERT INTO triage.records (writer, seq, line, dictionary, packed) \
@@ -260,6 +261,16 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     let refused = refused.unwrap_err();
     let refused = refused.as_db_error().unwrap().message();
     assert!(refused.contains("records_one_form"), "{refused}");
+    // So is a group that is plain, or ends before it starts.
+    for row in ["'c', 1, 2, '{}', NULL, NULL", "'c', 2, 1, NULL, 1, '\\x00'"] {
+        let refused = db.client().batch_execute(&format!(
+            "INSERT INTO triage.records (writer, seq, last, line, dictionary, packed) \
+             VALUES ({row})"
+        ));
+        let refused = refused.unwrap_err();
+        let refused = refused.as_db_error().unwrap().message();
+        assert!(refused.contains("records_group"), "{refused}");
+    }
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
@@ -364,6 +375,82 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     assert_eq!(err.lines().count(), 1_010, "{err}");
     let (read, problems) = triage_audit::store::records(&db.url).unwrap();
     assert_eq!((read.len(), problems.len()), (0, 1_010));
+}
+
+#[test]
+fn records_committed_together_share_one_packed_row_and_damage_to_it_is_caught() {
+    let Some(db) = Database::new("groups") else {
+        return;
+    };
+    eval_into(&db, "a", 1_000);
+    // A batch is recorded in one commit: with a dictionary in the store,
+    // its twenty records go in one packed row, and a lone one in its own.
+    let server = serve(&db, "b");
+    let batch: Vec<Value> = (0..20).map(|i| ticket(&format!("b-{i}"))).collect();
+    let response = request(
+        server.addr,
+        "POST /v1/decisions/batch",
+        &Value::Array(batch).to_string(),
+    );
+    assert!(response.unwrap().starts_with("HTTP/1.1 200"));
+    assert_eq!(post(server.addr, &ticket("b-20").to_string()), Some(200));
+    drop(server);
+    let rows = || -> Vec<(i64, Option<i64>)> {
+        let sql = "SELECT seq, last FROM triage.records WHERE writer = 'b' ORDER BY seq";
+        let rows = db.client().query(sql, &[]).unwrap();
+        rows.iter().map(|row| (row.get(0), row.get(1))).collect()
+    };
+    assert_eq!(rows(), [(1, Some(20)), (21, None)]);
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 1021 records of 2 writer(s)"), "{out}");
+    let seqs: Vec<u64> = records(&db)
+        .iter()
+        .filter(|r| r.writer.as_deref() == Some("b"))
+        .map(|r| r.seq)
+        .collect();
+    assert_eq!(seqs, (1..=21).collect::<Vec<u64>>());
+
+    // A group row damaged, cut, stretched or taken away is caught, and the
+    // row is named.
+    db.run("CREATE TABLE kept AS SELECT * FROM triage.records");
+    let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
+    let edit =
+        |sql: &str| format!("UPDATE triage.records SET {sql} WHERE writer = 'b' AND seq = 1");
+    for (damage, said) in [
+        (
+            edit("packed = overlay(packed placing '\\x00' from 30 for 1)"),
+            "#b:1: ",
+        ),
+        (
+            edit("last = 19"),
+            "#b:1: its packed group holds 20 line(s) for the 19 records 1 to 19",
+        ),
+        (
+            edit("last = 5000"),
+            "#b:1: the row claims the records 1 to 5000, which no group holds",
+        ),
+        (edit("seq = 2"), "#b:"),
+        (
+            "DELETE FROM triage.records WHERE writer = 'b' AND seq = 1".to_owned(),
+            "#b:",
+        ),
+    ] {
+        db.run(&damage);
+        let (code, out) = verify(&db);
+        assert_eq!(code, 1, "{damage} not caught: {out}");
+        assert!(out.contains(said), "{damage}: {out}");
+        db.run(restore);
+    }
+    // A writer reloads its head from a group row and chains on.
+    db.run("DELETE FROM triage.records WHERE writer = 'b' AND seq = 21");
+    let server = serve(&db, "b");
+    assert_eq!(post(server.addr, &ticket("b-again").to_string()), Some(200));
+    drop(server);
+    assert_eq!(rows(), [(1, Some(20)), (21, None)]);
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 1021 records of 2 writer(s)"), "{out}");
 }
 
 /// `triage serve` writing to the store as `writer`, both given in the

@@ -7,8 +7,9 @@
 //! `url` names a store, `schema` connects and creates or migrates the
 //! tables, `writer` appends with grouped commits, `transfer` exports a store
 //! to the JSON Lines format and imports one back, `search` reads its
-//! records in place; `pack` keeps a row's line compressed with a dictionary
-//! trained on the store's records, and unpacks it for every reader.
+//! records in place; `pack` keeps the lines a writer commits together in
+//! one row, compressed with a dictionary trained on the store's records,
+//! and unpacks them for every reader.
 
 mod pack;
 mod schema;

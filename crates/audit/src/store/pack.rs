@@ -1,21 +1,26 @@
-//! A store's rows packed: each record's line compressed on its own with a
-//! zstd dictionary trained on the store's own records, which the
-//! `dictionaries` table keeps. A line of about 2.2 KB packs to about 280
-//! bytes (lz4 alone, as the server compresses a plain line, to about 1.3
-//! KB), so the server writes, logs and compresses a fraction of the bytes
-//! it did: most of what a record cost it.
+//! A store's rows packed: the lines a writer commits together compressed
+//! as one zstd frame, with a dictionary trained on the store's own records,
+//! which the `dictionaries` table keeps. A line of about 2.2 KB packs to
+//! about 280 bytes on its own and to about 200 in a group of 70 (lz4 alone,
+//! as the server compresses a plain line, to about 1.3 KB), and a group is
+//! one row: the server writes, logs, indexes and compresses a fraction of
+//! the bytes and rows it did, most of what a record cost it.
+//!
+//! A packed row holds the lines `seq` to `last` (`last` empty: the one line
+//! at `seq`), joined by newlines, which a canonical line never holds. At
+//! most [`GROUP_LINES`] lines and about [`GROUP_BYTES`] go in one row, so a
+//! reader never unpacks more than that for one record.
 //!
 //! A writer starts plain. With no dictionary in the store, it keeps its
 //! first [`SAMPLES`] lines, trains one on a thread of its own (the commits
 //! go on plain meanwhile), stores it, and packs from then on. A writer that
 //! finds a dictionary in the store packs with the newest at once. Packing
-//! changes how a row is kept, not its line: readers unpack it to the same
-//! bytes, which the hash chain covers, so a damaged row or dictionary is
-//! caught as any edited line is. A store whose rows must stay readable in
+//! changes how a row is kept, not its lines: readers unpack them to the
+//! same bytes, which the hash chain covers, so a damaged row or dictionary
+//! is caught as any edited line is. A store whose rows must stay readable in
 //! SQL says so in its settings (`rows` = `plain`), and its writers keep
-//! their lines plain.
+//! their lines plain, one row a record.
 
-use std::borrow::Cow;
 use std::collections::HashMap;
 use std::thread::JoinHandle;
 
@@ -46,13 +51,21 @@ const LEVEL: i32 = 1;
 /// a value, so a damaged row cannot ask for more.
 const LONGEST: u64 = 1 << 30;
 
-/// The columns a reader selects, in this order, for [`Unpacker::line`].
-pub(crate) const COLUMNS: &str = "line, dictionary, packed";
+/// The most lines one packed row holds, and the most bytes of lines a row
+/// is given more than one line for: a reader unpacks a whole row to read
+/// one record of it.
+pub(crate) const GROUP_LINES: usize = 1_000;
+const GROUP_BYTES: usize = 1 << 20;
 
-/// Lines packed, with the id of the dictionary that unpacks them.
+/// The columns a reader selects, in this order, after `seq`, for
+/// [`Unpacker::lines`].
+pub(crate) const COLUMNS: &str = "line, dictionary, packed, last";
+
+/// Lines packed in groups, with the id of the dictionary that unpacks them.
 pub(crate) struct Packed {
     pub dictionary: i64,
-    pub lines: Vec<Vec<u8>>,
+    /// Each group's frame, and how many lines it holds, in order.
+    pub groups: Vec<(Vec<u8>, usize)>,
 }
 
 /// A writer's packing of the lines it commits.
@@ -86,9 +99,9 @@ impl Packer {
         Ok(packing(row.get(0), row.get(1)))
     }
 
-    /// `lines` packed; `None` while there is no dictionary (the lines are
-    /// kept as samples). A dictionary trained since the last call is
-    /// stored first, through `client`.
+    /// `lines` packed in groups, in order; `None` while there is no
+    /// dictionary (the lines are kept as samples). A dictionary trained
+    /// since the last call is stored first, through `client`.
     pub(crate) fn pack(
         &mut self,
         client: &mut impl GenericClient,
@@ -110,15 +123,14 @@ impl Packer {
                 Ok(None)
             }
             Packer::Packing(id, compressor) => {
-                let packed: Result<Vec<_>, _> = lines
-                    .iter()
-                    .map(|line| compressor.compress(line.as_bytes()))
-                    .collect();
+                let packed: Result<Vec<_>, _> = groups(lines)
+                    .map(|group| Ok((compressor.compress(&joined(group))?, group.len())))
+                    .collect::<std::io::Result<_>>();
                 // Should zstd fail on a line (no such case is known), the
-                // group is kept plain.
-                Ok(packed.ok().map(|lines| Packed {
+                // lines are kept plain.
+                Ok(packed.ok().map(|groups| Packed {
                     dictionary: *id,
-                    lines,
+                    groups,
                 }))
             }
             Packer::Training(_) | Packer::Plain => Ok(None),
@@ -166,6 +178,39 @@ impl Packer {
         *self = packing(store(client, &dictionary)?, &dictionary);
         Ok(())
     }
+}
+
+/// `lines` cut into runs of at most [`GROUP_LINES`] lines and, but for a
+/// run's first line, [`GROUP_BYTES`] bytes.
+fn groups<'l, 's>(lines: &'l [&'s str]) -> impl Iterator<Item = &'l [&'s str]> {
+    let mut rest = lines;
+    std::iter::from_fn(move || {
+        let mut bytes = 0;
+        let taken = rest
+            .iter()
+            .take(GROUP_LINES)
+            .position(|line| {
+                bytes += line.len() + 1;
+                bytes > GROUP_BYTES
+            })
+            .map_or(rest.len().min(GROUP_LINES), |at| at.max(1));
+        let (group, after) = rest.split_at(taken);
+        rest = after;
+        (!group.is_empty()).then_some(group)
+    })
+}
+
+/// `lines` joined by newlines, as one group's frame holds them.
+fn joined(lines: &[&str]) -> Vec<u8> {
+    let bytes = lines.iter().map(|line| line.len() + 1).sum();
+    let mut text = Vec::with_capacity(bytes);
+    for line in lines {
+        if !text.is_empty() {
+            text.push(b'\n');
+        }
+        text.extend_from_slice(line.as_bytes());
+    }
+    text
 }
 
 /// Keeps `lines` as samples, within the limits; whether there are enough
@@ -232,22 +277,69 @@ impl Unpacker {
         Ok(Unpacker { dictionaries })
     }
 
-    /// The line of `row`, whose [`COLUMNS`] start at column `at`: as kept,
-    /// or unpacked; or why it cannot be read.
-    pub(crate) fn line<'r>(&mut self, row: &'r Row, at: usize) -> Result<Cow<'r, str>, String> {
+    /// The lines of `row`, whose [`COLUMNS`] start at column `at` and whose
+    /// `seq` is `seq`: its line as kept, or the lines it unpacks to; or why
+    /// it cannot be read.
+    pub(crate) fn lines<'r>(
+        &mut self,
+        row: &'r Row,
+        at: usize,
+        seq: i64,
+    ) -> Result<Lines<'r>, String> {
         let line: Option<&str> = row.try_get(at).map_err(|e| e.to_string())?;
         if let Some(line) = line {
-            return Ok(Cow::Borrowed(line));
+            return Ok(Lines::One(line));
         }
         let dictionary: Option<i64> = row.try_get(at + 1).map_err(|e| e.to_string())?;
         let packed: Option<&[u8]> = row.try_get(at + 2).map_err(|e| e.to_string())?;
+        let last: Option<i64> = row.try_get(at + 3).map_err(|e| e.to_string())?;
         let (Some(dictionary), Some(packed)) = (dictionary, packed) else {
             return Err("the row holds no line, plain or packed".to_owned());
         };
+        let count = claimed(seq, last).ok_or_else(|| {
+            let last = last.unwrap_or(seq);
+            format!("the row claims the records {seq} to {last}, which no group holds")
+        })?;
         let decompressor = self.dictionaries.get_mut(&dictionary).ok_or_else(|| {
             format!("packed with dictionary {dictionary}, which the store does not hold")
         })?;
-        unpack(decompressor, packed).map(Cow::Owned)
+        let text = unpack(decompressor, packed)?;
+        let held = text.split('\n').count();
+        if held != count {
+            return Err(format!(
+                "its packed group holds {held} line(s) for the {count} records {seq} to {}",
+                last.unwrap_or(seq)
+            ));
+        }
+        Ok(Lines::Group(text))
+    }
+}
+
+/// How many records a row of `seq` and `last` holds, when it is a number
+/// a group may hold.
+pub(crate) fn claimed(seq: i64, last: Option<i64>) -> Option<usize> {
+    let count = last.unwrap_or(seq).checked_sub(seq)?.checked_add(1)?;
+    usize::try_from(count)
+        .ok()
+        .filter(|count| (1..=GROUP_LINES).contains(count))
+}
+
+/// The lines one row holds.
+pub(crate) enum Lines<'r> {
+    /// A plain row's line, as kept.
+    One(&'r str),
+    /// A packed row's lines, joined by newlines.
+    Group(String),
+}
+
+impl Lines<'_> {
+    /// The lines, in `seq` order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, group) = match self {
+            Lines::One(line) => (Some(*line), None),
+            Lines::Group(text) => (None, Some(text.split('\n'))),
+        };
+        one.into_iter().chain(group.into_iter().flatten())
     }
 }
 
@@ -290,6 +382,38 @@ mod tests {
         assert!(sample(&mut samples, &vec![large.as_str(); 1_000]));
         assert_eq!(samples.len(), SAMPLE_BYTES / LONGEST_SAMPLE);
         assert!(samples.iter().map(String::len).sum::<usize>() <= SAMPLE_BYTES);
+    }
+
+    #[test]
+    fn lines_are_grouped_whole_in_order_within_the_limits() {
+        let short = "s".repeat(100);
+        let long = "l".repeat(GROUP_BYTES);
+        let lines = vec![short.as_str(); 2 * GROUP_LINES + 5];
+        let sizes: Vec<usize> = groups(&lines).map(<[&str]>::len).collect();
+        assert_eq!(sizes, [GROUP_LINES, GROUP_LINES, 5]);
+        // A line as long as a group may be goes alone; the bytes after it
+        // start the next group.
+        let lines = [
+            short.as_str(),
+            long.as_str(),
+            short.as_str(),
+            short.as_str(),
+        ];
+        let sizes: Vec<usize> = groups(&lines).map(<[&str]>::len).collect();
+        assert_eq!(sizes, [1, 1, 2]);
+        assert_eq!(groups(&[]).count(), 0);
+        assert_eq!(joined(&["a", "b", "c"]), b"a\nb\nc");
+        assert_eq!(joined(&["a"]), b"a");
+    }
+
+    #[test]
+    fn a_row_claims_from_one_to_a_group_of_records() {
+        assert_eq!(claimed(7, None), Some(1));
+        assert_eq!(claimed(7, Some(26)), Some(20));
+        assert_eq!(claimed(1, Some(GROUP_LINES as i64)), Some(GROUP_LINES));
+        assert_eq!(claimed(1, Some(GROUP_LINES as i64 + 1)), None);
+        assert_eq!(claimed(7, Some(6)), None);
+        assert_eq!(claimed(i64::MIN, Some(i64::MAX)), None);
     }
 
     #[test]

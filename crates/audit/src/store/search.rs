@@ -21,14 +21,23 @@ pub fn records(url: &str) -> Result<(Vec<Record>, Vec<String>), AuditError> {
         .map_err(failure(url))?;
     let mut records = Vec::with_capacity(rows.len());
     let mut problems = Vec::new();
+    let mut problem = |writer: &str, seq: i64, why: &str| {
+        problems.push(format!("{}#{writer}:{seq}: {why}", redacted(url)));
+    };
     for row in &rows {
         let (writer, seq): (&str, i64) = (row.get(0), row.get(1));
-        let read = unpacker.line(row, 2).and_then(|line| {
-            serde_json::from_str::<Record>(&line).map_err(|e| format!("not a decision record: {e}"))
-        });
-        match read {
-            Ok(record) => records.push(record),
-            Err(why) => problems.push(format!("{}#{writer}:{seq}: {why}", redacted(url))),
+        let lines = match unpacker.lines(row, 2, seq) {
+            Ok(lines) => lines,
+            Err(why) => {
+                problem(writer, seq, &why);
+                continue;
+            }
+        };
+        for (seq, line) in (seq..).zip(lines.iter()) {
+            match serde_json::from_str::<Record>(line) {
+                Ok(record) => records.push(record),
+                Err(e) => problem(writer, seq, &format!("not a decision record: {e}")),
+            }
         }
     }
     records.sort_by(|a, b| (&a.at, &a.writer, a.seq).cmp(&(&b.at, &b.writer, b.seq)));

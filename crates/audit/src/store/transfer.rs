@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::pack::{COLUMNS, Packer, Unpacker};
+use super::pack::{COLUMNS, Packer, Unpacker, claimed};
 use super::schema::{connect, snapshot};
 use super::url::failure;
 use crate::{Archive, AuditError, canonical, checkpoint, read, verify};
@@ -71,15 +71,12 @@ pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
         let rows = tx.query_portal(&portal, CHUNK).map_err(failure(url))?;
         for row in &rows {
             let (writer, seq): (String, i64) = (row.get(0), row.get(1));
-            let line = unpacker.line(row, 2).unwrap_or_else(|why| {
-                exported.unreadable.push(format!("{writer}:{seq}: {why}"));
-                unreadable(&why).into()
-            });
+            let count = export_row(&mut out, &mut unpacker, row, (&writer, seq), &mut exported)
+                .map_err(AuditError::io("write", path))?;
             match exported.writers.last_mut() {
-                Some((last, count)) if *last == writer => *count += 1,
-                _ => exported.writers.push((writer, 1)),
+                Some((last, written)) if *last == writer => *written += count,
+                _ => exported.writers.push((writer, count)),
             }
-            writeln!(out, "{line}").map_err(AuditError::io("write", path))?;
         }
         if rows.len() < usize::try_from(CHUNK).unwrap_or(0) {
             break;
@@ -90,6 +87,38 @@ pub fn export(url: &str, path: &Path) -> Result<Exported, AuditError> {
     exported.checkpoints = export_checkpoints(&mut tx, url)?;
     write_checkpoints(&exported.checkpoints, path)?;
     Ok(exported)
+}
+
+/// Writes the lines of `row`, of `writer` from `seq`, to `out`: the lines
+/// it holds, or as many lines that are not records as it claims to hold
+/// (one, when that is not a number a row may hold), its damage noted in
+/// `exported`. Returns how many lines it wrote.
+fn export_row(
+    out: &mut impl Write,
+    unpacker: &mut Unpacker,
+    row: &postgres::Row,
+    (writer, seq): (&str, i64),
+    exported: &mut Exported,
+) -> std::io::Result<u64> {
+    let mut count = 0;
+    match unpacker.lines(row, 2, seq) {
+        Ok(lines) => {
+            for line in lines.iter() {
+                writeln!(out, "{line}")?;
+                count += 1;
+            }
+        }
+        Err(why) => {
+            exported.unreadable.push(format!("{writer}:{seq}: {why}"));
+            let last = row.try_get(5).ok().flatten();
+            let line = unreadable(&why);
+            for _ in 0..claimed(seq, last).unwrap_or(1) {
+                writeln!(out, "{line}")?;
+                count += 1;
+            }
+        }
+    }
+    Ok(count)
 }
 
 /// Writes `checkpoints` to the checkpoints file of the log at `path`
@@ -218,7 +247,7 @@ fn import_line(
     let line = std::str::from_utf8(text).map_err(|e| e.to_string())?;
     let fail = |e: postgres::Error| failure(url)(e).to_string();
     let packed = packer.pack(tx, &[line]).map_err(fail)?;
-    let packed = packed.and_then(|p| Some((p.dictionary, p.lines.into_iter().next()?)));
+    let packed = packed.and_then(|p| Some((p.dictionary, p.groups.into_iter().next()?.0)));
     match packed {
         Some((dictionary, packed)) => tx.execute(
             "INSERT INTO triage.records (writer, seq, dictionary, packed) VALUES ($1, $2, $3, $4)",

@@ -605,18 +605,29 @@ fn commit(
             &[digest, body],
         )?;
     }
-    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     let lines: Vec<&str> = rows.iter().map(|row| row.line.as_str()).collect();
     let commits = &mut connections.commits;
-    match connections.packer.pack(commits, &lines)? {
-        Some(packed) => {
-            let insert = &connections.insert_packed;
-            let (lines, dictionary) = (&packed.lines, &packed.dictionary);
-            commits.execute(insert, &[&writer, &seqs, lines, dictionary])
-        }
-        None => commits.execute(&connections.insert, &[&writer, &seqs, &lines]),
+    let Some(packed) = connections.packer.pack(commits, &lines)? else {
+        let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
+        return commits
+            .execute(&connections.insert, &[&writer, &seqs, &lines])
+            .map(drop);
+    };
+    let (mut firsts, mut lasts, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+    // The groups hold the lines in order, every one of them once.
+    let mut seqs = rows.iter().map(|row| row.seq);
+    for (frame, count) in packed.groups {
+        let mut group = seqs.by_ref().take(count);
+        let Some(first) = group.next() else { continue };
+        firsts.push(first);
+        lasts.push(group.last());
+        frames.push(frame);
     }
-    .map(drop)
+    let insert = &connections.insert_packed;
+    let dictionary = packed.dictionary;
+    commits
+        .execute(insert, &[&writer, &firsts, &lasts, &frames, &dictionary])
+        .map(drop)
 }
 
 /// A live writer's connections: one commits, the other holds the writer's
@@ -642,8 +653,8 @@ fn reach(url: &str, writer: &str) -> Result<(Connections, (u64, String)), AuditE
          SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
     )?;
     let insert_packed = prepare(
-        "INSERT INTO triage.records (writer, seq, packed, dictionary)
-         SELECT $1, s, p, $4 FROM unnest($2::bigint[], $3::bytea[]) AS t(s, p)",
+        "INSERT INTO triage.records (writer, seq, last, packed, dictionary)
+         SELECT $1, s, l, p, $5 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS t(s, l, p)",
     )?;
     let packer = Packer::load(&mut commits).map_err(failure(url))?;
     let connections = Connections {
@@ -713,10 +724,16 @@ fn head(client: &mut Client, url: &str, writer: &str) -> Result<(u64, String), A
     };
     let seq: i64 = row.get(0);
     let mut unpacker = Unpacker::load(client).map_err(failure(url))?;
-    let line = unpacker.line(&row, 1);
-    let checked = line.map(|line| serde_json::from_str(&line).map(record::check));
+    let last: Option<i64> = row.try_get(4).ok().flatten();
+    let lines = unpacker.lines(&row, 1, seq);
+    let line = lines
+        .as_ref()
+        .map(|lines| lines.iter().last().unwrap_or_default());
+    let checked = line.map(|line| serde_json::from_str(line).map(record::check));
     match checked {
-        Ok(Ok(checked)) if checked.intact && checked.seq == u64::try_from(seq).ok() => {
+        Ok(Ok(checked))
+            if checked.intact && checked.seq == u64::try_from(last.unwrap_or(seq)).ok() =>
+        {
             Ok((checked.seq.unwrap_or(0), checked.hash))
         }
         _ => Err(AuditError::Store {
