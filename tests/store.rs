@@ -274,16 +274,29 @@ fn a_store_exported_and_imported_again_reads_the_same() {
     // A second import of the same records is refused whole.
     let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
     assert_eq!(code, 1);
-    assert!(err.contains("duplicate key"), "{err}");
+    assert!(
+        err.contains(
+            "line 1 is damaged (the store already holds a record of writer `a` at seq 3, \
+             among the records 1 to 3 read from here)"
+        ),
+        "{err}"
+    );
 }
 
-/// How many of the store's rows are packed, and how many plain.
+/// How many of the store's records are packed, and how many plain.
 fn forms(db: &Database) -> (i64, i64) {
-    let row = db
-        .client()
-        .query_one("SELECT count(packed), count(line) FROM triage.records", &[])
-        .unwrap();
+    let sql = "SELECT coalesce(sum(coalesce(last, seq) - seq + 1) \
+                   FILTER (WHERE packed IS NOT NULL), 0)::bigint, count(line) \
+               FROM triage.records";
+    let row = db.client().query_one(sql, &[]).unwrap();
     (row.get(0), row.get(1))
+}
+
+/// Each of `writer`'s rows: its `seq`, and its `last` for a group.
+fn rows_of(db: &Database, writer: &str) -> Vec<(i64, Option<i64>)> {
+    let sql = "SELECT seq, last FROM triage.records WHERE writer = $1 ORDER BY seq";
+    let rows = db.client().query(sql, &[&writer]).unwrap();
+    rows.iter().map(|row| (row.get(0), row.get(1))).collect()
 }
 
 #[test]
@@ -325,21 +338,6 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     eval_into(&db, "c", 3);
     assert_eq!(forms(&db), (7, 1_003));
     db.run("DELETE FROM triage.settings WHERE key = 'rows'");
-    // Exported and imported again into the store with its dictionary,
-    // every record is packed, the plain ones too.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("store.jsonl");
-    let output = file.to_str().unwrap();
-    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", output]);
-    assert_eq!(code, 0, "{err}");
-    db.run("DELETE FROM triage.records");
-    let (code, _, err) = binary(&["audit", "import", output, &db.url]);
-    assert_eq!(code, 0, "{err}");
-    assert_eq!(forms(&db), (1_010, 0));
-    let (code, out) = verify(&db);
-    assert_eq!(code, 0, "{out}");
-    assert!(out.contains("intact: 1010 records of 3 writer(s)"), "{out}");
-
     // A packed row edited is caught as an edited line is.
     db.run("CREATE TABLE kept AS SELECT * FROM triage.records");
     let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
@@ -356,6 +354,27 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
         assert!(out.contains("#b:3: "), "{damage}: the row is named: {out}");
         db.run(restore);
     }
+    db.run("DROP TABLE kept");
+    // Exported and imported again into the store with its dictionary,
+    // every record is packed, the plain ones too, each writer's in groups
+    // (a's 2.2 MB of lines in rows of about 1 MB).
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store.jsonl");
+    let output = file.to_str().unwrap();
+    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", output]);
+    assert_eq!(code, 0, "{err}");
+    db.run("DELETE FROM triage.records");
+    let (code, _, err) = binary(&["audit", "import", output, &db.url]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(forms(&db), (1_010, 0));
+    assert_eq!(rows_of(&db, "b"), [(1, Some(7))]);
+    assert_eq!(rows_of(&db, "c"), [(1, Some(3))]);
+    let rows = rows_of(&db, "a").len();
+    assert!((3..=4).contains(&rows), "a's records in {rows} rows");
+    let (code, out) = verify(&db);
+    assert_eq!(code, 0, "{out}");
+    assert!(out.contains("intact: 1010 records of 3 writer(s)"), "{out}");
+
     // Without its dictionary, a packed row is unreadable, and said so.
     db.run("DELETE FROM triage.dictionaries");
     let (code, out) = verify(&db);
@@ -367,14 +386,15 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("exported 1010 records"), "{out}");
     let unreadable = format!(
-        "error: {}#b:7: packed with dictionary 1, which the store does not hold; \
-         written in its place as a line that is not a record",
+        "error: {}#b:1: packed with dictionary 1, which the store does not hold; \
+         written in its place as lines that are not records",
         db.url
     );
     assert!(err.contains(&unreadable), "{err}");
-    assert_eq!(err.lines().count(), 1_010, "{err}");
+    // One error a row, each row's records written as lines that are not.
+    assert_eq!(err.lines().count(), rows + 2, "{err}");
     let (read, problems) = triage_audit::store::records(&db.url).unwrap();
-    assert_eq!((read.len(), problems.len()), (0, 1_010));
+    assert_eq!((read.len(), problems.len()), (0, rows + 2));
 }
 
 #[test]
@@ -395,11 +415,7 @@ fn records_committed_together_share_one_packed_row_and_damage_to_it_is_caught() 
     assert!(response.unwrap().starts_with("HTTP/1.1 200"));
     assert_eq!(post(server.addr, &ticket("b-20").to_string()), Some(200));
     drop(server);
-    let rows = || -> Vec<(i64, Option<i64>)> {
-        let sql = "SELECT seq, last FROM triage.records WHERE writer = 'b' ORDER BY seq";
-        let rows = db.client().query(sql, &[]).unwrap();
-        rows.iter().map(|row| (row.get(0), row.get(1))).collect()
-    };
+    let rows = || rows_of(&db, "b");
     assert_eq!(rows(), [(1, Some(20)), (21, None)]);
     let (code, out) = verify(&db);
     assert_eq!(code, 0, "{out}");
@@ -442,6 +458,24 @@ fn records_committed_together_share_one_packed_row_and_damage_to_it_is_caught() 
         assert!(out.contains(said), "{damage}: {out}");
         db.run(restore);
     }
+    // An import of records a group row already holds is refused whole.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store.jsonl");
+    let output = file.to_str().unwrap();
+    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", output]);
+    assert_eq!(code, 0, "{err}");
+    db.run("DELETE FROM triage.records WHERE writer = 'a' OR seq = 21");
+    let (code, _, err) = binary(&["audit", "import", output, &db.url]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "line 1001 is damaged (the store already holds a record of writer `b` at seq 1, \
+             among the records 1 to 21 read from here)"
+        ),
+        "{err}"
+    );
+    assert_eq!(rows_of(&db, "a"), []);
+    db.run(restore);
     // A writer reloads its head from a group row and chains on.
     db.run("DELETE FROM triage.records WHERE writer = 'b' AND seq = 21");
     let server = serve(&db, "b");

@@ -75,7 +75,7 @@ pub fn export(args: &ExportArgs, out: &mut dyn Write, err: &mut dyn Write) -> u8
             );
             let url = store::redacted(&args.store);
             let unreadable = exported.unreadable.iter().map(|row| {
-                format!("{url}#{row}; written in its place as a line that is not a record")
+                format!("{url}#{row}; written in its place as lines that are not records")
             });
             (summary, unreadable.collect())
         },

@@ -24,7 +24,8 @@
 use std::collections::HashMap;
 use std::thread::JoinHandle;
 
-use postgres::{GenericClient, Row};
+use postgres::types::ToSql;
+use postgres::{GenericClient, Row, ToStatement};
 use zstd::bulk::{Compressor, Decompressor};
 
 /// Lines kept to train a dictionary on: enough for one that packs a line
@@ -60,6 +61,16 @@ const GROUP_BYTES: usize = 1 << 20;
 /// The columns a reader selects, in this order, after `seq`, for
 /// [`Unpacker::lines`].
 pub(crate) const COLUMNS: &str = "line, dictionary, packed, last";
+
+/// Inserts a writer's records (`$1`) at their `seq`s (`$2`): plain, a row
+/// each (lines `$3`); packed, a row a group (each group's first `seq` in
+/// `$2`, its last, for more than one, in `$3`, its frame in `$4`, the
+/// dictionary's id `$5`).
+pub(crate) const INSERT_PLAIN: &str = "INSERT INTO triage.records (writer, seq, line)
+     SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)";
+pub(crate) const INSERT_PACKED: &str =
+    "INSERT INTO triage.records (writer, seq, last, packed, dictionary)
+     SELECT $1, s, l, p, $5 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS t(s, l, p)";
 
 /// Lines packed in groups, with the id of the dictionary that unpacks them.
 pub(crate) struct Packed {
@@ -102,7 +113,7 @@ impl Packer {
     /// `lines` packed in groups, in order; `None` while there is no
     /// dictionary (the lines are kept as samples). A dictionary trained
     /// since the last call is stored first, through `client`.
-    pub(crate) fn pack(
+    fn pack(
         &mut self,
         client: &mut impl GenericClient,
         lines: &[&str],
@@ -135,6 +146,36 @@ impl Packer {
             }
             Packer::Training(_) | Packer::Plain => Ok(None),
         }
+    }
+
+    /// Inserts the records of `writer` with `seqs` and `lines` through
+    /// `client` with one statement of `inserts` ([`INSERT_PLAIN`] and
+    /// [`INSERT_PACKED`], or the same prepared): packed in groups, once
+    /// there is a dictionary, else plain.
+    pub(crate) fn insert<S: ToStatement + ?Sized>(
+        &mut self,
+        client: &mut impl GenericClient,
+        (plain, packed): (&S, &S),
+        writer: &str,
+        seqs: &[i64],
+        lines: &[&str],
+    ) -> Result<(), postgres::Error> {
+        let Some(groups) = self.pack(client, lines)? else {
+            return client.execute(plain, &[&writer, &seqs, &lines]).map(drop);
+        };
+        let (mut firsts, mut lasts, mut frames) = (Vec::new(), Vec::new(), Vec::new());
+        // The groups hold the lines in order, every one of them once.
+        let mut seqs = seqs.iter().copied();
+        for (frame, count) in groups.groups {
+            let mut group = seqs.by_ref().take(count);
+            let Some(first) = group.next() else { continue };
+            firsts.push(first);
+            lasts.push(group.last());
+            frames.push(frame);
+        }
+        let dictionary = groups.dictionary;
+        let values: [&(dyn ToSql + Sync); 5] = [&writer, &firsts, &lasts, &frames, &dictionary];
+        client.execute(packed, &values).map(drop)
     }
 
     /// At the writer's close (or an import's end): waits for a dictionary

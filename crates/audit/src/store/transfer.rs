@@ -11,7 +11,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::pack::{COLUMNS, Packer, Unpacker, claimed};
+use super::pack::{COLUMNS, GROUP_LINES, INSERT_PACKED, INSERT_PLAIN, Packer, Unpacker, claimed};
 use super::schema::{connect, snapshot};
 use super::url::failure;
 use crate::{Archive, AuditError, canonical, checkpoint, read, verify};
@@ -29,7 +29,8 @@ pub struct Exported {
     /// snapshot: for `audit verify --trusted-key`.
     pub checkpoints: BTreeMap<String, Vec<Value>>,
     /// The rows that could not be read (`writer:seq: why`), each written
-    /// in its place as a line that is not a record, which `verify` reports.
+    /// in its place as lines that are not records (one a record it
+    /// claims), which `verify` reports.
     pub unreadable: Vec<String>,
 }
 
@@ -199,25 +200,32 @@ pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, Audit
     }
     let mut client = connect(url)?;
     let mut tx = client.transaction().map_err(failure(url))?;
-    let mut packer = Packer::load(&mut tx).map_err(failure(url))?;
-    let mut digests = BTreeSet::new();
+    let packer = Packer::load(&mut tx).map_err(failure(url))?;
+    let mut importer = Importer {
+        tx,
+        packer,
+        url,
+        path,
+        writer,
+        digests: BTreeSet::new(),
+        run: None,
+    };
     let mut count = 0;
     let mut failed = Ok(());
     // Each line goes in as it is, so fields this binary does not know survive.
     read::lines(&read::files(&[path.to_path_buf()])?, |line| {
-        failed = import_line(&mut tx, &mut packer, url, writer, &line.text)
-            .map(|digest| {
-                digests.insert(digest);
-            })
-            .map_err(|detail| AuditError::Damaged {
-                path: path.to_path_buf(),
-                line: line.number,
-                detail,
-            });
+        failed = importer.read(&line);
         count += 1;
         failed.is_ok()
     })?;
     failed?;
+    importer.insert()?;
+    let Importer {
+        mut tx,
+        mut packer,
+        digests,
+        ..
+    } = importer;
     packer.settle(&mut tx).map_err(failure(url))?;
     import_bundles(&mut tx, url, path, &digests)?;
     import_checkpoints(&mut tx, url, path, writer)?;
@@ -225,16 +233,113 @@ pub fn import(path: &Path, url: &str, writer: Option<&str>) -> Result<u64, Audit
     Ok(count)
 }
 
-/// Inserts one record line under its writer (or `writer`), packed as a
-/// writer would pack it, returning its bundle's digest; or says why it
-/// cannot.
-fn import_line(
-    tx: &mut postgres::Transaction<'_>,
-    packer: &mut Packer,
-    url: &str,
-    writer: Option<&str>,
-    text: &[u8],
-) -> Result<String, String> {
+/// An import under way, in one transaction: the records read and not yet
+/// inserted are one writer's, in `seq` order, and go in together as a
+/// writer commits them (packed in groups once the store has a dictionary).
+struct Importer<'t, 'a> {
+    tx: postgres::Transaction<'t>,
+    packer: Packer,
+    url: &'a str,
+    path: &'a Path,
+    /// The writer of records that name none.
+    writer: Option<&'a str>,
+    /// The bundles the records name.
+    digests: BTreeSet<String>,
+    run: Option<Run>,
+}
+
+/// Consecutive records of one writer, read and not yet inserted.
+struct Run {
+    owner: String,
+    seqs: Vec<i64>,
+    lines: Vec<String>,
+    /// The line of the file its first record was on.
+    line: usize,
+}
+
+impl Importer<'_, '_> {
+    /// Reads the record on `line`: notes its bundle and adds it to the run,
+    /// which is inserted first when the record does not follow it.
+    fn read(&mut self, line: &read::Line) -> Result<(), AuditError> {
+        let (owner, seq, digest) =
+            fields(&line.text, self.writer).map_err(|detail| self.damaged(line.number, detail))?;
+        let text = String::from_utf8(line.text.clone())
+            .map_err(|e| self.damaged(line.number, e.to_string()))?;
+        self.digests.insert(digest);
+        let follows = self.run.as_ref().is_some_and(|run| {
+            run.owner == owner
+                && run
+                    .seqs
+                    .last()
+                    .is_some_and(|last| last.checked_add(1) == Some(seq))
+                && run.lines.len() < GROUP_LINES
+        });
+        if !follows {
+            self.insert()?;
+        }
+        let run = self.run.get_or_insert_with(|| Run {
+            owner,
+            seqs: Vec::new(),
+            lines: Vec::new(),
+            line: line.number,
+        });
+        run.seqs.push(seq);
+        run.lines.push(text);
+        Ok(())
+    }
+
+    /// Inserts the run read so far; refused where the store already holds
+    /// a record of its writer in its range.
+    fn insert(&mut self) -> Result<(), AuditError> {
+        let Some(run) = self.run.take() else {
+            return Ok(());
+        };
+        let (Some(&first), Some(&last)) = (run.seqs.first(), run.seqs.last()) else {
+            return Ok(());
+        };
+        let fail = |e: postgres::Error| failure(self.url)(e).to_string();
+        let held = self
+            .tx
+            .query_opt(
+                "SELECT seq, last FROM triage.records WHERE writer = $1 AND seq <= $2
+                 ORDER BY seq DESC LIMIT 1",
+                &[&run.owner, &last],
+            )
+            .map_err(fail);
+        let held = held.map_err(|detail| self.damaged(run.line, detail))?;
+        if let Some(row) = held {
+            let (seq, end): (i64, Option<i64>) = (row.get(0), row.get(1));
+            if end.unwrap_or(seq) >= first {
+                let detail = format!(
+                    "the store already holds a record of writer `{}` at seq {}, \
+                     among the records {first} to {last} read from here",
+                    run.owner,
+                    seq.max(first)
+                );
+                return Err(self.damaged(run.line, detail));
+            }
+        }
+        let lines: Vec<&str> = run.lines.iter().map(String::as_str).collect();
+        let inserts = (INSERT_PLAIN, INSERT_PACKED);
+        let inserted = self
+            .packer
+            .insert(&mut self.tx, inserts, &run.owner, &run.seqs, &lines)
+            .map_err(|e| failure(self.url)(e).to_string());
+        inserted.map_err(|detail| self.damaged(run.line, detail))
+    }
+
+    fn damaged(&self, line: usize, detail: String) -> AuditError {
+        AuditError::Damaged {
+            path: self.path.to_path_buf(),
+            line,
+            detail,
+        }
+    }
+}
+
+/// The writer (the record's, or `writer`), `seq` and bundle digest of a
+/// record's line; or why it has none.
+fn fields(text: &[u8], writer: Option<&str>) -> Result<(String, i64, String), String> {
     let value: Value = serde_json::from_slice(text).map_err(|e| e.to_string())?;
     let field = |name: &str| value.get(name).and_then(Value::as_str);
     let owner = field("writer")
@@ -244,24 +349,8 @@ fn import_line(
     let digest = value
         .pointer("/policy/digest")
         .and_then(Value::as_str)
-        .ok_or("no `policy.digest`")?
-        .to_owned();
-    let line = std::str::from_utf8(text).map_err(|e| e.to_string())?;
-    let fail = |e: postgres::Error| failure(url)(e).to_string();
-    let packed = packer.pack(tx, &[line]).map_err(fail)?;
-    let packed = packed.and_then(|p| Some((p.dictionary, p.groups.into_iter().next()?.0)));
-    match packed {
-        Some((dictionary, packed)) => tx.execute(
-            "INSERT INTO triage.records (writer, seq, dictionary, packed) VALUES ($1, $2, $3, $4)",
-            &[&owner, &seq, &dictionary, &packed],
-        ),
-        None => tx.execute(
-            "INSERT INTO triage.records (writer, seq, line) VALUES ($1, $2, $3)",
-            &[&owner, &seq, &line],
-        ),
-    }
-    .map_err(fail)?;
-    Ok(digest)
+        .ok_or("no `policy.digest`")?;
+    Ok((owner.to_owned(), seq, digest.to_owned()))
 }
 
 fn import_bundles(

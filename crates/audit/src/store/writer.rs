@@ -37,7 +37,7 @@ use postgres::{Client, Statement};
 
 use postgres::error::SqlState;
 
-use super::pack::{COLUMNS, Packer, Unpacker};
+use super::pack::{COLUMNS, INSERT_PACKED, INSERT_PLAIN, Packer, Unpacker};
 use super::schema::{self, connect};
 use super::url::{detail, failure, redacted};
 use crate::checkpoint::Checkpointer;
@@ -605,29 +605,13 @@ fn commit(
             &[digest, body],
         )?;
     }
+    let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
     let lines: Vec<&str> = rows.iter().map(|row| row.line.as_str()).collect();
+    let inserts = (&connections.insert, &connections.insert_packed);
     let commits = &mut connections.commits;
-    let Some(packed) = connections.packer.pack(commits, &lines)? else {
-        let seqs: Vec<i64> = rows.iter().map(|row| row.seq).collect();
-        return commits
-            .execute(&connections.insert, &[&writer, &seqs, &lines])
-            .map(drop);
-    };
-    let (mut firsts, mut lasts, mut frames) = (Vec::new(), Vec::new(), Vec::new());
-    // The groups hold the lines in order, every one of them once.
-    let mut seqs = rows.iter().map(|row| row.seq);
-    for (frame, count) in packed.groups {
-        let mut group = seqs.by_ref().take(count);
-        let Some(first) = group.next() else { continue };
-        firsts.push(first);
-        lasts.push(group.last());
-        frames.push(frame);
-    }
-    let insert = &connections.insert_packed;
-    let dictionary = packed.dictionary;
-    commits
-        .execute(insert, &[&writer, &firsts, &lasts, &frames, &dictionary])
-        .map(drop)
+    connections
+        .packer
+        .insert(commits, inserts, writer, &seqs, &lines)
 }
 
 /// A live writer's connections: one commits, the other holds the writer's
@@ -648,14 +632,8 @@ fn reach(url: &str, writer: &str) -> Result<(Connections, (u64, String)), AuditE
     let mut commits = connect(url)?;
     let head = head(&mut commits, url, writer)?;
     let mut prepare = |sql: &str| commits.prepare(sql).map_err(failure(url));
-    let insert = prepare(
-        "INSERT INTO triage.records (writer, seq, line)
-         SELECT $1, s, l FROM unnest($2::bigint[], $3::text[]) AS t(s, l)",
-    )?;
-    let insert_packed = prepare(
-        "INSERT INTO triage.records (writer, seq, last, packed, dictionary)
-         SELECT $1, s, l, p, $5 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS t(s, l, p)",
-    )?;
+    let insert = prepare(INSERT_PLAIN)?;
+    let insert_packed = prepare(INSERT_PACKED)?;
     let packer = Packer::load(&mut commits).map_err(failure(url))?;
     let connections = Connections {
         commits,
