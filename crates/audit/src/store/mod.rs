@@ -6,11 +6,12 @@
 //!
 //! `url` names a store, `schema` connects and creates or migrates the
 //! tables, `writer` appends with grouped commits, `transfer` exports a store
-//! to the JSON Lines format and imports one back, `search` reads its
+//! to the JSON Lines format and `import` loads one back, `search` reads its
 //! records in place; `pack` keeps the lines a writer commits together in
 //! one row, compressed with a dictionary trained on the store's records,
 //! and unpacks them for every reader.
 
+mod import;
 mod pack;
 mod schema;
 mod search;
@@ -18,7 +19,8 @@ mod transfer;
 mod url;
 mod writer;
 
+pub use import::import;
 pub use search::records;
-pub use transfer::{Exported, export, import};
+pub use transfer::{Exported, export};
 pub use url::{is_url, redacted};
 pub use writer::StoreWriter;

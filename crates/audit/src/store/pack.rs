@@ -56,7 +56,7 @@ const LONGEST: u64 = 1 << 30;
 /// is given more than one line for: a reader unpacks a whole row to read
 /// one record of it.
 pub(crate) const GROUP_LINES: usize = 1_000;
-const GROUP_BYTES: usize = 1 << 20;
+pub(crate) const GROUP_BYTES: usize = 1 << 20;
 
 /// The columns a reader selects, in this order, after `seq`, for
 /// [`Unpacker::lines`].
