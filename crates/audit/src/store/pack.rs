@@ -243,15 +243,7 @@ fn groups<'l, 's>(lines: &'l [&'s str]) -> impl Iterator<Item = &'l [&'s str]> {
 
 /// `lines` joined by newlines, as one group's frame holds them.
 fn joined(lines: &[&str]) -> Vec<u8> {
-    let bytes = lines.iter().map(|line| line.len() + 1).sum();
-    let mut text = Vec::with_capacity(bytes);
-    for line in lines {
-        if !text.is_empty() {
-            text.push(b'\n');
-        }
-        text.extend_from_slice(line.as_bytes());
-    }
-    text
+    lines.join("\n").into_bytes()
 }
 
 /// Keeps `lines` as samples, within the limits; whether there are enough

@@ -588,8 +588,8 @@ impl Shared {
 }
 
 /// Archives the new `bundles`, then inserts `rows` of `writer` with one
-/// statement, which commits them all or none: packed, once the store has a
-/// dictionary, else plain. One round trip for the records (the statements
+/// statement, which commits them all or none: packed, a row a group, once
+/// the store has a dictionary, else plain, a row each. One round trip for the records (the statements
 /// are prepared once): under load, the commit's turns with the server are
 /// what the waiting decisions pay for. A bundle (or dictionary) stored
 /// without the records that failed after it is harmless.
@@ -717,7 +717,8 @@ fn head(client: &mut Client, url: &str, writer: &str) -> Result<(u64, String), A
         _ => Err(AuditError::Store {
             store: redacted(url),
             detail: format!(
-                "the last record of writer `{writer}` (seq {seq}) is damaged; run `triage audit verify`"
+                "the last record of writer `{writer}` (seq {}) is damaged; run `triage audit verify`",
+                last.unwrap_or(seq)
             ),
         }),
     }
