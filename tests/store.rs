@@ -131,9 +131,7 @@ fn every_kind_of_tampering_with_a_row_is_caught_by_verify() {
     assert!(out.contains("intact: 6 records of 2 writer(s)"), "{out}");
     assert!(out.contains("writer a: 4 records"), "{out}");
 
-    let kept = "CREATE TABLE kept AS SELECT * FROM triage.records";
-    let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
-    db.run(kept);
+    let restore = keep(&db);
     let tampering = [
         (
             "edited",
@@ -292,6 +290,31 @@ fn forms(db: &Database) -> (i64, i64) {
     (row.get(0), row.get(1))
 }
 
+/// The `seq`s of `writer`'s records, as the workbench reads them.
+fn seqs_of(db: &Database, writer: &str) -> Vec<u64> {
+    let records = records(db).into_iter();
+    let of_writer = records.filter(|r| r.writer.as_deref() == Some(writer));
+    of_writer.map(|r| r.seq).collect()
+}
+
+/// The store exported to a file in a fresh directory (kept while the
+/// directory is), and the file's path.
+fn exported(db: &Database) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("store.jsonl");
+    let output = file.to_str().unwrap().to_owned();
+    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", &output]);
+    assert_eq!(code, 0, "{err}");
+    (dir, output)
+}
+
+/// Keeps a copy of the store's records aside (table `kept`); returns the
+/// SQL that puts them back as they were.
+fn keep(db: &Database) -> &'static str {
+    db.run("CREATE TABLE kept AS SELECT * FROM triage.records");
+    "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept"
+}
+
 /// Each of `writer`'s rows: its `seq`, and its `last` for a group.
 fn rows_of(db: &Database, writer: &str) -> Vec<(i64, Option<i64>)> {
     let sql = "SELECT seq, last FROM triage.records WHERE writer = $1 ORDER BY seq";
@@ -324,12 +347,7 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     let (code, out) = verify(&db);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("intact: 1007 records of 2 writer(s)"), "{out}");
-    let seqs: Vec<u64> = records(&db)
-        .iter()
-        .filter(|r| r.writer.as_deref() == Some("b"))
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs, [1, 2, 3, 4, 5, 6, 7]);
+    assert_eq!(seqs_of(&db, "b"), [1, 2, 3, 4, 5, 6, 7]);
     let (code, out, err) = binary(&["audit", "replay", &db.url]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("1007 identical"), "{out}");
@@ -339,8 +357,7 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     assert_eq!(forms(&db), (7, 1_003));
     db.run("DELETE FROM triage.settings WHERE key = 'rows'");
     // A packed row edited is caught as an edited line is.
-    db.run("CREATE TABLE kept AS SELECT * FROM triage.records");
-    let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
+    let restore = keep(&db);
     let edit =
         |sql: &str| format!("UPDATE triage.records SET {sql} WHERE writer = 'b' AND seq = 3");
     for damage in [
@@ -358,11 +375,8 @@ fn once_the_store_has_a_dictionary_its_rows_are_packed_and_read_alike() {
     // Exported and imported again into the store with its dictionary,
     // every record is packed, the plain ones too, each writer's in groups
     // (a's 2.2 MB of lines in rows of about 1 MB).
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("store.jsonl");
-    let output = file.to_str().unwrap();
-    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", output]);
-    assert_eq!(code, 0, "{err}");
+    let (_dir, output) = exported(&db);
+    let output = output.as_str();
     db.run("DELETE FROM triage.records");
     let (code, _, err) = binary(&["audit", "import", output, &db.url]);
     assert_eq!(code, 0, "{err}");
@@ -420,17 +434,11 @@ fn records_committed_together_share_one_packed_row_and_damage_to_it_is_caught() 
     let (code, out) = verify(&db);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("intact: 1021 records of 2 writer(s)"), "{out}");
-    let seqs: Vec<u64> = records(&db)
-        .iter()
-        .filter(|r| r.writer.as_deref() == Some("b"))
-        .map(|r| r.seq)
-        .collect();
-    assert_eq!(seqs, (1..=21).collect::<Vec<u64>>());
+    assert_eq!(seqs_of(&db, "b"), (1..=21).collect::<Vec<u64>>());
 
     // A group row damaged, cut, stretched or taken away is caught, and the
     // row is named.
-    db.run("CREATE TABLE kept AS SELECT * FROM triage.records");
-    let restore = "DELETE FROM triage.records; INSERT INTO triage.records SELECT * FROM kept";
+    let restore = keep(&db);
     let edit =
         |sql: &str| format!("UPDATE triage.records SET {sql} WHERE writer = 'b' AND seq = 1");
     for (damage, said) in [
@@ -459,11 +467,8 @@ fn records_committed_together_share_one_packed_row_and_damage_to_it_is_caught() 
         db.run(restore);
     }
     // An import of records a group row already holds is refused whole.
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("store.jsonl");
-    let output = file.to_str().unwrap();
-    let (code, _, err) = binary(&["audit", "export", &db.url, "--output", output]);
-    assert_eq!(code, 0, "{err}");
+    let (_dir, output) = exported(&db);
+    let output = output.as_str();
     db.run("DELETE FROM triage.records WHERE writer = 'a' OR seq = 21");
     let (code, _, err) = binary(&["audit", "import", output, &db.url]);
     assert_eq!(code, 1);
