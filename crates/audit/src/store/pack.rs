@@ -73,10 +73,10 @@ pub(crate) const INSERT_PACKED: &str =
      SELECT $1, s, l, p, $5 FROM unnest($2::bigint[], $3::bigint[], $4::bytea[]) AS t(s, l, p)";
 
 /// Lines packed in groups, with the id of the dictionary that unpacks them.
-pub(crate) struct Packed {
-    pub dictionary: i64,
+struct Packed {
+    dictionary: i64,
     /// Each group's frame, and how many lines it holds, in order.
-    pub groups: Vec<(Vec<u8>, usize)>,
+    groups: Vec<(Vec<u8>, usize)>,
 }
 
 /// A writer's packing of the lines it commits.
@@ -348,9 +348,17 @@ impl Unpacker {
     }
 }
 
+/// How many records `row` (its `seq` given, its [`COLUMNS`] from `at`)
+/// says it holds, or 1 when that is not a number a row may hold: the lines
+/// to put in its place when it cannot be read.
+pub(crate) fn claimed_by(row: &Row, at: usize, seq: i64) -> usize {
+    let last = row.try_get(at + 3).ok().flatten();
+    claimed(seq, last).unwrap_or(1)
+}
+
 /// How many records a row of `seq` and `last` holds, when it is a number
 /// a group may hold.
-pub(crate) fn claimed(seq: i64, last: Option<i64>) -> Option<usize> {
+fn claimed(seq: i64, last: Option<i64>) -> Option<usize> {
     let count = last.unwrap_or(seq).checked_sub(seq)?.checked_add(1)?;
     usize::try_from(count)
         .ok()
@@ -373,6 +381,11 @@ impl Lines<'_> {
             Lines::Group(text) => (None, Some(text.split('\n'))),
         };
         one.into_iter().chain(group.into_iter().flatten())
+    }
+
+    /// How many lines there are (at least one).
+    pub(crate) fn count(&self) -> i64 {
+        i64::try_from(self.iter().count()).unwrap_or(i64::MAX)
     }
 }
 

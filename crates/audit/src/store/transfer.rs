@@ -10,7 +10,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::pack::{COLUMNS, Unpacker, claimed};
+use super::pack::{COLUMNS, Unpacker, claimed_by};
 use super::schema::{connect, snapshot};
 use super::url::failure;
 use crate::{Archive, AuditError, canonical, checkpoint};
@@ -112,9 +112,8 @@ fn export_row(
         }
         Err(why) => {
             exported.unreadable.push(format!("{writer}:{seq}: {why}"));
-            let last = row.try_get(5).ok().flatten();
             let line = unreadable(&why);
-            for _ in 0..claimed(seq, last).unwrap_or(1) {
+            for _ in 0..claimed_by(row, 2, seq) {
                 writeln!(out, "{line}")?;
                 count += 1;
             }

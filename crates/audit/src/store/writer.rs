@@ -702,23 +702,23 @@ fn head(client: &mut Client, url: &str, writer: &str) -> Result<(u64, String), A
     };
     let seq: i64 = row.get(0);
     let mut unpacker = Unpacker::load(client).map_err(failure(url))?;
-    let last: Option<i64> = row.try_get(4).ok().flatten();
     let lines = unpacker.lines(&row, 1, seq);
+    // The row holds the records from `seq` on, as many as it unpacks to.
+    let last = lines
+        .as_ref()
+        .map_or(seq, |lines| seq.saturating_add(lines.count() - 1));
     let line = lines
         .as_ref()
         .map(|lines| lines.iter().last().unwrap_or_default());
     let checked = line.map(|line| serde_json::from_str(line).map(record::check));
     match checked {
-        Ok(Ok(checked))
-            if checked.intact && checked.seq == u64::try_from(last.unwrap_or(seq)).ok() =>
-        {
+        Ok(Ok(checked)) if checked.intact && checked.seq == u64::try_from(last).ok() => {
             Ok((checked.seq.unwrap_or(0), checked.hash))
         }
         _ => Err(AuditError::Store {
             store: redacted(url),
             detail: format!(
-                "the last record of writer `{writer}` (seq {}) is damaged; run `triage audit verify`",
-                last.unwrap_or(seq)
+                "the last record of writer `{writer}` (seq {last}) is damaged; run `triage audit verify`"
             ),
         }),
     }
