@@ -129,17 +129,14 @@ impl Importer<'_, '_> {
         let (Some(&first), Some(&last)) = (run.seqs.first(), run.seqs.last()) else {
             return Ok(());
         };
-        let fail = |e: postgres::Error| failure(self.url)(e).to_string();
-        let held = self
-            .tx
-            .query_opt(
-                "SELECT seq, last FROM triage.records WHERE writer = $1 AND seq <= $2
-                 ORDER BY seq DESC LIMIT 1",
-                &[&run.owner, &last],
-            )
-            .map_err(fail);
-        let held = held.map_err(|detail| self.damaged(run.line, detail))?;
-        if let Some(row) = held {
+        // The rows of a writer do not overlap: only the last one to start
+        // at or before the run's end can hold a record of it.
+        let held = self.tx.query_opt(
+            "SELECT seq, last FROM triage.records WHERE writer = $1 AND seq <= $2
+             ORDER BY seq DESC LIMIT 1",
+            &[&run.owner, &last],
+        );
+        if let Some(row) = held.map_err(|e| self.refused(run.line, e))? {
             let (seq, end): (i64, Option<i64>) = (row.get(0), row.get(1));
             if end.unwrap_or(seq) >= first {
                 let detail = format!(
@@ -153,11 +150,13 @@ impl Importer<'_, '_> {
         }
         let lines: Vec<&str> = run.lines.iter().map(String::as_str).collect();
         let inserts = (INSERT_PLAIN, INSERT_PACKED);
-        let inserted = self
-            .packer
-            .insert(&mut self.tx, inserts, &run.owner, &run.seqs, &lines)
-            .map_err(|e| failure(self.url)(e).to_string());
-        inserted.map_err(|detail| self.damaged(run.line, detail))
+        let inserted = (self.packer).insert(&mut self.tx, inserts, &run.owner, &run.seqs, &lines);
+        inserted.map_err(|e| self.refused(run.line, e))
+    }
+
+    /// The server's refusal of the records from `line` on.
+    fn refused(&self, line: usize, error: postgres::Error) -> AuditError {
+        self.damaged(line, failure(self.url)(error).to_string())
     }
 
     fn damaged(&self, line: usize, detail: String) -> AuditError {
