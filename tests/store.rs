@@ -270,14 +270,11 @@ fn a_store_exported_and_imported_again_reads_the_same() {
         assert!(refused.contains("records_group"), "{refused}");
     }
     // A second import of the same records is refused whole.
-    let (code, _, err) = binary(&["audit", "import", file.to_str().unwrap(), &db.url]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(
-            "line 1 is damaged (the store already holds a record of writer `a` at seq 3, \
-             among the records 1 to 3 read from here)"
-        ),
-        "{err}"
+    import_refused(
+        &db,
+        file.to_str().unwrap(),
+        "line 1 is damaged (the store already holds a record of writer `a` at seq 3, \
+         among the records 1 to 3 read from here)",
     );
 }
 
@@ -306,6 +303,13 @@ fn exported(db: &Database) -> (tempfile::TempDir, String) {
     let (code, _, err) = binary(&["audit", "export", &db.url, "--output", &output]);
     assert_eq!(code, 0, "{err}");
     (dir, output)
+}
+
+/// `audit import` of `file` into the store, refused as `said`.
+fn import_refused(db: &Database, file: &str, said: &str) {
+    let (code, _, err) = binary(&["audit", "import", file, &db.url]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains(said), "{err}");
 }
 
 /// Keeps a copy of the store's records aside (table `kept`); returns the
@@ -470,14 +474,11 @@ fn records_committed_together_share_one_packed_row_and_damage_to_it_is_caught() 
     let (_dir, output) = exported(&db);
     let output = output.as_str();
     db.run("DELETE FROM triage.records WHERE writer = 'a' OR seq = 21");
-    let (code, _, err) = binary(&["audit", "import", output, &db.url]);
-    assert_eq!(code, 1);
-    assert!(
-        err.contains(
-            "line 1001 is damaged (the store already holds a record of writer `b` at seq 1, \
-             among the records 1 to 21 read from here)"
-        ),
-        "{err}"
+    import_refused(
+        &db,
+        output,
+        "line 1001 is damaged (the store already holds a record of writer `b` at seq 1, \
+         among the records 1 to 21 read from here)",
     );
     assert_eq!(rows_of(&db, "a"), []);
     db.run(restore);
